@@ -1,0 +1,1 @@
+"""Library code behind the invoke tasks: manifest model, artifact builder, release logic."""
