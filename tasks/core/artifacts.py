@@ -1,0 +1,465 @@
+"""Byte-reproducible Lambda artifacts: one zip per function and one dependency layer.
+
+Reproducible means the same inputs give the same sha256 on any day and any machine: entries are
+sorted, timestamps and permissions are fixed, and nothing generated (`__pycache__`, `.pyc`) or
+stray is packed. Each artifact records a digest of its inputs, so a build with unchanged inputs
+rebuilds nothing. The result is `dist/manifest.json`, which publish, promote and Terraform read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tasks.core.manifest import ROOT, Architecture, Function, Manifest
+
+BUILDER_VERSION = "1"
+"""Bump when the packing rules change, so every artifact is rebuilt once."""
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+LAMBDA_PYTHON = "3.12"
+PLATFORMS: dict[str, str] = {
+    # Lambda's python3.12 runtime is Amazon Linux 2023, glibc 2.34.
+    "arm64": "aarch64-manylinux_2_34",
+    "x86_64": "x86_64-manylinux_2_34",
+}
+ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
+_SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", "tests"}
+_SKIP_SUFFIXES = {".pyc", ".pyo"}
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Size limits; the defaults keep cold starts short and stay far from Lambda's hard limits."""
+
+    function_zip: int = 1 * MB
+    layer_zip: int = 50 * MB
+    unzipped_total: int = 250 * MB  # Lambda's limit for code + layers, unzipped
+
+
+class BuildError(Exception):
+    """A build failed for a reason the user can fix; the message says which and how."""
+
+
+@dataclass
+class Artifact:
+    key: str
+    kind: str
+    path: Path
+    size: int
+    unzipped_size: int
+    sha256: str
+    inputs: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    rebuilt: bool = True
+
+    def record(self, root: Path) -> dict[str, Any]:
+        digest = bytes.fromhex(self.sha256)
+        return {
+            "kind": self.kind,
+            "path": self.path.relative_to(root).as_posix(),
+            "size": self.size,
+            "unzipped_size": self.unzipped_size,
+            "sha256": self.sha256,
+            "sha256_base64": base64.b64encode(digest).decode(),
+            "s3_key": f"sha256/{self.sha256}.zip",
+            "inputs": self.inputs,
+            **self.extra,
+        }
+
+
+def source_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """The files of a code folder as (archive name, path), without generated or test files."""
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder.parent)
+        if not path.is_file() or _SKIP_DIRS.intersection(rel.parts):
+            continue
+        if path.suffix in _SKIP_SUFFIXES or path.name.startswith("."):
+            continue
+        yield rel.as_posix(), path
+
+
+def write_zip(entries: Iterable[tuple[str, Path]], out: Path) -> int:
+    """Write a deterministic zip; return the total unzipped size."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    total = 0
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, path in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.external_attr = (0o100000 | FILE_MODE) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, whatever the build host
+            data = path.read_bytes()
+            total += len(data)
+            zf.writestr(info, data, compresslevel=9)
+    tmp.replace(out)
+    return total
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def digest_inputs(parts: Iterable[str | bytes]) -> str:
+    digest = hashlib.sha256(BUILDER_VERSION.encode())
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _files_digest(entries: list[tuple[str, Path]], *extra: str) -> str:
+    return digest_inputs([*extra, *(f"{n}:{sha256_file(p)}" for n, p in entries)])
+
+
+@dataclass
+class Builder:
+    """Builds every artifact of a manifest into `dist/`, reusing what is up to date."""
+
+    manifest: Manifest
+    functions_dir: Path = ROOT / "functions"
+    dist: Path = ROOT / "dist"
+    lock_file: Path = ROOT / "uv.lock"
+    project_dir: Path = ROOT
+    budgets: Budgets = Budgets()
+    log: Callable[[str], None] = print
+    uv_args: tuple[str, ...] = ()
+    """Extra arguments for `uv pip install` (tests point it at a local index)."""
+
+    @property
+    def state_path(self) -> Path:
+        return self.dist / ".inputs.json"
+
+    def _state(self) -> dict[str, Any]:
+        try:
+            state: dict[str, Any] = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return state
+
+    def _reuse(self, key: str, inputs: str, path: Path) -> Artifact | None:
+        previous = self._state().get(key)
+        if not previous or previous.get("inputs") != inputs or not path.exists():
+            return None
+        if sha256_file(path) != previous["sha256"]:
+            return None  # edited or truncated by hand: rebuild
+        return Artifact(
+            key=key,
+            kind=previous["kind"],
+            path=path,
+            size=previous["size"],
+            unzipped_size=previous["unzipped_size"],
+            sha256=previous["sha256"],
+            inputs=inputs,
+            extra={k: v for k, v in previous.items() if k in ("architecture", "entry", "packages")},
+            rebuilt=False,
+        )
+
+    # -- functions -------------------------------------------------------------------------
+
+    def function(self, function: Function) -> Artifact:
+        """Zip the handler package with the shared `parley` core, nothing else."""
+        handler_dir = self.functions_dir / function.package
+        if not (handler_dir / "__init__.py").exists():
+            raise BuildError(
+                f"functions/{function.package}/__init__.py is missing: the manifest's handler "
+                f"'{function.handler}' has no package to build"
+            )
+        entries = [
+            *source_files(handler_dir),
+            *source_files(self.functions_dir / "parley"),
+        ]
+        entry = function.model_dump(mode="json", by_alias=True, exclude_none=True)
+        inputs = _files_digest(entries, json.dumps(entry, sort_keys=True))
+        key = f"function:{function.name}"
+        out = self.dist / "functions" / f"{function.name}.zip"
+        artifact = self._reuse(key, inputs, out)
+        if artifact is None:
+            unzipped = write_zip(entries, out)
+            artifact = Artifact(
+                key, "function", out, out.stat().st_size, unzipped, sha256_file(out), inputs
+            )
+        artifact.extra = {"architecture": self.manifest.architecture(function), "entry": entry}
+        if artifact.size > self.budgets.function_zip:
+            raise BuildError(
+                f"function {function.name}: zip is {_mb(artifact.size)}, over the "
+                f"{_mb(self.budgets.function_zip)} budget — keep third-party code in the layer"
+            )
+        return artifact
+
+    # -- layer -----------------------------------------------------------------------------
+
+    def requirements(self) -> str:
+        """The runtime dependency set, exactly as locked (no dev groups)."""
+        result = subprocess.run(
+            [
+                "uv",
+                "export",
+                "--frozen",
+                "--no-dev",
+                "--no-emit-project",
+                "--no-hashes",
+                "--no-header",
+                "--no-annotate",
+                "--python",
+                LAMBDA_PYTHON,
+            ],
+            cwd=self.project_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BuildError(
+                f"cannot read the runtime set from {self.lock_file.name}:\n{result.stderr.strip()}"
+            )
+        return result.stdout
+
+    def layer(self, architecture: Architecture) -> Artifact:
+        """Install the locked runtime set for Lambda's platform, binary wheels only, and zip it."""
+        requirements = self.requirements()
+        key = f"layer:{self.manifest.layer.name}" + (
+            "" if architecture == "arm64" else f"-{architecture}"
+        )
+        out = self.dist / "layers" / f"{self.manifest.layer.name}-{architecture}.zip"
+        inputs = digest_inputs([requirements, architecture, LAMBDA_PYTHON, *self.uv_args])
+        artifact = self._reuse(key, inputs, out)
+        if artifact is None:
+            with tempfile.TemporaryDirectory(prefix="parley-layer-") as tmp:
+                target = Path(tmp) / "python"
+                req = Path(tmp) / "requirements.txt"
+                req.write_text(requirements)
+                self.log(
+                    f"  installing {requirements.count(chr(10))} locked packages for "
+                    f"python{LAMBDA_PYTHON} {PLATFORMS[architecture]} (binary wheels only)…"
+                )
+                self._install(req, target, architecture)
+                entries = [
+                    (f"python/{p.relative_to(target).as_posix()}", p)
+                    for p in sorted(target.rglob("*"))
+                    if p.is_file()
+                    and "__pycache__" not in p.parts
+                    and p.suffix not in _SKIP_SUFFIXES
+                ]
+                self.log(f"  zipping {len(entries)} files…")
+                unzipped = write_zip(entries, out)
+            artifact = Artifact(
+                key, "layer", out, out.stat().st_size, unzipped, sha256_file(out), inputs
+            )
+        artifact.extra = {"architecture": architecture}
+        if artifact.size > self.budgets.layer_zip:
+            raise BuildError(
+                f"layer {self.manifest.layer.name} ({architecture}): zip is "
+                f"{_mb(artifact.size)}, over the {_mb(self.budgets.layer_zip)} budget"
+            )
+        return artifact
+
+    def _install(self, requirements: Path, target: Path, architecture: Architecture) -> None:
+        cmd = [
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--target",
+            str(target),
+            "--python-version",
+            LAMBDA_PYTHON,
+            "--python-platform",
+            PLATFORMS[architecture],
+            "--no-compile",
+            "-r",
+            str(requirements),
+            *self.uv_args,
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            return
+        missing = re.findall(
+            r"(?:because|Because) ([A-Za-z0-9_.-]+)(?:==[^ ]+)? has no "
+            r"(?:usable )?wheels?",
+            result.stderr,
+        )
+        missing += re.findall(
+            r"no wheels? (?:with a matching [a-z ]+ )?(?:for|are available "
+            r"for) `?([A-Za-z0-9_.-]+)",
+            result.stderr,
+        )
+        if missing:
+            names = ", ".join(sorted(set(missing)))
+            raise BuildError(
+                f"no binary wheel of {names} for python{LAMBDA_PYTHON} on "
+                f"{PLATFORMS[architecture]}: the layer accepts wheels only (a source build would "
+                f"compile for this machine, not Lambda). Pin a version that ships one or drop it."
+            )
+        raise BuildError(f"installing the layer failed:\n{result.stderr.strip()}")
+
+    # -- frontend --------------------------------------------------------------------------
+
+    def frontend(self, bundle: Path) -> Artifact:
+        """Zip the built web app (frontend/dist) so it is published and promoted like code."""
+        entries = [
+            (p.relative_to(bundle).as_posix(), p)
+            for p in sorted(bundle.rglob("*"))
+            if p.is_file() and p.name != "config.json"
+        ]
+        inputs = _files_digest(entries)
+        out = self.dist / "frontend.zip"
+        artifact = self._reuse("frontend", inputs, out)
+        if artifact is None:
+            unzipped = write_zip(entries, out)
+            artifact = Artifact(
+                "frontend", "frontend", out, out.stat().st_size, unzipped, sha256_file(out), inputs
+            )
+        return artifact
+
+    # -- all -------------------------------------------------------------------------------
+
+    def build(
+        self,
+        *,
+        architectures: Iterable[Architecture] | None = None,
+        frontend_bundle: Path | None = None,
+    ) -> list[Artifact]:
+        """Build every artifact, check the budgets and write `dist/manifest.json`."""
+        started = time.monotonic()
+        artifacts: list[Artifact] = []
+        for arch in architectures or self.manifest.architectures:
+            self.log(f"layer {self.manifest.layer.name} ({arch})")
+            artifacts.append(self.layer(arch))
+        for function in self.manifest.functions.values():
+            artifacts.append(self.function(function))
+        if frontend_bundle is not None:
+            artifacts.append(self.frontend(frontend_bundle))
+        layers = {a.extra["architecture"]: a for a in artifacts if a.kind == "layer"}
+        for a in artifacts:
+            if a.kind != "function" or a.extra["architecture"] not in layers:
+                continue
+            total = a.unzipped_size + layers[a.extra["architecture"]].unzipped_size
+            if total > self.budgets.unzipped_total:
+                raise BuildError(
+                    f"{a.key}: code + layer unzipped is {_mb(total)}, over Lambda's "
+                    f"{_mb(self.budgets.unzipped_total)} limit"
+                )
+        self._write(artifacts)
+        for a in artifacts:
+            state = "rebuilt" if a.rebuilt else "unchanged"
+            self.log(
+                f"  {a.key:<28} {_mb(a.size):>9} zipped {_mb(a.unzipped_size):>9} unzipped"
+                f"  {a.sha256[:12]}  {state}"
+            )
+        rebuilt = sum(a.rebuilt for a in artifacts)
+        verdict = f"{rebuilt} rebuilt" if rebuilt else "nothing changed, nothing rebuilt"
+        self.log(f"{len(artifacts)} artifacts, {verdict} ({time.monotonic() - started:.1f} s)")
+        return artifacts
+
+    def _write(self, artifacts: list[Artifact]) -> None:
+        records = {a.key: a.record(self.dist.parent) for a in artifacts}
+        arch = self.manifest.defaults.architecture
+        document = {
+            "version": 1,
+            "runtime": self.manifest.defaults.runtime,
+            "architecture": arch,
+            "artifacts": {
+                k: {f: v for f, v in r.items() if f != "inputs"} for k, r in sorted(records.items())
+            },
+        }
+        self.dist.mkdir(parents=True, exist_ok=True)
+        (self.dist / "manifest.json").write_text(
+            json.dumps(document, indent=2, sort_keys=True) + "\n"
+        )
+        state = self._state()
+        state.update(records)
+        self.state_path.write_text(json.dumps(state, indent=2, sort_keys=True))
+
+
+def clean(dist: Path) -> None:
+    shutil.rmtree(dist, ignore_errors=True)
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.2f} MB"
+
+
+def check_elf_architecture(layer_zip: Path, architecture: Architecture) -> list[str]:
+    """Names of compiled extensions in the layer that are not built for `architecture`."""
+    wrong = []
+    with zipfile.ZipFile(layer_zip) as zf:
+        for name in zf.namelist():
+            if not re.search(r"\.so(\.\d+)*$", name):
+                continue
+            with zf.open(name) as fh:
+                header = fh.read(20)
+            if header[:4] != b"\x7fELF":
+                wrong.append(f"{name} (not an ELF file)")
+                continue
+            machine = int.from_bytes(header[18:20], "little")
+            if machine != ELF_MACHINE[architecture]:
+                wrong.append(f"{name} (e_machine {machine})")
+    return wrong
+
+
+def smoke_import(
+    function_zip: Path, layer_zip: Path, handler: str, env: dict[str, str], python: str
+) -> subprocess.CompletedProcess[str]:
+    """Import `handler` from the unpacked artifacts in an isolated interpreter (no dev venv)."""
+    with tempfile.TemporaryDirectory(prefix="parley-smoke-") as tmp:
+        code_dir, opt_dir = Path(tmp) / "task", Path(tmp) / "opt"
+        zipfile.ZipFile(function_zip).extractall(code_dir)
+        zipfile.ZipFile(layer_zip).extractall(opt_dir)
+        module, func = handler.rsplit(".", 1)
+        script = (
+            "import sys, importlib\n"
+            f"sys.path[:0] = [{str(code_dir)!r}, {str(opt_dir / 'python')!r}]\n"
+            f"handler = getattr(importlib.import_module({module!r}), {func!r})\n"
+            "assert callable(handler)\n"
+            "bad = [m.__file__ for m in list(sys.modules.values())\n"
+            "       if getattr(m, '__file__', None) and 'site-packages' in m.__file__]\n"
+            "assert not bad, f'imported from outside the artifacts: {bad[:3]}'\n"
+        )
+        clean_env = {"PATH": os.environ.get("PATH", "/usr/bin"), "LANG": "C.UTF-8", **env}
+        return subprocess.run(
+            [python, "-I", "-S", "-c", script],
+            env=clean_env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+
+def find_python(version: str = LAMBDA_PYTHON) -> str | None:
+    """An interpreter of exactly `version` (pyenv or PATH), for the artifact smoke test."""
+    candidates = [shutil.which(f"python{version}")]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [
+        str(p) for p in sorted(pyenv_root.glob(f"versions/{version}*/bin/python{version}"))
+    ]
+    if sys.version_info[:2] == tuple(int(x) for x in version.split(".")):
+        candidates.append(sys.executable)
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
