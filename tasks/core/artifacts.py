@@ -257,9 +257,7 @@ class Builder:
                 entries = [
                     (f"python/{p.relative_to(target).as_posix()}", p)
                     for p in sorted(target.rglob("*"))
-                    if p.is_file()
-                    and "__pycache__" not in p.parts
-                    and p.suffix not in _SKIP_SUFFIXES
+                    if _layer_file(target, p)
                 ]
                 self.log(f"  zipping {len(entries)} files…")
                 unzipped = write_zip(entries, out)
@@ -393,6 +391,24 @@ class Builder:
         state = self._state()
         state.update(records)
         self.state_path.write_text(json.dumps(state, indent=2, sort_keys=True))
+
+
+_INSTALL_RECORDS = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+
+
+def _layer_file(target: Path, path: Path) -> bool:
+    """Whether an installed file belongs in the layer.
+
+    Console scripts (`bin/`) carry the build host's interpreter path in their shebang, and the
+    installer's records list them with hashes: neither runs on Lambda and both would make the
+    layer differ from machine to machine.
+    """
+    rel = path.relative_to(target)
+    if not path.is_file() or rel.parts[0] == "bin" or "__pycache__" in rel.parts:
+        return False
+    if path.suffix in _SKIP_SUFFIXES:
+        return False
+    return not (rel.parts[0].endswith(".dist-info") and path.name in _INSTALL_RECORDS)
 
 
 def clean(dist: Path) -> None:
