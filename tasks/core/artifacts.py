@@ -145,6 +145,8 @@ class Builder:
     log: Callable[[str], None] = print
     uv_args: tuple[str, ...] = ()
     """Extra arguments for `uv pip install` (tests point it at a local index)."""
+    pinned: str | None = None
+    """Requirements to install instead of the lock file's runtime set (tests)."""
 
     @property
     def state_path(self) -> Path:
@@ -211,6 +213,8 @@ class Builder:
 
     def requirements(self) -> str:
         """The runtime dependency set, exactly as locked (no dev groups)."""
+        if self.pinned is not None:
+            return self.pinned
         result = subprocess.run(
             [
                 "uv",

@@ -43,7 +43,7 @@ _RESOURCE = re.compile(
     r"^(\*|table:[a-z_]+|index:[a-z_]+/[A-Za-z0-9_]+|function:[a-z_]+|websocket:manage"
     r"|ssm:[a-z_]+|bedrock:(model|agent)|sqs:[a-z_]+)$"
 )
-_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z*]+$")
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z]+$")
 _HANDLER = re.compile(r"^(?P<package>[a-z_][a-z0-9_]*)(\.[a-z_][a-z0-9_]*)*\.(?P<func>[a-z_]\w*)$")
 
 
@@ -89,7 +89,9 @@ class AsyncConfig(_Strict):
 
 class Triggers(_Strict):
     http: list[HttpRoute] = []
-    websocket: list[Annotated[str, Field(pattern=r"^(\$connect|\$disconnect|\$default|[a-zA-Z]+)$")]] = []
+    websocket: list[
+        Annotated[str, Field(pattern=r"^(\$connect|\$disconnect|\$default|[a-zA-Z]+)$")]
+    ] = []
     authorizer: Literal["websocket"] | None = None
     async_: AsyncConfig | None = Field(default=None, alias="async")
     cognito: list[Literal["PostConfirmation", "PreSignUp", "PreTokenGeneration"]] = []
@@ -195,7 +197,10 @@ class Manifest(_Strict):
                     )
                 seen[route.route] = name
             for perm in function.permissions:
-                if perm.resource.startswith("function:") and perm.resource[9:] not in self.functions:
+                if (
+                    perm.resource.startswith("function:")
+                    and perm.resource[9:] not in self.functions
+                ):
                     raise ValueError(
                         f"functions.{name}.permissions: unknown function '{perm.resource[9:]}'"
                     )

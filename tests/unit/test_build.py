@@ -1,0 +1,280 @@
+"""The build system: reproducible zips, incremental rebuilds and the errors a user sees.
+
+Layers are installed from a local wheel folder (`--no-index --find-links`), so these tests run
+offline and in seconds; tests/integration/test_artifacts.py builds the real layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tasks.core.artifacts import (
+    Budgets,
+    Builder,
+    BuildError,
+    check_elf_architecture,
+    clean,
+)
+from tasks.core.manifest import ManifestError, load_manifest, parse_manifest
+
+MANIFEST = {
+    "version": 1,
+    "functions": {
+        "hello": {
+            "description": "says hello",
+            "handler": "hello.app.handler",
+            "environment": {"CHAT_TABLE_NAME": {"ref": "chat_table_name"}},
+            "triggers": {"http": [{"route": "GET /hello"}]},
+        }
+    },
+}
+
+
+def _wheel(folder: Path, name: str, version: str = "1.0") -> None:
+    """A minimal pure-Python wheel, enough for an installer."""
+    dist_info = f"{name}-{version}.dist-info"
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{name}/__init__.py", "VALUE = 1\n")
+        zf.writestr(
+            f"{dist_info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        zf.writestr(
+            f"{dist_info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        zf.writestr(f"{dist_info}/RECORD", "")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project with one function, the shared core and a local package index."""
+    functions = tmp_path / "functions"
+    (functions / "hello").mkdir(parents=True)
+    (functions / "hello" / "__init__.py").write_text("")
+    (functions / "hello" / "app.py").write_text("def handler(event, context):\n    return 'hi'\n")
+    (functions / "hello" / "__pycache__").mkdir()
+    (functions / "hello" / "__pycache__" / "app.cpython-312.pyc").write_bytes(b"junk")
+    (functions / "hello" / ".DS_Store").write_bytes(b"junk")
+    (functions / "parley").mkdir()
+    (functions / "parley" / "__init__.py").write_text('"""core"""\n')
+    (functions / "parley" / "core.py").write_text("X = 1\n")
+    (functions / "unrelated").mkdir()
+    (functions / "unrelated" / "big.py").write_text("# not part of hello\n")
+    index = tmp_path / "index"
+    index.mkdir()
+    _wheel(index, "tinydep")
+    (index / "nowheel-1.0.tar.gz").write_bytes(b"")  # a source distribution only
+    return tmp_path
+
+
+def _builder(project: Path, dist: str = "dist", **kwargs: object) -> tuple[Builder, list[str]]:
+    lines: list[str] = []
+    options: dict[str, object] = {
+        "manifest": parse_manifest(MANIFEST),
+        "functions_dir": project / "functions",
+        "dist": project / dist,
+        "log": lines.append,
+        "pinned": "tinydep==1.0\n",
+        "uv_args": ("--no-index", "--find-links", str(project / "index")),
+    }
+    options.update(kwargs)
+    return Builder(**options), lines  # type: ignore[arg-type]
+
+
+def _hashes(dist: Path) -> dict[str, str]:
+    document = json.loads((dist / "manifest.json").read_text())
+    return {key: record["sha256"] for key, record in document["artifacts"].items()}
+
+
+def test_function_zip_holds_handler_and_core_only(project: Path) -> None:
+    builder, _ = _builder(project)
+    builder.build()
+    names = zipfile.ZipFile(project / "dist/functions/hello.zip").namelist()
+    assert names == ["hello/__init__.py", "hello/app.py", "parley/__init__.py", "parley/core.py"]
+
+
+def test_manifest_json_records_every_artifact(project: Path) -> None:
+    builder, _ = _builder(project)
+    builder.build()
+    document = json.loads((project / "dist/manifest.json").read_text())
+    fn = document["artifacts"]["function:hello"]
+    assert fn["path"] == "dist/functions/hello.zip"
+    assert fn["s3_key"] == f"sha256/{fn['sha256']}.zip"
+    assert fn["size"] == (project / fn["path"]).stat().st_size
+    assert fn["entry"]["handler"] == "hello.app.handler"
+    assert fn["architecture"] == "arm64"
+    layer = document["artifacts"]["layer:deps"]
+    assert "python/tinydep/__init__.py" in zipfile.ZipFile(project / layer["path"]).namelist()
+    import base64
+
+    assert base64.b64decode(layer["sha256_base64"]).hex() == layer["sha256"]
+
+
+def test_builds_are_byte_reproducible(project: Path) -> None:
+    first, _ = _builder(project, "dist-a")
+    first.build()
+    # GIVEN other timestamps and permissions on the sources, as on another day and machine
+    for path in (project / "functions").rglob("*.py"):
+        os.utime(path, (1_900_000_000, 1_900_000_000))
+        path.chmod(0o600)
+    second, _ = _builder(project, "dist-b")
+    second.build()
+    assert _hashes(project / "dist-a") == _hashes(project / "dist-b")
+    info = zipfile.ZipFile(project / "dist-b/functions/hello.zip").infolist()[0]
+    assert info.date_time == (1980, 1, 1, 0, 0, 0)
+    assert (info.external_attr >> 16) & 0o777 == 0o644
+
+
+def test_unchanged_inputs_rebuild_nothing(project: Path) -> None:
+    builder, _ = _builder(project)
+    builder.build()
+    again, lines = _builder(project)
+    artifacts = again.build()
+    assert not any(a.rebuilt for a in artifacts)
+    assert "nothing changed, nothing rebuilt" in lines[-1]
+
+
+def test_a_source_change_rebuilds_only_what_it_touches(project: Path) -> None:
+    builder, _ = _builder(project)
+    before = {a.key: a.sha256 for a in builder.build()}
+    (project / "functions/parley/core.py").write_text("X = 2\n")
+    again, lines = _builder(project)
+    after = {a.key: a for a in again.build()}
+    assert after["function:hello"].rebuilt
+    assert after["function:hello"].sha256 != before["function:hello"]
+    assert not after["layer:deps"].rebuilt
+    assert "1 rebuilt" in lines[-1]
+
+
+def test_clean_then_build_gives_the_same_hashes(project: Path) -> None:
+    builder, _ = _builder(project)
+    builder.build()
+    first = _hashes(project / "dist")
+    clean(project / "dist")
+    assert not (project / "dist").exists()
+    again, _ = _builder(project)
+    artifacts = again.build()
+    assert all(a.rebuilt for a in artifacts)
+    assert _hashes(project / "dist") == first
+
+
+def test_a_dependency_without_a_wheel_fails_naming_it(project: Path) -> None:
+    builder, _ = _builder(project, pinned="tinydep==1.0\nnowheel==1.0\n")
+    with pytest.raises(BuildError) as error:
+        builder.build()
+    assert str(error.value) == (
+        "no binary wheel of nowheel for python3.12 on aarch64-manylinux_2_34: the layer accepts "
+        "wheels only (a source build would compile for this machine, not Lambda). Pin a version "
+        "that ships one or drop it."
+    )
+
+
+def test_function_size_budget(project: Path) -> None:
+    builder, _ = _builder(project, budgets=Budgets(function_zip=200))
+    with pytest.raises(
+        BuildError,
+        match=r"^function hello: zip is 0\.00 MB, over the 0\.00 MB "
+        r"budget — keep third-party code in the layer$",
+    ):
+        builder.build()
+
+
+def test_layer_and_unzipped_budgets(project: Path) -> None:
+    builder, _ = _builder(project, budgets=Budgets(layer_zip=10))
+    with pytest.raises(BuildError, match=r"^layer deps \(arm64\): zip is .* over the .* budget$"):
+        builder.build()
+    builder, _ = _builder(project, budgets=Budgets(unzipped_total=50))
+    with pytest.raises(
+        BuildError,
+        match=r"^function:hello: code \+ layer unzipped is .*, over "
+        r"Lambda's 0\.00 MB limit$",
+    ):
+        builder.build()
+
+
+def test_missing_handler_package(project: Path) -> None:
+    data = json.loads(json.dumps(MANIFEST))
+    data["functions"]["gone"] = {"description": "x", "handler": "gone.app.handler"}
+    builder, _ = _builder(project, manifest=parse_manifest(data))
+    with pytest.raises(BuildError, match=r"^functions/gone/__init__.py is missing"):
+        builder.build()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("timeout", 1000), "functions/manifest.yaml: functions.hello.timeout: must be ≤ 900"),
+        (("memory", 64), "functions/manifest.yaml: functions.hello.memory: must be ≥ 128"),
+        (
+            ("handler", "hello"),
+            "functions/manifest.yaml: functions.hello.handler: must be "
+            "'<package>.<module>.<function>', e.g. chat_api.app.handler",
+        ),
+        (
+            ("handler", "other.app.handler"),
+            "functions/manifest.yaml: functions.hello.handler: "
+            "must live in functions/hello/ (got package 'other')",
+        ),
+        (("colour", "red"), "functions/manifest.yaml: functions.hello.colour: unknown field"),
+        (
+            ("environment", {"OPENAI_API_KEY": "sk-123"}),
+            "functions/manifest.yaml: "
+            "functions.hello.environment: Value error, OPENAI_API_KEY looks like a secret: "
+            "store it in SSM and pass its name",
+        ),
+        (
+            ("permissions", [{"resource": "table:chat", "actions": ["dynamodb:*"]}]),
+            "functions/manifest.yaml: functions.hello.permissions.0.actions: Value error, "
+            "'dynamodb:*' is not a 'service:Action' name (no wildcards)",
+        ),
+    ],
+)
+def test_invalid_manifest_errors(change: tuple[str, object], message: str) -> None:
+    data = json.loads(json.dumps(MANIFEST))
+    data["functions"]["hello"][change[0]] = change[1]
+    with pytest.raises(ManifestError) as error:
+        parse_manifest(data)
+    assert str(error.value).replace("Value error, ", "") == message.replace("Value error, ", "")
+
+
+def test_invalid_yaml_and_duplicate_routes(tmp_path: Path) -> None:
+    bad = tmp_path / "manifest.yaml"
+    bad.write_text("version: 1\nfunctions: [unclosed\n")
+    with pytest.raises(ManifestError, match="not valid YAML"):
+        load_manifest(bad)
+    data = json.loads(json.dumps(MANIFEST))
+    data["functions"]["other"] = {**data["functions"]["hello"], "handler": "other.app.handler"}
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ManifestError, match=r"route 'GET /hello' is already served by hello"):
+        load_manifest(bad)
+
+
+def test_elf_check_names_foreign_extensions(tmp_path: Path) -> None:
+    layer = tmp_path / "layer.zip"
+    header = bytearray(b"\x7fELF" + b"\0" * 16)
+    with zipfile.ZipFile(layer, "w") as zf:
+        header[18:20] = (183).to_bytes(2, "little")
+        zf.writestr("python/good.cpython-312-aarch64-linux-gnu.so", bytes(header))
+        header[18:20] = (62).to_bytes(2, "little")
+        zf.writestr("python/bad.cpython-312-x86_64-linux-gnu.so", bytes(header))
+        zf.writestr("python/readme.txt", "not code")
+    assert check_elf_architecture(layer, "arm64") == [
+        "python/bad.cpython-312-x86_64-linux-gnu.so (e_machine 62)"
+    ]
+    assert check_elf_architecture(layer, "x86_64") == [
+        "python/good.cpython-312-aarch64-linux-gnu.so (e_machine 183)"
+    ]
+
+
+def test_the_real_manifest_is_valid() -> None:
+    manifest = load_manifest()
+    assert "chat_api" in manifest.functions
+    for function in manifest.functions.values():
+        assert (Path("functions") / function.package).is_dir(), function.name
