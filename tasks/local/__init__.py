@@ -1,0 +1,1 @@
+"""The local stack: AWS resources on moto, a scripted model, and the gateway emulator."""

@@ -1,0 +1,55 @@
+"""Process environment for in-process handler tests: a simulated cold start per test."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.local.bootstrap import LocalResources
+
+
+def clear_parley_caches() -> None:
+    """Forget every cached factory of the `parley` core, as a new Lambda container would.
+
+    Settings, clients, JWKS and providers are cached per cold start with functools caches;
+    walking the loaded modules keeps this working as the core grows.
+    """
+    for name, module in list(sys.modules.items()):
+        if not (name == "parley" or name.startswith("parley.")) or module is None:
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
+
+
+def function_env(
+    resources: LocalResources,
+    *,
+    model_base_url: str = "",
+    model_provider: str = "openai",
+    model_id: str = "scripted-model",
+    daily_token_quota: int = 0,
+    service: str = "chat_api",
+) -> dict[str, str]:
+    """Every variable the manifest gives a function, pointed at the test resources."""
+    env = resources.env()
+    env.update(
+        {
+            "MODEL_PROVIDER": model_provider,
+            "MODEL_ID": model_id,
+            "MODEL_BASE_URL": model_base_url,
+            "BEDROCK_AGENT_ID": "",
+            "BEDROCK_AGENT_ALIAS_ID": "",
+            "DAILY_TOKEN_QUOTA": str(daily_token_quota),
+            "WS_MANAGEMENT_ENDPOINT": "",
+            "BOT_WORKER_FUNCTION_NAME": "bot_worker",
+            "POWERTOOLS_SERVICE_NAME": service,
+            "POWERTOOLS_METRICS_NAMESPACE": "Parley",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_DEV": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
