@@ -212,7 +212,7 @@ class Builder:
     # -- layer -----------------------------------------------------------------------------
 
     def requirements(self) -> str:
-        """The runtime dependency set, exactly as locked (no dev groups)."""
+        """The runtime dependency set, exactly as locked (no dev groups), with file hashes."""
         if self.pinned is not None:
             return self.pinned
         result = subprocess.run(
@@ -222,7 +222,6 @@ class Builder:
                 "--frozen",
                 "--no-dev",
                 "--no-emit-project",
-                "--no-hashes",
                 "--no-header",
                 "--no-annotate",
                 "--python",
@@ -253,8 +252,9 @@ class Builder:
                 target = Path(tmp) / "python"
                 req = Path(tmp) / "requirements.txt"
                 req.write_text(requirements)
+                count = sum(1 for line in requirements.splitlines() if line[:1].isalnum())
                 self.log(
-                    f"  installing {requirements.count(chr(10))} locked packages for "
+                    f"  installing {count} locked packages for "
                     f"python{LAMBDA_PYTHON} {PLATFORMS[architecture]} (binary wheels only)…"
                 )
                 self._install(req, target, architecture)
