@@ -1,0 +1,244 @@
+"""Release tasks: publish the build by content hash, promote it between environments, roll back.
+
+The logic lives in tasks/core/release.py; these tasks read options, make the S3 client and turn
+every refusal into one clear line. The bucket comes from `--bucket` or PARLEY_ARTIFACTS_BUCKET;
+credentials and region from the usual AWS chain (OIDC in CI), never from this code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from tasks.core import release as core
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+ROOT = Path(__file__).resolve().parents[1]
+BUCKET_ENV = "PARLEY_ARTIFACTS_BUCKET"
+SITE_BUCKET_ENV = "PARLEY_SITE_BUCKET"
+
+
+def _bucket(value: str, variable: str = BUCKET_ENV, option: str = "--bucket") -> str:
+    bucket = value or os.environ.get(variable, "")
+    if not bucket:
+        raise Exit(f"no bucket: pass {option} NAME or set {variable}", code=1)
+    return bucket
+
+
+def _s3() -> S3Client:
+    import boto3  # imported here so `invoke --list` stays fast
+
+    # AWS_ENDPOINT_URL (the local stack, the tests) is honoured by boto3 itself.
+    return boto3.client("s3")
+
+
+@contextmanager
+def _user_errors(what: str) -> Iterator[None]:
+    """One clear line for every refusal or AWS fault, never a traceback."""
+    try:
+        yield
+    except core.ReleaseError as exc:
+        raise Exit(f"{what} refused: {exc}", code=1) from None
+    except NoCredentialsError:
+        raise Exit(
+            f"{what} failed: no AWS credentials (log in, or assume the deploy role)", code=1
+        ) from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise Exit(
+            f"{what} failed: S3 answered {error.get('Code', '?')} to {exc.operation_name}: "
+            f"{error.get('Message', '')}",
+            code=1,
+        ) from None
+    except BotoCoreError as exc:
+        raise Exit(f"{what} failed: {exc}", code=1) from None
+
+
+def _git_commit() -> str:
+    """The commit being released: GITHUB_SHA in CI, else HEAD (marked when the tree is dirty)."""
+    if sha := os.environ.get("GITHUB_SHA"):
+        return sha
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@task(
+    help={
+        "env": "environment whose release record to write (default: dev)",
+        "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
+        "manifest": "build manifest to publish (default: dist/manifest.json)",
+        "keep": f"release records kept per environment (default: {core.DEFAULT_KEEP})",
+    }
+)
+def publish(
+    c: Context,
+    env: str = "dev",
+    bucket: str = "",
+    manifest: str = "dist/manifest.json",
+    keep: int = core.DEFAULT_KEEP,
+) -> None:
+    """Upload the build by content hash (skipping what is there), verify, pin the env's release."""
+    name = _bucket(bucket)
+    with _user_errors("publish"):
+        path = (ROOT / manifest).resolve()
+        build = core.load_manifest(path)
+        print(f"publishing {len(build.artifacts)} artifacts to s3://{name} for {env}")
+        result = core.publish(
+            _s3(),
+            name,
+            build,
+            # The build writes artifact paths relative to the folder that holds dist/.
+            root=path.parent.parent,
+            env=env,
+            git_commit=_git_commit(),
+            now=_now(),
+            keep=keep,
+        )
+    print(
+        f"{len(result.uploaded)} uploaded ({core._size(result.bytes_uploaded)}), "
+        f"{len(result.replaced)} replaced, "
+        f"{len(result.reused)} reused ({core._size(result.bytes_reused)}), all verified (SHA-256)"
+    )
+    record = result.record
+    if result.pinned:
+        print(f"{env} → {record.release_id} (commit {record.git_commit[:12]}): releases/{env}.json")
+    else:
+        print(f"{env} already runs this content as {record.release_id}; record unchanged")
+    for key in result.pruned:
+        print(f"pruned {key}")
+
+
+@task(
+    help={
+        "from": "environment to promote from (e.g. dev)",
+        "to": "environment to pin (e.g. prod)",
+        "release": "pin this earlier release id instead (rollback); see `invoke releases`",
+        "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
+        "expect_commit": "refuse unless the release was built from this commit (CI passes its sha)",
+        "deep": "also download every object and hash its bytes",
+        "keep": f"release records kept per environment (default: {core.DEFAULT_KEEP})",
+    },
+)
+def promote(
+    c: Context,
+    to: str,
+    from_: str = "",
+    release: str = "",
+    bucket: str = "",
+    expect_commit: str = "",
+    deep: bool = False,
+    keep: int = core.DEFAULT_KEEP,
+) -> None:
+    """Pin an env to the exact release another env runs (--from dev --to prod), or --release ID."""
+    name = _bucket(bucket)
+    with _user_errors("promote"):
+        result = core.promote(
+            _s3(),
+            name,
+            target=to,
+            source=from_ or None,
+            release_id=release or None,
+            expect_commit=expect_commit or None,
+            now=_now(),
+            keep=keep,
+            deep=deep,
+        )
+    if not result.pinned:
+        return
+    before = result.previous.release_id if result.previous else "(none)"
+    record = result.record
+    verb = "rolled back" if result.action == "rollback" else "promoted"
+    print(
+        f"{verb}: {to} {before} → {record.release_id} (commit {record.git_commit[:12]}, "
+        f"created {record.created_at}); all {len(record.artifacts)} objects verified"
+    )
+    for key in result.pruned:
+        print(f"pruned {key}")
+
+
+@task(
+    help={
+        "env": "show this environment's kept history instead of every environment",
+        "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
+    }
+)
+def releases(c: Context, env: str = "", bucket: str = "") -> None:
+    """List what each environment runs, or one environment's release history (--env)."""
+    name = _bucket(bucket)
+    with _user_errors("releases"):
+        s3 = _s3()
+        if env:
+            now = core.current(s3, name, env)
+            records = core.history(s3, name, env)
+            if not records:
+                raise core.ReleaseNotFound(f"{env} has no release history in s3://{name}")
+            print(f"{env} history (newest first; * = current):")
+            for record in records:
+                mark = "*" if now and record.release_id == now.release_id else " "
+                _row(mark, env, record)
+            return
+        envs = core.environments(s3, name)
+        if not envs:
+            print(f"no releases in s3://{name} yet: run `invoke publish`")
+            return
+        for each in envs:
+            pinned = core.current(s3, name, each)
+            if pinned:
+                _row(" ", each, pinned)
+
+
+def _row(mark: str, env: str, record: core.ReleaseRecord) -> None:
+    s = core.record_summary(record)
+    print(
+        f"{mark} {env:<6} {s['release_id']}  commit {s['git_commit']:<12}"
+        f"  created {s['created_at']}  {s['artifacts']} artifacts  {s['pinned']}"
+    )
+
+
+@task(
+    help={
+        "env": "environment whose release to deploy (default: dev)",
+        "site_bucket": f"the web app's bucket (default: ${SITE_BUCKET_ENV}; a Terraform output)",
+        "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
+    }
+)
+def sync_frontend(c: Context, env: str = "dev", site_bucket: str = "", bucket: str = "") -> None:
+    """Copy the env's pinned web app bundle to its site bucket (hashed assets immutable)."""
+    name = _bucket(bucket)
+    site = _bucket(site_bucket, SITE_BUCKET_ENV, "--site-bucket")
+    with _user_errors("sync-frontend"):
+        s3 = _s3()
+        record = core.current(s3, name, env)
+        if record is None:
+            raise core.ReleaseNotFound(
+                f"{env} has no release yet: run `invoke publish --env {env}`"
+            )
+        core.sync_frontend(s3, name, record, site_bucket=site)
