@@ -1,0 +1,100 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+
+import { ConversationPage } from "@/app/ConversationPage";
+import { ConnectionBadge } from "@/components/ui/ConnectionBadge";
+import { ThemeToggle } from "@/components/ui/ThemeToggle";
+import type { AppConfig } from "@/config/config";
+import { ConversationSidebar } from "@/features/conversations/components/ConversationSidebar";
+import { HttpClient } from "@/lib/http";
+import type { TokenSource } from "@/lib/http";
+import { RealtimeClient } from "@/lib/realtime";
+import { RealtimeProvider, useConnectionState } from "@/lib/realtime-context";
+import { useRoute } from "@/lib/router";
+import { SessionContext } from "@/lib/session";
+
+export interface ShellUser {
+  id: string;
+  email: string;
+  name: string;
+}
+
+/** The signed-in app: one HTTP client, one WebSocket and one query cache per user. */
+export function AppShell({
+  config,
+  tokens,
+  user,
+  onSignOut,
+}: {
+  config: AppConfig;
+  tokens: TokenSource;
+  user: ShellUser;
+  onSignOut: () => void;
+}) {
+  const http = useMemo(() => new HttpClient(config.httpApiUrl, tokens), [config, tokens]);
+  const realtime = useMemo(() => new RealtimeClient(config.wsUrl, tokens), [config, tokens]);
+  const queryClient = useMemo(
+    () => new QueryClient({ defaultOptions: { queries: { refetchOnWindowFocus: false, retry: 1 } } }),
+    [],
+  );
+  const session = useMemo(() => ({ userId: user.id, email: user.email, name: user.name, http }), [user, http]);
+  return (
+    <QueryClientProvider client={queryClient}>
+      <SessionContext.Provider value={session}>
+        <RealtimeProvider client={realtime}>
+          <Layout user={user} onSignOut={onSignOut} />
+        </RealtimeProvider>
+      </SessionContext.Provider>
+    </QueryClientProvider>
+  );
+}
+
+function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void }) {
+  const route = useRoute();
+  const connection = useConnectionState();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const activeId = route.name === "conversation" ? route.id : null;
+  return (
+    <div className={`shell ${menuOpen ? "menu-open" : ""}`}>
+      <a className="skip-link" href="#main">
+        Skip to conversation
+      </a>
+      <header className="topbar">
+        <button
+          type="button"
+          className="btn btn-ghost icon-btn menu-toggle"
+          aria-label={menuOpen ? "Close conversation list" : "Open conversation list"}
+          aria-expanded={menuOpen}
+          aria-controls="sidebar"
+          onClick={() => setMenuOpen((open) => !open)}
+        >
+          <span aria-hidden="true">☰</span>
+        </button>
+        <span className="brand">Parley</span>
+        <ConnectionBadge state={connection} />
+        <span className="topbar-spacer" />
+        <ThemeToggle />
+        <span className="user-name" title={user.email}>
+          {user.name || user.email}
+        </span>
+        <button type="button" className="btn btn-ghost" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <div id="sidebar" className="sidebar-wrap">
+        <ConversationSidebar activeId={activeId} onNavigate={() => setMenuOpen(false)} />
+      </div>
+      {menuOpen && <div className="scrim" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
+      <main id="main" className="main" tabIndex={-1}>
+        {activeId ? (
+          <ConversationPage key={activeId} conversationId={activeId} />
+        ) : (
+          <div className="welcome">
+            <h1>Welcome{user.name ? `, ${user.name}` : ""}</h1>
+            <p className="muted">Start a new chat with the assistant, or open a room to talk with others.</p>
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}

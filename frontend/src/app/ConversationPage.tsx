@@ -1,0 +1,87 @@
+import { useMemo, useState } from "react";
+
+import { Alert } from "@/components/ui/Alert";
+import { Button } from "@/components/ui/Button";
+import { Spinner } from "@/components/ui/Spinner";
+import { ChatView } from "@/features/chat/components/ChatView";
+import { handleFor } from "@/features/chat/mentions";
+import { useConversation } from "@/features/conversations/api/getConversation";
+import { displayTitle } from "@/features/conversations/format";
+import { useMembers } from "@/features/rooms/api/members";
+import { MembersPanel } from "@/features/rooms/components/MembersPanel";
+import { TypingIndicator } from "@/features/rooms/components/TypingIndicator";
+import { usePresence, useTypingSender, useTypingUsers } from "@/features/rooms/hooks/useRoomActivity";
+import { navigate } from "@/lib/router";
+import { useSession } from "@/lib/session";
+import type { Conversation } from "@/types/api";
+
+/** Composes a conversation's page from the chat and rooms features. */
+export function ConversationPage({ conversationId }: { conversationId: string }) {
+  const conversation = useConversation(conversationId);
+  if (conversation.isPending) return <Spinner label="Loading conversation" />;
+  if (conversation.error) {
+    return (
+      <div className="page-error">
+        <Alert>
+          {"status" in conversation.error && conversation.error.status === 404
+            ? "This conversation does not exist or you are not a member."
+            : conversation.error.message}
+        </Alert>
+        <Button onClick={() => navigate({ name: "home" })}>Back</Button>
+      </div>
+    );
+  }
+  const data = conversation.data;
+  return data.kind === "group" ? <RoomPage conversation={data} /> : <AssistantPage conversation={data} />;
+}
+
+function AssistantPage({ conversation }: { conversation: Conversation }) {
+  return (
+    <div className="conversation">
+      <header className="conversation-header">
+        <h1>{displayTitle(conversation)}</h1>
+      </header>
+      <ChatView conversation={conversation} />
+    </div>
+  );
+}
+
+function RoomPage({ conversation }: { conversation: Conversation }) {
+  const { userId } = useSession();
+  const members = useMembers(conversation.id);
+  const online = usePresence(conversation.id);
+  const typing = useTypingUsers(conversation.id);
+  const sendTyping = useTypingSender(conversation.id);
+  const [showMembers, setShowMembers] = useState(false);
+  const candidates = useMemo(
+    () => ["assistant", ...(members.data ?? []).filter((m) => m.userId !== userId).map((m) => handleFor(m.name || m.email.split("@")[0]!))],
+    [members.data, userId],
+  );
+  const onlineCount = online?.length ?? 0;
+  return (
+    <div className={`conversation room ${showMembers ? "members-open" : ""}`}>
+      <header className="conversation-header">
+        <h1>{displayTitle(conversation)}</h1>
+        <Button
+          variant="ghost"
+          aria-expanded={showMembers}
+          aria-controls="room-members"
+          onClick={() => setShowMembers((open) => !open)}
+        >
+          Members · {onlineCount} online
+        </Button>
+      </header>
+      <div className="room-body">
+        <ChatView
+          conversation={conversation}
+          mentionCandidates={candidates}
+          onTyping={sendTyping}
+          belowMessages={<TypingIndicator names={typing} />}
+        />
+        <div id="room-members" className="room-members">
+          <MembersPanel conversation={conversation} online={online} onLeft={() => navigate({ name: "home" })} />
+        </div>
+      </div>
+    </div>
+  );
+}

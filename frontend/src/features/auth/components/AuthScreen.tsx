@@ -1,0 +1,227 @@
+import { useState } from "react";
+import type { FormEvent, ReactNode } from "react";
+
+import { Alert } from "@/components/ui/Alert";
+import { Button } from "@/components/ui/Button";
+import { TextField } from "@/components/ui/TextField";
+import { ThemeToggle } from "@/components/ui/ThemeToggle";
+import { AuthError, type SignInResult } from "@/features/auth/api/cognito";
+import { useAuth } from "@/features/auth/hooks/useAuth";
+
+type Step =
+  | { name: "signIn" }
+  | { name: "signUp" }
+  | { name: "confirm" }
+  | { name: "forgot" }
+  | { name: "reset" }
+  | { name: "totp"; complete: (code: string) => Promise<unknown> }
+  | { name: "newPassword"; complete: (password: string) => Promise<unknown> };
+
+const TITLES: Record<Step["name"], string> = {
+  signIn: "Sign in to Parley",
+  signUp: "Create your account",
+  confirm: "Confirm your email",
+  forgot: "Reset your password",
+  reset: "Choose a new password",
+  totp: "Two-step verification",
+  newPassword: "Choose a new password",
+};
+
+/** Sign up, confirm, sign in (with TOTP), forgot and reset password: one card, one step at a time. */
+export function AuthScreen() {
+  const { auth, setUser } = useAuth();
+  const [step, setStep] = useState<Step>({ name: "signIn" });
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [name, setName] = useState("");
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const go = (next: Step, message: string | null = null) => {
+    setStep(next);
+    setError(null);
+    setNotice(message);
+    setCode("");
+  };
+
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (caught) {
+      const authError = caught instanceof AuthError ? caught : new AuthError("Unknown", "Something went wrong. Please try again.");
+      if (authError.code === "UserNotConfirmedException") go({ name: "confirm" }, authError.message);
+      else setError(authError.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const afterSignIn = (result: SignInResult) => {
+    if (result.kind === "signedIn") setUser(result.user);
+    else if (result.kind === "totpRequired") go({ name: "totp", complete: async (c) => setUser(await result.complete(c)) });
+    else go({ name: "newPassword", complete: async (p) => setUser(await result.complete(p)) }, "Your account needs a new password.");
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    switch (step.name) {
+      case "signIn":
+        return run(async () => afterSignIn(await auth.signIn(email, password)));
+      case "signUp":
+        return run(async () => {
+          const { confirmed } = await auth.signUp(email, password, name);
+          if (confirmed) afterSignIn(await auth.signIn(email, password));
+          else go({ name: "confirm" }, `We emailed a code to ${email.trim()}.`);
+        });
+      case "confirm":
+        return run(async () => {
+          await auth.confirmSignUp(email, code);
+          if (password) afterSignIn(await auth.signIn(email, password));
+          else go({ name: "signIn" }, "Your account is confirmed. Sign in.");
+        });
+      case "forgot":
+        return run(async () => {
+          await auth.forgotPassword(email);
+          go({ name: "reset" }, `If ${email.trim()} has an account, we emailed it a code.`);
+        });
+      case "reset":
+        return run(async () => {
+          await auth.confirmPassword(email, code, password);
+          go({ name: "signIn" }, "Your password has been changed. Sign in with it.");
+        });
+      case "totp":
+        return run(async () => void (await step.complete(code)));
+      case "newPassword":
+        return run(async () => void (await step.complete(password)));
+    }
+  };
+
+  let fields: ReactNode;
+  let submitLabel: string;
+  let links: ReactNode = null;
+  const emailField = (
+    <TextField label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+  );
+  switch (step.name) {
+    case "signIn":
+      submitLabel = "Sign in";
+      fields = (
+        <>
+          {emailField}
+          <TextField label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        </>
+      );
+      links = (
+        <>
+          <button type="button" className="link" onClick={() => go({ name: "forgot" })}>
+            Forgot password?
+          </button>
+          <span>
+            New to Parley?{" "}
+            <button type="button" className="link" onClick={() => go({ name: "signUp" })}>
+              Create an account
+            </button>
+          </span>
+        </>
+      );
+      break;
+    case "signUp":
+      submitLabel = "Create account";
+      fields = (
+        <>
+          <TextField label="Name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
+          {emailField}
+          <TextField
+            label="Password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            hint="At least 8 characters with upper and lower case letters, a number and a symbol."
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </>
+      );
+      links = (
+        <span>
+          Have an account?{" "}
+          <button type="button" className="link" onClick={() => go({ name: "signIn" })}>
+            Sign in
+          </button>
+        </span>
+      );
+      break;
+    case "confirm":
+      submitLabel = "Confirm";
+      fields = (
+        <>
+          {emailField}
+          <TextField label="Confirmation code" inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />
+        </>
+      );
+      links = (
+        <button type="button" className="link" disabled={busy || !email} onClick={() => run(async () => { await auth.resendCode(email); setNotice("We sent a new code."); })}>
+          Send a new code
+        </button>
+      );
+      break;
+    case "forgot":
+      submitLabel = "Send reset code";
+      fields = emailField;
+      links = (
+        <button type="button" className="link" onClick={() => go({ name: "signIn" })}>
+          Back to sign in
+        </button>
+      );
+      break;
+    case "reset":
+      submitLabel = "Change password";
+      fields = (
+        <>
+          {emailField}
+          <TextField label="Reset code" inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />
+          <TextField label="New password" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        </>
+      );
+      links = (
+        <button type="button" className="link" onClick={() => go({ name: "signIn" })}>
+          Back to sign in
+        </button>
+      );
+      break;
+    case "totp":
+      submitLabel = "Verify";
+      fields = <TextField label="Code from your authenticator app" inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />;
+      break;
+    case "newPassword":
+      submitLabel = "Set password";
+      fields = <TextField label="New password" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} />;
+      break;
+  }
+
+  return (
+    <main className="auth-page">
+      <div className="auth-theme">
+        <ThemeToggle />
+      </div>
+      <form className="auth-card" onSubmit={submit} noValidate={false} aria-labelledby="auth-title">
+        <p className="brand" aria-hidden="true">
+          Parley
+        </p>
+        <h1 id="auth-title">{TITLES[step.name]}</h1>
+        {notice && <Alert tone="info">{notice}</Alert>}
+        {error && <Alert>{error}</Alert>}
+        {fields}
+        <Button type="submit" variant="primary" busy={busy} className="wide">
+          {busy ? "Please wait…" : submitLabel}
+        </Button>
+        {links && <div className="auth-links">{links}</div>}
+      </form>
+    </main>
+  );
+}

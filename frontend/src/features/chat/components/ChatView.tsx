@@ -1,0 +1,92 @@
+import { useCallback, useEffect } from "react";
+import type { ReactNode } from "react";
+
+import { Alert } from "@/components/ui/Alert";
+import { Composer } from "@/features/chat/components/Composer";
+import { MessageList } from "@/features/chat/components/MessageList";
+import type { MessageActions } from "@/features/chat/components/MessageItem";
+import type { DisplayMessage } from "@/features/chat/hooks/live-store";
+import { useChat } from "@/features/chat/hooks/useChat";
+import { useSession } from "@/lib/session";
+import type { Conversation } from "@/types/api";
+
+/** A conversation: its messages, the composer, and the keyboard shortcuts that go with them. */
+export function ChatView({
+  conversation,
+  mentionCandidates,
+  onTyping,
+  belowMessages,
+}: {
+  conversation: Conversation;
+  mentionCandidates?: string[];
+  onTyping?: (isTyping: boolean) => void;
+  /** Shown between the log and the composer (the typing indicator in rooms). */
+  belowMessages?: ReactNode;
+}) {
+  const { userId } = useSession();
+  const chat = useChat(conversation.id);
+  const { messages, streaming, stop } = chat;
+  const isGroup = conversation.kind === "group";
+
+  useEffect(() => {
+    if (!streaming) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape" && !event.defaultPrevented && !document.querySelector("[role=dialog]")) stop();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [streaming, stop]);
+
+  const isMine = useCallback((m: DisplayMessage) => m.role === "user" && (m.authorId === userId || Boolean(m.local)), [userId]);
+  const lastMineIndex = messages.findLastIndex((m) => isMine(m) && !m.local);
+  const lastIndex = messages.length - 1;
+
+  const actionsFor = (message: DisplayMessage, index: number): MessageActions => {
+    const actions: MessageActions = {};
+    if (message.local === "unsent" && message.clientMessageId) {
+      const { content, clientMessageId } = message;
+      actions.onResend = () => chat.resend(content, clientMessageId);
+    }
+    if (message.role === "assistant" && message.replyTo) {
+      const replyTo = message.replyTo;
+      if (message.status === "failed") actions.onRetry = () => chat.retry(replyTo);
+      else if (index === lastIndex && !streaming && message.status !== "streaming") actions.onRegenerate = () => chat.retry(replyTo);
+    }
+    if (index === lastMineIndex && !streaming) actions.onEdit = (content) => chat.send(content);
+    return actions;
+  };
+
+  return (
+    <section className="chat" aria-label="Chat">
+      <MessageList chat={chat} isMine={isMine} actionsFor={actionsFor} />
+      {chat.history.isSuccess && messages.length === 0 && (
+        <div className="empty-chat">
+          <h2>{isGroup ? "Say hello to the room" : "What can I help with?"}</h2>
+          <p className="muted">
+            {isGroup ? "Mention @assistant to bring the assistant in." : "Answers stream as they are written. Esc stops one."}
+          </p>
+        </div>
+      )}
+      {chat.lastError && (
+        <div className="chat-error">
+          <Alert>
+            {chat.lastError}{" "}
+            <button type="button" className="link" onClick={chat.dismissError}>
+              Dismiss
+            </button>
+          </Alert>
+        </div>
+      )}
+      <div className="below-messages">{belowMessages}</div>
+      <Composer
+        onSend={chat.send}
+        onStop={stop}
+        streaming={Boolean(streaming)}
+        blockWhileStreaming={!isGroup}
+        mentionCandidates={isGroup ? mentionCandidates : undefined}
+        onTyping={onTyping}
+        placeholder={isGroup ? "Message the room — @assistant to ask the assistant" : "Ask anything"}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,164 @@
+import { useEffect, useId, useRef, useState } from "react";
+import type { KeyboardEvent } from "react";
+
+import { Button } from "@/components/ui/Button";
+import { applyMention, matchMentions, mentionAt } from "@/features/chat/mentions";
+
+const MAX_LENGTH = 16_000;
+
+/**
+ * The message box. Enter sends, Shift+Enter adds a line, Esc stops a streaming reply. In rooms,
+ * typing `@` offers the assistant and the members (arrows to choose, Enter or Tab to insert).
+ */
+export function Composer({
+  onSend,
+  onStop,
+  streaming,
+  blockWhileStreaming,
+  mentionCandidates,
+  onTyping,
+  placeholder,
+  disabled,
+}: {
+  onSend: (content: string) => void;
+  onStop: () => void;
+  streaming: boolean;
+  /** In an assistant chat one reply at a time: Send turns into Stop. */
+  blockWhileStreaming: boolean;
+  mentionCandidates?: string[];
+  onTyping?: (isTyping: boolean) => void;
+  placeholder: string;
+  disabled?: boolean;
+}) {
+  const [text, setText] = useState("");
+  const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
+  const [active, setActive] = useState(0);
+  const input = useRef<HTMLTextAreaElement>(null);
+  const listId = useId();
+  const options = mention && mentionCandidates ? matchMentions(mentionCandidates, mention.query) : [];
+  const open = options.length > 0;
+
+  useEffect(() => {
+    const element = input.current;
+    if (!element) return;
+    element.style.height = "auto";
+    element.style.height = `${Math.min(element.scrollHeight, 240)}px`;
+  }, [text]);
+
+  const update = (value: string, caret: number) => {
+    setText(value);
+    setMention(mentionCandidates ? mentionAt(value, caret) : null);
+    setActive(0);
+    onTyping?.(value.length > 0);
+  };
+
+  const choose = (handle: string) => {
+    if (!mention || !input.current) return;
+    const caret = input.current.selectionStart ?? text.length;
+    const next = applyMention(text, mention.start, caret, handle);
+    setText(next.text);
+    setMention(null);
+    requestAnimationFrame(() => input.current?.setSelectionRange(next.caret, next.caret));
+  };
+
+  const submit = () => {
+    const content = text.trim();
+    if (!content || disabled || (streaming && blockWhileStreaming)) return;
+    onSend(content);
+    onTyping?.(false);
+    setText("");
+    setMention(null);
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.nativeEvent.isComposing) return;
+    if (open) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        setActive((i) => (i + step + options.length) % options.length);
+        return;
+      }
+      if (event.key === "Enter" || event.key === "Tab") {
+        event.preventDefault();
+        choose(options[active]!);
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        setMention(null);
+        return;
+      }
+    }
+    if (event.key === "Escape" && streaming) {
+      event.preventDefault();
+      onStop();
+    } else if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      submit();
+    }
+  };
+
+  const showStop = streaming;
+  return (
+    <form
+      className="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      <div className="composer-field">
+        <label htmlFor={`${listId}-input`} className="visually-hidden">
+          Message
+        </label>
+        <textarea
+          id={`${listId}-input`}
+          ref={input}
+          rows={1}
+          value={text}
+          maxLength={MAX_LENGTH}
+          placeholder={placeholder}
+          disabled={disabled}
+          role={mentionCandidates ? "combobox" : undefined}
+          aria-expanded={mentionCandidates ? open : undefined}
+          aria-controls={mentionCandidates ? `${listId}-mentions` : undefined}
+          aria-autocomplete={mentionCandidates ? "list" : undefined}
+          aria-activedescendant={open ? `${listId}-option-${active}` : undefined}
+          aria-keyshortcuts="Enter Shift+Enter Escape"
+          onChange={(event) => update(event.target.value, event.target.selectionStart)}
+          onKeyDown={onKeyDown}
+          onBlur={() => onTyping?.(false)}
+        />
+        {mentionCandidates && (
+          <ul id={`${listId}-mentions`} role="listbox" aria-label="Mention someone" className="mentions" hidden={!open}>
+            {options.map((option, index) => (
+              <li
+                key={option}
+                id={`${listId}-option-${index}`}
+                role="option"
+                aria-selected={index === active}
+                onMouseDown={(event) => {
+                  event.preventDefault();
+                  choose(option);
+                }}
+              >
+                @{option}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      {showStop && (
+        <Button variant="secondary" onClick={onStop} aria-keyshortcuts="Escape">
+          Stop
+        </Button>
+      )}
+      {(!showStop || !blockWhileStreaming) && (
+        <Button type="submit" variant="primary" disabled={!text.trim() || disabled}>
+          Send
+        </Button>
+      )}
+    </form>
+  );
+}

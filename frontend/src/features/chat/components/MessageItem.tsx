@@ -1,0 +1,129 @@
+import { useState } from "react";
+
+import { Button } from "@/components/ui/Button";
+import { CopyButton } from "@/components/ui/CopyButton";
+import { Markdown } from "@/features/chat/components/Markdown";
+import type { DisplayMessage } from "@/features/chat/hooks/live-store";
+
+export interface MessageActions {
+  onRetry?: () => void;
+  onRegenerate?: () => void;
+  onEdit?: (content: string) => void;
+  onResend?: () => void;
+}
+
+function authorLabel(message: DisplayMessage, mine: boolean): string {
+  if (message.role === "assistant") return "Assistant";
+  if (mine) return "You";
+  return message.authorName || "Someone";
+}
+
+/** One message: author, markdown (assistant) or text (people), usage, and what can be done with it. */
+export function MessageItem({ message, mine, actions }: { message: DisplayMessage; mine: boolean; actions: MessageActions }) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(message.content);
+  const streaming = message.status === "streaming";
+  const failed = message.status === "failed" || message.local === "unsent";
+  return (
+    <article
+      className={`message message-${message.role} ${mine ? "message-mine" : ""} ${streaming ? "is-streaming" : ""}`}
+      aria-label={`${authorLabel(message, mine)} said`}
+      aria-busy={streaming || undefined}
+      data-status={message.local ?? message.status}
+      data-message-id={message.id}
+    >
+      <header className="message-author">
+        <span className="avatar" aria-hidden="true">
+          {message.role === "assistant" ? "✦" : authorLabel(message, mine).slice(0, 1).toUpperCase()}
+        </span>
+        <span>{authorLabel(message, mine)}</span>
+        {message.local === "sending" && <span className="muted small">Sending…</span>}
+        {message.status === "stopped" && <span className="badge">Stopped</span>}
+      </header>
+      {editing ? (
+        <form
+          className="message-edit"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (draft.trim()) actions.onEdit?.(draft.trim());
+            setEditing(false);
+          }}
+        >
+          <label className="visually-hidden" htmlFor={`edit-${message.id}`}>
+            Edit message
+          </label>
+          <textarea id={`edit-${message.id}`} value={draft} onChange={(event) => setDraft(event.target.value)} rows={3} autoFocus
+            onKeyDown={(event) => {
+              if (event.key === "Escape") setEditing(false);
+              if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+                event.preventDefault();
+                event.currentTarget.form?.requestSubmit();
+              }
+            }}
+          />
+          <div className="row">
+            <Button type="submit" variant="primary">
+              Send edited
+            </Button>
+            <Button onClick={() => setEditing(false)}>Cancel</Button>
+          </div>
+        </form>
+      ) : (
+        <div className="message-body">
+          {message.role === "assistant" ? (
+            message.content ? <Markdown text={message.content} /> : streaming ? <p className="muted thinking">Thinking…</p> : null
+          ) : (
+            <p className="plain">{message.content}</p>
+          )}
+          {streaming && <span className="caret" aria-hidden="true" />}
+        </div>
+      )}
+      {failed && (
+        <div className="message-error" role="alert">
+          <span>
+            {message.local === "unsent"
+              ? `Not sent: ${message.failure?.reason ?? "the server refused it"}`
+              : `The assistant could not answer${message.failure?.reason ? `: ${message.failure.reason}` : "."}`}
+          </span>
+          {message.local === "unsent" && actions.onResend && (
+            <Button variant="secondary" className="btn-small" onClick={actions.onResend}>
+              Retry
+            </Button>
+          )}
+          {message.local !== "unsent" && actions.onRetry && message.failure?.retryable !== false && (
+            <Button variant="secondary" className="btn-small" onClick={actions.onRetry}>
+              Retry
+            </Button>
+          )}
+        </div>
+      )}
+      {!streaming && !editing && !message.local && (
+        <footer className="message-meta">
+          {message.usage && (
+            <span className="usage" title="Tokens used for this answer">
+              {message.usage.inputTokens} in · {message.usage.outputTokens} out tokens
+            </span>
+          )}
+          {message.content && <CopyButton text={message.content} />}
+          {actions.onRegenerate && (
+            <Button variant="ghost" className="btn-small" onClick={actions.onRegenerate}>
+              Regenerate
+            </Button>
+          )}
+          {actions.onEdit && (
+            <Button
+              variant="ghost"
+              className="btn-small"
+              onClick={() => {
+                setDraft(message.content);
+                setEditing(true);
+              }}
+            >
+              Edit
+            </Button>
+          )}
+        </footer>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,88 @@
+import { useEffect, useLayoutEffect, useRef } from "react";
+
+import { Alert } from "@/components/ui/Alert";
+import { Button } from "@/components/ui/Button";
+import { Spinner } from "@/components/ui/Spinner";
+import { MessageItem } from "@/features/chat/components/MessageItem";
+import type { MessageActions } from "@/features/chat/components/MessageItem";
+import type { DisplayMessage } from "@/features/chat/hooks/live-store";
+import type { ChatController } from "@/features/chat/hooks/useChat";
+
+const NEAR_BOTTOM_PX = 80;
+
+/**
+ * The message log. It stays pinned to the bottom while a reply streams (unless the reader has
+ * scrolled up), loads older pages when the top comes into view, and keeps the reader's place
+ * when they arrive.
+ */
+export function MessageList({
+  chat,
+  isMine,
+  actionsFor,
+}: {
+  chat: ChatController;
+  isMine: (message: DisplayMessage) => boolean;
+  actionsFor: (message: DisplayMessage, index: number) => MessageActions;
+}) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+  const beforeOlder = useRef<{ height: number; top: number } | null>(null);
+  const { history, messages } = chat;
+
+  const loadOlder = () => {
+    if (!history.hasNextPage || history.isFetchingNextPage || !scroller.current) return;
+    beforeOlder.current = { height: scroller.current.scrollHeight, top: scroller.current.scrollTop };
+    void history.fetchNextPage();
+  };
+
+  useEffect(() => {
+    const target = sentinel.current;
+    if (!target || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && loadOlder(), {
+      root: scroller.current,
+      rootMargin: "200px 0px 0px 0px",
+    });
+    observer.observe(target);
+    return () => observer.disconnect();
+  });
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    if (beforeOlder.current && !history.isFetchingNextPage) {
+      element.scrollTop = element.scrollHeight - beforeOlder.current.height + beforeOlder.current.top;
+      beforeOlder.current = null;
+    } else if (pinned.current) {
+      element.scrollTop = element.scrollHeight;
+    }
+  }, [messages, history.isFetchingNextPage]);
+
+  return (
+    <div
+      ref={scroller}
+      className="message-scroller"
+      onScroll={(event) => {
+        const el = event.currentTarget;
+        pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
+      }}
+    >
+      <div ref={sentinel} className="history-top">
+        {history.hasNextPage ? (
+          <Button variant="ghost" onClick={loadOlder} busy={history.isFetchingNextPage}>
+            {history.isFetchingNextPage ? "Loading earlier messages…" : "Load earlier messages"}
+          </Button>
+        ) : (
+          history.isSuccess && messages.length > 0 && <p className="muted small">Beginning of the conversation</p>
+        )}
+      </div>
+      {history.isPending && <Spinner label="Loading messages" />}
+      {history.error && <Alert>{history.error.message}</Alert>}
+      <div className="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
+        {messages.map((message, index) => (
+          <MessageItem key={message.id} message={message} mine={isMine(message)} actions={actionsFor(message, index)} />
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useReducer } from "react";
+
+import { useMessages } from "@/features/chat/api/listMessages";
+import { initialLive, liveReducer, mergeMessages } from "@/features/chat/hooks/live-store";
+import type { DisplayMessage } from "@/features/chat/hooks/live-store";
+import { newClientMessageId } from "@/lib/ids";
+import { queryKeys } from "@/lib/query-keys";
+import { useConversationSubscription, useRealtime, useRealtimeEvents } from "@/lib/realtime-context";
+
+export interface ChatController {
+  messages: DisplayMessage[];
+  streaming: DisplayMessage | null;
+  history: ReturnType<typeof useMessages>;
+  lastError: string | null;
+  send: (content: string) => void;
+  stop: () => void;
+  /** Asks the assistant to answer this user message again (regenerate, or Retry after a failure). */
+  retry: (userMessageId: string) => void;
+  resend: (content: string, clientMessageId: string) => void;
+  dismissError: () => void;
+}
+
+/** One conversation's messages: fetched history merged with the live stream, and the actions on it. */
+export function useChat(conversationId: string): ChatController {
+  const client = useRealtime();
+  const queryClient = useQueryClient();
+  const history = useMessages(conversationId);
+  const [live, dispatch] = useReducer(liveReducer, conversationId, initialLive);
+
+  useConversationSubscription(conversationId);
+  useRealtimeEvents((event) => {
+    dispatch({ type: "event", event });
+    if ((event.type === "message.created" || event.type === "message.completed") && event.conversationId === conversationId) {
+      // New activity re-orders the list, and the first message gives the conversation its title.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.conversations });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.conversation(conversationId) });
+    }
+  });
+
+  useEffect(() => {
+    if (!live.needsResync) return;
+    client.resubscribe(conversationId);
+    dispatch({ type: "resynced" });
+  }, [client, conversationId, live.needsResync]);
+
+  const fetched = useMemo(() => history.data?.pages.flatMap((page) => page.items) ?? [], [history.data]);
+  const messages = useMemo(() => mergeMessages(fetched, live), [fetched, live]);
+  const streaming = useMemo(
+    () => [...messages].reverse().find((m) => m.role === "assistant" && m.status === "streaming") ?? null,
+    [messages],
+  );
+
+  const send = useCallback(
+    (content: string) => {
+      const clientMessageId = newClientMessageId();
+      dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
+      client.send({ action: "sendMessage", conversationId, clientMessageId, content });
+    },
+    [client, conversationId],
+  );
+  const resend = useCallback(
+    (content: string, clientMessageId: string) => {
+      dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
+      client.send({ action: "sendMessage", conversationId, clientMessageId, content });
+    },
+    [client, conversationId],
+  );
+  const stop = useCallback(() => {
+    if (streaming) client.send({ action: "stop", conversationId, messageId: streaming.id });
+  }, [client, conversationId, streaming]);
+  const retry = useCallback(
+    (userMessageId: string) => client.send({ action: "retry", conversationId, messageId: userMessageId }),
+    [client, conversationId],
+  );
+  const dismissError = useCallback(() => dispatch({ type: "dismissError" }), []);
+
+  return { messages, streaming, history, lastError: live.lastError, send, stop, retry, resend, dismissError };
+}

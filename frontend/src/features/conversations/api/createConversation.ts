@@ -1,0 +1,24 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+
+import { queryKeys } from "@/lib/query-keys";
+import { useSession } from "@/lib/session";
+import type { Conversation } from "@/types/api";
+
+export interface CreateConversationInput {
+  title?: string;
+  kind?: "assistant" | "group";
+}
+
+/** POST /conversations */
+export function useCreateConversation() {
+  const { http } = useSession();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: CreateConversationInput) =>
+      http.request<Conversation>("/conversations", { method: "POST", body: input }),
+    onSuccess: (conversation) => {
+      queryClient.setQueryData(queryKeys.conversation(conversation.id), conversation);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.conversations });
+    },
+  });
+}

@@ -1,0 +1,8 @@
+/** Query keys shared by features, so one feature's event can refresh another's data. */
+export const queryKeys = {
+  conversations: ["conversations"] as const,
+  conversation: (id: string) => ["conversation", id] as const,
+  messages: (id: string) => ["messages", id] as const,
+  members: (id: string) => ["members", id] as const,
+  me: ["me"] as const,
+};

@@ -1,0 +1,31 @@
+import { useSyncExternalStore } from "react";
+
+/**
+ * Hash routes (`#/c/<id>`), so any static host serves the app without rewrite rules and a
+ * reload keeps the open conversation.
+ */
+export type Route = { name: "home" } | { name: "conversation"; id: string };
+
+export function parseRoute(hash: string): Route {
+  const match = /^#\/c\/([0-9A-Za-z_-]{1,64})$/.exec(hash);
+  return match ? { name: "conversation", id: match[1]! } : { name: "home" };
+}
+
+export function hrefFor(route: Route): string {
+  return route.name === "conversation" ? `#/c/${route.id}` : "#/";
+}
+
+export function navigate(route: Route): void {
+  window.location.hash = hrefFor(route);
+}
+
+export function useRoute(): Route {
+  const hash = useSyncExternalStore(
+    (notify) => {
+      window.addEventListener("hashchange", notify);
+      return () => window.removeEventListener("hashchange", notify);
+    },
+    () => window.location.hash,
+  );
+  return parseRoute(hash);
+}

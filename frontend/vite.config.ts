@@ -1,0 +1,22 @@
+/// <reference types="vitest/config" />
+import { fileURLToPath, URL } from "node:url";
+
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+// One build serves every environment: nothing environment-specific is baked in here; the app
+// reads /config.json at start-up (see src/config).
+export default defineConfig({
+  plugins: [react()],
+  resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
+  // amazon-cognito-identity-js still refers to Node's `global`.
+  define: { global: "globalThis" },
+  build: { target: "es2022", sourcemap: true, chunkSizeWarningLimit: 400 },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/test/setup.ts"],
+    include: ["src/**/*.test.{ts,tsx}"],
+    css: false,
+  },
+});
