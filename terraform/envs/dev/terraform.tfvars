@@ -1,0 +1,14 @@
+# Development. No secrets here: the model API key lives in SSM (model_api_key_parameter).
+environment         = "dev"
+region              = "eu-west-1"
+allowed_account_ids = ["111111111111"]
+artifacts_bucket    = "parley-artifacts-111111111111"
+
+model_provider    = "bedrock"
+model_id          = "eu.anthropic.claude-3-haiku-20240307-v1:0"
+daily_token_quota = 200000
+
+deletion_protection             = false
+force_destroy                   = true
+manage_api_gateway_account_role = true
+alarm_emails                    = []

@@ -1,0 +1,14 @@
+# Production. No secrets here: the model API key lives in SSM (model_api_key_parameter).
+environment         = "prod"
+region              = "eu-west-1"
+allowed_account_ids = ["222222222222"]
+artifacts_bucket    = "parley-artifacts-222222222222"
+
+model_provider    = "bedrock"
+model_id          = "eu.anthropic.claude-3-haiku-20240307-v1:0"
+daily_token_quota = 100000
+
+deletion_protection             = true
+force_destroy                   = false
+manage_api_gateway_account_role = true
+alarm_emails                    = ["oncall@example.com"]

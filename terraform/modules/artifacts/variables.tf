@@ -1,0 +1,38 @@
+variable "bucket_name" {
+  description = "Globally unique bucket name, e.g. parley-artifacts-<account id>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "The bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for objects; null creates a dedicated key with rotation."
+  type        = string
+  default     = null
+}
+
+variable "noncurrent_version_days" {
+  description = "Days an overwritten or deleted object version is kept (release records, state)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_days >= 1
+    error_message = "Keep noncurrent versions at least one day."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow destroying the bucket with objects in it (never for the production bucket)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,70 @@
+data "aws_region" "current" {}
+
+resource "aws_cognito_user_pool" "this" {
+  name                     = "${var.name_prefix}-users"
+  username_attributes      = ["email"]
+  auto_verified_attributes = ["email"]
+  deletion_protection      = var.deletion_protection ? "ACTIVE" : "INACTIVE"
+  mfa_configuration        = var.mfa
+
+  software_token_mfa_configuration {
+    enabled = true
+  }
+
+  password_policy {
+    minimum_length                   = var.password_minimum_length
+    require_lowercase                = true
+    require_uppercase                = true
+    require_numbers                  = true
+    require_symbols                  = true
+    temporary_password_validity_days = 3
+  }
+
+  account_recovery_setting {
+    recovery_mechanism {
+      name     = "verified_email"
+      priority = 1
+    }
+  }
+
+  username_configuration {
+    case_sensitive = false
+  }
+
+  user_attribute_update_settings {
+    attributes_require_verification_before_update = ["email"]
+  }
+
+  lambda_config {
+    post_confirmation    = lookup(var.lambda_triggers, "PostConfirmation", null)
+    pre_sign_up          = lookup(var.lambda_triggers, "PreSignUp", null)
+    pre_token_generation = lookup(var.lambda_triggers, "PreTokenGeneration", null)
+  }
+
+  tags = var.tags
+}
+
+# The web app is a public client: no secret, SRP (USER_PASSWORD_AUTH for the local stack's
+# parity) and refresh tokens, which can be revoked.
+resource "aws_cognito_user_pool_client" "web" {
+  name                                 = "${var.name_prefix}-web"
+  user_pool_id                         = aws_cognito_user_pool.this.id
+  generate_secret                      = false
+  explicit_auth_flows                  = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  prevent_user_existence_errors        = "ENABLED"
+  enable_token_revocation              = true
+  allowed_oauth_flows_user_pool_client = false
+  access_token_validity                = 60
+  id_token_validity                    = 60
+  refresh_token_validity               = 5
+  auth_session_validity                = 3
+
+  token_validity_units {
+    access_token  = "minutes"
+    id_token      = "minutes"
+    refresh_token = "days"
+  }
+
+  read_attributes  = ["email", "email_verified", "name"]
+  write_attributes = ["email", "name"]
+}

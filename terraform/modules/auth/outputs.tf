@@ -1,0 +1,24 @@
+output "user_pool_id" {
+  description = "The user pool id (COGNITO_USER_POOL_ID)."
+  value       = aws_cognito_user_pool.this.id
+}
+
+output "user_pool_arn" {
+  description = "The user pool ARN (source of the Cognito trigger invoke permission)."
+  value       = aws_cognito_user_pool.this.arn
+}
+
+output "user_pool_client_id" {
+  description = "The public web client id (COGNITO_CLIENT_ID, the JWT audience)."
+  value       = aws_cognito_user_pool_client.web.id
+}
+
+output "issuer" {
+  description = "Token issuer, the same URL parley.auth derives from region and pool id."
+  value       = "https://cognito-idp.${data.aws_region.current.name}.amazonaws.com/${aws_cognito_user_pool.this.id}"
+}
+
+output "jwks_url" {
+  description = "The pool's JWKS URL (COGNITO_JWKS_URL)."
+  value       = "https://cognito-idp.${data.aws_region.current.name}.amazonaws.com/${aws_cognito_user_pool.this.id}/.well-known/jwks.json"
+}

@@ -1,0 +1,54 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. parley-dev."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "The name_prefix must be 2-31 lower-case letters, digits or dashes."
+  }
+}
+
+variable "password_minimum_length" {
+  description = "Shortest password accepted at sign-up."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.password_minimum_length >= 12 && var.password_minimum_length <= 99
+    error_message = "Passwords must be at least 12 characters (Cognito allows up to 99)."
+  }
+}
+
+variable "mfa" {
+  description = "MFA mode: OPTIONAL lets each user turn on TOTP, ON requires it."
+  type        = string
+  default     = "OPTIONAL"
+
+  validation {
+    condition     = contains(["OPTIONAL", "ON"], var.mfa)
+    error_message = "The mfa must be OPTIONAL or ON; OFF would leave accounts without a second factor."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the user pool (on in prod)."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_triggers" {
+  description = "Cognito trigger (PostConfirmation, PreSignUp, PreTokenGeneration) => Lambda function ARN."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(setsubtract(keys(var.lambda_triggers), ["PostConfirmation", "PreSignUp", "PreTokenGeneration"])) == 0
+    error_message = "Only PostConfirmation, PreSignUp and PreTokenGeneration triggers are wired."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

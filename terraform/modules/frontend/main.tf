@@ -1,0 +1,260 @@
+# The web app: a private bucket read by CloudFront through Origin Access Control. The release
+# task uploads the built files; Terraform writes config.json from the other modules' outputs.
+
+data "aws_region" "current" {}
+
+locals {
+  origin_id  = "site"
+  app_domain = var.domain_name == null ? aws_cloudfront_distribution.this.domain_name : var.domain_name
+  app_origin = "https://${local.app_domain}"
+}
+
+resource "aws_s3_bucket" "site" {
+  #checkov:skip=CKV_AWS_144:The site is rebuilt from git by the release task; a replica adds cost, not recovery
+  #checkov:skip=CKV_AWS_18:CloudFront is the only reader; its standard logs are the access record
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to site uploads
+  #checkov:skip=CKV_AWS_145:SSE-S3 is used because CloudFront OAC reads SSE-KMS objects only with an extra key policy per distribution; the content is public web assets
+  bucket_prefix = "${var.name_prefix}-site-"
+  force_destroy = var.force_destroy
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_ownership_controls" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "site" {
+  bucket                  = aws_s3_bucket.site.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  rule {
+    id     = "expire-old-builds"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.site]
+}
+
+resource "aws_cloudfront_origin_access_control" "site" {
+  name                              = "${var.name_prefix}-site"
+  description                       = "CloudFront reads the private site bucket"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+data "aws_iam_policy_document" "site" {
+  statement {
+    sid       = "CloudFrontReadsThroughOac"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.site.arn}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "AWS:SourceArn"
+      values   = [aws_cloudfront_distribution.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.site.arn, "${aws_s3_bucket.site.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "site" {
+  bucket = aws_s3_bucket.site.id
+  policy = data.aws_iam_policy_document.site.json
+
+  depends_on = [aws_s3_bucket_public_access_block.site]
+}
+
+resource "aws_cloudfront_response_headers_policy" "security" {
+  name    = "${var.name_prefix}-security-headers"
+  comment = "Security headers for the Parley app"
+
+  security_headers_config {
+    strict_transport_security {
+      access_control_max_age_sec = 63072000
+      include_subdomains         = true
+      preload                    = true
+      override                   = true
+    }
+
+    content_type_options {
+      override = true
+    }
+
+    frame_options {
+      frame_option = "DENY"
+      override     = true
+    }
+
+    referrer_policy {
+      referrer_policy = "strict-origin-when-cross-origin"
+      override        = true
+    }
+
+    xss_protection {
+      protection = true
+      mode_block = true
+      override   = true
+    }
+
+    content_security_policy {
+      content_security_policy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' https://*.amazonaws.com wss://*.amazonaws.com; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+      override                = true
+    }
+  }
+}
+
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+
+resource "aws_cloudfront_distribution" "this" {
+  #checkov:skip=CKV_AWS_86:Standard logs need a log bucket with ACLs enabled; CloudFront metrics and the API access logs cover operations
+  #checkov:skip=CKV_AWS_310:A single S3 origin: there is no second origin to fail over to
+  #checkov:skip=CKV_AWS_374:Parley serves users worldwide; no geo restriction by design
+  #checkov:skip=CKV2_AWS_47:The WAF web ACL is optional (web_acl_arn); the app is static and the APIs carry their own throttling
+  #checkov:skip=CKV_AWS_68:The WAF web ACL is optional (web_acl_arn); the app is static and the APIs carry their own throttling
+  #checkov:skip=CKV2_AWS_42:The CloudFront domain is the default; a custom domain with an ACM certificate is set with domain_name
+  #checkov:skip=CKV_AWS_174:TLS 1.2 is enforced whenever a certificate is given; the default CloudFront certificate cannot raise its minimum
+  enabled             = true
+  is_ipv6_enabled     = true
+  comment             = "${var.name_prefix} web app"
+  default_root_object = "index.html"
+  price_class         = var.price_class
+  aliases             = var.domain_name == null ? [] : [var.domain_name]
+  web_acl_id          = var.web_acl_arn
+  http_version        = "http2and3"
+
+  origin {
+    origin_id                = local.origin_id
+    domain_name              = aws_s3_bucket.site.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.site.id
+  }
+
+  default_cache_behavior {
+    target_origin_id           = local.origin_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+  }
+
+  # The SPA handles its own routes: unknown paths get index.html.
+  custom_error_response {
+    error_code            = 403
+    response_code         = 200
+    response_page_path    = "/index.html"
+    error_caching_min_ttl = 10
+  }
+
+  custom_error_response {
+    error_code            = 404
+    response_code         = 200
+    response_page_path    = "/index.html"
+    error_caching_min_ttl = 10
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = var.acm_certificate_arn == null
+    acm_certificate_arn            = var.acm_certificate_arn
+    ssl_support_method             = var.acm_certificate_arn == null ? null : "sni-only"
+    minimum_protocol_version       = var.acm_certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = (var.domain_name == null) == (var.acm_certificate_arn == null)
+      error_message = "Set domain_name and acm_certificate_arn together."
+    }
+  }
+}
+
+# Written from the other modules' outputs; never cached, so a new deploy is seen at once.
+resource "aws_s3_object" "config" {
+  bucket        = aws_s3_bucket.site.id
+  key           = "config.json"
+  content_type  = "application/json"
+  cache_control = "no-cache"
+  content = jsonencode({
+    region = data.aws_region.current.name
+    cognito = {
+      userPoolId = var.app_config.cognito.userPoolId
+      clientId   = var.app_config.cognito.clientId
+      endpoint   = null
+      authFlow   = "USER_SRP_AUTH"
+    }
+    httpApiUrl = var.app_config.httpApiUrl
+    wsUrl      = var.app_config.wsUrl
+  })
+}

@@ -1,0 +1,73 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. parley-dev."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "The name_prefix must be 2-31 lower-case letters, digits or dashes."
+  }
+}
+
+variable "domain_name" {
+  description = "Custom domain of the app (e.g. chat.example.com), or null for the CloudFront domain."
+  type        = string
+  default     = null
+}
+
+variable "acm_certificate_arn" {
+  description = "ACM certificate (us-east-1) for domain_name; required with it."
+  type        = string
+  default     = null
+}
+
+variable "app_config" {
+  description = "The runtime config.json content, without the region (added here): see docs/contracts.md."
+  type = object({
+    cognito = object({
+      userPoolId = string
+      clientId   = string
+    })
+    httpApiUrl = string
+    wsUrl      = string
+  })
+}
+
+variable "price_class" {
+  description = "CloudFront price class."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.price_class)
+    error_message = "The price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}
+
+variable "web_acl_arn" {
+  description = "WAFv2 web ACL (scope CLOUDFRONT) to attach, or null."
+  type        = string
+  default     = null
+}
+
+variable "uploads_expiration_days" {
+  description = "Days an uploaded file is kept."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.uploads_expiration_days >= 1
+    error_message = "Keep uploads at least one day."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow destroying the buckets with objects in them (dev only)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

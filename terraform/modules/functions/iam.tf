@@ -1,0 +1,125 @@
+# One role per function. It may write its own log group, send traces, reach its failure
+# destination, and do exactly the manifest's permissions on the resources they name. A resource
+# reference that cannot be resolved fails the plan instead of widening the grant.
+
+locals {
+  index_refs = distinct([for p in module.manifest.permissions : p.resource if p.kind == "index"])
+
+  bedrock_model_arns = [
+    "arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.refs.model_id}",
+    "arn:${local.partition}:bedrock:${local.region}:${local.account}:inference-profile/${var.refs.model_id}",
+  ]
+  bedrock_agent_arns = [
+    "arn:${local.partition}:bedrock:${local.region}:${local.account}:agent-alias/${var.refs.bedrock_agent_id}/${var.refs.bedrock_agent_alias_id}",
+  ]
+
+  # Manifest resource reference => ARNs. An empty list drops the statement: the deployment does
+  # not use that resource (no API key parameter, another model provider).
+  resource_arns = merge(
+    { for table, arn in var.table_arns : "table:${table}" => [arn] },
+    {
+      for ref in local.index_refs : ref => [
+        "${var.table_arns[split("/", split(":", ref)[1])[0]]}/index/${split("/", split(":", ref)[1])[1]}"
+      ]
+    },
+    { for name, arn in local.function_arns : "function:${name}" => [arn] },
+    {
+      "websocket:manage"  = ["${var.websocket_execution_arn}/${var.websocket_stage}/*/@connections/*"]
+      "ssm:model_api_key" = var.refs.model_api_key_parameter == "" ? [] : ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.refs.model_api_key_parameter}"]
+      "bedrock:model"     = var.refs.model_provider == "bedrock" ? local.bedrock_model_arns : []
+      "bedrock:agent"     = var.refs.model_provider == "bedrock-agent" ? local.bedrock_agent_arns : []
+      "sqs:dlq"           = local.has_dlq ? [aws_sqs_queue.dlq[0].arn] : []
+      "*"                 = ["*"]
+    },
+  )
+
+  # Actions AWS cannot scope to a resource: the only ones a "*" resource may carry.
+  wildcard_resource_actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"]
+
+  policies = {
+    for name, f in local.functions : name => {
+      Version = "2012-10-17"
+      Statement = concat(
+        [{
+          Sid      = "WriteOwnLogs"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = ["${aws_cloudwatch_log_group.this[name].arn}:*"]
+        }],
+        [for enabled in [f.tracing] : {
+          Sid      = "SendTraces"
+          Effect   = "Allow"
+          Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+          Resource = ["*"]
+        } if enabled],
+        [for a in [f.async] : {
+          Sid      = "FailureDestination"
+          Effect   = "Allow"
+          Action   = ["sqs:SendMessage"]
+          Resource = [aws_sqs_queue.dlq[0].arn]
+        } if a != null && try(a.on_failure, null) == "dlq"],
+        [for key in compact([var.kms_key_arn]) : {
+          Sid      = "UseKmsKey"
+          Effect   = "Allow"
+          Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+          Resource = [key]
+        }],
+        [for index, p in f.permissions : {
+          Sid      = "Manifest${index}"
+          Effect   = "Allow"
+          Action   = p.actions
+          Resource = local.resource_arns[p.resource]
+        } if length(local.resource_arns[p.resource]) > 0],
+      )
+    }
+  }
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.functions
+
+  name               = local.function_names[each.key]
+  description        = "Runs ${local.function_names[each.key]}: only the manifest's permissions"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.functions
+
+  name   = "manifest-permissions"
+  role   = aws_iam_role.this[each.key].id
+  policy = jsonencode(local.policies[each.key])
+
+  lifecycle {
+    precondition {
+      condition = alltrue([
+        for p in each.value.permissions : alltrue([for action in p.actions : action != "*" && !can(regex(":\\*$", action))])
+      ])
+      error_message = "Function ${each.key}: wildcard IAM actions are not allowed."
+    }
+    precondition {
+      condition = alltrue([
+        for p in each.value.permissions : p.resource != "*" || length(setsubtract(p.actions, local.wildcard_resource_actions)) == 0
+      ])
+      error_message = "Function ${each.key}: a \"*\" resource may only carry actions AWS cannot scope (${join(", ", local.wildcard_resource_actions)})."
+    }
+  }
+}

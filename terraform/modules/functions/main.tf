@@ -1,0 +1,124 @@
+# One function per entry of functions/manifest.yaml and one shared dependency layer. The code is
+# never built here: every zip comes from the release record, by content hash.
+
+module "manifest" {
+  source        = "../manifest"
+  manifest_path = var.manifest_path
+  tables_path   = var.tables_path
+}
+
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  region    = data.aws_region.current.name
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+
+  functions      = module.manifest.functions
+  function_names = { for name in keys(local.functions) : name => "${var.name_prefix}-${name}" }
+  # Known before any function exists, so the WebSocket API, Cognito and the functions themselves
+  # can refer to a function without a dependency cycle.
+  function_arns = {
+    for name, fn in local.function_names : name => "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${fn}"
+  }
+
+  refs = merge(var.refs, {
+    bot_worker_function_name = lookup(local.function_names, "bot_worker", "")
+  })
+
+  layer_key = "layer:${module.manifest.layer.name}"
+  async     = module.manifest.async_functions
+  has_dlq   = length([for name, a in local.async : name if a.on_failure == "dlq"]) > 0
+}
+
+resource "aws_lambda_layer_version" "deps" {
+  layer_name               = "${var.name_prefix}-${module.manifest.layer.name}"
+  description              = module.manifest.layer.description
+  s3_bucket                = var.artifacts_bucket
+  s3_key                   = var.release.artifacts[local.layer_key].s3_key
+  source_code_hash         = var.release.artifacts[local.layer_key].sha256_base64
+  compatible_runtimes      = distinct([for f in local.functions : f.runtime])
+  compatible_architectures = module.manifest.architectures
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:The functions reach only AWS APIs (DynamoDB, SSM, API Gateway, Bedrock); a VPC adds NAT cost and cold-start time, no isolation
+  #checkov:skip=CKV_AWS_272:Code integrity comes from content addressing: s3_key and source_code_hash are the sha256 recorded at build time
+  #checkov:skip=CKV_AWS_116:Synchronous functions answer their caller; the async worker has an on-failure SQS destination (event invoke config), which supersedes a DLQ
+  #checkov:skip=CKV_AWS_50:Tracing follows the manifest (defaults.tracing, on); tests/infra checks the manifest value reaches tracing_config
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is set per function in the manifest where a limit is wanted; the others share the account pool
+  for_each = local.functions
+
+  function_name                  = local.function_names[each.key]
+  description                    = each.value.description
+  role                           = aws_iam_role.this[each.key].arn
+  handler                        = each.value.handler
+  runtime                        = each.value.runtime
+  architectures                  = [each.value.architecture]
+  memory_size                    = each.value.memory
+  timeout                        = each.value.timeout
+  reserved_concurrent_executions = each.value.reserved_concurrency
+  s3_bucket                      = var.artifacts_bucket
+  s3_key                         = var.release.artifacts["function:${each.key}"].s3_key
+  source_code_hash               = var.release.artifacts["function:${each.key}"].sha256_base64
+  layers                         = [aws_lambda_layer_version.deps.arn]
+  kms_key_arn                    = var.kms_key_arn
+
+  environment {
+    variables = merge(
+      each.value.environment,
+      { for name, ref in each.value.env_refs : name => local.refs[ref] },
+    )
+  }
+
+  tracing_config {
+    mode = each.value.tracing ? "Active" : "PassThrough"
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.this[each.key].name
+  }
+
+  tags = merge(var.tags, { Name = local.function_names[each.key] })
+}
+
+resource "aws_sqs_queue" "dlq" {
+  count = local.has_dlq ? 1 : 0
+
+  name                              = "${var.name_prefix}-async-dlq"
+  message_retention_seconds         = 1209600
+  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
+  tags                              = var.tags
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  for_each = local.async
+
+  function_name                = aws_lambda_function.this[each.key].function_name
+  maximum_retry_attempts       = each.value.max_retries
+  maximum_event_age_in_seconds = each.value.max_event_age_seconds
+
+  dynamic "destination_config" {
+    for_each = each.value.on_failure == "dlq" ? [aws_sqs_queue.dlq[0].arn] : []
+    content {
+      on_failure {
+        destination = destination_config.value
+      }
+    }
+  }
+}
+
+resource "aws_lambda_permission" "cognito" {
+  for_each = module.manifest.cognito_triggers
+
+  statement_id  = "AllowCognito${each.key}"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this[each.value].function_name
+  principal     = "cognito-idp.amazonaws.com"
+  source_arn    = var.user_pool_arn
+}

@@ -1,0 +1,109 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. parley-dev; function names are <prefix>-<manifest name>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "The name_prefix must be 2-31 lower-case letters, digits or dashes."
+  }
+}
+
+variable "manifest_path" {
+  description = "Path of functions/manifest.yaml."
+  type        = string
+}
+
+variable "tables_path" {
+  description = "Path of functions/tables.yaml."
+  type        = string
+}
+
+variable "artifacts_bucket" {
+  description = "The artifacts bucket that holds the content-addressed zips (sha256/<hex>.zip)."
+  type        = string
+}
+
+variable "release" {
+  description = "The environment's release record (releases/<env>.json): dist/manifest.json plus release_id, git_commit, created_at. Only the fields used here are typed."
+  type = object({
+    release_id   = string
+    runtime      = string
+    architecture = string
+    artifacts = map(object({
+      kind          = string
+      s3_key        = string
+      sha256_base64 = string
+    }))
+  })
+
+  validation {
+    condition     = alltrue([for key, a in var.release.artifacts : can(regex("^sha256/[0-9a-f]{64}\\.zip$", a.s3_key))])
+    error_message = "Every artifact's s3_key must be content-addressed: sha256/<64 hex>.zip."
+  }
+}
+
+variable "refs" {
+  description = "Values for the manifest's environment refs (docs/contracts.md). bot_worker_function_name is derived here; secrets never appear, only the SSM parameter name."
+  type = object({
+    chat_table_name         = string
+    connections_table_name  = string
+    user_pool_id            = string
+    user_pool_client_id     = string
+    jwks_url                = string
+    model_provider          = string
+    model_id                = string
+    model_base_url          = string
+    model_api_key_parameter = string
+    bedrock_agent_id        = string
+    bedrock_agent_alias_id  = string
+    daily_token_quota       = string
+    ws_management_endpoint  = string
+  })
+
+  validation {
+    condition     = contains(["openai", "bedrock", "bedrock-agent"], var.refs.model_provider)
+    error_message = "The model_provider must be openai, bedrock or bedrock-agent."
+  }
+
+  validation {
+    condition     = var.refs.model_api_key_parameter == "" || can(regex("^/[A-Za-z0-9_./-]+$", var.refs.model_api_key_parameter))
+    error_message = "The model_api_key_parameter must be empty or an SSM parameter name starting with '/'."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.refs.daily_token_quota))
+    error_message = "The daily_token_quota must be a whole number (0 = unlimited)."
+  }
+}
+
+variable "table_arns" {
+  description = "Table key in tables.yaml => table ARN, for table:<t> and index:<t>/<index> permissions."
+  type        = map(string)
+}
+
+variable "websocket_execution_arn" {
+  description = "Execution ARN of the WebSocket API, for websocket:manage (execute-api:ManageConnections)."
+  type        = string
+}
+
+variable "websocket_stage" {
+  description = "The WebSocket API stage name."
+  type        = string
+}
+
+variable "user_pool_arn" {
+  description = "The user pool allowed to invoke the Cognito trigger functions."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for log groups, environment variables and the DLQ; null uses AWS-managed keys."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

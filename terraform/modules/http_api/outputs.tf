@@ -1,0 +1,24 @@
+output "api_id" {
+  description = "The HTTP API id."
+  value       = aws_apigatewayv2_api.this.id
+}
+
+output "url" {
+  description = "The HTTP API base URL (the app's httpApiUrl)."
+  value       = aws_apigatewayv2_api.this.api_endpoint
+}
+
+output "execution_arn" {
+  description = "The HTTP API execution ARN."
+  value       = aws_apigatewayv2_api.this.execution_arn
+}
+
+output "issuer" {
+  description = "The issuer the JWT authorizer accepts."
+  value       = local.issuer
+}
+
+output "access_log_group" {
+  description = "The stage's access log group name."
+  value       = aws_apigatewayv2_stage.this.access_log_settings[0].destination_arn
+}

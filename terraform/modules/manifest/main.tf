@@ -1,0 +1,118 @@
+# Turns functions/manifest.yaml and functions/tables.yaml into the maps the other modules consume.
+# Missing fields take the same defaults as tasks/core/manifest.py; tests/infra compares this
+# module's outputs with the Python reading, so the two cannot drift.
+
+locals {
+  manifest = yamldecode(file(var.manifest_path))
+  tables   = yamldecode(file(var.tables_path)).tables
+
+  builtin_defaults = {
+    runtime            = "python3.12"
+    architecture       = "arm64"
+    memory             = 256
+    timeout            = 10
+    log_retention_days = 30
+    tracing            = true
+  }
+  defaults = merge(local.builtin_defaults, try(local.manifest.defaults, {}))
+
+  layer = {
+    name        = try(local.manifest.layer.name, "deps")
+    description = try(local.manifest.layer.description, "")
+  }
+
+  functions = {
+    for name, f in local.manifest.functions : name => {
+      name                 = name
+      description          = f.description
+      handler              = f.handler
+      runtime              = local.defaults.runtime
+      architecture         = coalesce(try(f.architecture, null), local.defaults.architecture)
+      memory               = coalesce(try(f.memory, null), local.defaults.memory)
+      timeout              = coalesce(try(f.timeout, null), local.defaults.timeout)
+      log_retention_days   = local.defaults.log_retention_days
+      tracing              = local.defaults.tracing
+      reserved_concurrency = coalesce(try(f.reserved_concurrency, null), -1)
+
+      # NAME: "literal" is set as is; NAME: {ref: x} is resolved by the deployment.
+      environment = { for key, value in try(f.environment, {}) : key => tostring(value) if !can(value.ref) }
+      env_refs    = { for key, value in try(f.environment, {}) : key => value.ref if can(value.ref) }
+
+      http_routes = [
+        for route in try(f.triggers.http, []) : {
+          route = route.route
+          auth  = coalesce(try(route.auth, null), "jwt")
+        }
+      ]
+      websocket_routes = try(f.triggers.websocket, [])
+      authorizer       = try(f.triggers.authorizer, null)
+      cognito          = try(f.triggers.cognito, [])
+      async = try(f.triggers.async, null) == null ? null : {
+        max_retries           = coalesce(try(f.triggers.async.max_retries, null), 2)
+        max_event_age_seconds = coalesce(try(f.triggers.async.max_event_age_seconds, null), 3600)
+        on_failure            = try(f.triggers.async.on_failure, "dlq")
+      }
+
+      permissions = [
+        for p in try(f.permissions, []) : {
+          resource = p.resource
+          actions  = p.actions
+        }
+      ]
+    }
+  }
+
+  http_routes = {
+    for pair in flatten([
+      for name, f in local.functions : [
+        for route in f.http_routes : {
+          route_key = route.route
+          function  = name
+          auth      = route.auth
+        }
+      ]
+    ]) : pair.route_key => { function = pair.function, auth = pair.auth }
+  }
+
+  websocket_routes = {
+    for pair in flatten([
+      for name, f in local.functions : [for key in f.websocket_routes : { route_key = key, function = name }]
+    ]) : pair.route_key => pair.function
+  }
+
+  cognito_triggers = {
+    for pair in flatten([
+      for name, f in local.functions : [for trigger in f.cognito : { trigger = trigger, function = name }]
+    ]) : pair.trigger => pair.function
+  }
+
+  permissions = flatten([
+    for name, f in local.functions : [
+      for p in f.permissions : {
+        function = name
+        resource = p.resource
+        kind     = p.resource == "*" ? "*" : split(":", p.resource)[0]
+        target   = p.resource == "*" ? "*" : join(":", slice(split(":", p.resource), 1, length(split(":", p.resource))))
+        actions  = p.actions
+      }
+    ]
+  ])
+
+  normalized_tables = {
+    for name, t in local.tables : name => {
+      name          = name
+      hash_key      = t.hash_key
+      range_key     = try(t.range_key, null)
+      attributes    = [for attr in sort(keys(t.attributes)) : { name = attr, type = t.attributes[attr] }]
+      ttl_attribute = try(t.ttl_attribute, null)
+      global_secondary_indexes = [
+        for index in sort(keys(try(t.global_secondary_indexes, {}))) : {
+          name       = index
+          hash_key   = t.global_secondary_indexes[index].hash_key
+          range_key  = try(t.global_secondary_indexes[index].range_key, null)
+          projection = coalesce(try(t.global_secondary_indexes[index].projection, null), "ALL")
+        }
+      ]
+    }
+  }
+}

@@ -1,0 +1,66 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. parley-dev."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "The name_prefix must be 2-31 lower-case letters, digits or dashes."
+  }
+}
+
+variable "function_names" {
+  description = "Manifest name => deployed function name (the functions module's function_names output)."
+  type        = map(string)
+}
+
+variable "http_api_id" {
+  description = "The HTTP API id (5xx alarm, dashboard)."
+  type        = string
+}
+
+variable "websocket_api_id" {
+  description = "The WebSocket API id (dashboard)."
+  type        = string
+}
+
+variable "dlq_name" {
+  description = "The async failure queue name, or null when no function is async."
+  type        = string
+  default     = null
+}
+
+variable "metrics_namespace" {
+  description = "Namespace of the functions' EMF metrics (POWERTOOLS_METRICS_NAMESPACE)."
+  type        = string
+  default     = "Parley"
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarm topic (each must confirm)."
+  type        = list(string)
+  default     = []
+}
+
+variable "error_threshold" {
+  description = "Function errors per 5 minutes that raise the alarm."
+  type        = number
+  default     = 1
+}
+
+variable "http_5xx_threshold" {
+  description = "HTTP API 5xx responses per 5 minutes that raise the alarm."
+  type        = number
+  default     = 5
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the topic; null uses the AWS-managed SNS key."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
