@@ -12,7 +12,6 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,9 +19,9 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tasks.core import release as core
+from tests.support.moto_server import MotoServer
 
 REGION = "eu-west-1"
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -36,21 +35,12 @@ class S3:
     bucket: str
 
 
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3(s3_server: str) -> S3:
+def s3(moto_server: MotoServer) -> S3:
     """A fresh, empty artifacts bucket (versioned, as the Terraform module makes it)."""
     client = boto3.client(
         "s3",
-        endpoint_url=s3_server,
+        endpoint_url=moto_server.url,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -58,7 +48,7 @@ def s3(s3_server: str) -> S3:
     bucket = f"parley-artifacts-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    return S3(s3_server, client, bucket)
+    return S3(moto_server.url, client, bucket)
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
