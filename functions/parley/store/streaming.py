@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from parley.ids import iso
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 ASSISTANT_ID = "assistant"
 """The author id of the assistant's messages."""
+ASSISTANT_NAME = "Assistant"
 
 Status = Literal["streaming", "complete", "stopped", "failed"]
 
@@ -69,8 +72,7 @@ class ReplyState:
 
 def iso_now(clock: Callable[[], float] = time.time) -> str:
     """ISO 8601 UTC with ``Z`` and milliseconds, the format of every stored timestamp."""
-    moment = datetime.fromtimestamp(clock(), tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return iso(datetime.fromtimestamp(clock(), tz=UTC))
 
 
 def _key(conversation_id: str, message_id: str) -> dict[str, str]:
@@ -116,6 +118,7 @@ class StreamingRepository:
         item: dict[str, Any] = {
             **_key(conversation_id, message_id),
             "author_id": ASSISTANT_ID,
+            "author_name": ASSISTANT_NAME,
             "role": "assistant",
             "content": "",
             "status": "streaming",
@@ -247,6 +250,15 @@ class StreamingRepository:
             raise
         self.end_marker(conversation_id, message_id)
         return dict(result["Attributes"])
+
+    def mark_announced(self, conversation_id: str, message_id: str) -> None:
+        """Remember that the room was told how the reply ended (a retry then stays silent)."""
+        self._table.update_item(
+            Key=_key(conversation_id, message_id),
+            UpdateExpression="SET announced = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":t": True},
+        )
 
     def end_marker(self, conversation_id: str, message_id: str) -> None:
         self._table.delete_item(Key=_marker(conversation_id, message_id))

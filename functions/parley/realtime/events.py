@@ -1,0 +1,51 @@
+"""Reading API Gateway WebSocket events: who is calling, on which connection, with what body."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from parley.errors import Unauthorized
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The user behind a connection, as the `$connect` authorizer vouched for them."""
+
+    connection_id: str
+    user_id: str
+    name: str
+    email: str
+
+
+def caller(event: dict[str, Any]) -> Caller:
+    """The caller of a WebSocket route event.
+
+    API Gateway passes the authorizer's context on every route of the connection, so no route
+    re-verifies the token; a missing context means the route is misconfigured, and is refused.
+    """
+    context = event.get("requestContext") or {}
+    connection_id = context.get("connectionId")
+    authorizer = context.get("authorizer") or {}
+    user_id = authorizer.get("userId") or authorizer.get("principalId")
+    if not connection_id or not user_id:
+        raise Unauthorized("Not signed in")
+    return Caller(
+        connection_id=str(connection_id),
+        user_id=str(user_id),
+        name=str(authorizer.get("name") or "") or "Someone",
+        email=str(authorizer.get("email") or ""),
+    )
+
+
+def body(event: dict[str, Any]) -> str | bytes | None:
+    """The frame's text (API Gateway base64-encodes binary frames)."""
+    raw = event.get("body")
+    if raw is None or not event.get("isBase64Encoded"):
+        return raw
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return b"\xff"  # undecodable: reported as invalid JSON by the parser
