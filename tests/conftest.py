@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 
@@ -20,6 +21,7 @@ REGION = "us-east-1"
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """One moto server for the test session; the process talks to it through AWS_ENDPOINT_URL."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
     server = MotoServer().start()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL", server.url)

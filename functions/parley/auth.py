@@ -1,0 +1,222 @@
+"""Cognito token verification with PyJWT, shared by `chat_api` and the WebSocket authorizer.
+
+RS256 only; keys from the pool's JWKS (fetched once per cold start, refreshed when a token names
+an unknown `kid`, at most once per `min_refresh_seconds` so forged kids cannot make us hammer the
+JWKS endpoint); issuer, `token_use`, audience / `client_id`, time claims with a small leeway and
+the claims the product relies on. Every fault is a `TokenError` whose reason is safe to show.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+import jwt
+
+from parley.config import AuthSettings, get_settings
+from parley.errors import ServiceUnavailable, Unauthorized
+
+ALGORITHM = "RS256"
+LEEWAY_SECONDS = 30
+MAX_TOKEN_BYTES = 8192
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "sub", "token_use")
+ID_TOKEN_CLAIMS = ("email", "cognito:username")
+
+TokenUse = Literal["id", "access"]
+Required = Literal["id", "access", "any"]
+
+
+class TokenError(Unauthorized):
+    """A token fault; `reason` completes `Invalid <kind>: <reason>`."""
+
+    def __init__(self, reason: str, kind: str = "token") -> None:
+        self.reason = reason
+        super().__init__(f"Invalid {kind}: {reason}")
+
+    def as_kind(self, kind: str) -> TokenError:
+        """The same fault, named for the header it came in (`id_token` for `POST /chat`)."""
+        return TokenError(self.reason, kind)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a verified token belongs to."""
+
+    sub: str
+    token_use: TokenUse
+    email: str | None = None
+    name: str | None = None
+    username: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+class JwksCache:
+    """The pool's signing keys by kid; fetched lazily and refreshed on an unknown kid."""
+
+    def __init__(self, url: str, *, timeout: float = 3.0, min_refresh_seconds: float = 10.0):
+        self.url = url
+        self.timeout = timeout
+        self.min_refresh_seconds = min_refresh_seconds
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    def _fetch(self) -> None:
+        if not self.url.startswith(("https://", "http://")):
+            raise ServiceUnavailable("Sign-in keys are misconfigured")
+        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                document = json.loads(response.read())
+        except (OSError, ValueError) as exc:
+            raise ServiceUnavailable("Sign-in keys are unavailable, please retry") from exc
+        keys: dict[str, jwt.PyJWK] = {}
+        for data in document.get("keys", []) if isinstance(document, dict) else []:
+            if not isinstance(data, dict) or data.get("kty") != "RSA" or "kid" not in data:
+                continue
+            try:
+                keys[str(data["kid"])] = jwt.PyJWK(data, algorithm=ALGORITHM)
+            except jwt.PyJWTError:
+                continue  # a key we cannot use cannot verify anything
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    def get(self, kid: str) -> jwt.PyJWK | None:
+        with self._lock:
+            if self._fetched_at is None:
+                self._fetch()
+            key = self._keys.get(kid)
+            if (
+                key is None
+                and self._fetched_at is not None
+                and (time.monotonic() - self._fetched_at >= self.min_refresh_seconds)
+            ):
+                self._fetch()  # keys rotate: look again, but not on every forged kid
+                key = self._keys.get(kid)
+            return key
+
+
+_JWT_FAULTS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "token has expired"),
+    (jwt.ImmatureSignatureError, "token is not yet valid"),
+    (jwt.InvalidIssuerError, "wrong issuer"),
+    (jwt.InvalidAudienceError, "wrong audience"),
+    (jwt.InvalidSignatureError, "signature verification failed"),
+    (jwt.InvalidAlgorithmError, "unsupported algorithm"),
+    (jwt.InvalidIssuedAtError, "malformed token"),
+    (jwt.DecodeError, "malformed token"),
+)
+
+
+class CognitoVerifier:
+    """Verifies Cognito id and access tokens for one user pool and app client."""
+
+    def __init__(
+        self, *, issuer: str, client_id: str, jwks: JwksCache, leeway: int = LEEWAY_SECONDS
+    ) -> None:
+        if not 0 <= leeway <= LEEWAY_SECONDS:
+            raise ValueError(f"leeway must be within 0..{LEEWAY_SECONDS} seconds")
+        self.issuer = issuer
+        self.client_id = client_id
+        self.jwks = jwks
+        self.leeway = leeway
+
+    def verify(self, token: str | None, *, require: Required = "any") -> Identity:
+        """The identity in `token`, or TokenError with the precise fault."""
+        if not token or not token.strip():
+            raise TokenError("token is missing")
+        token = token.strip()
+        if len(token) > MAX_TOKEN_BYTES:
+            raise TokenError("malformed token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise TokenError("malformed token") from None
+        if header.get("alg") != ALGORITHM:
+            raise TokenError("unsupported algorithm")
+        kid = header.get("kid")
+        key = self.jwks.get(kid) if isinstance(kid, str) and kid else None
+        if key is None:
+            raise TokenError("unknown signing key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_aud": False,
+                    "verify_nbf": True,
+                    "verify_iat": True,
+                },
+            )
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenError(f"missing required claim '{exc.claim}'") from None
+        except jwt.PyJWTError as exc:
+            raise TokenError(_reason(exc)) from None
+        return self._identity(claims, require)
+
+    def _identity(self, claims: dict[str, Any], require: Required) -> Identity:
+        token_use = claims.get("token_use")
+        if token_use not in ("id", "access"):
+            raise TokenError("wrong token_use")
+        if require != "any" and token_use != require:
+            raise TokenError(f"an {require} token is required")
+        if token_use == "id":  # noqa: S105 - a claim value, not a password
+            audience = claims.get("aud")
+            audiences = audience if isinstance(audience, list) else [audience]
+            if self.client_id not in audiences:
+                raise TokenError("wrong audience")
+            for name in ID_TOKEN_CLAIMS:
+                if not isinstance(claims.get(name), str) or not claims[name]:
+                    raise TokenError(f"missing required claim '{name}'")
+        elif claims.get("client_id") != self.client_id:
+            raise TokenError("wrong audience")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise TokenError("missing required claim 'sub'")
+        return Identity(
+            sub=sub,
+            token_use=token_use,
+            email=claims.get("email"),
+            name=claims.get("name"),
+            username=claims.get("cognito:username") or claims.get("username"),
+            claims=claims,
+        )
+
+
+def _reason(exc: jwt.PyJWTError) -> str:
+    for kind, reason in _JWT_FAULTS:
+        if isinstance(exc, kind):
+            return reason
+    return "token is not valid"
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header value."""
+    if authorization is None or not authorization.strip():
+        raise TokenError("token is missing")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise TokenError("expected a Bearer token")
+    if not token.strip():
+        raise TokenError("token is missing")
+    return token.strip()
+
+
+@cache
+def get_verifier() -> CognitoVerifier:
+    """The verifier of this cold start (its JWKS cache lives as long as the container)."""
+    settings = get_settings(AuthSettings)
+    return CognitoVerifier(
+        issuer=settings.issuer,
+        client_id=settings.cognito_client_id,
+        jwks=JwksCache(settings.jwks_url),
+    )

@@ -1,0 +1,133 @@
+"""Model providers behind one small interface (docs/contracts.md, "Model provider interface").
+
+`stream()` yields `Delta` pieces then one `Done` with token usage; closing the generator cancels
+the underlying HTTP stream (that is how `stop` works). Failures raise `ProviderError` with
+`retryable` set, so callers tell "try again" from "this will not work". Provider SDKs are
+imported lazily: `chat_api`'s cold start should not pay for `openai` before it needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cache
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from parley.config import ModelSettings
+from parley.models import Usage
+
+SYSTEM_PROMPT = (
+    "You are Parley's assistant: helpful, accurate and concise. Answer in the user's language."
+)
+
+
+class ChatTurn(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Delta(BaseModel):
+    """A piece of the reply."""
+
+    text: str
+
+
+class Done(BaseModel):
+    usage: Usage
+    stop_reason: str
+
+
+class ProviderError(Exception):
+    """The model could not answer. `message` is safe to show; details stay in the logs."""
+
+    def __init__(self, message: str, *, retryable: bool, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.unavailable = unavailable
+        """True when the model could not be reached at all (503) rather than answered badly."""
+
+
+class Provider(Protocol):
+    def stream(
+        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+    ) -> Iterator[Delta | Done]: ...
+
+    def complete(
+        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+    ) -> tuple[str, Usage]: ...
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: enough to budget history without a tokenizer."""
+    return (len(text) + 3) // 4 + 4
+
+
+def trim_history(turns: Sequence[ChatTurn], budget: int) -> list[ChatTurn]:
+    """System turns plus the most recent turns that fit `budget` tokens, oldest first.
+
+    The newest turn is always kept (cut to the budget if it alone is too long), so the model
+    always sees the question it is asked.
+    """
+    system = [t for t in turns if t.role == "system"]
+    rest = [t for t in turns if t.role != "system"]
+    left = budget - sum(estimate_tokens(t.content) for t in system)
+    kept: list[ChatTurn] = []
+    for turn in reversed(rest):
+        cost = estimate_tokens(turn.content)
+        if cost > left:
+            if not kept:
+                chars = max(0, (left - 4) * 4)
+                kept.append(
+                    ChatTurn(role=turn.role, content=turn.content[-chars:] if chars else "")
+                )
+            break
+        kept.append(turn)
+        left -= cost
+    # A conversation shown to a model starts with a user turn.
+    while len(kept) > 1 and kept[-1].role != "user":
+        kept.pop()
+    return system + list(reversed(kept))
+
+
+def collect(stream: Iterator[Delta | Done]) -> tuple[str, Usage]:
+    """Drain a stream into the full text and its usage (for providers without a plain call)."""
+    parts: list[str] = []
+    usage = Usage(input_tokens=0, output_tokens=0)
+    for event in stream:
+        if isinstance(event, Delta):
+            parts.append(event.text)
+        else:
+            usage = event.usage
+    return "".join(parts), usage
+
+
+@cache
+def get_provider(settings: ModelSettings) -> Provider:
+    """The provider these settings name, built once per cold start."""
+    if settings.model_provider == "bedrock":
+        from parley.bots.bedrock import BedrockConverseProvider
+
+        return BedrockConverseProvider(settings)
+    if settings.model_provider == "bedrock-agent":
+        from parley.bots.bedrock import BedrockAgentProvider
+
+        return BedrockAgentProvider(settings)
+    from parley.bots.openai import OpenAIProvider
+
+    return OpenAIProvider(settings)
+
+
+__all__ = [
+    "ChatTurn",
+    "Delta",
+    "Done",
+    "Provider",
+    "ProviderError",
+    "Usage",
+    "collect",
+    "estimate_tokens",
+    "get_provider",
+    "trim_history",
+]

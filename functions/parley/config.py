@@ -1,0 +1,100 @@
+"""Settings from environment variables, validated once per cold start.
+
+Each function reads only the settings model it needs; models compose by inheritance. A missing
+or invalid variable fails the cold start with a message naming the variable, never a traceback
+from deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is missing or has an invalid variable."""
+
+
+class BaseSettings(BaseModel):
+    """Fields are read from the upper-cased field name; an empty value counts as unset."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    aws_region: NonEmpty = "us-east-1"
+    log_level: str = "INFO"
+
+
+class ChatTableSettings(BaseSettings):
+    chat_table_name: NonEmpty
+
+
+class AuthSettings(BaseSettings):
+    cognito_user_pool_id: NonEmpty
+    cognito_client_id: NonEmpty
+    cognito_jwks_url: str | None = None
+
+    @property
+    def issuer(self) -> str:
+        """Always the AWS-style issuer, also locally (moto mints tokens with it)."""
+        region = self.cognito_user_pool_id.split("_", 1)[0] or self.aws_region
+        return f"https://cognito-idp.{region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.cognito_jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+
+class ModelSettings(BaseSettings):
+    model_config = ConfigDict(frozen=True, extra="ignore", protected_namespaces=())
+
+    model_provider: Literal["openai", "bedrock", "bedrock-agent"] = "openai"
+    model_id: str = "gpt-4o-mini"
+    model_base_url: str | None = None
+    model_api_key_parameter: str | None = None
+    bedrock_agent_id: str | None = None
+    bedrock_agent_alias_id: str | None = None
+    model_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 20.0
+    model_max_retries: Annotated[int, Field(ge=0, le=5)] = 2
+    model_max_output_tokens: Annotated[int, Field(gt=0, le=32_000)] = 1024
+    history_token_budget: Annotated[int, Field(gt=0)] = 6000
+
+
+class ApiSettings(ChatTableSettings, AuthSettings, ModelSettings):
+    """`chat_api`: everything it reads."""
+
+    daily_token_quota: Annotated[int, Field(ge=0)] = 0
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load(model: type[S], environ: dict[str, str] | None = None) -> S:
+    """Validate `model` from the environment; raise ConfigurationError naming the variables."""
+    env = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    for name in model.model_fields:
+        value = env.get(name.upper())
+        if name == "aws_region" and not value:
+            value = env.get("AWS_DEFAULT_REGION")
+        if value:
+            values[name] = value
+        elif value == "" and model.model_fields[name].is_required():
+            values[name] = value  # let min_length name it as empty, not as missing
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigurationError(f"Invalid configuration: {problems}") from None
+
+
+@cache
+def get_settings(model: type[S]) -> S:
+    """The settings of this cold start (cached; tests clear the cache to simulate a new one)."""
+    return load(model)

@@ -1,0 +1,145 @@
+"""Domain exceptions and the one mapping from an exception to the error contract.
+
+Every exception the core raises on purpose carries its HTTP status and error code, so the
+mapping is a lookup, never a match on message text. Anything else is an internal error: it is
+logged with the request id, and the client sees only that id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from parley.models import ErrorCode
+
+logger = logging.getLogger("parley")
+
+
+class ParleyError(Exception):
+    """Base of the errors a client may see; `message` is safe to show."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[ErrorCode] = "bad_request"
+    default_message: ClassVar[str] = "Bad request"
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+        self.message = message or self.default_message
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(ParleyError):
+    pass
+
+
+class InvalidInput(ParleyError):
+    status = 422
+    code = "validation_error"
+    default_message = "Invalid request"
+
+
+class PayloadTooLarge(ParleyError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "Request body is too large"
+
+
+class Unauthorized(ParleyError):
+    status = 401
+    code = "unauthorized"
+    default_message = "Invalid token"
+
+
+class Forbidden(ParleyError):
+    status = 403
+    code = "forbidden"
+    default_message = "Not allowed"
+
+
+class NotFound(ParleyError):
+    status = 404
+    code = "not_found"
+    default_message = "Not found"
+
+
+class ConversationNotFound(NotFound):
+    """Also raised for a conversation the caller is not a member of: no existence leak."""
+
+    default_message = "Conversation not found"
+
+
+class MessageNotFound(NotFound):
+    default_message = "Message not found"
+
+
+class UserNotFound(NotFound):
+    default_message = "No user with that e-mail address"
+
+
+class MemberNotFound(NotFound):
+    default_message = "Member not found"
+
+
+class Conflict(ParleyError):
+    status = 409
+    code = "conflict"
+    default_message = "Conflict"
+
+
+class QuotaExceeded(ParleyError):
+    status = 429
+    code = "quota_exceeded"
+    default_message = "Daily token quota exceeded"
+
+
+class AssistantUnavailable(ParleyError):
+    """The model provider failed; `retryable` tells a client whether to try again."""
+
+    status = 502
+    code = "assistant_unavailable"
+    default_message = "The assistant could not answer"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retryable: bool = True,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message, headers=headers)
+        self.retryable = retryable
+        if status is not None:
+            self.status = status  # type: ignore[misc]  # per instance: 502 or 503
+
+
+class ServiceUnavailable(ParleyError):
+    status = 503
+    code = "internal_error"
+    default_message = "Service temporarily unavailable, please retry"
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    """What the client gets for an exception."""
+
+    status: int
+    code: ErrorCode
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def to_reply(exc: BaseException, request_id: str) -> ErrorReply:
+    """Map any exception to the error contract; log unexpected ones with the request id."""
+    if isinstance(exc, ParleyError):
+        if exc.status >= 500:
+            logger.warning("request %s failed: %s", request_id, exc.message)
+        return ErrorReply(exc.status, exc.code, exc.message, dict(exc.headers))
+    logger.error("request %s: unexpected error", request_id, exc_info=exc)
+    return ErrorReply(500, "internal_error", "Internal server error")
+
+
+def error_body(reply: ErrorReply, request_id: str) -> dict[str, dict[str, str]]:
+    """The contract's `{"error": {"code", "message", "requestId"}}`."""
+    return {"error": {"code": reply.code, "message": reply.message, "requestId": request_id}}

@@ -1,0 +1,210 @@
+"""Pydantic models of Parley's data and HTTP API (camelCase on the wire, snake_case in code).
+
+The size limits live here so every entry point (HTTP, WebSocket, bot worker) enforces the same
+ones and the OpenAPI document states them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+MAX_CONTENT_CHARS = 32_000
+MAX_TITLE_CHARS = 200
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+Kind = Literal["assistant", "group"]
+MemberRole = Literal["owner", "member"]
+Role = Literal["user", "assistant"]
+Status = Literal["complete", "streaming", "stopped", "failed"]
+
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS)
+]
+Content = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTENT_CHARS)
+]
+ClientMessageId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+    ),
+]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class ApiModel(BaseModel):
+    """Base of every wire model: camelCase aliases, snake_case attributes."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class InputModel(ApiModel):
+    """Request bodies: unknown fields are an error, so a typo never passes silently."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+# -- records -------------------------------------------------------------------------------
+class Usage(ApiModel):
+    """Tokens one model call used (also the provider interface's `Usage`)."""
+
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+
+
+class Conversation(ApiModel):
+    id: str
+    kind: Kind
+    title: str
+    owner_id: str
+    role: MemberRole
+    created_at: str
+    updated_at: str
+
+
+class Message(ApiModel):
+    id: str
+    conversation_id: str
+    author_id: str
+    author_name: str | None = None
+    role: Role
+    content: str
+    status: Status
+    client_message_id: str | None = None
+    reply_to: str | None = None
+    usage: Usage | None = None
+    created_at: str
+    updated_at: str
+
+
+class Member(ApiModel):
+    user_id: str
+    email: str
+    name: str
+    role: MemberRole
+    joined_at: str
+
+
+class Profile(ApiModel):
+    id: str
+    email: str
+    name: str
+    created_at: str
+
+
+class UsageToday(ApiModel):
+    date: str = Field(description="UTC day, YYYY-MM-DD")
+    input_tokens: int
+    output_tokens: int
+    daily_quota: int = Field(description="Tokens per UTC day; 0 means unlimited")
+    remaining: int | None = Field(description="Tokens left today; null when unlimited")
+
+
+class Me(ApiModel):
+    id: str
+    email: str
+    name: str
+    usage: UsageToday
+
+
+# -- pages and results -----------------------------------------------------------------------
+class ConversationPage(ApiModel):
+    items: list[Conversation]
+    next_cursor: str | None = Field(description="Opaque; pass as `cursor` for the next page")
+
+
+class MessagePage(ApiModel):
+    items: list[Message]
+    next_cursor: str | None = Field(description="Opaque; pass as `cursor` for older messages")
+
+
+class MemberList(ApiModel):
+    items: list[Member]
+
+
+class PostMessageResult(ApiModel):
+    message: Message
+    reply: Message
+
+
+# -- inputs ----------------------------------------------------------------------------------
+class CreateConversation(InputModel):
+    title: Title | None = None
+    kind: Kind = "assistant"
+
+
+class UpdateConversation(InputModel):
+    title: Title
+
+
+class PostMessage(InputModel):
+    content: Content
+    client_message_id: ClientMessageId | None = None
+
+
+class AddMember(InputModel):
+    email: Email
+
+
+# -- errors ----------------------------------------------------------------------------------
+ErrorCode = Literal[
+    "bad_request",
+    "validation_error",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "conflict",
+    "payload_too_large",
+    "quota_exceeded",
+    "assistant_unavailable",
+    "internal_error",
+]
+
+
+class ErrorDetail(ApiModel):
+    code: ErrorCode
+    message: str
+    request_id: str
+
+
+class ErrorResponse(ApiModel):
+    """Every error of the API except `POST /chat`'s compatible shape."""
+
+    error: ErrorDetail
+
+
+# -- the compatible `POST /chat` (snake_case, exactly as the earlier API) ---------------------
+class ChatRequest(BaseModel):
+    prompt: str
+    chat_id: str | None = None
+
+
+class ChatTurnOut(BaseModel):
+    role: Role
+    content: str
+
+
+class ChatRecord(BaseModel):
+    id: str
+    user_id: str
+    title: str
+    created_at: str
+    updated_at: str
+    messages: list[ChatTurnOut]
+
+
+class ChatResponse(BaseModel):
+    response: str
+    chat: ChatRecord
+
+
+class ChatError(BaseModel):
+    error: str
+    message: str | None = None

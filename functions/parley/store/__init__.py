@@ -1,0 +1,39 @@
+"""DynamoDB repositories over the single-table design (docs/contracts.md), one cached factory.
+
+Handlers call `get_store()` and work with domain models; `ClientError`s become domain
+exceptions (`ConversationNotFound`, `Conflict`…) inside the repositories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from parley.store.conversations import ConversationRecord, ConversationRepository
+from parley.store.messages import MessageRepository
+from parley.store.profiles import ProfileRepository
+from parley.store.table import chat_table
+from parley.store.usage import UsageRepository
+
+
+@dataclass(frozen=True)
+class Store:
+    profiles: ProfileRepository
+    conversations: ConversationRepository
+    messages: MessageRepository
+    usage: UsageRepository
+
+
+@cache
+def get_store() -> Store:
+    """The repositories of this cold start, sharing one table resource."""
+    table = chat_table()
+    return Store(
+        profiles=ProfileRepository(table),
+        conversations=ConversationRepository(table),
+        messages=MessageRepository(table),
+        usage=UsageRepository(table),
+    )
+
+
+__all__ = ["ConversationRecord", "Store", "get_store"]

@@ -1,0 +1,361 @@
+"""Conversations and their members.
+
+`CONV#<id> / META` holds the conversation; `CONV#<id> / MEMBER#<sub>` one member each, projected
+into GSI1 (`USER#<sub>` / `<updated_at>#CONV#<id>`) so "my conversations by recent activity" is
+one Query. Membership is the access check: a non-member gets ConversationNotFound, exactly as
+for an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from parley.errors import Conflict, ConversationNotFound, Forbidden, MemberNotFound
+from parley.ids import new_ulid, now_iso
+from parley.models import Conversation, Kind, Member, MemberRole, Profile
+from parley.store.table import (
+    activity_sk,
+    conv_pk,
+    decode_cursor,
+    encode_cursor,
+    member_sk,
+    user_pk,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+DEFAULT_TITLE = "New conversation"
+MAX_MEMBERS = 50
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    """The META item, the same for every member."""
+
+    id: str
+    kind: Kind
+    title: str
+    owner_id: str
+    created_at: str
+    updated_at: str
+    titled: bool
+    """False until a title was given or taken from the first message."""
+
+    def view(self, role: MemberRole) -> Conversation:
+        return Conversation(
+            id=self.id,
+            kind=self.kind,
+            title=self.title,
+            owner_id=self.owner_id,
+            role=role,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
+
+
+def _record(item: dict[str, Any]) -> ConversationRecord:
+    return ConversationRecord(
+        id=str(item["pk"]).removeprefix("CONV#"),
+        kind=item["kind"],
+        title=str(item["title"]),
+        owner_id=str(item["owner_id"]),
+        created_at=str(item["created_at"]),
+        updated_at=str(item["updated_at"]),
+        titled=bool(item.get("titled", True)),
+    )
+
+
+def _member(item: dict[str, Any]) -> Member:
+    return Member(
+        user_id=str(item["sk"]).removeprefix("MEMBER#"),
+        email=str(item.get("email", "")),
+        name=str(item.get("name", "")),
+        role=item["role"],
+        joined_at=str(item["joined_at"]),
+    )
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+class ConversationRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # -- reading -------------------------------------------------------------------------------
+    def record(self, conversation_id: str) -> ConversationRecord:
+        item = self.table.get_item(Key={"pk": conv_pk(conversation_id), "sk": "META"}).get("Item")
+        if item is None:
+            raise ConversationNotFound()
+        return _record(item)
+
+    def membership(self, conversation_id: str, user_id: str) -> Member:
+        """The caller's member item; ConversationNotFound when not a member."""
+        item = self.table.get_item(
+            Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)}
+        ).get("Item")
+        if item is None:
+            raise ConversationNotFound()
+        return _member(item)
+
+    def get_for(self, conversation_id: str, user_id: str) -> Conversation:
+        member = self.membership(conversation_id, user_id)
+        return self.record(conversation_id).view(member.role)
+
+    def list_for(
+        self, user_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Conversation], str | None]:
+        """The user's conversations, most recent activity first."""
+        start = decode_cursor(cursor, partition=("gsi1pk", user_pk(user_id)))
+        args: dict[str, Any] = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": Key("gsi1pk").eq(user_pk(user_id)),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            args["ExclusiveStartKey"] = start
+        response = self.table.query(**args)
+        items = [
+            Conversation(
+                id=str(item["pk"]).removeprefix("CONV#"),
+                kind=item["kind"],
+                title=str(item["title"]),
+                owner_id=str(item["owner_id"]),
+                role=item["role"],
+                created_at=str(item["created_at"]),
+                updated_at=str(item["updated_at"]),
+            )
+            for item in response.get("Items", [])
+        ]
+        return items, encode_cursor(response.get("LastEvaluatedKey"))
+
+    def members(self, conversation_id: str) -> list[Member]:
+        items = self._query_all(conversation_id, "MEMBER#")
+        return [_member(item) for item in items]
+
+    # -- writing -------------------------------------------------------------------------------
+    def create(self, owner: Profile, *, kind: Kind, title: str | None) -> Conversation:
+        now = now_iso()
+        record = ConversationRecord(
+            id=new_ulid(),
+            kind=kind,
+            title=title or DEFAULT_TITLE,
+            owner_id=owner.id,
+            created_at=now,
+            updated_at=now,
+            titled=title is not None,
+        )
+        meta = {
+            "pk": conv_pk(record.id),
+            "sk": "META",
+            "kind": kind,
+            "title": record.title,
+            "titled": record.titled,
+            "owner_id": owner.id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        # The resource's client takes plain Python values (boto3 serializes them).
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": meta,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": self._member_item(record, owner, "owner", now),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        self.table.meta.client.transact_write_items(TransactItems=items)
+        return record.view("owner")
+
+    def _member_item(
+        self, record: ConversationRecord, profile: Profile, role: MemberRole, joined_at: str
+    ) -> dict[str, Any]:
+        # Conversation fields are copied so the GSI1 list needs no second read.
+        return {
+            "pk": conv_pk(record.id),
+            "sk": member_sk(profile.id),
+            "role": role,
+            "email": profile.email,
+            "name": profile.name,
+            "joined_at": joined_at,
+            "kind": record.kind,
+            "title": record.title,
+            "owner_id": record.owner_id,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+            "gsi1pk": user_pk(profile.id),
+            "gsi1sk": activity_sk(record.updated_at, record.id),
+        }
+
+    def rename(self, conversation_id: str, user_id: str, title: str) -> Conversation:
+        member = self.membership(conversation_id, user_id)
+        record = self.record(conversation_id)
+        if record.kind == "group" and member.role != "owner":
+            raise Forbidden("Only the owner can rename a group conversation")
+        return self._retitle(record, title, member.role, only_if_untitled=False)
+
+    def title_from_first_message(self, conversation_id: str, title: str) -> bool:
+        """Set the title unless one was given or set before; True when it was set."""
+        record = self.record(conversation_id)
+        if record.titled:
+            return False
+        try:
+            self._retitle(record, title, "owner", only_if_untitled=True)
+        except Conflict:
+            return False
+        return True
+
+    def _retitle(
+        self, record: ConversationRecord, title: str, role: MemberRole, *, only_if_untitled: bool
+    ) -> Conversation:
+        now = now_iso()
+        condition: Any = Attr("pk").exists()
+        if only_if_untitled:
+            condition = condition & Attr("titled").eq(False)
+        try:
+            self.table.update_item(
+                Key={"pk": conv_pk(record.id), "sk": "META"},
+                UpdateExpression="SET title = :t, titled = :y, updated_at = :u",
+                ConditionExpression=condition,
+                ExpressionAttributeValues={":t": title, ":y": True, ":u": now},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            if only_if_untitled:
+                raise Conflict("Already titled") from None
+            raise ConversationNotFound() from None
+        self._touch_members(record.id, now, title=title)
+        updated = ConversationRecord(
+            id=record.id,
+            kind=record.kind,
+            title=title,
+            owner_id=record.owner_id,
+            created_at=record.created_at,
+            updated_at=now,
+            titled=True,
+        )
+        return updated.view(role)
+
+    def touch(self, conversation_id: str, at: str | None = None) -> str:
+        """Record activity: META and every member's GSI1 key move to `at`."""
+        now = at or now_iso()
+        try:
+            self.table.update_item(
+                Key={"pk": conv_pk(conversation_id), "sk": "META"},
+                UpdateExpression="SET updated_at = :u",
+                ConditionExpression=Attr("pk").exists() & Attr("updated_at").lt(now),
+                ExpressionAttributeValues={":u": now},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            return now  # deleted meanwhile, or a later activity already won
+        self._touch_members(conversation_id, now)
+        return now
+
+    def _touch_members(self, conversation_id: str, now: str, *, title: str | None = None) -> None:
+        expression = "SET updated_at = :u, gsi1sk = :g"
+        values: dict[str, Any] = {":u": now, ":g": activity_sk(now, conversation_id)}
+        if title is not None:
+            expression += ", title = :t"
+            values[":t"] = title
+        for item in self._query_all(conversation_id, "MEMBER#"):
+            try:
+                self.table.update_item(
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression=expression,
+                    ConditionExpression=Attr("pk").exists() & Attr("updated_at").lte(now),
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise  # left meanwhile, or newer activity: both fine to skip
+
+    def add_member(self, conversation_id: str, actor_id: str, profile: Profile) -> Member:
+        actor = self.membership(conversation_id, actor_id)
+        record = self.record(conversation_id)
+        if record.kind != "group":
+            raise Conflict("Members can only be added to a group conversation")
+        if actor.role != "owner":
+            raise Forbidden("Only the owner can add members")
+        if len(self.members(conversation_id)) >= MAX_MEMBERS:
+            raise Conflict(f"A conversation has at most {MAX_MEMBERS} members")
+        item = self._member_item(record, profile, "member", now_iso())
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            raise Conflict("Already a member") from None
+        return _member(item)
+
+    def remove_member(self, conversation_id: str, actor_id: str, user_id: str) -> None:
+        actor = self.membership(conversation_id, actor_id)
+        if user_id != actor_id and actor.role != "owner":
+            raise Forbidden("Only the owner can remove other members")
+        target = actor if user_id == actor_id else None
+        if target is None:
+            item = self.table.get_item(
+                Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)}
+            ).get("Item")
+            if item is None:
+                raise MemberNotFound()
+            target = _member(item)
+        if target.role == "owner":
+            raise Conflict("The owner cannot leave; delete the conversation instead")
+        self.table.delete_item(Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)})
+
+    def delete(self, conversation_id: str, user_id: str) -> None:
+        """Delete the conversation with every item under it (owner only)."""
+        member = self.membership(conversation_id, user_id)
+        if member.role != "owner":
+            raise Forbidden("Only the owner can delete a conversation")
+        try:
+            # META first: from here on every membership-guarded write fails.
+            self.table.delete_item(
+                Key={"pk": conv_pk(conversation_id), "sk": "META"},
+                ConditionExpression=Attr("owner_id").eq(user_id),
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            raise ConversationNotFound() from None
+        with self.table.batch_writer() as batch:
+            for item in self._query_all(conversation_id, None, keys_only=True):
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def _query_all(
+        self, conversation_id: str, prefix: str | None, *, keys_only: bool = False
+    ) -> list[dict[str, Any]]:
+        condition: Any = Key("pk").eq(conv_pk(conversation_id))
+        if prefix:
+            condition = condition & Key("sk").begins_with(prefix)
+        args: dict[str, Any] = {"KeyConditionExpression": condition}
+        if keys_only:
+            args["ProjectionExpression"] = "pk, sk"
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self.table.query(**args)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]

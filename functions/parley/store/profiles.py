@@ -1,0 +1,70 @@
+"""User profiles: `USER#<sub> / PROFILE`, found by e-mail through GSI2."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from parley.ids import now_iso
+from parley.models import Profile
+from parley.store.table import email_pk, user_pk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+class ProfileRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def ensure(self, user_id: str, email: str, name: str | None = None) -> Profile:
+        """Create the profile unless it exists (idempotent: triggers and retries repeat)."""
+        profile = Profile(
+            id=user_id, email=email, name=name or email.split("@")[0], created_at=now_iso()
+        )
+        try:
+            self.table.put_item(
+                Item={
+                    "pk": user_pk(user_id),
+                    "sk": "PROFILE",
+                    "email": profile.email,
+                    "name": profile.name,
+                    "created_at": profile.created_at,
+                    "gsi2pk": email_pk(email),
+                    "gsi2sk": user_pk(user_id),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            existing = self.get(user_id)
+            if existing is not None:
+                return existing
+        return profile
+
+    def get(self, user_id: str) -> Profile | None:
+        item = self.table.get_item(Key={"pk": user_pk(user_id), "sk": "PROFILE"}).get("Item")
+        if item is None:
+            return None
+        return Profile(
+            id=user_id,
+            email=str(item["email"]),
+            name=str(item.get("name") or item["email"]),
+            created_at=str(item["created_at"]),
+        )
+
+    def find_by_email(self, email: str) -> Profile | None:
+        response = self.table.query(
+            IndexName="GSI2", KeyConditionExpression=Key("gsi2pk").eq(email_pk(email)), Limit=1
+        )
+        for item in response.get("Items", []):
+            return Profile(
+                id=str(item["pk"]).removeprefix("USER#"),
+                email=str(item["email"]),
+                name=str(item.get("name") or item["email"]),
+                created_at=str(item["created_at"]),
+            )
+        return None
