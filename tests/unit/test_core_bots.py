@@ -1,0 +1,141 @@
+"""Model providers: the OpenAI-compatible one against the scripted server, history budgeting."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from parley.bots import ChatTurn, Delta, Done, ProviderError, get_provider, trim_history
+from parley.bots.bedrock import agent_input, converse_events, converse_messages
+from parley.config import ModelSettings, get_settings
+from parley.models import Usage
+from tasks.local.bootstrap import DEFAULT_MODEL_KEY
+from tasks.local.scripted_model import Reply, ScriptedModel
+
+TURNS = [ChatTurn(role="system", content="be brief"), ChatTurn(role="user", content="hello")]
+
+
+@pytest.fixture
+def provider(parley_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MODEL_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("MODEL_MAX_RETRIES", "1")
+    return get_provider(get_settings(ModelSettings))
+
+
+def test_stream_yields_deltas_then_usage(provider, scripted_model: ScriptedModel) -> None:  # type: ignore[no-untyped-def]
+    scripted_model.enqueue(Reply(text="Hi there friend"))
+    events = list(provider.stream(TURNS))
+    assert [e.text for e in events if isinstance(e, Delta)] == ["Hi", " there", " friend"]
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.usage.output_tokens == 3
+    assert done.usage.input_tokens > 0
+    assert done.stop_reason == "stop"
+    request = scripted_model.completions()[0]
+    assert request.headers["authorization"] == f"Bearer {DEFAULT_MODEL_KEY}"  # from SSM
+    assert request.body is not None
+    assert request.body["model"] == "scripted-model"
+    assert request.body["messages"][0] == {"role": "system", "content": "be brief"}
+
+
+def test_complete_returns_text_and_usage(provider, scripted_model: ScriptedModel) -> None:  # type: ignore[no-untyped-def]
+    scripted_model.enqueue(Reply(text="Plain answer", prompt_tokens=11))
+    assert provider.complete(TURNS) == ("Plain answer", Usage(input_tokens=11, output_tokens=2))
+
+
+def test_429_is_retried_within_the_bound(provider, scripted_model: ScriptedModel) -> None:  # type: ignore[no-untyped-def]
+    scripted_model.enqueue(Reply(status=429, retry_after=1), Reply(text="after retry"))
+    text, _ = provider.complete(TURNS)
+    assert text == "after retry"
+    assert len(scripted_model.completions()) == 2
+
+
+@pytest.mark.parametrize(
+    ("reply", "retryable", "unavailable"),
+    [
+        (Reply(status=429), True, True),
+        (Reply(status=500), True, False),
+        (Reply(status=400), False, False),
+        (Reply(hang=3), True, True),
+    ],
+    ids=["429", "500", "400", "timeout"],
+)
+def test_faults_become_provider_errors(  # type: ignore[no-untyped-def]
+    provider, scripted_model: ScriptedModel, reply: Reply, retryable: bool, unavailable: bool
+) -> None:
+    scripted_model.reset(default=reply)
+    with pytest.raises(ProviderError) as fault:
+        list(provider.stream(TURNS))
+    assert (fault.value.retryable, fault.value.unavailable) == (retryable, unavailable)
+    attempts = 1 if reply.status == 400 else 2  # bounded: one retry configured
+    assert len(scripted_model.completions()) == attempts
+
+
+def test_broken_stream_is_a_retryable_error(provider, scripted_model: ScriptedModel) -> None:  # type: ignore[no-untyped-def]
+    scripted_model.enqueue(Reply(text="a b c d e", break_after=2))
+    got: list[str] = []
+    with pytest.raises(ProviderError, match="cut off") as fault:  # noqa: PT012
+        for event in provider.stream(TURNS):
+            if isinstance(event, Delta):
+                got.append(event.text)
+    assert fault.value.retryable
+    assert got == ["a", " b"]
+
+
+def test_closing_the_stream_cancels_the_http_request(  # type: ignore[no-untyped-def]
+    provider, scripted_model: ScriptedModel
+) -> None:
+    scripted_model.enqueue(Reply(text="tick", endless=True, token_delay=0.01))
+    stream = provider.stream(TURNS)
+    for n, _ in enumerate(stream):
+        if n == 5:
+            break
+    stream.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not scripted_model.completions()[-1].disconnected:
+        time.sleep(0.05)
+    assert scripted_model.completions()[-1].disconnected
+
+
+def test_trim_history_keeps_system_and_latest_turns() -> None:
+    turns = [ChatTurn(role="system", content="sys")] + [
+        ChatTurn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 40)
+        for i in range(20)
+    ]
+    trimmed = trim_history(turns, budget=60)
+    assert trimmed[0].role == "system"
+    assert trimmed[-1] == turns[-1] if turns[-1].role == "user" else True
+    assert trimmed[1].role == "user"
+    assert len(trimmed) < len(turns)
+    huge = [ChatTurn(role="user", content="y" * 10_000)]
+    kept = trim_history(huge, budget=100)
+    assert len(kept) == 1
+    assert 0 < len(kept[0].content) <= 400
+
+
+def test_bedrock_shapes() -> None:
+    system, messages = converse_messages(
+        [*TURNS, ChatTurn(role="user", content="again"), ChatTurn(role="assistant", content="ok")]
+    )
+    assert system == [{"text": "be brief"}]
+    assert messages[0] == {"role": "user", "content": [{"text": "hello"}, {"text": "again"}]}
+    events = list(
+        converse_events(
+            [
+                {"messageStart": {"role": "assistant"}},
+                {"contentBlockDelta": {"delta": {"text": "Hel"}}},
+                {"contentBlockDelta": {"delta": {"text": "lo"}}},
+                {"messageStop": {"stopReason": "max_tokens"}},
+                {"metadata": {"usage": {"inputTokens": 5, "outputTokens": 2}}},
+            ]
+        )
+    )
+    assert events == [
+        Delta(text="Hel"),
+        Delta(text="lo"),
+        Done(usage=Usage(input_tokens=5, output_tokens=2), stop_reason="max_tokens"),
+    ]
+    with pytest.raises(ProviderError):
+        list(converse_events([{"throttlingException": {}}, {"ModelStreamErrorException": {}}]))
+    assert agent_input(TURNS) == "hello"
