@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -272,3 +273,187 @@ class ConnectionsEndpoint:
                     return False
                 self._state.changed.wait(remaining)
         return True
+
+
+# --- API Gateway WebSocket event shapes ------------------------------------------------------
+# What API Gateway hands the functions of a WebSocket API, field for field (values made up):
+# the REQUEST authorizer event on $connect, then CONNECT, MESSAGE and DISCONNECT route events
+# that carry the authorizer's context.
+
+API_ID = "a1b2c3d4e5"
+STAGE = "test"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+DOMAIN = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
+METHOD_ARN = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/$connect"
+
+
+def _request_context(route: str, event_type: str, connection_id: str) -> dict[str, Any]:
+    now = time.time()
+    return {
+        "routeKey": route,
+        "eventType": event_type,
+        "extendedRequestId": uuid.uuid4().hex[:16] + "=",
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "messageDirection": "IN",
+        "stage": STAGE,
+        "connectedAt": int(now * 1000) - 1000,
+        "requestTimeEpoch": int(now * 1000),
+        "identity": {"sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0 (X11; Linux x86_64)"},
+        "requestId": uuid.uuid4().hex[:16] + "=",
+        "domainName": DOMAIN,
+        "connectionId": connection_id,
+        "apiId": API_ID,
+    }
+
+
+def _handshake_headers(protocol: str | None) -> dict[str, str]:
+    headers = {
+        "Host": DOMAIN,
+        "Origin": "https://app.example.com",
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+        "X-Amzn-Trace-Id": "Root=1-5f84c7a9-0e8a5d1c2b3a4f5e6d7c8b9a",
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    if protocol is not None:
+        headers["Sec-WebSocket-Protocol"] = protocol
+    return headers
+
+
+def authorizer_event(connection_id: str, protocol: str | None) -> dict[str, Any]:
+    """The REQUEST authorizer event of a `$connect` (identity source: Sec-WebSocket-Protocol)."""
+    headers = _handshake_headers(protocol)
+    return {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {},
+        "multiValueQueryStringParameters": {},
+        "stageVariables": {},
+        "requestContext": _request_context("$connect", "CONNECT", connection_id),
+    }
+
+
+def connect_event(connection_id: str, context: dict[str, Any], protocol: str) -> dict[str, Any]:
+    headers = _handshake_headers(protocol)
+    request_context = _request_context("$connect", "CONNECT", connection_id)
+    request_context["authorizer"] = {**context, "integrationLatency": 12}
+    return {
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "requestContext": request_context,
+        "isBase64Encoded": False,
+    }
+
+
+def message_event(
+    connection_id: str, context: dict[str, Any], body: str, route: str = "$default"
+) -> dict[str, Any]:
+    request_context = _request_context(route, "MESSAGE", connection_id)
+    request_context["messageId"] = uuid.uuid4().hex[:16] + "="
+    request_context["authorizer"] = {**context, "integrationLatency": 0}
+    return {"requestContext": request_context, "body": body, "isBase64Encoded": False}
+
+
+def disconnect_event(connection_id: str, context: dict[str, Any]) -> dict[str, Any]:
+    headers = {"Host": DOMAIN, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+    request_context = _request_context("$disconnect", "DISCONNECT", connection_id)
+    request_context.update({"disconnectStatusCode": 1001, "disconnectReason": "Going away"})
+    request_context["authorizer"] = {**context, "integrationLatency": 0}
+    return {
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "requestContext": request_context,
+        "isBase64Encoded": False,
+    }
+
+
+def route_of(body: str) -> str:
+    """API Gateway's route selection `$request.body.action`; `$default` when nothing matches."""
+    try:
+        action = json.loads(body).get("action")
+    except (ValueError, AttributeError):
+        return "$default"
+    routes = ("subscribe", "unsubscribe", "sendMessage", "retry", "typing", "stop")
+    return action if action in routes else "$default"
+
+
+# --- driving the real handlers like API Gateway does ------------------------------------------
+
+
+class WsClient:
+    """One browser connection, played through the real handlers with API Gateway's events.
+
+    `connect` runs the authorizer, then `ws_connect` with the context it returned; `send`
+    routes a frame by its `action` to `ws_message`; what the server posts back is read from
+    the connections endpoint.
+    """
+
+    def __init__(self, endpoint: ConnectionsEndpoint, token: str | None) -> None:
+        self.endpoint = endpoint
+        self.token = token
+        self.connection_id = uuid.uuid4().hex[:14] + "A="
+        self.context: dict[str, Any] = {}
+
+    def authorize(self, protocol: str | None = None) -> dict[str, Any]:
+        from ws_authorizer.app import handler
+
+        offered = protocol if protocol is not None else f"parley, {self.token}"
+        return handler(authorizer_event(self.connection_id, offered), _context("ws_authorizer"))  # type: ignore[no-any-return]
+
+    def connect(self) -> dict[str, Any]:
+        from ws_connect.app import handler
+
+        policy = self.authorize()
+        statement = policy["policyDocument"]["Statement"][0]
+        assert statement["Effect"] == "Allow", policy
+        self.context = {"principalId": policy["principalId"], **policy["context"]}
+        event = connect_event(self.connection_id, self.context, f"parley, {self.token}")
+        return handler(event, _context("ws_connect"))  # type: ignore[no-any-return]
+
+    def send_raw(self, body: str) -> dict[str, Any]:
+        from ws_message.app import handler
+
+        event = message_event(self.connection_id, self.context, body, route_of(body))
+        return handler(event, _context("ws_message"))  # type: ignore[no-any-return]
+
+    def send(self, action: str, **fields: Any) -> dict[str, Any]:
+        return self.send_raw(json.dumps({"action": action, **fields}))
+
+    def disconnect(self) -> dict[str, Any]:
+        from ws_disconnect.app import handler
+
+        return handler(
+            disconnect_event(self.connection_id, self.context), _context("ws_disconnect")
+        )  # type: ignore[no-any-return]
+
+    def events(self, *types: str) -> list[dict[str, Any]]:
+        """Events posted to this connection (of these types, if given), in order."""
+        return [
+            e for e in self.endpoint.events(self.connection_id) if not types or e["type"] in types
+        ]
+
+    def last(self, kind: str) -> dict[str, Any]:
+        found = self.events(kind)
+        assert found, f"no {kind} event among {[e['type'] for e in self.events()]}"
+        return found[-1]
+
+
+def _context(name: str) -> Any:
+    from tests.support.events import LambdaContext
+
+    return LambdaContext(name)
+
+
+def run_worker(endpoint: ConnectionsEndpoint, invoke: Invoke) -> dict[str, Any]:
+    """Run `bot_worker` on a recorded async invoke, as Lambda would."""
+    from bot_worker.app import handler
+
+    assert invoke.function == "bot_worker"
+    assert invoke.invocation_type == "Event"
+    return handler(invoke.json(), _context("bot_worker"))  # type: ignore[no-any-return]
