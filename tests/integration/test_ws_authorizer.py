@@ -31,8 +31,7 @@ def refused(client: WsClient, protocol: str | None = None) -> str:
     try:
         policy = client.authorize(protocol)
     except Exception as exc:  # API Gateway answers 401 for exactly this exception message
-        assert str(exc) == "Unauthorized"
-        return "Unauthorized"
+        return str(exc)
     statements = policy["policyDocument"]["Statement"]
     assert [s["Effect"] for s in statements] == ["Deny"]
     assert "context" not in policy
@@ -115,7 +114,7 @@ def test_subprotocol_offer_faults(
         from ws_authorizer.app import handler
 
         event = authorizer_event(client.connection_id, None)
-        with pytest.raises(Exception, match="^Unauthorized$"):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
             handler(event, LambdaContext("ws_authorizer"))
         return
     assert refused(client, offered) == expected
@@ -131,5 +130,5 @@ def test_a_token_in_the_query_string_is_ignored(
     event = authorizer_event("q=", "parley")
     event["queryStringParameters"] = {"token": user.id_token}
     event["multiValueQueryStringParameters"] = {"token": [user.id_token]}
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         handler(event, LambdaContext("ws_authorizer"))
