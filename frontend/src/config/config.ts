@@ -1,28 +1,30 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * Runtime configuration, read from /config.json at start-up so one build serves local, dev and
- * prod (Terraform writes the file in AWS, the local stack writes it locally).
+ * prod (Terraform writes the file in AWS, the local stack writes it locally). zod/mini keeps
+ * the validator out of the way of the first-load budget.
  */
+const required = z.string().check(z.minLength(1, "is required"));
+
 const url = (schemes: string[]) =>
-  z
-    .string()
-    .min(1, "is required")
-    .refine((value) => {
+  required.check(
+    z.refine((value: string) => {
       try {
         return schemes.includes(new URL(value).protocol);
       } catch {
         return false;
       }
-    }, `must be a ${schemes.map((s) => s.replace(":", "")).join(" or ")} URL`);
+    }, `must be a ${schemes.map((s) => s.replace(":", "")).join(" or ")} URL`),
+  );
 
 export const configSchema = z.object({
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1"),
+  region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1")),
   cognito: z.object({
-    userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, "must be a user pool id such as eu-west-1_AbC123"),
-    clientId: z.string().min(1, "is required"),
-    endpoint: url(["http:", "https:"]).nullable().optional(),
-    authFlow: z.enum(["USER_SRP_AUTH", "USER_PASSWORD_AUTH"]).default("USER_SRP_AUTH"),
+    userPoolId: z.string().check(z.regex(/^[\w-]+_[0-9a-zA-Z]+$/, "must be a user pool id such as eu-west-1_AbC123")),
+    clientId: required,
+    endpoint: z.optional(z.nullable(url(["http:", "https:"]))),
+    authFlow: z._default(z.enum(["USER_SRP_AUTH", "USER_PASSWORD_AUTH"]), "USER_SRP_AUTH"),
   }),
   httpApiUrl: url(["http:", "https:"]),
   wsUrl: url(["ws:", "wss:"]),
@@ -45,9 +47,11 @@ export function parseConfig(raw: unknown): AppConfig {
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const path = issue.path.join(".") || "(root)";
-        return issue.code === "invalid_type" && issue.input === undefined
-          ? `${path} is required`
-          : `${path} ${issue.message}`;
+        if (issue.code === "invalid_type") {
+          return issue.input === undefined ? `${path} is required` : `${path} must be ${issue.expected}`;
+        }
+        if (issue.code === "invalid_value") return `${path} must be one of ${issue.values.join(", ")}`;
+        return `${path} ${issue.message}`;
       }),
     );
   }

@@ -165,6 +165,8 @@ export class RealtimeClient {
         for (const listener of this.eventListeners) listener(event);
       }
     };
+    // A failed connection reports an error, then a close: the close schedules the retry.
+    socket.onerror = () => undefined;
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;

@@ -3,6 +3,7 @@ import type { ReactNode } from "react";
 
 import { Alert } from "@/components/ui/Alert";
 import { Composer } from "@/features/chat/components/Composer";
+import { preloadMarkdown } from "@/features/chat/components/LazyMarkdown";
 import { MessageList } from "@/features/chat/components/MessageList";
 import type { MessageActions } from "@/features/chat/components/MessageItem";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
@@ -27,6 +28,8 @@ export function ChatView({
   const chat = useChat(conversation.id);
   const { messages, streaming, stop } = chat;
   const isGroup = conversation.kind === "group";
+
+  useEffect(preloadMarkdown, []);
 
   useEffect(() => {
     if (!streaming) return;

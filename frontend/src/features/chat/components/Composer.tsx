@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import type { KeyboardEvent } from "react";
 
 import { Button } from "@/components/ui/Button";
@@ -34,9 +34,16 @@ export function Composer({
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
   const [active, setActive] = useState(0);
   const input = useRef<HTMLTextAreaElement>(null);
+  const caretAfterRender = useRef<number | null>(null);
   const listId = useId();
   const options = mention && mentionCandidates ? matchMentions(mentionCandidates, mention.query) : [];
   const open = options.length > 0;
+
+  useLayoutEffect(() => {
+    if (caretAfterRender.current === null) return;
+    input.current?.setSelectionRange(caretAfterRender.current, caretAfterRender.current);
+    caretAfterRender.current = null;
+  }, [text]);
 
   useEffect(() => {
     const element = input.current;
@@ -58,7 +65,7 @@ export function Composer({
     const next = applyMention(text, mention.start, caret, handle);
     setText(next.text);
     setMention(null);
-    requestAnimationFrame(() => input.current?.setSelectionRange(next.caret, next.caret));
+    caretAfterRender.current = next.caret;
   };
 
   const submit = () => {

@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { Button } from "@/components/ui/Button";
 import { CopyButton } from "@/components/ui/CopyButton";
-import { Markdown } from "@/features/chat/components/Markdown";
+import { LazyMarkdown } from "@/features/chat/components/LazyMarkdown";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 
 export interface MessageActions {
@@ -71,7 +71,7 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
       ) : (
         <div className="message-body">
           {message.role === "assistant" ? (
-            message.content ? <Markdown text={message.content} /> : streaming ? <p className="muted thinking">Thinking…</p> : null
+            message.content ? <LazyMarkdown text={message.content} /> : streaming ? <p className="muted thinking">Thinking…</p> : null
           ) : (
             <p className="plain">{message.content}</p>
           )}

@@ -1,0 +1,81 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+
+import { toAuthError } from "@/features/auth/api/cognito";
+import type { CognitoAuth } from "@/features/auth/api/cognito";
+import { AuthScreen } from "@/features/auth/components/AuthScreen";
+import { AuthProvider } from "@/features/auth/hooks/useAuth";
+
+function fakeAuth(overrides: Partial<CognitoAuth>): CognitoAuth {
+  return { currentUser: async () => null, ...overrides } as CognitoAuth;
+}
+
+async function renderScreen(auth: CognitoAuth) {
+  render(
+    <AuthProvider auth={auth}>
+      <AuthScreen />
+    </AuthProvider>,
+  );
+  return screen.findByRole("heading", { name: "Sign in to Parley" });
+}
+
+describe("AuthScreen", () => {
+  it("shows Cognito's refusal as a clear alert", async () => {
+    const auth = fakeAuth({ signIn: async () => Promise.reject(toAuthError({ code: "NotAuthorizedException" })) });
+    await renderScreen(auth);
+    await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "wrong");
+    await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Incorrect email or password.");
+  });
+
+  it("takes an unconfirmed user to the confirmation step, then signs them in", async () => {
+    const calls: string[] = [];
+    const auth = fakeAuth({
+      signIn: async (email: string) => {
+        calls.push(`signIn ${email}`);
+        if (calls.length === 1) throw toAuthError({ code: "UserNotConfirmedException" });
+        return { kind: "signedIn", user: { id: "u", email, name: "Ana" } };
+      },
+      confirmSignUp: async (email: string, code: string) => void calls.push(`confirm ${email} ${code}`),
+    });
+    await renderScreen(auth);
+    await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "Secret-123");
+    await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("heading", { name: "Confirm your email" })).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText("Confirmation code"), "123456");
+    await userEvent.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(calls).toEqual(["signIn ana@example.com", "confirm ana@example.com 123456", "signIn ana@example.com"]);
+  });
+
+  it("walks through forgot and reset password", async () => {
+    const calls: string[] = [];
+    const auth = fakeAuth({
+      forgotPassword: async (email: string) => void calls.push(`forgot ${email}`),
+      confirmPassword: async (email: string, code: string, password: string) => void calls.push(`reset ${email} ${code} ${password}`),
+    });
+    await renderScreen(auth);
+    await userEvent.click(screen.getByRole("button", { name: "Forgot password?" }));
+    await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
+    await userEvent.click(screen.getByRole("button", { name: "Send reset code" }));
+    expect(await screen.findByRole("heading", { name: "Choose a new password" })).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText("Reset code"), "999");
+    await userEvent.type(screen.getByLabelText("New password"), "N3w-Secret!");
+    await userEvent.click(screen.getByRole("button", { name: "Change password" }));
+    expect(await screen.findByText("Your password has been changed. Sign in with it.")).toBeInTheDocument();
+    expect(calls).toEqual(["forgot ana@example.com", "reset ana@example.com 999 N3w-Secret!"]);
+  });
+
+  it("explains a weak password on sign-up", async () => {
+    const auth = fakeAuth({
+      signUp: async () => Promise.reject(toAuthError({ code: "InvalidPasswordException", message: "Password did not conform with policy: Password not long enough" })),
+    });
+    await renderScreen(auth);
+    await userEvent.click(screen.getByRole("button", { name: "Create an account" }));
+    await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "short");
+    await userEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Choose a stronger password: Password not long enough.");
+  });
+});

@@ -1,0 +1,116 @@
+import { initialLive, liveReducer, mergeMessages } from "@/features/chat/hooks/live-store";
+import type { LiveAction, LiveState } from "@/features/chat/hooks/live-store";
+import type { Message } from "@/types/api";
+import type { ServerEvent } from "@/types/ws";
+
+const C = "01J000000000000000000CONV0";
+
+function message(id: string, overrides: Partial<Message> = {}): Message {
+  return {
+    id,
+    conversationId: C,
+    authorId: "u1",
+    role: "user",
+    content: `text ${id}`,
+    status: "complete",
+    createdAt: "2026-11-27T10:00:00.000Z",
+    updatedAt: "2026-11-27T10:00:00.000Z",
+    ...overrides,
+  };
+}
+
+const run = (events: (ServerEvent | LiveAction)[], state: LiveState = initialLive(C)) =>
+  events.reduce<LiveState>((s, e) => liveReducer(s, "type" in e && (e.type === "send" || e.type === "resynced" || e.type === "dismissError") ? (e as LiveAction) : { type: "event", event: e as ServerEvent }), state);
+
+const delta = (seq: number, text: string, messageId = "A1"): ServerEvent => ({ type: "message.delta", conversationId: C, messageId, seq, delta: text });
+
+describe("liveReducer", () => {
+  it("appends deltas in order and ignores duplicates", () => {
+    const state = run([delta(1, "Hel"), delta(2, "lo"), delta(2, "lo"), delta(3, "!")]);
+    expect(state.streams.A1).toEqual({ seq: 3, content: "Hello!" });
+    expect(state.needsResync).toBe(false);
+  });
+
+  it("flags a gap instead of showing a reply with a hole in it", () => {
+    const state = run([delta(1, "a"), delta(3, "c")]);
+    expect(state.streams.A1).toEqual({ seq: 1, content: "a" });
+    expect(state.needsResync).toBe(true);
+  });
+
+  it("resumes from the subscribed snapshot after a reload and continues with the next delta", () => {
+    const state = run([
+      { type: "subscribed", conversationId: C, streaming: [{ messageId: "A1", seq: 7, content: "so far" }] },
+      delta(7, " stale"),
+      delta(8, " more"),
+    ]);
+    expect(state.streams.A1).toEqual({ seq: 8, content: "so far more" });
+  });
+
+  it("replaces the stream with the completed message and clears it", () => {
+    const done = message("A1", { role: "assistant", content: "Hello!", usage: { inputTokens: 5, outputTokens: 2 } });
+    const state = run([delta(1, "Hel"), { type: "message.completed", conversationId: C, message: done }]);
+    expect(state.streams).toEqual({});
+    expect(state.messages.A1).toEqual(done);
+  });
+
+  it("ignores events of other conversations", () => {
+    const state = run([{ type: "message.delta", conversationId: "other", messageId: "A1", seq: 1, delta: "x" }]);
+    expect(state).toEqual(initialLive(C));
+  });
+
+  it("acknowledges an optimistic message when the server echoes its clientMessageId", () => {
+    const state = run([
+      { type: "send", clientMessageId: "k1", content: "hi", createdAt: "2026-11-27T10:00:00.000Z" },
+      { type: "message.created", conversationId: C, message: message("U1", { clientMessageId: "k1", content: "hi" }) },
+    ]);
+    expect(state.pending).toEqual([]);
+    expect(state.messages.U1?.content).toBe("hi");
+  });
+
+  it("marks the last pending message unsent when the server refuses it, and clears that on resend", () => {
+    const refused = run([
+      { type: "send", clientMessageId: "k1", content: "hi", createdAt: "t" },
+      { type: "error", code: "quota_exceeded", message: "Daily token quota reached", action: "sendMessage" },
+    ]);
+    expect(refused.pending[0]?.unsent).toBe("Daily token quota reached");
+    expect(refused.lastError).toBe("Daily token quota reached");
+    const resent = liveReducer(refused, { type: "send", clientMessageId: "k1", content: "hi", createdAt: "t" });
+    expect(resent.pending).toHaveLength(1);
+    expect(resent.pending[0]?.unsent).toBeUndefined();
+  });
+});
+
+describe("mergeMessages", () => {
+  it("orders by id, prefers live over fetched, overlays streamed text, appends pending", () => {
+    const history = [message("U3"), message("A2", { role: "assistant", status: "streaming", content: "" }), message("U1")];
+    const state = run([
+      { type: "message.created", conversationId: C, message: message("U3", { content: "edited live", updatedAt: "2026-11-27T10:00:01.000Z" }) },
+      delta(1, "partial", "A2"),
+      { type: "send", clientMessageId: "k9", content: "on its way", createdAt: "2026-11-27T10:00:02.000Z" },
+    ]);
+    const shown = mergeMessages(history, state);
+    expect(shown.map((m) => [m.id, m.content, m.local ?? null])).toEqual([
+      ["A2", "partial", null],
+      ["U1", "text U1", null],
+      ["U3", "edited live", null],
+      ["pending-k9", "on its way", "sending"],
+    ]);
+  });
+
+  it("shows a failed reply with its reason and keeps the user's message", () => {
+    const history = [message("U1")];
+    const state = run([{ type: "message.failed", conversationId: C, messageId: "A2", replyTo: "U1", reason: "The model is unavailable", retryable: true }]);
+    const shown = mergeMessages(history, state);
+    expect(shown.map((m) => [m.id, m.status])).toEqual([
+      ["U1", "complete"],
+      ["A2", "failed"],
+    ]);
+    expect(shown[1]?.failure).toEqual({ reason: "The model is unavailable", retryable: true });
+  });
+
+  it("does not show a pending message twice once the server has it", () => {
+    const history = [message("U1", { clientMessageId: "k1" })];
+    const state = run([{ type: "send", clientMessageId: "k1", content: "x", createdAt: "t" }]);
+    expect(mergeMessages(history, state).map((m) => m.id)).toEqual(["U1"]);
+  });
+});
