@@ -123,9 +123,9 @@ def publish(
             keep=keep,
         )
     print(
-        f"{len(result.uploaded)} uploaded ({core._size(result.bytes_uploaded)}), "
-        f"{len(result.replaced)} replaced, "
-        f"{len(result.reused)} reused ({core._size(result.bytes_reused)}), all verified (SHA-256)"
+        f"uploaded {len(result.uploaded)}, replaced {len(result.replaced)} "
+        f"({core.human_size(result.bytes_uploaded)} sent), reused {len(result.reused)} "
+        f"({core.human_size(result.bytes_reused)}): all verified (SHA-256)"
     )
     record = result.record
     if result.pinned:

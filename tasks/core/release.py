@@ -406,7 +406,7 @@ def publish(
     total = len(unique)
     for index, (key, (name, artifact)) in enumerate(unique.items(), 1):
         stored = head(s3, bucket, key)
-        step = f"[{index}/{total}] {name:<28} {_size(artifact.size):>9}  {key[:19]}…"
+        step = f"[{index}/{total}] {name:<28} {human_size(artifact.size):>9}  {key[:19]}…"
         if stored and _matches(stored, artifact):
             result.reused.append(name)
             result.bytes_reused += artifact.size
@@ -456,7 +456,8 @@ def _upload(s3: S3Client, bucket: str, key: str, path: Path, artifact: Artifact)
         )
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
+    """Bytes as a person reads them in a progress line."""
     if n < 1024:
         return f"{n} B"
     if n < 1024 * 1024:

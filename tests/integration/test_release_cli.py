@@ -81,10 +81,10 @@ def test_publish_promote_refuse_and_roll_back(cli: Cli, tmp_path: Path) -> None:
     again = cli("publish", "--env", "dev", "--manifest", str(first)).stdout
 
     assert "[1/4] frontend" in published
-    assert "4 uploaded" in published
-    assert "0 reused (0 B), all verified (SHA-256)" in published
+    assert "uploaded 4, replaced 0 (" in published
+    assert "reused 0 (0 B): all verified (SHA-256)" in published
     assert f"commit {COMMIT[:12]}): releases/dev.json" in published
-    assert "0 uploaded (0 B), 0 replaced, 4 reused" in again
+    assert "uploaded 0, replaced 0 (0 B sent), reused 4" in again
     assert "already runs this content" in again
     first_id = published.split("dev → ")[1].split()[0]
 
