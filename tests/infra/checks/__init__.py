@@ -1,0 +1,1 @@
+"""Parley's custom checkov checks (loaded with --external-checks-dir)."""
