@@ -122,7 +122,7 @@ def _tf_env() -> dict[str, str]:
 def run_terraform(
     args: list[str], cwd: Path | None = None, binary: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run Terraform (by default `terraform_binary()`) with a quiet, offline-friendly environment."""
+    """Run Terraform (default: `terraform_binary()`) with a quiet, offline-friendly environment."""
     if binary is None:
         binary, _ = terraform_binary()
     return subprocess.run(

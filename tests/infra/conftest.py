@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +105,6 @@ def apply_manifest_module(
 
 
 @pytest.fixture(scope="session")
-def manifest_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def manifest_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The manifest module's outputs for the real manifest (Terraform evaluates yamldecode)."""
-    yield apply_manifest_module(tmp_path_factory.mktemp("manifest-module"))
+    return apply_manifest_module(tmp_path_factory.mktemp("manifest-module"))

@@ -81,7 +81,8 @@ def test_routes_triggers_and_tables_read_the_same(
     assert manifest_outputs["layer"] == manifest.layer.model_dump()
     for name, table in tables.items():
         got = manifest_outputs["tables"][name]
-        assert got["hash_key"] == table["hash_key"] and got["range_key"] == table.get("range_key")
+        assert got["hash_key"] == table["hash_key"]
+        assert got["range_key"] == table.get("range_key")
         assert {a["name"]: a["type"] for a in got["attributes"]} == table["attributes"]
         assert got["ttl_attribute"] == table.get("ttl_attribute")
         assert {g["name"]: (g["hash_key"], g["range_key"], g["projection"])
@@ -111,7 +112,8 @@ def test_defaults_apply_where_a_function_leaves_a_field_out(tmp_path: Path) -> N
     outputs = apply_manifest_module(tmp_path / "work", manifest_path, tables_path)
     fn = outputs["functions"]["one"]
     assert (fn["memory"], fn["timeout"], fn["architecture"]) == (384, 10, "arm64")
-    assert fn["environment"] == {"A": "x"} and fn["env_refs"] == {"B": "model_id"}
+    assert fn["environment"] == {"A": "x"}
+    assert fn["env_refs"] == {"B": "model_id"}
     assert fn["async"] == {"max_retries": 2, "max_event_age_seconds": 3600, "on_failure": "dlq"}
     assert outputs["http_routes"] == {"GET /x": {"function": "one", "auth": "none"}}
     assert outputs["layer"] == {"name": "deps", "description": ""}
@@ -120,5 +122,5 @@ def test_defaults_apply_where_a_function_leaves_a_field_out(tmp_path: Path) -> N
 def test_a_manifest_terraform_cannot_read_fails_the_apply(tmp_path: Path) -> None:
     manifest_path = tmp_path / "manifest.yaml"
     manifest_path.write_text("version: 1\nfunctions: [not, a, map\n")
-    with pytest.raises(AssertionError, match="yamldecode|YAML|Invalid"):
+    with pytest.raises(AssertionError, match=r"yamldecode|YAML|Invalid"):
         apply_manifest_module(tmp_path / "work", manifest_path)
