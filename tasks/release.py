@@ -57,9 +57,14 @@ def _user_errors(what: str) -> Iterator[None]:
         ) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
+        code = error.get("Code", "?")
+        hint = ""
+        if code in ("403", "AccessDenied"):
+            # Without s3:ListBucket S3 answers 403, not 404, for an object that is not there.
+            hint = " (check the deploy role's S3 and KMS permissions in docs/release.md)"
         raise Exit(
-            f"{what} failed: S3 answered {error.get('Code', '?')} to {exc.operation_name}: "
-            f"{error.get('Message', '')}",
+            f"{what} failed: S3 answered {code} to {exc.operation_name}: "
+            f"{error.get('Message', '')}{hint}",
             code=1,
         ) from None
     except BotoCoreError as exc:
@@ -144,6 +149,7 @@ def publish(
         "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
         "expect_commit": "refuse unless the release was built from this commit (CI passes its sha)",
         "deep": "also download every object and hash its bytes",
+        "check": "run every check, pin nothing",
         "keep": f"release records kept per environment (default: {core.DEFAULT_KEEP})",
     },
 )
@@ -155,6 +161,7 @@ def promote(
     bucket: str = "",
     expect_commit: str = "",
     deep: bool = False,
+    check: bool = False,
     keep: int = core.DEFAULT_KEEP,
 ) -> None:
     """Pin an env to the exact release another env runs (--from dev --to prod), or --release ID."""
@@ -170,7 +177,11 @@ def promote(
             now=_now(),
             keep=keep,
             deep=deep,
+            check_only=check,
         )
+    already = result.previous is not None and result.previous.release_id == result.record.release_id
+    if check and not already:
+        print(f"check passed: {to} can be pinned to {result.record.release_id}; nothing pinned")
     if not result.pinned:
         return
     before = result.previous.release_id if result.previous else "(none)"

@@ -547,13 +547,15 @@ def promote(
     now: datetime,
     keep: int = DEFAULT_KEEP,
     deep: bool = False,
+    check_only: bool = False,
     progress: Progress = print,
 ) -> PromoteResult:
     """Pin `target` to the release `source` runs, or to an earlier release by id (rollback).
 
     Refuses when an object is missing or differs from its recorded hash, when the source release
     is older than the target's (moving backwards must be asked for with a release id), and when
-    `expect_commit` is given and the release was built from another commit.
+    `expect_commit` is given and the release was built from another commit. `check_only` runs
+    every check and pins nothing (a pipeline can show the outcome before its approval gate).
     """
     check_env(target)
     if source is not None:
@@ -590,6 +592,8 @@ def promote(
                 f"{target}'s {previous.release_id} (created {previous.created_at}); to go back on "
                 f"purpose run `invoke promote --to {target} --release {record.release_id}`"
             )
+    if expect_commit is not None and not re.fullmatch(r"[0-9a-f]{7,40}", expect_commit):
+        raise PromotionRefused(f"--expect-commit {expect_commit!r} is not a commit id (7-40 hex)")
     if expect_commit and not record.git_commit.startswith(expect_commit):
         raise PromotionRefused(
             f"release {record.release_id} was built from {record.git_commit}, "
@@ -607,6 +611,8 @@ def promote(
             f"{len(problems)} of {len(record.artifacts)} objects failed verification",
             problems,
         )
+    if check_only:
+        return PromoteResult(record=record, previous=previous, action=action, pinned=False)
     pinned = record.model_copy(update={"pin": Pin(action=action, source=source, at=iso(now))})
     pruned = _pin(s3, bucket, target, pinned, etag, keep)
     return PromoteResult(record=pinned, previous=previous, action=action, pruned=pruned)

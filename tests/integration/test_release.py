@@ -366,6 +366,27 @@ def test_promote_refuses_a_release_from_another_commit(s3: S3, tmp_path: Path) -
     assert result.pinned
 
 
+def test_a_check_verifies_everything_and_pins_nothing(s3: S3, tmp_path: Path) -> None:
+    dev = publish(s3, make_build(tmp_path)).record
+
+    checked = promote(s3, T0, source="dev", target="prod", check_only=True)
+
+    assert checked.record.release_id == dev.release_id
+    assert not checked.pinned
+    assert core.current(s3.client, s3.bucket, "prod") is None
+    s3.client.delete_object(Bucket=s3.bucket, Key=dev.artifacts["layer:deps"].s3_key)
+    with pytest.raises(core.IntegrityError, match=r"layer:deps .*: missing"):
+        promote(s3, T0, source="dev", target="prod", check_only=True)
+
+
+def test_expect_commit_must_be_a_commit_id(s3: S3, tmp_path: Path) -> None:
+    publish(s3, make_build(tmp_path))
+
+    for wrong in ("a", "main", "HEAD~1", "$(id)"):
+        with pytest.raises(core.PromotionRefused, match="is not a commit id"):
+            promote(s3, T0, source="dev", target="prod", expect_commit=wrong)
+
+
 def test_promote_loses_no_race_with_another_writer(s3: S3, tmp_path: Path) -> None:
     publish(s3, make_build(tmp_path / "one"))
     promote(s3, T0, source="dev", target="prod")
