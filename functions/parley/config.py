@@ -8,7 +8,6 @@ from deep inside a request.
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -94,7 +93,22 @@ def load(model: type[S], environ: dict[str, str] | None = None) -> S:
         raise ConfigurationError(f"Invalid configuration: {problems}") from None
 
 
-@cache
-def get_settings(model: type[S]) -> S:
-    """The settings of this cold start (cached; tests clear the cache to simulate a new one)."""
-    return load(model)
+class _SettingsCache:
+    """`get_settings(Model)`: one validated instance per model and cold start."""
+
+    def __init__(self) -> None:
+        self._items: dict[type[BaseSettings], BaseSettings] = {}
+
+    def __call__(self, model: type[S]) -> S:
+        found = self._items.get(model)
+        if found is None:
+            found = self._items[model] = load(model)
+        assert isinstance(found, model)
+        return found
+
+    def cache_clear(self) -> None:
+        """Forget the settings, as a new cold start would (tests use this)."""
+        self._items.clear()
+
+
+get_settings = _SettingsCache()

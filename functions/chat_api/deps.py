@@ -1,0 +1,49 @@
+"""What routes depend on: the caller's identity and profile, settings, store, provider."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Request
+from aws_lambda_powertools.event_handler.depends import Depends
+
+from parley.auth import Identity, bearer_token, get_verifier
+from parley.bots import Provider, get_provider
+from parley.config import ApiSettings, get_settings
+from parley.models import Profile
+from parley.store import Store, get_store
+
+
+def settings() -> ApiSettings:
+    return get_settings(ApiSettings)
+
+
+def store() -> Store:
+    return get_store()
+
+
+def provider() -> Provider:
+    return get_provider(get_settings(ApiSettings))
+
+
+def identity(request: Request) -> Identity:
+    """The caller, verified here even behind the gateway's JWT authorizer (defence in depth:
+    a route deployed without the authorizer still rejects every bad token)."""
+    return get_verifier().verify(bearer_token(request.headers.get("authorization")))
+
+
+def profile_of(store: Store, who: Identity) -> Profile:
+    """The caller's profile; made on first sight when the sign-up trigger did not run."""
+    existing = store.profiles.get(who.sub)
+    if existing is not None:
+        return existing
+    email = who.email or f"{who.sub}@users.invalid"
+    return store.profiles.ensure(who.sub, email, who.name)
+
+
+def current_profile(who: Annotated[Identity, Depends(identity)]) -> Profile:
+    return profile_of(get_store(), who)
+
+
+CurrentUser = Annotated[Identity, Depends(identity)]
+CurrentProfile = Annotated[Profile, Depends(current_profile)]

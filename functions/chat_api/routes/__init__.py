@@ -1,0 +1,1 @@
+"""One router per area; `chat_api.app` includes them all."""

@@ -1,0 +1,66 @@
+"""Members of a group conversation: list, invite by e-mail, remove or leave."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from chat_api.deps import CurrentProfile, store
+from chat_api.docs import errors, ok
+from chat_api.routes.conversations import ConversationId
+from parley.errors import UserNotFound
+from parley.models import AddMember, Member, MemberList
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+@router.get(
+    "/conversations/<id>/members",
+    summary="Members of a conversation",
+    tags=["members"],
+    responses={**ok(200, MemberList, "The members"), **errors(404)},
+)
+def list_members(id: ConversationId, me: CurrentProfile) -> MemberList:
+    repository = store()
+    repository.conversations.membership(id, me.id)
+    return MemberList(items=repository.conversations.members(id))
+
+
+@router.post(
+    "/conversations/<id>/members",
+    summary="Add a user to a group conversation by e-mail (owner only)",
+    tags=["members"],
+    responses={**ok(201, Member, "The new member"), **errors(403, 404, 409)},
+)
+def add_member(
+    id: ConversationId,
+    body: AddMember,
+    me: CurrentProfile,
+) -> Response[Member]:
+    repository = store()
+    repository.conversations.membership(id, me.id)  # strangers learn nothing about users
+    invited = repository.profiles.find_by_email(body.email)
+    if invited is None:
+        raise UserNotFound()
+    member = repository.conversations.add_member(id, me.id, invited)
+    return Response(201, "application/json", member)
+
+
+@router.delete(
+    "/conversations/<id>/members/<userId>",
+    summary="Remove a member (owner) or leave (anyone, themselves)",
+    tags=["members"],
+    responses={204: {"description": "Removed"}, **errors(403, 404, 409)},
+)
+def remove_member(
+    id: ConversationId,
+    userId: UserId,
+    me: CurrentProfile,
+) -> Response[None]:
+    store().conversations.remove_member(id, me.id, userId)
+    return Response(204)

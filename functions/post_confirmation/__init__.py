@@ -1,0 +1,1 @@
+"""`post_confirmation`: the Cognito trigger that creates the user's profile."""
