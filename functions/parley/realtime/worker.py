@@ -136,8 +136,12 @@ class ReplyWriter:
         except ReplyNotStreaming:
             return "taken_over"
         except Exception:
+            # A reply must end whatever broke: mark it failed and tell the room. If it had
+            # already ended (the fault came after the store), re-raise so Lambda retries and
+            # the retry announces the stored reply.
             logger.exception("reply failed unexpectedly", extra={"reply_id": job.reply_id})
-            self._fail(job, members, None, INTERRUPTED_REASON, retryable=True)
+            if not self._fail(job, members, None, INTERRUPTED_REASON, retryable=True):
+                raise
             return "failed"
 
     # the stream ------------------------------------------------------------------------------
@@ -284,7 +288,8 @@ class ReplyWriter:
         progress: _Progress | None,
         reason: str,
         retryable: bool,
-    ) -> None:
+    ) -> bool:
+        """End a streaming reply as failed and tell the room; False if it had already ended."""
         state = self.streaming.get(job.conversation_id, job.reply_id)
         content = progress.text if progress is not None else (state.content if state else "")
         seq = state.seq if state else 0
@@ -298,7 +303,7 @@ class ReplyWriter:
                 error=reason,
             )
         except ReplyNotStreaming:
-            return
+            return False
         self._broadcast(
             job.conversation_id,
             MessageFailed(
@@ -311,6 +316,7 @@ class ReplyWriter:
             members,
         )
         self.streaming.mark_announced(job.conversation_id, job.reply_id)
+        return True
 
     def _announce(self, conversation_id: str, message: Message, members: frozenset[str]) -> None:
         self._broadcast(
@@ -337,6 +343,9 @@ class ReplyWriter:
             except ReplyNotStreaming:
                 return "duplicate"
             state = self.streaming.get(state.conversation_id, state.message_id) or state
+            interrupted = True
+        else:
+            interrupted = False
         if state.item.get("announced"):
             return "duplicate"
         if state.status == "failed":
@@ -352,7 +361,7 @@ class ReplyWriter:
                 members,
             )
             self.streaming.mark_announced(state.conversation_id, state.message_id)
-            return "reannounced_failure"
+            return "failed_interrupted" if interrupted else "reannounced_failure"
         self._announce(state.conversation_id, to_message(state.item), members)
         return "reannounced"
 

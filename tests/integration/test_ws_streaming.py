@@ -1,0 +1,300 @@
+"""Streamed assistant replies end to end: ws_message → async invoke → bot_worker → the room.
+
+The model is the scripted OpenAI-compatible server, reached through the real `openai` SDK;
+DynamoDB is moto in server mode; frames land on the loopback @connections endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tasks.local.scripted_model import Reply, ScriptedModel
+from tests.support.cognito import TestUser
+from tests.support.connections_endpoint import ConnectionsEndpoint, WsClient, run_worker
+from tests.support.environment import clear_parley_caches
+
+WORDS = " ".join(f"word{i}" for i in range(60))
+
+
+@pytest.fixture
+def endpoint(
+    parley_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ConnectionsEndpoint]:
+    with ConnectionsEndpoint() as server:
+        monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", server.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.origin)
+        monkeypatch.setenv("MODEL_MAX_RETRIES", "0")  # each scripted fault is seen as it is
+        clear_parley_caches()
+        yield server
+    clear_parley_caches()
+
+
+def store():  # type: ignore[no-untyped-def]
+    from parley.store import get_store
+
+    return get_store()
+
+
+def private_room(user: TestUser) -> str:
+    profile = store().profiles.ensure(user.sub, user.email, user.name)
+    return str(store().conversations.create(profile, kind="assistant", title="Chat").id)
+
+
+@pytest.fixture
+def chat(user: TestUser, endpoint: ConnectionsEndpoint) -> tuple[str, WsClient]:
+    room = private_room(user)
+    client = WsClient(endpoint, user.id_token)
+    client.connect()
+    client.send("subscribe", conversationId=room)
+    return room, client
+
+
+def ask(client: WsClient, room: str, text: str = "Tell me something", cid: str = "c1") -> None:
+    client.send("sendMessage", conversationId=room, clientMessageId=cid, content=text)
+
+
+def deltas(client: WsClient, reply_id: str) -> list[dict[str, Any]]:
+    return [e for e in client.events("message.delta") if e["messageId"] == reply_id]
+
+
+def in_background(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_deltas_arrive_in_order_and_add_up_to_the_stored_reply(
+    chat, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    room, client = chat
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.004))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+
+    assert run_worker(endpoint, invoke) == {"outcome": "complete"}
+
+    reply_id = invoke.json()["replyId"]
+    created = [e["message"] for e in client.events("message.created")]
+    assert [(m["role"], m["status"]) for m in created] == [
+        ("user", "complete"),
+        ("assistant", "streaming"),
+    ]
+    assert created[1]["id"] == reply_id
+    assert created[1]["replyTo"] == created[0]["id"]
+    stream = deltas(client, reply_id)
+    assert [d["seq"] for d in stream] == list(range(1, len(stream) + 1))
+    assert 2 <= len(stream) < len(WORDS.split())  # coalesced: fewer frames than tokens
+    [completed] = client.events("message.completed")
+    final = completed["message"]
+    assert final["content"] == "".join(d["delta"] for d in stream) == WORDS
+    assert final["status"] == "complete"
+    assert final["usage"]["outputTokens"] == len(WORDS.split())
+    assert final["usage"]["inputTokens"] > 0
+    stored = store().messages.get(room, reply_id)
+    assert (stored.content, stored.status) == (WORDS, "complete")
+    # the model saw the question, after the system prompt
+    sent = scripted_model.completions()[0].body["messages"]
+    assert [m["role"] for m in sent] == ["system", "user"]
+    assert sent[-1]["content"] == "Tell me something"
+    # and the order on the wire: created, deltas, completed
+    kinds = [e["type"] for e in client.events() if e["type"].startswith("message.")]
+    assert kinds == ["message.created", "message.created"] + ["message.delta"] * len(stream) + [
+        "message.completed"
+    ]
+
+
+def test_stop_cancels_the_model_and_keeps_what_was_said(
+    chat, user: TestUser, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    room, client = chat
+    scripted_model.enqueue(Reply(text="la", endless=True, token_delay=0.01))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    reply_id = invoke.json()["replyId"]
+    worker, outcome = in_background(lambda: run_worker(endpoint, invoke))
+    assert endpoint.wait_for(lambda: len(deltas(client, reply_id)) >= 3, timeout=20)
+
+    client.send("stop", conversationId=room, messageId=reply_id)
+    frames_at_stop = len(deltas(client, reply_id))
+    worker.join(timeout=20)
+
+    assert outcome == [{"outcome": "stopped"}]
+    stream = deltas(client, reply_id)
+    assert len(stream) - frames_at_stop <= 2  # within one coalescing window (+ the tail)
+    [completed] = client.events("message.completed")
+    assert completed["message"]["status"] == "stopped"
+    assert completed["message"]["content"] == "".join(d["delta"] for d in stream)
+    assert store().messages.get(room, reply_id).status == "stopped"
+    request = scripted_model.completions()[0]
+    deadline = time.monotonic() + 5
+    while not request.disconnected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert request.disconnected  # the HTTP stream to the model was really closed
+    client.send("stop", conversationId=room, messageId=reply_id)
+    assert client.last("error")["code"] == "conflict"
+
+
+def test_a_provider_fault_mid_stream_fails_the_reply_and_keeps_the_question(
+    chat, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    room, client = chat
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.01, break_after=12))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    reply_id = invoke.json()["replyId"]
+
+    assert run_worker(endpoint, invoke) == {"outcome": "failed"}
+
+    [failed] = client.events("message.failed")
+    question = store().messages.get(room, failed["replyTo"])
+    assert (question.role, question.content) == ("user", "Tell me something")
+    assert failed["messageId"] == reply_id
+    assert failed["retryable"] is True
+    assert failed["reason"] == "The assistant's reply was cut off"
+    reply = store().messages.get(room, reply_id)
+    assert reply.status == "failed"
+    assert reply.content == "".join(d["delta"] for d in deltas(client, reply_id))
+    assert client.events("message.completed") == []
+
+    # the retry action asks again, for the same question
+    scripted_model.enqueue(Reply(text="Second try works"))
+    client.send("retry", conversationId=room, messageId=question.id)
+    retry = endpoint.invokes()[-1]
+    assert retry.json()["replyTo"] == question.id
+    assert retry.json()["replyId"] != reply_id
+    assert run_worker(endpoint, retry) == {"outcome": "complete"}
+    assert client.last("message.completed")["message"]["content"] == "Second try works"
+
+
+def test_a_refused_model_call_fails_cleanly(
+    chat, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    room, client = chat
+    scripted_model.enqueue(Reply(status=500))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+
+    assert run_worker(endpoint, invoke) == {"outcome": "failed"}
+
+    [failed] = client.events("message.failed")
+    assert failed["retryable"] is True
+    assert "scripted failure" not in failed["reason"]  # provider details stay in the logs
+    assert client.events("message.delta") == []
+
+
+def test_a_reload_mid_stream_resumes_without_loss_or_duplication(
+    chat, user: TestUser, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    room, client = chat
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.01))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    reply_id = invoke.json()["replyId"]
+    worker, _ = in_background(lambda: run_worker(endpoint, invoke))
+    assert endpoint.wait_for(lambda: len(deltas(client, reply_id)) >= 3, timeout=20)
+
+    reloaded = WsClient(endpoint, user.id_token)  # the page reloads: a new connection
+    reloaded.connect()
+    reloaded.send("subscribe", conversationId=room)
+    worker.join(timeout=30)
+
+    [snapshot] = reloaded.last("subscribed")["streaming"]
+    assert snapshot["messageId"] == reply_id
+    assert snapshot["seq"] >= 1
+    later = [d for d in deltas(reloaded, reply_id) if d["seq"] > snapshot["seq"]]
+    assert [d["seq"] for d in later] == list(
+        range(snapshot["seq"] + 1, snapshot["seq"] + 1 + len(later))
+    )
+    final = reloaded.last("message.completed")["message"]["content"]
+    assert snapshot["content"] + "".join(d["delta"] for d in later) == final == WORDS
+    # what the first tab saw adds up too
+    assert "".join(d["delta"] for d in deltas(client, reply_id)) == WORDS
+
+
+class Crash(BaseException):
+    """The Lambda process dying: no handler of ours sees it."""
+
+
+def test_a_worker_retried_after_a_crash_between_store_and_post_answers_once(
+    chat,
+    endpoint: ConnectionsEndpoint,
+    scripted_model: ScriptedModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    from parley.realtime.fanout import Broadcaster
+
+    room, client = chat
+    scripted_model.enqueue(Reply(text="The one answer"))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    reply_id = invoke.json()["replyId"]
+    real = Broadcaster.broadcast
+
+    def dies_before_completion(self, conversation_id, event, **kw):  # type: ignore[no-untyped-def]
+        if event.type == "message.completed":
+            raise Crash
+        return real(self, conversation_id, event, **kw)
+
+    monkeypatch.setattr(Broadcaster, "broadcast", dies_before_completion)
+    with pytest.raises(Crash):
+        run_worker(endpoint, invoke)
+    assert store().messages.get(room, reply_id).status == "complete"  # stored, not announced
+    assert client.events("message.completed") == []
+    monkeypatch.setattr(Broadcaster, "broadcast", real)
+
+    assert run_worker(endpoint, invoke) == {"outcome": "reannounced"}  # Lambda's retry
+    assert run_worker(endpoint, invoke) == {"outcome": "duplicate"}  # and a late duplicate
+
+    assert len(scripted_model.completions()) == 1
+    [completed] = client.events("message.completed")
+    assert completed["message"]["content"] == "The one answer"
+    replies = [
+        m for m in store().messages.page(room, limit=50, cursor=None)[0] if m.role == "assistant"
+    ]
+    assert [m.id for m in replies] == [reply_id]
+
+
+def test_a_worker_that_died_mid_stream_is_closed_by_the_retry(
+    chat,
+    endpoint: ConnectionsEndpoint,
+    scripted_model: ScriptedModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    from parley.realtime import worker as worker_module
+    from parley.realtime.fanout import Broadcaster
+
+    room, client = chat
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.005))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    reply_id = invoke.json()["replyId"]
+    real = Broadcaster.broadcast
+
+    def dies_mid_stream(self, conversation_id, event, **kw):  # type: ignore[no-untyped-def]
+        if event.type == "message.delta" and event.seq == 2:
+            raise Crash
+        return real(self, conversation_id, event, **kw)
+
+    monkeypatch.setattr(Broadcaster, "broadcast", dies_mid_stream)
+    with pytest.raises(Crash):
+        run_worker(endpoint, invoke)
+    monkeypatch.setattr(Broadcaster, "broadcast", real)
+
+    # a duplicate delivered while the first might still be running is refused (Lambda retries)
+    with pytest.raises(worker_module.ReplyBusy):
+        run_worker(endpoint, invoke)
+    monkeypatch.setattr(worker_module, "STALE_AFTER_SECONDS", 0.0)  # time passes
+    assert run_worker(endpoint, invoke) == {"outcome": "failed_interrupted"}
+
+    [failed] = client.events("message.failed")
+    assert (failed["messageId"], failed["retryable"]) == (reply_id, True)
+    assert store().messages.get(room, reply_id).status == "failed"
+    assert len(scripted_model.completions()) == 1
+    client.send("subscribe", conversationId=room)
+    assert client.last("subscribed")["streaming"] == []
