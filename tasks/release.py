@@ -38,10 +38,12 @@ def _bucket(value: str, variable: str = BUCKET_ENV, option: str = "--bucket") ->
 
 
 def _s3() -> S3Client:
-    import boto3  # imported here so `invoke --list` stays fast
+    import boto3  # imported here so `invoke --list` does not pay for it
+    from botocore.config import Config
 
-    # AWS_ENDPOINT_URL (the local stack, the tests) is honoured by boto3 itself.
-    return boto3.client("s3")
+    # AWS_ENDPOINT_URL (the local stack, the tests) is honoured by boto3 itself; standard retries
+    # ride out S3's throttling (503 SlowDown) during a large publish.
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
 @contextmanager

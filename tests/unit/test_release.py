@@ -163,3 +163,22 @@ def test_unsafe_bundle_members_are_recognised() -> None:
     assert not core._safe_member("../index.html")
     assert not core._safe_member("/etc/passwd")
     assert not core._safe_member("assets/../../x")
+
+
+def test_the_manifest_invoke_build_writes_is_what_publish_reads(tmp_path: Path) -> None:
+    """Contract with tasks/core/artifacts.py: its manifest loads and verifies unchanged."""
+    from tasks.core.artifacts import Builder
+    from tasks.core.manifest import load_manifest as load_functions
+
+    bundle = tmp_path / "app"
+    (bundle / "assets").mkdir(parents=True)
+    (bundle / "index.html").write_text("<!doctype html>")
+    (bundle / "assets" / "index-BdF3x9aZ.js").write_text("export {}")
+    builder = Builder(load_functions(), dist=tmp_path / "dist", log=lambda _: None)
+    builder._write([builder.frontend(bundle)])
+
+    build = core.load_manifest(tmp_path / "dist" / "manifest.json")
+
+    assert list(build.artifacts) == ["frontend"]
+    assert build.artifacts["frontend"].path == "dist/frontend.zip"
+    core.verify_local(build, tmp_path)  # paths are relative to the folder holding dist/
