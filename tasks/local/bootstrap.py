@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +137,17 @@ def create_tables(client: DynamoDBClient, prefix: str) -> dict[str, str]:
     return names
 
 
+@cache
+def clients(endpoint_url: str, region: str) -> tuple[Any, Any, Any]:
+    """DynamoDB, Cognito and SSM clients for an endpoint (made once: clients are slow to build)."""
+    session = boto3.Session(region_name=region, **FAKE_CREDENTIALS)
+    return (
+        session.client("dynamodb", endpoint_url=endpoint_url),
+        session.client("cognito-idp", endpoint_url=endpoint_url),
+        session.client("ssm", endpoint_url=endpoint_url),
+    )
+
+
 def bootstrap(
     endpoint_url: str,
     *,
@@ -144,10 +156,7 @@ def bootstrap(
     model_api_key: str = DEFAULT_MODEL_KEY,
 ) -> LocalResources:
     """Create the tables, the user pool and its client, and the model key parameter."""
-    session = boto3.Session(region_name=region, **FAKE_CREDENTIALS)
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
-    cognito = session.client("cognito-idp", endpoint_url=endpoint_url)
-    ssm = session.client("ssm", endpoint_url=endpoint_url)
+    dynamodb, cognito, ssm = clients(endpoint_url, region)
 
     table_names = create_tables(dynamodb, prefix)
 

@@ -16,6 +16,7 @@ class ApiResponse:
     status: int
     headers: dict[str, str]
     text: str
+    request_id: str = ""
 
     @property
     def json(self) -> Any:
@@ -48,4 +49,5 @@ def call(
     if result.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
     headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-    return ApiResponse(int(result["statusCode"]), headers, body)
+    request_id = event["requestContext"]["requestId"]
+    return ApiResponse(int(result["statusCode"]), headers, body, request_id)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-import boto3
-
-from tasks.local.bootstrap import FAKE_CREDENTIALS, LocalResources
+from tasks.local.bootstrap import LocalResources, clients
 
 DEFAULT_PASSWORD = "Correct-Horse-9-Battery"
 _counter = itertools.count(1)
@@ -52,12 +50,7 @@ def create_user(
     n = next(_counter)
     email = email or f"user{n}@example.com"
     name = name or f"User {n}"
-    cognito = boto3.client(
-        "cognito-idp",
-        region_name=resources.region,
-        endpoint_url=resources.endpoint_url,
-        **FAKE_CREDENTIALS,
-    )
+    _, cognito, _ = clients(resources.endpoint_url, resources.region)
     created = cognito.admin_create_user(
         UserPoolId=resources.user_pool_id,
         Username=email,
