@@ -146,7 +146,7 @@ def _type(prop: dict[str, Any]) -> str:
     if "enum" in prop:
         return " \\| ".join(f'`"{v}"`' for v in prop["enum"])
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
     if "anyOf" in prop:
         return " \\| ".join(_type(p) for p in prop["anyOf"])
     if prop.get("type") == "array":
@@ -200,7 +200,7 @@ def render() -> str:
     shared = ["Message", "Usage", "StreamingSnapshot", "OnlineUser"]
     lines += ["## Shared shapes", ""]
     for name in shared:
-        lines += [f"### {name}", ""] + _fields(defs[name]) + [""]
+        lines += [f"### {name}", "", *_fields(defs[name]), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
