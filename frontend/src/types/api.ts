@@ -1,66 +1,22 @@
 /**
- * The HTTP API's shapes (docs/contracts.md). Once `invoke gen-types` has produced
- * api.gen.ts from chat_api's GET /openapi.json, these names are re-exported from it.
+ * The HTTP API's shapes, generated from chat_api's GET /openapi.json (`invoke gen-types`), under
+ * the names the app uses.
  */
-export type Role = "owner" | "member";
-export type MessageStatus = "complete" | "streaming" | "stopped" | "failed";
+import type { components } from "./api.gen";
 
-export interface Conversation {
-  id: string;
-  kind: "assistant" | "group";
-  title: string;
-  ownerId: string;
-  role: Role;
-  createdAt: string;
-  updatedAt: string;
-}
+type Schemas = components["schemas"];
 
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-}
+export type Conversation = Schemas["Conversation"];
+export type Message = Schemas["Message"];
+export type Usage = Schemas["Usage"];
+export type Member = Schemas["Member"];
+export type Me = Schemas["Me"];
+export type ApiErrorBody = Schemas["ErrorResponse"];
+export type Role = Conversation["role"];
+export type MessageStatus = Message["status"];
 
-export interface Message {
-  id: string;
-  conversationId: string;
-  authorId: string;
-  authorName?: string | null;
-  role: "user" | "assistant";
-  content: string;
-  status: MessageStatus;
-  clientMessageId?: string | null;
-  replyTo?: string | null;
-  usage?: Usage | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface Member {
-  userId: string;
-  email: string;
-  name: string;
-  role: Role;
-  joinedAt: string;
-}
-
+/** Every list answer: a page of items and an opaque cursor for the next one. */
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
-}
-
-export interface Me {
-  id: string;
-  email: string;
-  name: string;
-  usage: {
-    date: string;
-    inputTokens: number;
-    outputTokens: number;
-    dailyQuota: number;
-    remaining: number | null;
-  };
-}
-
-export interface ApiErrorBody {
-  error: { code: string; message: string; requestId?: string };
 }

@@ -48,9 +48,18 @@ describe("liveReducer", () => {
 
   it("replaces the stream with the completed message and clears it", () => {
     const done = message("A1", { role: "assistant", content: "Hello!", usage: { inputTokens: 5, outputTokens: 2 } });
-    const state = run([delta(1, "Hel"), { type: "message.completed", conversationId: C, message: done }]);
+    const state = run([delta(1, "Hel"), { type: "message.completed", conversationId: C, message: done, contentOmitted: false }]);
     expect(state.streams).toEqual({});
     expect(state.messages.A1).toEqual(done);
+  });
+
+  it("leaves a message too big for a frame to the HTTP history", () => {
+    const big = message("A1", { role: "assistant", content: "" });
+    const state = run([delta(1, "Hel"), { type: "message.completed", conversationId: C, message: big, contentOmitted: true }]);
+    expect(state.streams).toEqual({});
+    expect(state.messages).toEqual({});
+    const shown = mergeMessages([message("A1", { role: "assistant", content: "the whole long text" })], state);
+    expect(shown[0]?.content).toBe("the whole long text");
   });
 
   it("ignores events of other conversations", () => {
@@ -61,7 +70,7 @@ describe("liveReducer", () => {
   it("acknowledges an optimistic message when the server echoes its clientMessageId", () => {
     const state = run([
       { type: "send", clientMessageId: "k1", content: "hi", createdAt: "2026-11-27T10:00:00.000Z" },
-      { type: "message.created", conversationId: C, message: message("U1", { clientMessageId: "k1", content: "hi" }) },
+      { type: "message.created", conversationId: C, message: message("U1", { clientMessageId: "k1", content: "hi" }), contentOmitted: false },
     ]);
     expect(state.pending).toEqual([]);
     expect(state.messages.U1?.content).toBe("hi");
@@ -84,7 +93,7 @@ describe("mergeMessages", () => {
   it("orders by id, prefers live over fetched, overlays streamed text, appends pending", () => {
     const history = [message("U3"), message("A2", { role: "assistant", status: "streaming", content: "" }), message("U1")];
     const state = run([
-      { type: "message.created", conversationId: C, message: message("U3", { content: "edited live", updatedAt: "2026-11-27T10:00:01.000Z" }) },
+      { type: "message.created", conversationId: C, message: message("U3", { content: "edited live", updatedAt: "2026-11-27T10:00:01.000Z" }), contentOmitted: false },
       delta(1, "partial", "A2"),
       { type: "send", clientMessageId: "k9", content: "on its way", createdAt: "2026-11-27T10:00:02.000Z" },
     ]);

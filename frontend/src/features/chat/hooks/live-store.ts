@@ -94,6 +94,8 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       const pending = message.clientMessageId
         ? state.pending.filter((p) => p.clientMessageId !== message.clientMessageId)
         : state.pending;
+      // Too big for a frame: the text is fetched over HTTP instead (see useChat).
+      if (event.contentOmitted) return { ...state, pending };
       const existing = state.messages[message.id];
       if (existing && existing.status !== "streaming") return { ...state, pending };
       return { ...state, pending, messages: { ...state.messages, [message.id]: message } };
@@ -110,7 +112,7 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       const message = event.message;
       return {
         ...state,
-        messages: { ...state.messages, [message.id]: message },
+        messages: event.contentOmitted ? without(state.messages, message.id) : { ...state.messages, [message.id]: message },
         streams: without(state.streams, message.id),
         failures: without(state.failures, message.id),
       };

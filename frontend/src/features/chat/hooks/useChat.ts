@@ -35,6 +35,7 @@ export function useChat(conversationId: string): ChatController {
       // New activity re-orders the list, and the first message gives the conversation its title.
       void queryClient.invalidateQueries({ queryKey: queryKeys.conversations });
       void queryClient.invalidateQueries({ queryKey: queryKeys.conversation(conversationId) });
+      if (event.contentOmitted) void queryClient.invalidateQueries({ queryKey: queryKeys.messages(conversationId) });
     }
   });
 
