@@ -1,0 +1,519 @@
+"""The whole of Parley on one machine: moto, the gateway emulator, a model and the web app.
+
+    python -m tasks.local.stack --model scripted|local|openai|bedrock [--ready-file PATH]
+
+Starts everything on loopback (free ports unless fixed ones are given), prints one summary,
+writes the ready JSON of docs/contracts.md, and stops everything on one Ctrl-C or SIGTERM.
+Tests and benchmarks use `LocalStack` in-process, with the scripted model they can steer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "functions") not in sys.path:
+    sys.path.append(str(ROOT / "functions"))
+
+MODELS = ("scripted", "local", "openai", "bedrock")
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "Parley-demo-2026!"  # noqa: S105 - moto's local demo user, printed on purpose
+DEMO_NAME = "Demo User"
+DEV_PORTS = {"app": 8080, "http": 8081, "ws": 8082, "lambda": 8083, "moto": 8084, "model": 8085}
+"""`invoke dev`'s fixed ports, so a browser tab survives a restart."""
+SERVICE_ENDPOINTS = (
+    "COGNITO_IDENTITY_PROVIDER",
+    "DYNAMODB",
+    "S3",
+    "SSM",
+    "SQS",
+    "STS",
+    "SECRETS_MANAGER",
+)
+"""Services the functions reach on moto (AWS_ENDPOINT_URL_<service>, honoured by boto3)."""
+
+log = logging.getLogger("parley.local.stack")
+
+
+class StackError(Exception):
+    """The stack cannot start; the message says what to do (printed without a traceback)."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """How to run the stack; ports 0 pick free ones."""
+
+    model: str = "scripted"
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=dict)
+    log_dir: Path = ROOT / ".local" / "logs"
+    extra_origins: tuple[str, ...] = ()
+    warm: bool = False
+    daily_token_quota: int = 0
+    scripted_reply: str | None = None
+    scripted_token_delay: float = 0.03
+    gateway: dict[str, Any] = field(default_factory=dict)
+    """GatewaySettings overrides (throttling, concurrency…) for tests and benchmarks."""
+
+    def port(self, name: str) -> int:
+        return int(self.ports.get(name, 0))
+
+
+def _free(host: str, port: int, what: str) -> None:
+    from tasks.local.servers import bind
+
+    if port:
+        bind(host, port, what).close()
+
+
+class LocalStack:
+    """Start with `start()` (returns the ready info), stop with `stop()`; also a context manager."""
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.info: dict[str, Any] = {}
+        self.resources: Any = None
+        self.scripted_model: Any = None
+        self.gateway: Any = None
+        self.loop: Any = None
+        self._moto: Any = None
+        self._model_server: Any = None
+        self._app_server: Any = None
+        self._background: list[Any] = []
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- start ---------------------------------------------------------------------------------
+    def start(self) -> dict[str, Any]:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> dict[str, Any]:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from tasks.core.manifest import ManifestError, load_manifest
+        from tasks.local.bootstrap import DEFAULT_MODEL_KEY, FAKE_CREDENTIALS, bootstrap
+        from tasks.local.frontend import frontend_app, frontend_config
+        from tasks.local.gateway import GatewaySettings, JwtConfig, LocalGateway
+        from tasks.local.gateway.settings import Cors, MissingRefs
+        from tasks.local.servers import AsgiServer, LoopThread, bind, port_of
+
+        cfg = self.config
+        if cfg.model not in MODELS:
+            raise StackError(f"unknown model '{cfg.model}': choose one of {', '.join(MODELS)}")
+        try:
+            manifest = load_manifest()
+        except ManifestError as exc:
+            raise StackError(f"functions/manifest.yaml is invalid:\n{exc}") from None
+        api_key = DEFAULT_MODEL_KEY
+        if cfg.model == "openai":
+            api_key = os.environ.get("OPENAI_API_KEY", "")
+            if not api_key:
+                raise StackError("--model openai needs OPENAI_API_KEY in the environment")
+        for name in ("moto", "model"):
+            _free(cfg.host, cfg.port(name), name)
+        app_sock = bind(cfg.host, cfg.port("app"), "web app")
+        app_url = f"http://{cfg.host}:{port_of(app_sock)}"
+
+        # AWS on moto, from the same definitions Terraform uses.
+        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.port("moto"), verbose=False)
+        self._moto.start()
+        moto_host, moto_port = self._moto.get_host_and_port()
+        moto_url = f"http://{moto_host}:{moto_port}"
+        self.resources = resources = bootstrap(moto_url, model_api_key=api_key)
+        session = boto3.Session(region_name=resources.region, **FAKE_CREDENTIALS)
+        cognito = session.client("cognito-idp", endpoint_url=moto_url)
+        sqs = session.client("sqs", endpoint_url=moto_url)
+        dlqs = {
+            f.name: sqs.create_queue(QueueName=f"parley-local-{f.name}-dlq")["QueueUrl"]
+            for f in manifest.functions.values()
+            if f.triggers.async_ is not None and f.triggers.async_.on_failure == "dlq"
+        }
+
+        # The model.
+        model_refs, model_url, model_label = self._start_model()
+
+        # The gateway and its functions.
+        refs = {
+            **resources.refs(),
+            **model_refs,
+            "daily_token_quota": str(cfg.daily_token_quota),
+            "bedrock_agent_id": os.environ.get("BEDROCK_AGENT_ID", ""),
+            "bedrock_agent_alias_id": os.environ.get("BEDROCK_AGENT_ALIAS_ID", ""),
+        }
+        origins = (app_url, app_url.replace(cfg.host, "localhost"), *cfg.extra_origins)
+        settings = replace(
+            GatewaySettings(region=resources.region, cors=Cors(allow_origins=origins)),
+            **cfg.gateway,
+        )
+
+        async def dead_letter(function: str, event: Any, error: dict[str, Any]) -> None:
+            if function in dlqs:
+                body = json.dumps({"requestPayload": event, "responsePayload": error})
+                await asyncio.to_thread(sqs.send_message, QueueUrl=dlqs[function], MessageBody=body)
+
+        self.gateway = gateway = LocalGateway(
+            manifest,
+            refs,
+            self._function_env(moto_url, resources.region),
+            settings,
+            jwt=JwtConfig(resources.issuer, (resources.client_id,), resources.jwks_url),
+            sweep=(session.client("dynamodb", endpoint_url=moto_url), resources.connections_table),
+            dead_letter=dead_letter,
+            host=cfg.host,
+        )
+        self.loop = LoopThread()
+        try:
+            endpoints = self.loop.run(
+                gateway.start(cfg.port("http"), cfg.port("ws"), cfg.port("lambda"))
+            )
+        except MissingRefs as exc:
+            raise StackError(str(exc)) from None
+        config = frontend_config(
+            region=resources.region,
+            user_pool_id=resources.user_pool_id,
+            client_id=resources.client_id,
+            cognito_endpoint=moto_url,
+            http_api_url=endpoints.http_url,
+            ws_url=endpoints.ws_url,
+        )
+        self._app_server = AsgiServer(frontend_app(config), app_sock)
+        self.loop.run(self._app_server.start())
+
+        # Cognito's post-confirmation trigger, and the demo user through it.
+        bridge = None
+        if "post_confirmation" in manifest.functions:
+            from tasks.local.cognito_triggers import PostConfirmationBridge
+
+            bridge = PostConfirmationBridge(
+                cognito,
+                gateway.runtime,
+                "post_confirmation",
+                pool_id=resources.user_pool_id,
+                client_id=resources.client_id,
+                region=resources.region,
+            )
+        self._create_demo_user(cognito)
+        if bridge is not None:
+            self.loop.run(bridge.run_once())
+            self._background.append(
+                asyncio.run_coroutine_threadsafe(bridge.run_forever(), self.loop.loop)
+            )
+        if cfg.warm:
+            self._background.append(
+                asyncio.run_coroutine_threadsafe(gateway.warm(), self.loop.loop)
+            )
+
+        self.info = {
+            "appUrl": app_url,
+            "httpApiUrl": endpoints.http_url,
+            "wsUrl": endpoints.ws_url,
+            "cognitoEndpoint": moto_url,
+            "region": resources.region,
+            "userPoolId": resources.user_pool_id,
+            "clientId": resources.client_id,
+            "motoUrl": moto_url,
+            "modelUrl": model_url,
+            "demoUser": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+            "model": model_label,
+            "logDir": str(cfg.log_dir),
+        }
+        return self.info
+
+    def _start_model(self) -> tuple[dict[str, str], str, str]:
+        """Start (or point at) the model: (refs, its URL, what the summary calls it)."""
+        cfg = self.config
+        if cfg.model == "scripted":
+            from tasks.local.scripted_model import DEFAULT_TEXT, MODEL_NAME, Reply, ScriptedModel
+
+            reply = Reply(
+                text=cfg.scripted_reply or DEFAULT_TEXT, token_delay=cfg.scripted_token_delay
+            )
+            self.scripted_model = ScriptedModel(cfg.host, cfg.port("model"), reply).start()
+            refs = {
+                "model_provider": "openai",
+                "model_id": MODEL_NAME,
+                "model_base_url": self.scripted_model.base_url,
+            }
+            return refs, self.scripted_model.url, "scripted OpenAI-compatible server (tests)"
+        if cfg.model == "local":
+            from tasks.local.model import MODEL_ALIAS, LocalModelServer, ModelError
+            from tasks.local.servers import bind, port_of
+
+            port = cfg.port("model")
+            if not port:
+                sock = bind(cfg.host, 0, "model")
+                port = port_of(sock)
+                sock.close()
+            self._model_server = LocalModelServer(port, cfg.log_dir / "model.log", cfg.host)
+            try:
+                self._model_server.start()
+            except ModelError as exc:
+                raise StackError(str(exc)) from None
+            refs = {
+                "model_provider": "openai",
+                "model_id": MODEL_ALIAS,
+                "model_base_url": self._model_server.base_url,
+            }
+            return (
+                refs,
+                self._model_server.url,
+                f"SmolLM2-135M-Instruct on llama.cpp ({MODEL_ALIAS})",
+            )
+        if cfg.model == "openai":
+            model_id = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+            base = os.environ.get("OPENAI_BASE_URL", "")
+            refs = {"model_provider": "openai", "model_id": model_id, "model_base_url": base}
+            return refs, base or "https://api.openai.com/v1", f"OpenAI {model_id}"
+        model_id = os.environ.get("BEDROCK_MODEL_ID", "anthropic.claude-3-haiku-20240307-v1:0")
+        provider = "bedrock-agent" if os.environ.get("BEDROCK_AGENT_ID") else "bedrock"
+        refs = {"model_provider": provider, "model_id": model_id, "model_base_url": ""}
+        return refs, "", f"Amazon Bedrock {model_id} (your AWS credentials)"
+
+    def _function_env(self, moto_url: str, region: str) -> dict[str, str]:
+        """AWS settings for every function: moto for our services, never the caller's secrets
+        (Bedrock alone needs real credentials, taken from the caller's environment)."""
+        from tasks.local.bootstrap import FAKE_CREDENTIALS
+
+        env = {f"AWS_ENDPOINT_URL_{name}": moto_url for name in SERVICE_ENDPOINTS}
+        env.update({"AWS_REGION": region, "AWS_DEFAULT_REGION": region})
+        if self.config.model == "bedrock":
+            for name in (
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_PROFILE",
+            ):
+                if name in os.environ:
+                    env[name] = os.environ[name]
+        else:
+            env["AWS_ENDPOINT_URL"] = moto_url
+            env["AWS_ACCESS_KEY_ID"] = FAKE_CREDENTIALS["aws_access_key_id"]
+            env["AWS_SECRET_ACCESS_KEY"] = FAKE_CREDENTIALS["aws_secret_access_key"]
+        return env
+
+    def _create_demo_user(self, cognito: Any) -> None:
+        cognito.admin_create_user(
+            UserPoolId=self.resources.user_pool_id,
+            Username=DEMO_EMAIL,
+            UserAttributes=[
+                {"Name": "email", "Value": DEMO_EMAIL},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "name", "Value": DEMO_NAME},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=self.resources.user_pool_id,
+            Username=DEMO_EMAIL,
+            Password=DEMO_PASSWORD,
+            Permanent=True,
+        )
+
+    # -- stop ----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop everything that started, in reverse order; safe to call twice."""
+        for future in self._background:
+            future.cancel()
+        self._background = []
+        if self.loop is not None:
+            for part in (self.gateway, self._app_server):
+                if part is not None:
+                    with contextlib.suppress(Exception):
+                        self.loop.run(part.stop(), timeout=30)
+            self.loop.close()
+            self.loop = None
+        self.gateway = self._app_server = None
+        if self._model_server is not None:
+            self._model_server.stop()
+            self._model_server = None
+        if self.scripted_model is not None:
+            self.scripted_model.stop()
+            self.scripted_model = None
+        if self._moto is not None:
+            with contextlib.suppress(Exception):
+                self._moto.stop()
+            self._moto = None
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+def configure_logging(log_dir: Path) -> None:
+    """Functions' output, the access log and the stack's own log, each in its file; warnings
+    also on the console."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    def to_file(name: str, filename: str, formatter: logging.Formatter = fmt) -> None:
+        handler = logging.FileHandler(log_dir / filename, encoding="utf-8")
+        handler.setFormatter(formatter)
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+    to_file("parley.local.access", "access.log", logging.Formatter("%(message)s"))
+    to_file("parley.local.lambda", "functions.log")
+    root = logging.getLogger("parley.local")
+    root.setLevel(logging.INFO)
+    handler = logging.FileHandler(log_dir / "stack.log", encoding="utf-8")
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root.addHandler(console)
+    logging.getLogger("parley.local.lambda").addHandler(console)
+
+
+def summary(info: dict[str, Any]) -> str:
+    demo = info["demoUser"]
+    return "\n".join(
+        [
+            "",
+            "Parley is running locally — open the app:",
+            f"  app          {info['appUrl']}",
+            f"  sign in as   {demo['email']} / {demo['password']}",
+            f"  assistant    {info['model']}"
+            + (f" at {info['modelUrl']}" if info["modelUrl"] else ""),
+            f"  HTTP API     {info['httpApiUrl']}",
+            f"  WebSocket    {info['wsUrl']}",
+            f"  AWS (moto)   {info['motoUrl']}  (Cognito pool {info['userPoolId']})",
+            f"  logs         {info['logDir']}/ (functions.log, access.log, stack.log, model.log)",
+            "Press Ctrl-C to stop everything.",
+            "",
+        ]
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tasks.local.stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", choices=MODELS, default="scripted")
+    parser.add_argument("--ready-file", type=Path, help="write the ready JSON here")
+    parser.add_argument("--port", type=int, default=0, help="the web app's port (0: free)")
+    for name in ("http", "ws", "lambda", "moto", "model"):
+        parser.add_argument(f"--{name}-port", type=int, default=0)
+    parser.add_argument("--dev-ports", action="store_true", help=f"fixed ports {DEV_PORTS}")
+    parser.add_argument("--origin", action="append", default=[], help="another CORS origin")
+    parser.add_argument("--log-dir", type=Path, default=ROOT / ".local" / "logs")
+    parser.add_argument("--warm", action="store_true", help="start every function at once")
+    parser.add_argument("--daily-token-quota", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> StackConfig:
+    ports = dict(DEV_PORTS) if args.dev_ports else {}
+    given = {
+        "app": args.port,
+        "http": args.http_port,
+        "ws": args.ws_port,
+        "lambda": args.lambda_port,
+        "moto": args.moto_port,
+        "model": args.model_port,
+    }
+    ports.update({k: v for k, v in given.items() if v})
+    return StackConfig(
+        model=args.model,
+        ports=ports,
+        log_dir=args.log_dir,
+        extra_origins=tuple(args.origin),
+        warm=args.warm,
+        daily_token_quota=args.daily_token_quota,
+    )
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise SystemExit(130)  # a second Ctrl-C: leave now
+        stop.set()
+
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(config: StackConfig, ready_file: Path | None = None) -> int:
+    """Run until Ctrl-C/SIGTERM; errors a user can fix are one message, no traceback."""
+    from tasks.local.servers import PortInUse
+
+    configure_logging(config.log_dir)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
+    stack = LocalStack(config)
+    with _stop_on_signals() as stop:
+        started = time.monotonic()
+        try:
+            info = stack.start()
+        except (StackError, PortInUse) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+        if stop.is_set():
+            stack.stop()
+            return 130
+        info["startSeconds"] = round(time.monotonic() - started, 1)
+        sys.stdout.write(summary(info))
+        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.flush()
+        if ready_file is not None:
+            ready_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = ready_file.with_suffix(ready_file.suffix + ".tmp")
+            tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
+            tmp.replace(ready_file)
+        try:
+            stop.wait()
+        finally:
+            print("\nStopping…", file=sys.stderr)
+            if ready_file is not None:
+                ready_file.unlink(missing_ok=True)
+            stack.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        import moto.server  # noqa: F401 - checked here for a clear message
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        print(
+            f"error: {exc.name} is missing: run scripts/dev (or `uv sync`) first", file=sys.stderr
+        )
+        return 1
+    return run(config_from_args(args), args.ready_file)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
