@@ -9,7 +9,7 @@ import importlib
 
 from invoke.collection import Collection
 
-MODULES = ("build", "quality", "bench", "release", "infra", "frontend")
+MODULES = ("build", "quality", "bench", "release", "infra", "frontend", "dev")
 """Task modules, in the order `invoke --list` reads best."""
 
 ns = Collection()
