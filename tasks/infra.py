@@ -225,6 +225,11 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
         "AllowedValues": ["openai", "bedrock", "bedrock-agent"],
     },
     "ModelId": {"Type": "String", "Default": "eu.anthropic.claude-3-haiku-20240307-v1:0"},
+    "BedrockBaseModelId": {
+        "Type": "String",
+        "Default": "anthropic.claude-3-haiku-20240307-v1:0",
+        "Description": "ModelId without its inference-profile prefix (eu., us., …)",
+    },
     "ModelBaseUrl": {"Type": "String", "Default": ""},
     "ModelApiKeyParameter": {"Type": "String", "Default": ""},
     "BedrockAgentId": {"Type": "String", "Default": ""},
@@ -298,10 +303,7 @@ def _resource_arns(resource: str) -> tuple[list[Any], str | None]:
         ], "HasModelApiKey"
     if resource == "bedrock:model":
         return [
-            {
-                "Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::"
-                "foundation-model/${ModelId}"
-            },
+            {"Fn::Sub": "arn:${AWS::Partition}:bedrock:*::foundation-model/${BedrockBaseModelId}"},
             {
                 "Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:"
                 "inference-profile/${ModelId}"

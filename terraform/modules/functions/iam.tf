@@ -5,8 +5,11 @@
 locals {
   index_refs = distinct([for p in module.manifest.permissions : p.resource if p.kind == "index"])
 
+  # A cross-region inference profile (eu.…, us.…) routes to the base model in any of its
+  # regions, so the foundation-model ARN takes every region; the profile itself is this account's.
+  bedrock_base_model = replace(var.refs.model_id, "/^(us|eu|apac|us-gov|global)\\./", "")
   bedrock_model_arns = [
-    "arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.refs.model_id}",
+    "arn:${local.partition}:bedrock:*::foundation-model/${local.bedrock_base_model}",
     "arn:${local.partition}:bedrock:${local.region}:${local.account}:inference-profile/${var.refs.model_id}",
   ]
   bedrock_agent_arns = [

@@ -28,19 +28,24 @@ locals {
     bot_worker_function_name = lookup(local.function_names, "bot_worker", "")
   })
 
-  layer_key = "layer:${module.manifest.layer.name}"
-  async     = module.manifest.async_functions
-  has_dlq   = length([for name, a in local.async : name if a.on_failure == "dlq"]) > 0
+  # One layer per architecture, keyed as `invoke build` keys it (arm64 carries no suffix).
+  layer_keys = {
+    for arch in module.manifest.architectures : arch => arch == "arm64" ? "layer:${module.manifest.layer.name}" : "layer:${module.manifest.layer.name}-${arch}"
+  }
+  async   = module.manifest.async_functions
+  has_dlq = length([for name, a in local.async : name if a.on_failure == "dlq"]) > 0
 }
 
 resource "aws_lambda_layer_version" "deps" {
-  layer_name               = "${var.name_prefix}-${module.manifest.layer.name}"
+  for_each = local.layer_keys
+
+  layer_name               = "${var.name_prefix}-${module.manifest.layer.name}-${each.key}"
   description              = module.manifest.layer.description
   s3_bucket                = var.artifacts_bucket
-  s3_key                   = var.release.artifacts[local.layer_key].s3_key
-  source_code_hash         = var.release.artifacts[local.layer_key].sha256_base64
+  s3_key                   = var.release.artifacts[each.value].s3_key
+  source_code_hash         = var.release.artifacts[each.value].sha256_base64
   compatible_runtimes      = distinct([for f in local.functions : f.runtime])
-  compatible_architectures = module.manifest.architectures
+  compatible_architectures = [each.key]
 }
 
 resource "aws_lambda_function" "this" {
@@ -63,7 +68,7 @@ resource "aws_lambda_function" "this" {
   s3_bucket                      = var.artifacts_bucket
   s3_key                         = var.release.artifacts["function:${each.key}"].s3_key
   source_code_hash               = var.release.artifacts["function:${each.key}"].sha256_base64
-  layers                         = [aws_lambda_layer_version.deps.arn]
+  layers                         = [aws_lambda_layer_version.deps[each.value.architecture].arn]
   kms_key_arn                    = var.kms_key_arn
 
   environment {

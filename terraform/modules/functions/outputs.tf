@@ -34,9 +34,9 @@ output "log_group_names" {
   value       = { for name, group in aws_cloudwatch_log_group.this : name => group.name }
 }
 
-output "layer_arn" {
-  description = "The shared dependency layer version ARN."
-  value       = aws_lambda_layer_version.deps.arn
+output "layer_arns" {
+  description = "Architecture => the shared dependency layer version ARN."
+  value       = { for arch, layer in aws_lambda_layer_version.deps : arch => layer.arn }
 }
 
 output "dlq_arn" {

@@ -1,0 +1,593 @@
+"""Contract tests that tie Terraform to the code.
+
+Terraform derives functions, routes, tables and grants from functions/manifest.yaml and
+functions/tables.yaml; these tests check (1) that the Terraform really is wired that way, and
+(2) that the manifest and tables agree with what the code in functions/ reads and calls. Every
+failure names the function, variable, table, route or action that broke.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+
+from tasks.core.manifest import ROOT, EnvRef, Manifest, Ref, load_manifest
+from tasks.infra import TERRAFORM_DIR, WILDCARD_RESOURCE_ACTIONS
+from tests.infra.code_scan import reach
+from tests.infra.hcl import Config
+
+MANIFEST = load_manifest()
+FUNCTION_NAMES = sorted(MANIFEST.functions)
+ENVS = ("dev", "prod")
+# Refs whose value may legitimately be empty (the feature is off): no required setting may use one.
+MAY_BE_EMPTY = {"model_base_url", "model_api_key_parameter", "bedrock_agent_id",
+                "bedrock_agent_alias_id"}  # fmt: skip
+if "bot_worker" not in MANIFEST.functions:  # modules/functions derives the name from the manifest
+    MAY_BE_EMPTY.add("bot_worker_function_name")
+
+# Code paths the static reading reaches that never run for that function; each with its reason.
+# Reviewed by hand: the reading matches methods by name and follows every object a factory builds.
+REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
+    ("ws_connect", "dynamodb:GetItem"): (
+        "ConnectionsRepository.get is matched by name through dict.get; $connect only writes"
+    ),
+    ("ws_disconnect", "dynamodb:GetItem"): (
+        "repository .get methods matched by name through dict.get; $disconnect deletes and queries"
+    ),
+    ("ws_disconnect", "lambda:InvokeFunction"): (
+        "the room service is built with the worker invoker, but presence updates never invoke it"
+    ),
+    ("ws_disconnect", "MessageSettings"): (
+        "read only inside the room service's worker invoker, which presence updates never call"
+    ),
+}
+
+
+# ── helpers ──────────────────────────────────────────────────────────────────────────────────
+
+
+@cache
+def iam_actions() -> dict[str, set[str]]:
+    """Every IAM action AWS defines, by service (cfn-lint's copy of the service reference)."""
+    import cfnlint
+
+    path = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"
+    data = json.loads(path.read_text())
+    return {service: {a.lower() for a in spec.get("Actions", {})} for service, spec in data.items()}
+
+
+def granted(function: str) -> dict[str, set[str]]:
+    """Manifest grants of a function: action => resource references."""
+    actions: dict[str, set[str]] = {}
+    for permission in MANIFEST.functions[function].permissions:
+        for action in permission.actions:
+            actions.setdefault(action, set()).add(permission.resource)
+    return actions
+
+
+def env_main(tf: dict[str, Config], env: str) -> Config:
+    return tf[f"envs/{env}"]
+
+
+def strip(expression: Any) -> str:
+    """An HCL expression without the ${ } wrapper."""
+    text = str(expression)
+    return text[2:-1] if text.startswith("${") and text.endswith("}") else text
+
+
+# ── functions ───────────────────────────────────────────────────────────────────────────────
+
+
+def test_functions_module_deploys_one_function_per_manifest_entry(tf: dict[str, Config]) -> None:
+    functions = tf["modules/functions"]
+    assert strip(functions.locals["functions"]) == "module.manifest.functions", (
+        "modules/functions: local.functions must be the manifest module's functions output"
+    )
+    assert functions.modules["manifest"]["source"] == "../manifest"
+    for kind in ("aws_lambda_function", "aws_iam_role", "aws_iam_role_policy",
+                 "aws_cloudwatch_log_group"):  # fmt: skip
+        for_each = functions.resource(kind)["for_each"]
+        assert strip(for_each) == "local.functions", (
+            f"modules/functions: {kind}.this must have one instance per manifest function "
+            f"(for_each = local.functions), not {for_each!r}"
+        )
+    lambda_fn = functions.resource("aws_lambda_function")
+    wiring = {
+        "handler": "each.value.handler",
+        "runtime": "each.value.runtime",
+        "memory_size": "each.value.memory",
+        "timeout": "each.value.timeout",
+        "reserved_concurrent_executions": "each.value.reserved_concurrency",
+        "s3_key": 'var.release.artifacts["function:${each.key}"].s3_key',
+        "source_code_hash": 'var.release.artifacts["function:${each.key}"].sha256_base64',
+    }
+    for attribute, expected in wiring.items():
+        assert strip(lambda_fn.get(attribute)) == expected, (
+            f"modules/functions: aws_lambda_function.this.{attribute} must be {expected} "
+            f"(got {lambda_fn.get(attribute)!r})"
+        )
+    assert strip(lambda_fn["architectures"][0]) == "each.value.architecture"
+    tracing = lambda_fn["tracing_config"][0]["mode"]
+    assert tracing == '${each.value.tracing ? "Active" : "PassThrough"}', tracing
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environments_read_the_repository_manifest(tf: dict[str, Config], env: str) -> None:
+    config = env_main(tf, env)
+    base = TERRAFORM_DIR / "envs" / env
+    for local, target in (("manifest_path", "functions/manifest.yaml"),
+                          ("tables_path", "functions/tables.yaml")):  # fmt: skip
+        expression = config.locals[local].replace("${local.repo_root}", config.locals["repo_root"])
+        path = (base / expression.replace("${path.module}/", "")).resolve()
+        assert path == (ROOT / target).resolve(), f"envs/{env}: local.{local} points at {path}"
+    for module in ("functions", "http_api", "websocket_api"):
+        call = config.modules[module]
+        assert strip(call["manifest_path"]) == "local.manifest_path", (
+            f"envs/{env}: module.{module} must read functions/manifest.yaml (local.manifest_path)"
+        )
+    assert strip(config.modules["data"]["tables"]) == "module.manifest.tables", (
+        f"envs/{env}: module.data must create the tables of functions/tables.yaml"
+    )
+
+
+# ── environment variables ────────────────────────────────────────────────────────────────────
+
+
+def test_lambda_environment_is_the_manifests(tf: dict[str, Config]) -> None:
+    variables = tf["modules/functions"].resource("aws_lambda_function")["environment"][0][
+        "variables"
+    ]
+    text = re.sub(r"\s+", " ", str(variables))
+    assert "each.value.environment" in text, "literal manifest environment is not set"
+    assert "for name, ref in each.value.env_refs : name => local.refs[ref]" in text, (
+        "modules/functions: manifest env refs ({ref: x}) are not resolved from local.refs"
+    )
+
+
+def terraform_ref_names(tf: dict[str, Config]) -> set[str]:
+    """The refs the functions module can resolve: its `refs` variable plus what it derives."""
+    functions = tf["modules/functions"]
+    declared = set(re.findall(r"(\w+)\s*=\s*string", functions.variables["refs"]["type"]))
+    derived = set(re.findall(r"(\w+)\s*=", str(functions.locals["refs"]).split("var.refs", 1)[1]))
+    return declared | derived
+
+
+def test_every_manifest_ref_can_be_resolved_by_terraform(tf: dict[str, Config]) -> None:
+    resolvable = terraform_ref_names(tf)
+    closed_list = set(get_args(EnvRef))
+    missing = closed_list - resolvable
+    assert not missing, (
+        f"modules/functions cannot resolve env refs {sorted(missing)} "
+        "(add them to variable refs or local.refs)"
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environments_give_every_ref_a_value(tf: dict[str, Config], env: str) -> None:
+    refs = env_main(tf, env).modules["functions"]["refs"]
+    given = set(refs) if isinstance(refs, dict) else set()
+    declared = set(
+        re.findall(r"(\w+)\s*=\s*string", tf["modules/functions"].variables["refs"]["type"])
+    )
+    missing = declared - given
+    users = {
+        ref: sorted(
+            f"{f.name} ({name})"
+            for f in MANIFEST.functions.values()
+            for name, value in f.environment.items()
+            if isinstance(value, Ref) and value.ref == ref
+        )
+        for ref in missing
+    }
+    assert not missing, f"envs/{env}: module.functions refs lacks " + "; ".join(
+        f"{ref}, used by {', '.join(users[ref]) or 'no function yet'}" for ref in sorted(missing)
+    )
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_settings_the_handler_requires_are_set(function: str) -> None:
+    fn = MANIFEST.functions[function]
+    settings = reach(fn.handler).settings
+    set_by_terraform = dict(fn.environment.items())
+    problems = []
+    for module_name, class_name in sorted(settings):
+        if (function, class_name) in REACHED_NOT_CALLED:
+            continue
+        model = getattr(importlib.import_module(module_name), class_name)
+        for field, info in model.model_fields.items():
+            if not info.is_required():
+                continue
+            variable = field.upper()
+            value = set_by_terraform.get(variable)
+            if value is None:
+                problems.append(f"{class_name} requires {variable}, which Terraform does not set")
+            elif isinstance(value, Ref) and value.ref in MAY_BE_EMPTY:
+                problems.append(
+                    f"{class_name} requires {variable}, but ref {value.ref} may be empty"
+                )
+    assert settings or not fn.environment, f"{function}: no settings model found from {fn.handler}"
+    assert not problems, (
+        f"function {function}: "
+        + "; ".join(problems)
+        + (" (functions/manifest.yaml environment → Terraform sets exactly those)")
+    )
+
+
+# ── routes ──────────────────────────────────────────────────────────────────────────────────
+
+
+def test_every_http_route_is_a_gateway_route(tf: dict[str, Config], manifest_outputs: Any) -> None:
+    http = tf["modules/http_api"]
+    assert strip(http.locals["routes"]) == "module.manifest.http_routes"
+    route = http.resource("aws_apigatewayv2_route")
+    assert strip(route["for_each"]) == "local.routes"
+    assert strip(route["route_key"]) == "each.key"
+    assert route["authorization_type"] == '${each.value.auth == "none" ? "NONE" : "JWT"}'
+    assert "aws_apigatewayv2_authorizer.cognito.id" in route["authorizer_id"]
+    expected = {r.route for r, _ in MANIFEST.http_routes()}
+    assert set(manifest_outputs["http_routes"]) == expected, "manifest module lost HTTP routes"
+    integration = http.resource("aws_apigatewayv2_integration")
+    assert integration["payload_format_version"] == "2.0"
+    assert strip(integration["integration_uri"]) == "var.functions[each.key].invoke_arn"
+
+
+def test_only_post_chat_goes_without_the_gateway_authorizer(manifest_outputs: Any) -> None:
+    open_routes = {k for k, v in manifest_outputs["http_routes"].items() if v["auth"] == "none"}
+    assert open_routes == {"POST /chat"}, (
+        f"routes without the JWT authorizer: {sorted(open_routes)}; only POST /chat verifies its "
+        "own token (id_token header)"
+    )
+
+
+def test_every_websocket_route_is_a_gateway_route(tf: dict[str, Config]) -> None:
+    ws = tf["modules/websocket_api"]
+    api = ws.resource("aws_apigatewayv2_api")
+    assert api["protocol_type"] == "WEBSOCKET"
+    assert api["route_selection_expression"] == "$request.body.action"
+    assert strip(ws.locals["routes"]) == "module.manifest.websocket_routes"
+    assert strip(ws.locals["authorizer"]) == "module.manifest.authorizer_function"
+    route = ws.resource("aws_apigatewayv2_route")
+    assert strip(route["for_each"]) == "local.routes"
+    assert route["authorization_type"] == '${each.key == "$connect" ? "CUSTOM" : "NONE"}'
+    authorizer = ws.resource("aws_apigatewayv2_authorizer")
+    assert authorizer["authorizer_type"] == "REQUEST"
+    assert authorizer["identity_sources"] == ["route.request.header.Sec-WebSocket-Protocol"], (
+        "the token travels in Sec-WebSocket-Protocol, never in the URL"
+    )
+    settings = ws.resource("aws_apigatewayv2_stage")["default_route_settings"][0]
+    assert settings["data_trace_enabled"] is False, "WebSocket data tracing would log tokens"
+    assert "throttling_rate_limit" in settings
+    assert "throttling_burst_limit" in settings
+
+
+def test_websocket_connect_has_an_authorizer_in_the_manifest() -> None:
+    routes = MANIFEST.websocket_routes()
+    authorizers = [f.name for f in MANIFEST.functions.values() if f.triggers.authorizer]
+    if "$connect" in routes:
+        assert len(authorizers) == 1, f"$connect needs exactly one authorizer, got {authorizers}"
+
+
+# ── tables ───────────────────────────────────────────────────────────────────────────────────
+
+
+def test_data_module_builds_tables_from_tables_yaml(tf: dict[str, Config]) -> None:
+    table = tf["modules/data"].resource("aws_dynamodb_table")
+    wiring = {
+        "for_each": "var.tables",
+        "hash_key": "each.value.hash_key",
+        "range_key": "each.value.range_key",
+        "billing_mode": "PAY_PER_REQUEST",
+        "deletion_protection_enabled": "var.deletion_protection",
+    }
+    for attribute, expected in wiring.items():
+        assert strip(table[attribute]) == expected, (
+            f"modules/data: {attribute} is {table[attribute]!r}"
+        )
+    dynamic = {name for block in table["dynamic"] for name in block}
+    assert dynamic == {"attribute", "global_secondary_index", "ttl"}, dynamic
+    gsi = next(
+        b["global_secondary_index"] for b in table["dynamic"] if "global_secondary_index" in b
+    )
+    assert strip(gsi["for_each"]) == "each.value.global_secondary_indexes"
+    content = gsi["content"][0]
+    assert strip(content["name"]) == "global_secondary_index.value.name", (
+        "GSI names must come from functions/tables.yaml"
+    )
+    assert table["point_in_time_recovery"][0]["enabled"] is True
+    assert table["server_side_encryption"][0]["enabled"] is True
+
+
+def test_indexes_the_code_queries_exist(tables: dict[str, Any]) -> None:
+    indexes = {
+        index: table
+        for table, spec in tables.items()
+        for index in (spec.get("global_secondary_indexes") or {})
+    }
+    for function in FUNCTION_NAMES:
+        for index, where in reach(MANIFEST.functions[function].handler).indexes.items():
+            assert index in indexes, (
+                f"{function}: the code queries index {index} ({', '.join(sorted(where))}), "
+                f"which functions/tables.yaml does not define (has {sorted(indexes)})"
+            )
+            resource = f"index:{indexes[index]}/{index}"
+            assert "dynamodb:Query" in granted(function), f"{function} may not query"
+            assert resource in granted(function)["dynamodb:Query"], (
+                f"{function}: the code queries {index} but the manifest grants no dynamodb:Query "
+                f"on {resource}"
+            )
+
+
+def test_key_attributes_the_repositories_use_exist(tables: dict[str, Any]) -> None:
+    key_names = {
+        name
+        for spec in tables.values()
+        for name in [spec["hash_key"], spec.get("range_key")]
+        + [
+            k
+            for g in (spec.get("global_secondary_indexes") or {}).values()
+            for k in (g["hash_key"], g.get("range_key"))
+        ]
+        if name
+    }
+    store = ROOT / "functions" / "parley" / "store"
+    used = {
+        (match, path.name)
+        for path in sorted(store.glob("*.py"))
+        for match in re.findall(r"[\"'](gsi\d+(?:pk|sk))[\"']", path.read_text())
+    }
+    assert used, "no GSI key attributes found in functions/parley/store"
+    unknown = sorted(f"{name} ({where})" for name, where in used if name not in key_names)
+    assert not unknown, f"the repositories write GSI keys that no index reads: {unknown}"
+
+
+def test_ttl_attribute_matches_the_connections_store(tables: dict[str, Any]) -> None:
+    ttl = tables["connections"].get("ttl_attribute")
+    source = (ROOT / "functions" / "parley" / "store" / "connections.py").read_text()
+    assert ttl, "connections table has no TTL attribute"
+    assert f'"{ttl}"' in source, (
+        f"functions/tables.yaml: connections TTL attribute {ttl!r} is not what "
+        "parley/store/connections.py writes"
+    )
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_manifest_resources_name_real_tables_and_indexes(
+    function: str, tables: dict[str, Any]
+) -> None:
+    for permission in MANIFEST.functions[function].permissions:
+        kind, _, target = permission.resource.partition(":")
+        if kind == "table":
+            assert target in tables, f"{function}: permission on unknown table {target!r}"
+        elif kind == "index":
+            table, index = target.split("/", 1)
+            assert index in (tables[table].get("global_secondary_indexes") or {}), (
+                f"{function}: permission on index {target!r}, which functions/tables.yaml does not "
+                f"define (GSIs of {table}: {sorted(tables[table].get('global_secondary_indexes') or {})})"  # noqa: E501
+            )
+
+
+# ── IAM ──────────────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_manifest_actions_are_real_and_scoped(function: str) -> None:
+    known = iam_actions()
+    for permission in MANIFEST.functions[function].permissions:
+        for action in permission.actions:
+            service, _, name = action.partition(":")
+            assert "*" not in action, f"{function}: wildcard action {action}"
+            assert name.lower() in known.get(service, set()), (
+                f"function {function}: {action} is not an IAM action AWS defines "
+                f"(resource {permission.resource})"
+            )
+        if permission.resource == "*":
+            extra = set(permission.actions) - WILDCARD_RESOURCE_ACTIONS
+            assert not extra, f"{function}: {sorted(extra)} on resource '*' (AWS can scope them)"
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_role_covers_what_the_code_calls(function: str) -> None:
+    needed = reach(MANIFEST.functions[function].handler).actions()
+    grants = granted(function)
+    missing = {
+        action: where
+        for action, where in needed.items()
+        if action not in grants and (function, action) not in REACHED_NOT_CALLED
+    }
+    assert not missing, f"function {function}: the code calls actions its role lacks: " + "; ".join(
+        f"{action} at {', '.join(sorted(where)[:3])}" for action, where in sorted(missing.items())
+    )
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_role_grants_nothing_the_code_does_not_call(function: str) -> None:
+    needed = reach(MANIFEST.functions[function].handler).actions()
+    unused = sorted(set(granted(function)) - set(needed))
+    assert not unused, (
+        f"function {function}: functions/manifest.yaml grants {unused}, which no code reachable "
+        f"from {MANIFEST.functions[function].handler} calls"
+    )
+
+
+def test_terraform_resolves_every_permission_resource(tf: dict[str, Config]) -> None:
+    arns = str(tf["modules/functions"].locals["resource_arns"])
+    keys = set(re.findall(r'"([a-z]+:[a-z_]+|\*)"\s*=', arns))
+    patterns = {
+        "table": '"table:${table}"',
+        "function": '"function:${name}"',
+        "index": "local.index_refs",
+    }
+    for function in FUNCTION_NAMES:
+        for permission in MANIFEST.functions[function].permissions:
+            kind = permission.resource.partition(":")[0]
+            if kind in patterns:
+                assert patterns[kind] in arns, f"modules/functions cannot resolve {kind}: resources"
+            else:
+                assert permission.resource in keys, (
+                    f"function {function}: modules/functions/iam.tf has no ARN for resource "
+                    f"{permission.resource!r} (local.resource_arns)"
+                )
+    assert "/index/" in arns, "index:<t>/<i> must resolve to <table arn>/index/<i>"
+    assert "/@connections/*" in arns, "websocket:manage must be scoped to the stage's @connections"
+
+
+def test_terraform_policies_are_the_manifests_and_nothing_wider(tf: dict[str, Config]) -> None:
+    functions = tf["modules/functions"]
+    text = re.sub(r"\s+", " ", functions.sources["iam.tf"])
+    assert "Action = p.actions" in text
+    assert "Resource = local.resource_arns[p.resource]" in text
+    star_statements = re.findall(
+        r'Sid = "(\w+)" Effect = "Allow" Action = (\[[^\]]*\]) Resource = \["\*"\]', text
+    )
+    assert star_statements == [
+        ("SendTraces", '["xray:PutTraceSegments", "xray:PutTelemetryRecords"]')
+    ], f"a '*' resource appears outside the X-Ray statement: {star_statements}"
+    policy = functions.resource("aws_iam_role_policy")
+    conditions = " ".join(p["condition"] for p in policy["lifecycle"][0]["precondition"])
+    assert "wildcard_resource_actions" in conditions, "no precondition guards '*' resources"
+
+
+# ── authentication ───────────────────────────────────────────────────────────────────────────
+
+
+def test_authorizer_and_code_agree_on_issuer_and_client(tf: dict[str, Config]) -> None:
+    from parley.config import AuthSettings
+
+    http = tf["modules/http_api"]
+    authorizer = http.resource("aws_apigatewayv2_authorizer", "cognito")
+    assert authorizer["authorizer_type"] == "JWT"
+    assert authorizer["identity_sources"] == ["$request.header.Authorization"]
+    jwt = authorizer["jwt_configuration"][0]
+    assert strip(jwt["issuer"]) == "local.issuer"
+    assert [strip(a) for a in jwt["audience"]] == ["var.user_pool_client_id"], (
+        "the authorizer's audience must be the app client id the functions get"
+    )
+    region, pool = "eu-west-1", "eu-west-1_AbCdEf123"
+    issuer = (
+        http.locals["issuer"]
+        .replace("${data.aws_region.current.name}", region)
+        .replace("${var.user_pool_id}", pool)
+    )
+    code = AuthSettings(cognito_user_pool_id=pool, cognito_client_id="client", aws_region=region)
+    assert issuer == code.issuer, f"HTTP API authorizer issuer {issuer} ≠ parley.auth {code.issuer}"
+    auth = tf["modules/auth"]
+    jwks = (
+        strip(auth.outputs["jwks_url"]["value"])
+        .replace("${data.aws_region.current.name}", region)
+        .replace("${aws_cognito_user_pool.this.id}", pool)
+    )
+    assert jwks == code.jwks_url, (
+        f"auth module jwks_url {jwks} ≠ parley.auth default {code.jwks_url}"
+    )
+    for env in ENVS:
+        config = env_main(tf, env)
+        refs, http_call = config.modules["functions"]["refs"], config.modules["http_api"]
+        assert (
+            strip(refs["user_pool_id"])
+            == strip(http_call["user_pool_id"])
+            == ("module.auth.user_pool_id")
+        ), f"envs/{env}: functions and authorizer must trust the same pool"
+        assert (
+            strip(refs["user_pool_client_id"])
+            == strip(http_call["user_pool_client_id"])
+            == ("module.auth.user_pool_client_id")
+        ), f"envs/{env}: functions and authorizer must accept the same client id"
+        assert strip(refs["jwks_url"]) == "module.auth.jwks_url"
+
+
+# ── logs ─────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_log_retention_is_set_everywhere(tf: dict[str, Config]) -> None:
+    groups = [
+        (path, name, body)
+        for path, config in tf.items()
+        for name, body in config.resources.get("aws_cloudwatch_log_group", {}).items()
+    ]
+    assert len(groups) >= 3
+    for path, name, body in groups:
+        assert body.get("retention_in_days") not in (None, 0), (
+            f"{path}: aws_cloudwatch_log_group.{name} has no retention_in_days"
+        )
+    lambda_fn = tf["modules/functions"].resource("aws_lambda_function")
+    assert strip(lambda_fn["logging_config"][0]["log_group"]) == (
+        "aws_cloudwatch_log_group.this[each.key].name"
+    ), "functions must log to the log group Terraform creates with retention"
+    for module in ("http_api", "websocket_api"):
+        stage = tf[f"modules/{module}"].resource("aws_apigatewayv2_stage")
+        assert "aws_cloudwatch_log_group.access.arn" in str(stage["access_log_settings"]), (
+            f"modules/{module}: stage access logs must go to the retained log group"
+        )
+    assert MANIFEST.defaults.log_retention_days > 0
+
+
+# ── environments and modules ─────────────────────────────────────────────────────────────────
+
+
+def test_environments_share_wiring_but_not_state(tf: dict[str, Config]) -> None:
+    dev, prod = (TERRAFORM_DIR / "envs" / env for env in ENVS)
+    for name in ("main.tf", "variables.tf", "outputs.tf"):
+        assert (dev / name).read_text() == (prod / name).read_text(), (
+            f"envs/dev/{name} and envs/prod/{name} differ: put differences in terraform.tfvars"
+        )
+    keys, accounts = set(), []
+    for env in ENVS:
+        config = env_main(tf, env)
+        backend = config.terraform[0]["backend"][0]["s3"]
+        assert backend["use_lockfile"] is True, f"envs/{env}: backend s3 needs use_lockfile = true"
+        assert backend["encrypt"] is True
+        assert env in backend["key"], f"envs/{env}: state key {backend['key']} is not per env"
+        keys.add((backend["bucket"], backend["key"]))
+        provider = config.providers["aws"]
+        assert strip(provider["allowed_account_ids"]) == "var.allowed_account_ids"
+        aws = config.terraform[0]["required_providers"][0]["aws"]
+        assert aws["source"] == "hashicorp/aws"
+        assert aws["version"].startswith("~>"), f"envs/{env}: pin the aws provider (~>)"
+        tfvars = (TERRAFORM_DIR / "envs" / env / "terraform.tfvars").read_text()
+        assert re.search(rf'^environment\s*=\s*"{env}"', tfvars, re.M), f"envs/{env}: environment"
+        secret = re.search(
+            r"^\s*\w*(secret|password|api_key|access_key|private_key|token)\s*=",
+            tfvars,
+            re.M | re.I,
+        )
+        assert secret is None, f"envs/{env}/terraform.tfvars sets a secret: {secret.group(0)}"
+        accounts.append(re.search(r"allowed_account_ids\s*=\s*\[([^\]]*)\]", tfvars).group(1))  # type: ignore[union-attr]
+    assert len(keys) == 2, "dev and prod share a state location"
+    assert accounts[0] != accounts[1], "dev and prod allow the same account"
+    prod_vars = (prod / "terraform.tfvars").read_text()
+    assert re.search(r"^deletion_protection\s*=\s*true", prod_vars, re.M), "prod must protect data"
+
+
+def test_modules_are_typed_and_described(tf: dict[str, Config]) -> None:
+    for path, config in tf.items():
+        files = set(config.sources)
+        assert {"main.tf", "variables.tf", "outputs.tf", "versions.tf"} <= files, (
+            f"{path}: needs main.tf, variables.tf, outputs.tf and versions.tf (has {sorted(files)})"
+        )
+        for name, variable in config.variables.items():
+            assert variable.get("description"), f"{path}: variable {name} has no description"
+            assert variable.get("type"), f"{path}: variable {name} has no type"
+            assert "any" not in re.findall(r"\b\w+\b", str(variable["type"])), (
+                f"{path}: variable {name} is typed 'any'"
+            )
+        for name, output in config.outputs.items():
+            assert output.get("description"), f"{path}: output {name} has no description"
+        terraform = config.terraform[0]
+        assert terraform.get("required_version"), f"{path}: no required_version"
+        if path != "modules/manifest":
+            aws = terraform["required_providers"][0]["aws"]
+            assert aws["source"] == "hashicorp/aws"
+            assert aws["version"], f"{path}: aws provider not pinned"
+        assert "timestamp()" not in config.text(), f"{path}: rebuilds must key on content hashes"
+
+
+def test_function_names_are_stable() -> None:
+    # Terraform keys every function resource by manifest name; renaming one replaces it.
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in FUNCTION_NAMES)
+    assert isinstance(MANIFEST, Manifest)
