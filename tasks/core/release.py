@@ -572,7 +572,9 @@ def promote(
     if release_id is not None:
         envs = [target] + ([source] if source else [])
         record = find_release(s3, bucket, release_id, envs)
-        action: Literal["promote", "rollback"] = "rollback"
+        # Re-pinning by id is a rollback when it moves the environment back in time.
+        backwards = previous is not None and record.created < previous.created
+        action: Literal["promote", "rollback"] = "rollback" if backwards else "promote"
     else:
         assert source is not None
         record_or_none = current(s3, bucket, source)

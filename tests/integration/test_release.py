@@ -436,6 +436,10 @@ def test_rollback_restores_the_previous_record(s3: S3, tmp_path: Path) -> None:
     ids = [r.release_id for r in core.history(s3.client, s3.bucket, "prod")]
     assert ids == [second.release_id, first.release_id]  # newest first, both kept
 
+    forward = promote(s3, T0 + timedelta(hours=3), target="prod", release_id=second.release_id)
+    assert forward.action == "promote"  # pinned by id, but forwards in time
+    assert stored_record(s3, "prod")["release_id"] == second.release_id
+
 
 def test_rollback_to_an_unknown_release_is_refused(s3: S3, tmp_path: Path) -> None:
     publish(s3, make_build(tmp_path))
