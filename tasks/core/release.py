@@ -322,13 +322,18 @@ def _pin(
 
 
 def _prune(s3: S3Client, bucket: str, env: str, keep: int, current_id: str) -> list[str]:
-    """Delete all but the newest `keep` records of the history, never the current one."""
-    records = history(s3, bucket, env)
-    doomed = [r for r in records[max(keep, 1) :] if r.release_id != current_id]
-    keys = [f"{history_prefix(env)}{r.release_id}.json" for r in doomed]
-    if keys:
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
-    return keys
+    """Delete all but the newest `keep` records of the history, never the current one.
+
+    Release ids start with their creation time, so the keys sort newest-first without reading
+    a single record.
+    """
+    prefix = history_prefix(env)
+    keys = sorted(_history_keys(s3, bucket, env), reverse=True)
+    doomed = [k for k in keys[max(keep, 1) :] if k != f"{prefix}{current_id}.json"]
+    if not doomed:
+        return []
+    answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in doomed]})
+    return [d["Key"] for d in answer.get("Deleted", []) if "Key" in d]
 
 
 # -- publish ------------------------------------------------------------------------------
@@ -419,7 +424,9 @@ def publish(
         (result.replaced if stored else result.uploaded).append(name)
         result.bytes_uploaded += artifact.size
         progress(f"{step}  {'replaced (bad checksum)' if stored else 'uploaded'}")
-    if found and found[0].digest() == manifest.digest():
+    if found and found[0].digest() == manifest.digest() and found[0].git_commit == git_commit:
+        # A re-run: same content from the same commit. (Same content from a new commit is a new
+        # release, so a tag of that commit finds it in dev.)
         result.record = found[0]
         result.pinned = False
         return result

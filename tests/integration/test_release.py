@@ -188,6 +188,18 @@ def test_publish_twice_uploads_once(s3: S3, tmp_path: Path) -> None:
     assert stored_record(s3, "dev")["release_id"] == first.record.release_id
 
 
+def test_the_same_content_from_a_new_commit_is_a_new_release(s3: S3, tmp_path: Path) -> None:
+    manifest = make_build(tmp_path)
+    first = publish(s3, manifest)
+
+    second = publish(s3, manifest, at=T0 + timedelta(hours=1), git_commit="b" * 40)
+
+    assert second.uploaded == []
+    assert second.pinned
+    assert second.record.release_id != first.record.release_id
+    assert stored_record(s3, "dev")["git_commit"] == "b" * 40
+
+
 def test_publish_of_a_changed_build_uploads_only_what_changed(s3: S3, tmp_path: Path) -> None:
     first = publish(s3, make_build(tmp_path / "one"))
 
