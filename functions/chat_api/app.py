@@ -12,6 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+    OpenAPIResponseValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import (
     APIKey,
@@ -21,7 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chat_api.deps import CurrentUser
+from chat_api.deps import CurrentUser, authenticate
 from chat_api.docs import errors
 from chat_api.routes import compat, conversations, me, members, messages
 from parley.errors import BadRequest, ErrorReply, InvalidInput, NotFound, PayloadTooLarge, to_reply
@@ -46,6 +50,24 @@ app.configure_openapi(
 )
 for module in (me, conversations, messages, members, compat):
     app.include_router(module.router)
+
+
+class _AuthenticateThenValidate(OpenAPIRequestValidationMiddleware):
+    """The token is checked before the request is validated, so a caller without a valid token
+    gets 401 and learns nothing about the request schema. Powertools runs request validation
+    ahead of every user middleware, hence this subclass in its place."""
+
+    def handler(self, app: Any, next_middleware: Any) -> Any:
+        if app.current_event.raw_path != "/chat":  # verifies its own token, in its own shape
+            app.append_context(identity=authenticate(app.current_event.headers))
+        return super().handler(app, next_middleware)
+
+
+app._request_validation_middleware = _AuthenticateThenValidate()  # type: ignore[no-untyped-call]
+app._response_validation_middleware = OpenAPIResponseValidationMiddleware(
+    validation_serializer=app._serializer,
+    has_response_validation_error=app._has_response_validation_error,
+)
 
 
 def _request_id() -> str:

@@ -81,6 +81,9 @@ class TokenAttack:
     """Set to send `Authorization: <scheme> <token>` whatever the route's style."""
     id_token_only: bool = False
     """Only a fault where an id token is required (`POST /chat`)."""
+    id_token_reason: str | None = None
+    """The reason where an id token is required, when it differs (an access token is caught
+    as such before its audience is read)."""
 
     def headers(self, factory: TokenFactory, style: Style) -> dict[str, str]:
         value = self.token(factory)
@@ -91,8 +94,9 @@ class TokenAttack:
         return {"Authorization": f"Bearer {value}"}
 
     def message(self, style: Style) -> str:
-        kind = "id_token" if style == "id_token" else "token"
-        return f"Invalid {kind}: {self.reason}"
+        if style == "id_token":
+            return f"Invalid id_token: {self.id_token_reason or self.reason}"
+        return f"Invalid token: {self.reason}"
 
 
 def _now() -> int:
@@ -113,7 +117,10 @@ TOKEN_ATTACKS: tuple[TokenAttack, ...] = (
     ),
     TokenAttack("wrong_audience", "wrong audience", lambda f: f.mint(aud="another-client")),
     TokenAttack(
-        "wrong_client_id", "wrong audience", lambda f: f.mint("access", client_id="another-client")
+        "wrong_client_id",
+        "wrong audience",
+        lambda f: f.mint("access", client_id="another-client"),
+        id_token_reason="an id token is required",
     ),
     TokenAttack("wrong_token_use", "wrong token_use", lambda f: f.mint("refresh")),
     TokenAttack(
