@@ -349,7 +349,7 @@ class PublishResult:
     bytes_uploaded: int = 0
     bytes_reused: int = 0
     pinned: bool = True
-    """False when the environment already ran exactly this content."""
+    """False when the environment already ran this content from this commit."""
     pruned: list[str] = field(default_factory=list)
 
 

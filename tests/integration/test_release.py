@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -23,7 +23,7 @@ import pytest
 from tasks.core import release as core
 from tests.support.moto_server import MotoServer
 
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 pytestmark = pytest.mark.slow
 
