@@ -53,13 +53,20 @@ for module in (me, conversations, messages, members, compat):
 
 
 class _AuthenticateThenValidate(OpenAPIRequestValidationMiddleware):
-    """The token is checked before the request is validated, so a caller without a valid token
-    gets 401 and learns nothing about the request schema. Powertools runs request validation
-    ahead of every user middleware, hence this subclass in its place."""
+    """The token and the body size are checked before the request is validated: a caller
+    without a valid token gets 401 and learns nothing about the request schema, and a huge body
+    is refused before it is parsed. Powertools runs request validation ahead of every user
+    middleware, hence this subclass in its place."""
 
     def handler(self, app: Any, next_middleware: Any) -> Any:
-        if app.current_event.raw_path != "/chat":  # verifies its own token, in its own shape
-            app.append_context(identity=authenticate(app.current_event.headers))
+        event = app.current_event
+        if event.raw_path != "/chat":  # verifies its own token, in its own shape
+            app.append_context(identity=authenticate(event.headers))
+        body = event.body
+        if body is not None and len(body) > MAX_BODY_BYTES * (
+            4 / 3 if event.is_base64_encoded else 1
+        ):
+            raise PayloadTooLarge(f"Request body must be at most {MAX_BODY_BYTES} bytes")
         return super().handler(app, next_middleware)
 
 
@@ -125,18 +132,6 @@ def _on_error(exc: Exception) -> Response[Any]:
 @app.not_found
 def _on_not_found(exc: Exception) -> Response[Any]:
     return _error(NotFound("No such route"))
-
-
-def _limit_body(app: APIGatewayHttpResolver, next_middleware: Any) -> Response[Any]:
-    body = app.current_event.body
-    if body is not None and len(body) > MAX_BODY_BYTES * (
-        4 / 3 if app.current_event.is_base64_encoded else 1
-    ):
-        return _error(PayloadTooLarge(f"Request body must be at most {MAX_BODY_BYTES} bytes"))
-    return next_middleware(app)  # type: ignore[no-any-return]
-
-
-app.use(middlewares=[_limit_body])
 
 
 @app.get(
