@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -38,6 +39,11 @@ class Cli:
             "PARLEY_ARTIFACTS_BUCKET": bucket,
             "GITHUB_SHA": COMMIT,
         }
+        self.s3 = _client(moto_server)
+        self.site_bucket = f"{bucket}-site"
+        self.s3.create_bucket(
+            Bucket=self.site_bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -54,17 +60,22 @@ class Cli:
         return done
 
 
-@pytest.fixture
-def bucket(moto_server: MotoServer) -> str:
-    client = boto3.client(
+def _client(moto_server: MotoServer) -> Any:
+    return boto3.client(
         "s3",
         endpoint_url=moto_server.url,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+@pytest.fixture
+def bucket(moto_server: MotoServer) -> str:
     name = f"parley-artifacts-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    _client(moto_server).create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
     return name
 
 
@@ -88,19 +99,20 @@ def test_publish_promote_refuse_and_roll_back(cli: Cli, tmp_path: Path) -> None:
     assert "already runs this content" in again
     first_id = published.split("dev → ")[1].split()[0]
 
+    checked = cli("promote", "--from", "dev", "--to", "prod", "--check").stdout
+    assert f"check passed: prod can be pinned to {first_id}; nothing pinned" in checked
+    assert [line.split()[0] for line in cli("releases").stdout.splitlines()] == ["dev"]
+
     promoted = cli("promote", "--from", "dev", "--to", "prod").stdout
     assert f"promoted: prod (none) → {first_id}" in promoted
     assert "all 4 objects verified" in promoted
 
+    site = cli("sync-frontend", "--env", "prod", "--site-bucket", cli.site_bucket).stdout
+    assert f"synced 4 files to s3://{cli.site_bucket} (2 immutable, 2 no-cache)" in site
+
     second_id = cli("publish", "--manifest", str(second)).stdout.split("dev → ")[1].split()[0]
     changed = json.loads(second.read_text())["artifacts"]["function:chat_api"]["s3_key"]
-    boto3.client(
-        "s3",
-        endpoint_url=cli.env["AWS_ENDPOINT_URL"],
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).delete_object(Bucket=cli.env["PARLEY_ARTIFACTS_BUCKET"], Key=changed)
+    cli.s3.delete_object(Bucket=cli.env["PARLEY_ARTIFACTS_BUCKET"], Key=changed)
 
     refused = cli("promote", "--from", "dev", "--to", "prod", ok=False)
     assert "promote refused: refusing to pin prod to" in refused.stderr
