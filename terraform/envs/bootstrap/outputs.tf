@@ -1,11 +1,11 @@
 output "artifacts_bucket" {
   description = "Pass to invoke publish and to each environment's artifacts_bucket."
-  value       = module.artifacts.bucket_name
+  value       = one(module.artifacts[*].bucket_name)
 }
 
 output "artifacts_kms_key_arn" {
   description = "The key that encrypts artifacts (the deploy role needs kms:Decrypt on it)."
-  value       = module.artifacts.kms_key_arn
+  value       = one(module.artifacts[*].kms_key_arn)
 }
 
 output "state_bucket" {

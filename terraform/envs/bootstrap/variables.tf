@@ -14,8 +14,15 @@ variable "allowed_account_ids" {
 }
 
 variable "artifacts_bucket" {
-  description = "Name of the artifacts bucket (invoke publish uploads here)."
+  description = "Name of the artifacts bucket (invoke publish uploads here); null in accounts that deploy from another account's bucket."
   type        = string
+  default     = null
+}
+
+variable "artifacts_reader_account_ids" {
+  description = "Accounts whose environments deploy from this account's artifacts bucket (e.g. production)."
+  type        = list(string)
+  default     = []
 }
 
 variable "state_bucket" {

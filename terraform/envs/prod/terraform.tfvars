@@ -2,7 +2,7 @@
 environment         = "prod"
 region              = "eu-west-1"
 allowed_account_ids = ["222222222222"]
-artifacts_bucket    = "parley-artifacts-222222222222"
+artifacts_bucket    = "parley-artifacts-111111111111" # shared: promote pins the same bytes
 
 model_provider    = "bedrock"
 model_id          = "eu.anthropic.claude-3-haiku-20240307-v1:0"

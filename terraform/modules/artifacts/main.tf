@@ -29,7 +29,29 @@ data "aws_iam_policy_document" "key" {
       identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
     }
   }
+
+  dynamic "statement" {
+    for_each = length(var.reader_account_ids) > 0 ? [1] : []
+    content {
+      sid       = "ReaderAccountsDecrypt"
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = [for id in var.reader_account_ids : "arn:${data.aws_partition.current.partition}:iam::${id}:root"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
 }
+
+data "aws_region" "current" {}
 
 locals {
   kms_key_arn = var.kms_key_arn == null ? aws_kms_key.this[0].arn : var.kms_key_arn
@@ -101,7 +123,25 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
-data "aws_iam_policy_document" "tls_only" {
+data "aws_iam_policy_document" "bucket" {
+  # Environments in other accounts read the artifacts and their release record, nothing else.
+  dynamic "statement" {
+    for_each = length(var.reader_account_ids) > 0 ? [1] : []
+    content {
+      sid     = "ReaderAccountsRead"
+      actions = ["s3:GetObject", "s3:GetObjectVersion"]
+      resources = [
+        "${aws_s3_bucket.this.arn}/sha256/*",
+        "${aws_s3_bucket.this.arn}/releases/*",
+      ]
+
+      principals {
+        type        = "AWS"
+        identifiers = [for id in var.reader_account_ids : "arn:${data.aws_partition.current.partition}:iam::${id}:root"]
+      }
+    }
+  }
+
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"
@@ -126,7 +166,7 @@ data "aws_iam_policy_document" "tls_only" {
 
 resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.id
-  policy = data.aws_iam_policy_document.tls_only.json
+  policy = data.aws_iam_policy_document.bucket.json
 
   depends_on = [aws_s3_bucket_public_access_block.this]
 }

@@ -25,6 +25,17 @@ variable "noncurrent_version_days" {
   }
 }
 
+variable "reader_account_ids" {
+  description = "Other AWS accounts whose environments deploy from this bucket (read sha256/* and releases/*)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.reader_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "List 12-digit account ids."
+  }
+}
+
 variable "force_destroy" {
   description = "Allow destroying the bucket with objects in it (never for the production bucket)."
   type        = bool
