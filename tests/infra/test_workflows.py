@@ -287,3 +287,10 @@ def test_shellcheck_flags_a_faulty_script(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "SC2086" in result.stdout
+
+
+def test_every_job_has_a_time_limit() -> None:
+    """A hung step must not hold an environment's concurrency group for GitHub's 6 hours."""
+    for path in WORKFLOWS:
+        for name, job in jobs(load(path)).items():
+            assert 0 < job.get("timeout-minutes", 0) <= 60, f"{path.name} {name}"
