@@ -61,6 +61,7 @@ class _State:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as boto3's connection pool expects
+    disable_nagle_algorithm = True  # answer at once, as API Gateway does, not after an ACK
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -457,3 +458,22 @@ def run_worker(endpoint: ConnectionsEndpoint, invoke: Invoke) -> dict[str, Any]:
     assert invoke.function == "bot_worker"
     assert invoke.invocation_type == "Event"
     return handler(invoke.json(), _context("bot_worker"))  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve in a process of its own (benchmarks: the far side must not share our GIL)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Loopback @connections endpoint")
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    with ConnectionsEndpoint(latency=args.latency) as endpoint:
+        sys.stdout.write(json.dumps({"url": endpoint.url}) + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()  # serve until the parent closes our stdin
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

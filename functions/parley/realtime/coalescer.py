@@ -55,8 +55,8 @@ class DeltaCoalescer:
         clock: Callable[[], float] = time.monotonic,
         release_first: bool = True,
     ) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be positive")
+        if interval < 0:
+            raise ValueError("interval must not be negative (0 releases every delta)")
         self.interval = interval
         self.max_bytes = max_bytes
         self._clock = clock
@@ -84,7 +84,7 @@ class DeltaCoalescer:
             self._window_start = now
         self._buffer.append(text)
         self._buffered_bytes += len(text.encode())
-        if self._release_next or self._buffered_bytes >= self.max_bytes:
+        if self._release_next or self._buffered_bytes >= self.max_bytes or not self.interval:
             self._release_next = False
             return self._release()
         return self._due(now)

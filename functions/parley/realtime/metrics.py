@@ -14,7 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 if TYPE_CHECKING:
     from parley.realtime.fanout import BroadcastResult
 
-metrics = Metrics()
+NAMESPACE = "Parley"
+metrics = Metrics(namespace=NAMESPACE)
 
 
 def record_broadcast(result: BroadcastResult) -> None:

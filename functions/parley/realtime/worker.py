@@ -366,7 +366,9 @@ class ReplyWriter:
         return "reannounced"
 
     def _broadcast(self, conversation_id: str, event: _Event, members: frozenset[str]) -> None:
-        record_broadcast(self.broadcaster.broadcast(conversation_id, event, members=members))
+        result = self.broadcaster.broadcast(conversation_id, event, members=members)
+        if not isinstance(event, MessageDelta) or result.stale or result.failed:
+            record_broadcast(result)  # deltas are counted per reply (DeltaFramesPerReply)
 
 
 def stream_close(stream: Iterator[Delta | Done]) -> None:
