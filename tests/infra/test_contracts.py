@@ -9,6 +9,7 @@ failure names the function, variable, table, route or action that broke.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
 from functools import cache
@@ -55,9 +56,11 @@ REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
 @cache
 def iam_actions() -> dict[str, set[str]]:
     """Every IAM action AWS defines, by service (cfn-lint's copy of the service reference)."""
-    import cfnlint
-
-    path = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"
+    spec = importlib.util.find_spec("cfnlint")  # located, not imported: importing is slow
+    assert spec is not None, "cfn-lint (a dev dependency) is not installed"
+    assert spec.submodule_search_locations is not None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    path = package / "data" / "AdditionalSpecs" / "Policies.json"
     data = json.loads(path.read_text())
     return {service: {a.lower() for a in spec.get("Actions", {})} for service, spec in data.items()}
 
@@ -440,8 +443,14 @@ def test_terraform_resolves_every_permission_resource(tf: dict[str, Config]) -> 
 def test_terraform_policies_are_the_manifests_and_nothing_wider(tf: dict[str, Config]) -> None:
     functions = tf["modules/functions"]
     text = re.sub(r"\s+", " ", functions.sources["iam.tf"])
-    assert "Action = p.actions" in text
-    assert "Resource = local.resource_arns[p.resource]" in text
+    assert "Action = p.actions" in text, (
+        "modules/functions/iam.tf: manifest statements must grant exactly the manifest's actions "
+        "(Action = p.actions)"
+    )
+    assert "Resource = local.resource_arns[p.resource]" in text, (
+        "modules/functions/iam.tf: manifest statements must be scoped to the resolved resource "
+        "(Resource = local.resource_arns[p.resource])"
+    )
     star_statements = re.findall(
         r'Sid = "(\w+)" Effect = "Allow" Action = (\[[^\]]*\]) Resource = \["\*"\]', text
     )
