@@ -298,3 +298,120 @@ def test_a_worker_that_died_mid_stream_is_closed_by_the_retry(
     assert len(scripted_model.completions()) == 1
     client.send("subscribe", conversationId=room)
     assert client.last("subscribed")["streaming"] == []
+
+
+def group_room(owner: TestUser, *members: TestUser) -> str:
+    profiles = store().profiles
+    room = (
+        store()
+        .conversations.create(
+            profiles.ensure(owner.sub, owner.email, owner.name), kind="group", title="Team"
+        )
+        .id
+    )
+    for member in members:
+        profile = profiles.ensure(member.sub, member.email, member.name)
+        store().conversations.add_member(room, owner.sub, profile)
+    return str(room)
+
+
+def test_in_a_group_the_assistant_reads_the_room_with_names(
+    user: TestUser,
+    other_user: TestUser,
+    endpoint: ConnectionsEndpoint,
+    scripted_model: ScriptedModel,
+) -> None:
+    room = group_room(user, other_user)
+    me, them = WsClient(endpoint, user.id_token), WsClient(endpoint, other_user.id_token)
+    for client in (me, them):
+        client.connect()
+        client.send("subscribe", conversationId=room)
+    me.send("sendMessage", conversationId=room, clientMessageId="1", content="Lunch at noon?")
+    them.send("sendMessage", conversationId=room, clientMessageId="2", content="Yes, where?")
+    me.send(
+        "sendMessage",
+        conversationId=room,
+        clientMessageId="3",
+        content="@assistant suggest a place",
+    )
+    [invoke] = endpoint.invokes()
+    scripted_model.enqueue(Reply(text="Try the noodle bar."))
+
+    assert run_worker(endpoint, invoke) == {"outcome": "complete"}
+
+    sent = scripted_model.completions()[0].body["messages"]
+    assert sent[0]["role"] == "system"
+    assert "group conversation" in sent[0]["content"]
+    assert [(m["role"], m["content"]) for m in sent[1:]] == [
+        ("user", f"{me.context['name']}: Lunch at noon?"),
+        ("user", f"{them.context['name']}: Yes, where?"),
+        ("user", f"{me.context['name']}: @assistant suggest a place"),
+    ]
+    # both members see the answer stream and complete
+    for client in (me, them):
+        assert client.last("message.completed")["message"]["content"] == "Try the noodle bar."
+
+
+def test_a_member_cannot_stop_another_members_reply_but_the_owner_can(
+    user: TestUser,
+    other_user: TestUser,
+    endpoint: ConnectionsEndpoint,
+    scripted_model: ScriptedModel,
+) -> None:
+    room = group_room(user, other_user)
+    owner, member = WsClient(endpoint, user.id_token), WsClient(endpoint, other_user.id_token)
+    for client in (owner, member):
+        client.connect()
+        client.send("subscribe", conversationId=room)
+    owner.send("sendMessage", conversationId=room, clientMessageId="q", content="@assistant go")
+    [invoke] = endpoint.invokes()
+    reply_id = invoke.json()["replyId"]
+    scripted_model.enqueue(Reply(text="la", endless=True, token_delay=0.01))
+    worker, outcome = in_background(lambda: run_worker(endpoint, invoke))
+    assert endpoint.wait_for(lambda: len(deltas(member, reply_id)) >= 2, timeout=20)
+
+    member.send("stop", conversationId=room, messageId=reply_id)
+    assert member.last("error")["code"] == "forbidden"
+    assert worker.is_alive()
+    owner.send("stop", conversationId=room, messageId=reply_id)
+    worker.join(timeout=20)
+    assert outcome == [{"outcome": "stopped"}]
+
+
+def test_a_very_long_reply_is_cut_so_every_frame_fits(
+    chat, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    from parley.realtime.protocol import MAX_REPLY_BYTES, encoded_size
+
+    room, client = chat
+    long = "€uro " * 8000  # 56,000 bytes of UTF-8
+    scripted_model.enqueue(Reply(chunks=tuple(long[i : i + 700] for i in range(0, len(long), 700))))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+
+    assert run_worker(endpoint, invoke) == {"outcome": "complete"}
+
+    final = client.last("message.completed")["message"]["content"]
+    assert long.startswith(final)
+    assert MAX_REPLY_BYTES - 10 <= encoded_size(final) <= MAX_REPLY_BYTES
+    assert "".join(d["delta"] for d in client.events("message.delta")) == final
+    assert max(len(f) for f in endpoint.frames(client.connection_id)) < 32 * 1024
+
+
+def test_over_quota_questions_are_refused_before_storing(
+    chat, user: TestUser, endpoint: ConnectionsEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from parley.ids import today
+    from parley.models import Usage
+
+    room, client = chat
+    monkeypatch.setenv("DAILY_TOKEN_QUOTA", "100")
+    clear_parley_caches()
+    store().usage.add(user.sub, today(), Usage(input_tokens=60, output_tokens=40))
+
+    ask(client, room, "one more?")
+
+    error = client.last("error")
+    assert (error["code"], error["action"]) == ("quota_exceeded", "sendMessage")
+    assert store().messages.page(room, limit=10, cursor=None)[0] == []
+    assert endpoint.invokes() == []

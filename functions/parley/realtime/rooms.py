@@ -184,6 +184,9 @@ class Rooms:
 
     def send_message(self, who: Caller, action: SendMessage) -> None:
         room = self.room(action.conversation_id, who.user_id)
+        wants_reply = room.record.kind == "assistant" or mentions_assistant(action.content)
+        if wants_reply:
+            self._check_quota(who)  # before storing: an over-quota question is not half-sent
         message, created = self.store.messages.put_user_message(
             action.conversation_id,
             author_id=who.user_id,
@@ -202,7 +205,7 @@ class Rooms:
             self.store.conversations.title_from_first_message(
                 action.conversation_id, _title(action.content)
             )
-        if room.record.kind == "assistant" or mentions_assistant(action.content):
+        if wants_reply:
             self._ask_assistant(who, action.conversation_id, message.id)
 
     def retry(self, who: Caller, action: Retry) -> None:
@@ -214,6 +217,7 @@ class Rooms:
             raise Forbidden("Only the author or the room's owner can ask again")
         if any(s.reply_to == message.id for s in self.streaming.streaming(action.conversation_id)):
             raise Conflict("A reply to this message is still streaming")
+        self._check_quota(who)
         self._ask_assistant(who, action.conversation_id, message.id)
 
     def typing(self, who: Caller, action: Typing) -> None:
@@ -265,13 +269,15 @@ class Rooms:
             subscribers=subscribers,
         )
 
-    def _ask_assistant(self, who: Caller, conversation_id: str, message_id: str) -> None:
+    def _check_quota(self, who: Caller) -> None:
         if self.daily_token_quota:
             used = self.store.usage.get(who.user_id, today())
             if used.input_tokens + used.output_tokens >= self.daily_token_quota:
                 raise QuotaExceeded(
                     f"Daily token quota reached; try again in {seconds_to_utc_midnight()} s"
                 )
+
+    def _ask_assistant(self, who: Caller, conversation_id: str, message_id: str) -> None:
         self.invoke_worker(
             ReplyJob(
                 conversation_id=conversation_id,
