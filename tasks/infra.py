@@ -130,6 +130,44 @@ def run_terraform(
     )
 
 
+PROVIDER_MIRRORS = (Path("/opt/tf-plugins"), Path.home() / ".terraform.d" / "plugins")
+
+
+def provider_mirror() -> Path | None:
+    """A local provider mirror with hashicorp/aws (TF_PLUGIN_MIRROR or a usual place), if any.
+
+    With one, `terraform init -plugin-dir` works offline and `terraform validate` checks every
+    attribute against the provider's schema and the module graph for cycles.
+    """
+    candidates = [Path(p) for p in [os.environ.get("TF_PLUGIN_MIRROR", "")] if p]
+    for mirror in [*candidates, *PROVIDER_MIRRORS]:
+        if (mirror / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return mirror
+    return None
+
+
+def validate_offline(directory: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """`terraform init -backend=false` from the mirror and `validate`, on a copy in workdir."""
+    mirror = provider_mirror()
+    if mirror is None:
+        raise ToolError("no Terraform provider mirror (set TF_PLUGIN_MIRROR)")
+    copy = workdir / "repo"
+    if not copy.exists():
+        shutil.copytree(
+            TERRAFORM_DIR, copy / "terraform", ignore=shutil.ignore_patterns(".terraform*")
+        )
+        (copy / "functions").mkdir()
+        for name in ("manifest.yaml", "tables.yaml"):
+            shutil.copy(ROOT / "functions" / name, copy / "functions" / name)
+    target = copy / directory.relative_to(ROOT)
+    init = run_terraform(
+        ["init", "-backend=false", f"-plugin-dir={mirror}", "-input=false", "-no-color"], target
+    )
+    if init.returncode:
+        return init
+    return run_terraform(["validate", "-no-color"], target)
+
+
 def checkov_binary() -> Path:
     """checkov in its own environment (.tools/checkov): its pins conflict with python-hcl2's."""
     binary = CHECKOV_DIR / "bin" / "checkov"
