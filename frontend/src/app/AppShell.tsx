@@ -2,7 +2,9 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 import { ConversationPage } from "@/app/ConversationPage";
+import { useMe } from "@/app/useMe";
 import { ConnectionBadge } from "@/components/ui/ConnectionBadge";
+import { Icon } from "@/components/ui/Icon";
 import { ThemeToggle } from "@/components/ui/ThemeToggle";
 import type { AppConfig } from "@/config/config";
 import { ConversationSidebar } from "@/features/conversations/components/ConversationSidebar";
@@ -53,6 +55,8 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
   const route = useRoute();
   const connection = useConnectionState();
   const [menuOpen, setMenuOpen] = useState(false);
+  const me = useMe();
+  const name = me.data?.name || user.name;
   const activeId = route.name === "conversation" ? route.id : null;
   return (
     <div className={`shell ${menuOpen ? "menu-open" : ""}`}>
@@ -68,14 +72,14 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
           aria-controls="sidebar"
           onClick={() => setMenuOpen((open) => !open)}
         >
-          <span aria-hidden="true">☰</span>
+          <Icon name="menu" />
         </button>
         <span className="brand">Parley</span>
         <ConnectionBadge state={connection} />
         <span className="topbar-spacer" />
         <ThemeToggle />
         <span className="user-name" title={user.email}>
-          {user.name || user.email}
+          {name || user.email}
         </span>
         <button type="button" className="btn btn-ghost" onClick={onSignOut}>
           Sign out
@@ -90,8 +94,13 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
           <ConversationPage key={activeId} conversationId={activeId} />
         ) : (
           <div className="welcome">
-            <h1>Welcome{user.name ? `, ${user.name}` : ""}</h1>
+            <h1>Welcome{name ? `, ${name}` : ""}</h1>
             <p className="muted">Start a new chat with the assistant, or open a room to talk with others.</p>
+            {me.data && me.data.usage.dailyQuota > 0 && (
+              <p className="muted small">
+                Today: {me.data.usage.inputTokens + me.data.usage.outputTokens} of {me.data.usage.dailyQuota} tokens used.
+              </p>
+            )}
           </div>
         )}
       </main>

@@ -1,3 +1,4 @@
+import { Icon } from "@/components/ui/Icon";
 import { useTheme } from "@/lib/theme";
 
 export function ThemeToggle() {
@@ -5,7 +6,7 @@ export function ThemeToggle() {
   const next = theme === "dark" ? "light" : "dark";
   return (
     <button type="button" className="btn btn-ghost icon-btn" onClick={() => setTheme(next)} aria-label={`Switch to ${next} theme`} title={`Switch to ${next} theme`}>
-      <span aria-hidden="true">{theme === "dark" ? "☀" : "☾"}</span>
+      <Icon name={theme === "dark" ? "sun" : "moon"} />
     </button>
   );
 }

@@ -190,10 +190,38 @@ export class CognitoAuth implements TokenSource {
     return (await this.session(force)).getIdToken().getJwtToken();
   }
 
-  signOut(): void {
+  /**
+   * Forgets the session at once, then revokes its refresh token in the background. (The
+   * library's own revoke-then-clear would clear late, after a quick sign-in had stored a new
+   * session.)
+   */
+  async signOut(): Promise<void> {
     const user = this.pool.getCurrentUser();
-    // Revokes the refresh token where the pool allows it; local state is cleared either way.
-    user?.signOut(() => undefined);
+    if (!user) return;
+    const refreshToken = await new Promise<string | null>((resolve) =>
+      user.getSession((error: Error | null, session: CognitoUserSession | null) =>
+        resolve(error || !session ? null : session.getRefreshToken().getToken()),
+      ),
+    );
+    user.signOut();
+    if (refreshToken) void this.revoke(refreshToken);
+  }
+
+  private async revoke(token: string): Promise<void> {
+    const region = this.config.userPoolId.split("_")[0];
+    const endpoint = this.config.endpoint ?? `https://cognito-idp.${region}.amazonaws.com/`;
+    try {
+      await fetch(endpoint, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-amz-json-1.1",
+          "X-Amz-Target": "AWSCognitoIdentityProviderService.RevokeToken",
+        },
+        body: JSON.stringify({ ClientId: this.config.clientId, Token: token }),
+      });
+    } catch {
+      // Best effort: the tokens are already gone from this browser and expire on their own.
+    }
   }
 
   private session(force: boolean): Promise<CognitoUserSession> {

@@ -28,8 +28,8 @@ export function AuthProvider({ auth, children }: { auth: CognitoAuth; children: 
   }, [auth]);
   const setUser = useCallback((user: SignedInUser) => setState({ status: "signedIn", user }), []);
   const signOut = useCallback(() => {
-    auth.signOut();
-    setState({ status: "signedOut" });
+    setState({ status: "loading" });
+    void auth.signOut().then(() => setState({ status: "signedOut" }));
   }, [auth]);
   const value = useMemo(() => ({ auth, state, setUser, signOut }), [auth, state, setUser, signOut]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

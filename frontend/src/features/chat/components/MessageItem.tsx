@@ -2,6 +2,7 @@ import { useState } from "react";
 
 import { Button } from "@/components/ui/Button";
 import { CopyButton } from "@/components/ui/CopyButton";
+import { Icon } from "@/components/ui/Icon";
 import { LazyMarkdown } from "@/features/chat/components/LazyMarkdown";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 
@@ -34,7 +35,7 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
     >
       <header className="message-author">
         <span className="avatar" aria-hidden="true">
-          {message.role === "assistant" ? "✦" : authorLabel(message, mine).slice(0, 1).toUpperCase()}
+          {message.role === "assistant" ? <Icon name="spark" size={14} /> : authorLabel(message, mine).slice(0, 1).toUpperCase()}
         </span>
         <span>{authorLabel(message, mine)}</span>
         {message.local === "sending" && <span className="muted small">Sending…</span>}

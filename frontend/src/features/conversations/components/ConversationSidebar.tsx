@@ -4,6 +4,7 @@ import type { FormEvent } from "react";
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { ConfirmDialog, Dialog } from "@/components/ui/Dialog";
+import { Icon } from "@/components/ui/Icon";
 import { Spinner } from "@/components/ui/Spinner";
 import { TextField } from "@/components/ui/TextField";
 import { useCreateConversation } from "@/features/conversations/api/createConversation";
@@ -63,8 +64,8 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
               aria-current={conversation.id === activeId ? "page" : undefined}
               onClick={() => onNavigate?.()}
             >
-              <span className="conversation-kind" aria-hidden="true">
-                {conversation.kind === "group" ? "#" : "✦"}
+              <span className="conversation-kind">
+                <Icon name={conversation.kind === "group" ? "hash" : "spark"} size={14} />
               </span>
               <span className="conversation-title">{displayTitle(conversation)}</span>
               <time dateTime={conversation.updatedAt} className="conversation-time">
@@ -74,10 +75,10 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
             {conversation.role === "owner" && (
               <span className="conversation-tools">
                 <button type="button" className="btn btn-ghost icon-btn" aria-label={`Rename ${displayTitle(conversation)}`} onClick={() => setRenaming(conversation)}>
-                  <span aria-hidden="true">✎</span>
+                  <Icon name="pencil" size={16} />
                 </button>
                 <button type="button" className="btn btn-ghost icon-btn" aria-label={`Delete ${displayTitle(conversation)}`} onClick={() => setDeleting(conversation)}>
-                  <span aria-hidden="true">🗑</span>
+                  <Icon name="trash" size={16} />
                 </button>
               </span>
             )}

@@ -1,0 +1,166 @@
+import { expect, test, type Page } from "@playwright/test";
+
+import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, screenshot, signUp, stack } from "./support";
+
+/**
+ * One person's journey with the assistant: sign up → sign in → ask → streamed answer → stop →
+ * reload mid-answer → retry after a failure → rename → delete.
+ */
+test.describe.serial("chat with the assistant", () => {
+  let page: Page;
+  const user = newUser("Ana");
+
+  test.beforeAll(async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    await resetModel();
+  });
+  test.afterAll(async () => page.context().close());
+
+  test("sign-in screen is accessible and explains a wrong password", async () => {
+    await page.goto(stack().appUrl);
+    await expect(page.getByRole("heading", { name: "Sign in to Parley" })).toBeVisible();
+    await expectAccessible(page);
+    await screenshot(page, "sign-in");
+    await page.getByLabel("Email").fill(stack().demoUser.email);
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Incorrect email or password.");
+  });
+
+  test("sign up, confirm and land signed in", async () => {
+    await signUp(page, user);
+    await expectAccessible(page);
+  });
+
+  test("sign out and sign in again", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
+  });
+
+  test("ask and watch the answer stream, with highlighted code and token usage", async () => {
+    await enqueue({
+      text: "Here is the classic first program:\n\n```python\nprint(\"Hello, world!\")\n```\n\nRun it with `python hello.py`.",
+      token_delay: 0.05,
+    });
+    await page.getByRole("button", { name: "New chat" }).click();
+    await expect(page.getByRole("heading", { name: "What can I help with?" })).toBeVisible();
+    await composer(page).fill("How do I print hello world in Python?");
+    await composer(page).press("Enter");
+    await expect(page.locator("article.message-user").last()).toContainText("How do I print hello world in Python?");
+    // Streaming: the reply is busy and grows before it completes.
+    const reply = lastAssistant(page);
+    await expect(reply).toHaveAttribute("aria-busy", "true");
+    await expect(reply).toContainText("Here is");
+    await expect(reply).not.toHaveAttribute("aria-busy", "true");
+    await expect(reply.locator("code.hljs .hljs-built_in")).toHaveText("print");
+    await expect(reply.getByRole("button", { name: "Copy code" })).toBeVisible();
+    await expect(reply.locator(".usage")).toHaveText(/\d+ in · \d+ out tokens/);
+    // The conversation got its title from the first message.
+    await expect(page.getByRole("navigation", { name: "Conversations" }).getByRole("link").first()).not.toContainText("New chat");
+    await expectAccessible(page);
+    await screenshot(page, "chat");
+  });
+
+  test("Esc stops a streaming answer and the model call is cancelled", async () => {
+    await enqueue({ text: "This answer goes on and on", endless: true, token_delay: 0.05 });
+    await composer(page).fill("Tell me a very long story");
+    await composer(page).press("Enter");
+    const reply = lastAssistant(page);
+    await expect(reply).toHaveAttribute("aria-busy", "true");
+    await expect(reply).toContainText("on and on");
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await page.keyboard.press("Escape");
+    await expect(reply.getByText("Stopped")).toBeVisible();
+    await expect(reply).not.toHaveAttribute("aria-busy", "true");
+    const requests = (await (await fetch(`${stack().controlUrl}/requests`)).json()) as { disconnected: boolean }[];
+    await expect.poll(async () => ((await (await fetch(`${stack().controlUrl}/requests`)).json()) as { disconnected: boolean }[]).at(-1)?.disconnected).toBe(true);
+    expect(requests.length).toBeGreaterThan(0);
+  });
+
+  test("a reload mid-answer resumes the stream", async () => {
+    const words = Array.from({ length: 40 }, (_, i) => `word${i + 1}`).join(" ");
+    await enqueue({ text: words, token_delay: 0.1 });
+    await composer(page).fill("Count slowly to forty");
+    await composer(page).press("Enter");
+    await expect(lastAssistant(page)).toContainText("word5");
+    await page.reload();
+    const reply = lastAssistant(page);
+    await expect(reply).toContainText("word40", { timeout: 20_000 });
+    await expect(reply).not.toHaveAttribute("aria-busy", "true");
+    // Nothing was lost or doubled across the reload.
+    await expect(reply.locator(".message-body")).toHaveText(words);
+  });
+
+  test("a failed answer shows the error, and Retry answers again", async () => {
+    await enqueue({ status: 500, error_message: "scripted outage" }, { status: 500 }, { status: 500 }, { text: "Back online." });
+    await composer(page).fill("Are you there?");
+    await composer(page).press("Enter");
+    const failure = page.locator(".message-error");
+    await expect(failure).toContainText("The assistant could not answer", { timeout: 30_000 });
+    await resetModel();
+    await enqueue({ text: "Back online." });
+    await failure.getByRole("button", { name: "Retry" }).click();
+    await expect(lastAssistant(page)).toContainText("Back online.", { timeout: 30_000 });
+  });
+
+  test("regenerate and edit-and-resend", async () => {
+    await enqueue({ text: "A second take." });
+    await lastAssistant(page).getByRole("button", { name: "Regenerate" }).click();
+    await expect(lastAssistant(page)).toContainText("A second take.");
+    await enqueue({ text: "Answer to the edited question." });
+    await page.locator("article.message-user").last().getByRole("button", { name: "Edit" }).click();
+    const box = page.getByRole("textbox", { name: "Edit message" });
+    await box.fill("Are you there now?");
+    await box.press("Enter");
+    await expect(page.locator("article.message-user").last()).toContainText("Are you there now?");
+    await expect(lastAssistant(page)).toContainText("Answer to the edited question.");
+  });
+
+  test("rename, search and delete with confirmation", async () => {
+    const nav = page.getByRole("navigation", { name: "Conversations" });
+    await nav.getByRole("button", { name: /^Rename / }).first().click();
+    await page.getByRole("dialog").getByLabel("Title").fill("Python basics");
+    await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+    await expect(nav.getByRole("link", { name: /Python basics/ })).toBeVisible();
+    await expect(page.getByRole("heading", { level: 1, name: "Python basics" })).toBeVisible();
+
+    await nav.getByRole("searchbox").fill("nothing like this");
+    await expect(nav.getByText("No conversation matches.")).toBeVisible();
+    await nav.getByRole("searchbox").fill("python");
+    await expect(nav.getByRole("link", { name: /Python basics/ })).toBeVisible();
+    await nav.getByRole("searchbox").fill("");
+
+    await nav.getByRole("button", { name: "Delete Python basics" }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete conversation?" });
+    await expect(dialog).toBeVisible();
+    await expectAccessible(page);
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await expect(nav.getByRole("link", { name: /Python basics/ })).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
+  });
+
+  test("dark theme and phone width stay accessible", async () => {
+    await enqueue({ text: "Dark mode **works**:\n\n```js\nconst theme = \"dark\";\n```" });
+    await page.getByRole("button", { name: "New chat" }).click();
+    await composer(page).fill("Show me some code");
+    await composer(page).press("Enter");
+    await expect(lastAssistant(page).locator("code.hljs")).toBeVisible();
+    await page.getByRole("button", { name: "Switch to dark theme" }).click();
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    await expectAccessible(page);
+    await screenshot(page, "chat-dark");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect(page.getByRole("button", { name: "Open conversation list" })).toBeVisible();
+    await expectAccessible(page);
+    await screenshot(page, "phone");
+    await page.getByRole("button", { name: "Open conversation list" }).click();
+    await expect(page.getByRole("button", { name: "New chat" })).toBeVisible();
+    await screenshot(page, "phone-menu");
+    await page.getByRole("button", { name: "Switch to light theme" }).click();
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+});

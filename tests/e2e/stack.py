@@ -1,0 +1,105 @@
+"""The local stack for the browser tests, with the scripted model steerable over HTTP.
+
+    python -m tests.e2e.stack --ready-file PATH
+
+Runs `LocalStack` (moto, the gateway emulator, the scripted model, the built web app) in this
+process, plus a small control server on loopback so a browser test can script the next
+answers: `POST /enqueue` with a JSON list of `Reply` fields (text, token_delay, status,
+endless…), `POST /reset`. The ready file is the stack's ready JSON plus `controlUrl`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tasks.local.scripted_model import Reply
+from tasks.local.stack import LocalStack, StackConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+FIELDS = set(Reply.__dataclass_fields__)
+
+
+def control_server(stack: LocalStack) -> ThreadingHTTPServer:
+    """Loopback HTTP: POST /enqueue [{…Reply fields}], POST /reset, GET /requests."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _answer(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path != "/requests":
+                return self._answer(404, {"error": "not found"})
+            completions = stack.scripted_model.completions()
+            self._answer(
+                200, [{"body": r.body, "disconnected": r.disconnected} for r in completions]
+            )
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"null")
+            if self.path == "/reset":
+                stack.scripted_model.reset()
+                return self._answer(200, {"ok": True})
+            if self.path != "/enqueue" or not isinstance(body, list):
+                return self._answer(400, {"error": "POST /enqueue with a list of replies"})
+            replies = []
+            for item in body:
+                unknown = set(item) - FIELDS
+                if unknown:
+                    return self._answer(400, {"error": f"unknown fields {sorted(unknown)}"})
+                if "chunks" in item and item["chunks"] is not None:
+                    item["chunks"] = tuple(item["chunks"])
+                replies.append(Reply(**item))
+            stack.scripted_model.enqueue(*replies)
+            self._answer(200, {"queued": len(replies)})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ready-file", type=Path, required=True)
+    parser.add_argument("--log-dir", type=Path, default=ROOT / ".local" / "e2e-logs")
+    args = parser.parse_args(argv)
+    if not (ROOT / "frontend" / "dist" / "index.html").exists():
+        print("error: frontend/dist is missing: run `invoke frontend-build`", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    args.log_dir.mkdir(parents=True, exist_ok=True)
+    stack = LocalStack(StackConfig(model="scripted", log_dir=args.log_dir))
+    try:
+        info = stack.start()
+        control = control_server(stack)
+        info["controlUrl"] = f"http://127.0.0.1:{control.server_address[1]}"
+        tmp = args.ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info), encoding="utf-8")
+        tmp.replace(args.ready_file)
+        print(json.dumps(info), flush=True)
+        stop.wait()
+        control.shutdown()
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

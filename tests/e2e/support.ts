@@ -1,0 +1,86 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export interface Stack {
+  appUrl: string;
+  httpApiUrl: string;
+  wsUrl: string;
+  controlUrl: string;
+  demoUser: { email: string; password: string };
+}
+
+export function stack(): Stack {
+  const raw = process.env.PARLEY_STACK;
+  if (!raw) throw new Error("PARLEY_STACK is not set: the global setup did not run");
+  return JSON.parse(raw) as Stack;
+}
+
+export interface ScriptedReply {
+  text?: string;
+  chunks?: string[];
+  token_delay?: number;
+  status?: number;
+  error_message?: string;
+  endless?: boolean;
+  hang?: number;
+}
+
+/** Queues the scripted model's next answers. */
+export async function enqueue(...replies: ScriptedReply[]): Promise<void> {
+  const response = await fetch(`${stack().controlUrl}/enqueue`, { method: "POST", body: JSON.stringify(replies) });
+  expect(response.ok, await response.text()).toBe(true);
+}
+
+export async function resetModel(): Promise<void> {
+  await fetch(`${stack().controlUrl}/reset`, { method: "POST", body: "null" });
+}
+
+/** A fresh address per test, so tests never depend on each other's users. */
+export function newUser(name: string) {
+  const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  return { name, email: `${name.toLowerCase()}.${id}@example.com`, password: "Parley-test-2026!" };
+}
+
+/** Sign up through the app: create account, confirm with the code (moto accepts any), land signed in. */
+export async function signUp(page: Page, user: { name: string; email: string; password: string }) {
+  await page.goto(stack().appUrl);
+  await page.getByRole("button", { name: "Create an account" }).click();
+  await page.getByLabel("Name").fill(user.name);
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: "Confirm your email" })).toBeVisible();
+  await page.getByLabel("Confirmation code").fill("123456");
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: "Live" })).toBeVisible({ timeout: 30_000 });
+}
+
+export async function signIn(page: Page, email: string, password: string) {
+  await page.goto(stack().appUrl);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: /^Welcome/ })).toBeVisible();
+}
+
+/** No WCAG 2.1 A/AA violation on the page as it is now. */
+export async function expectAccessible(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const summary = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  expect(summary).toEqual([]);
+}
+
+const SCREENSHOTS = resolve(__dirname, "../../docs/screenshots");
+
+/** Saves a screenshot for the README when PARLEY_SCREENSHOTS=1 (`invoke e2e --screenshots`). */
+export async function screenshot(page: Page, name: string) {
+  if (process.env.PARLEY_SCREENSHOTS !== "1") return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), animations: "disabled", caret: "hide" });
+}
+
+export const composer = (page: Page) => page.getByRole("textbox", { name: "Message" }).or(page.getByRole("combobox", { name: "Message" }));
+export const lastAssistant = (page: Page) => page.locator("article.message-assistant").last();
