@@ -21,6 +21,6 @@ tracer = Tracer()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job = ReplyJob.model_validate(event)
     logger.append_keys(conversation_id=job.conversation_id, reply_id=job.reply_id)
-    outcome = reply_writer().run(job)
+    outcome = reply_writer().run(job, time_left=context.get_remaining_time_in_millis() / 1000)
     logger.info("reply done", extra={"outcome": outcome})
     return {"outcome": outcome}

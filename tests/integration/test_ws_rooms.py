@@ -90,6 +90,9 @@ def test_subscribe_answers_with_resume_point_and_presence(alice, bob, online) ->
 
     b.send("unsubscribe", conversationId=room)
     assert [u["userId"] for u in a.last("presence")["online"]] == [alice.sub]
+    presence_seen = len(a.events("presence"))
+    b.send("unsubscribe", conversationId=room)  # again: nothing changes, nobody is told
+    assert len(a.events("presence")) == presence_seen
 
 
 def test_messages_reach_the_room_and_are_stored(alice, bob, online, endpoint) -> None:  # type: ignore[no-untyped-def]

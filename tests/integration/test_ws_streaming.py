@@ -415,3 +415,27 @@ def test_over_quota_questions_are_refused_before_storing(
     assert (error["code"], error["action"]) == ("quota_exceeded", "sendMessage")
     assert store().messages.page(room, limit=10, cursor=None)[0] == []
     assert endpoint.invokes() == []
+
+
+def test_a_reply_that_would_outlive_the_function_is_stored_before_the_timeout(
+    chat, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
+) -> None:  # type: ignore[no-untyped-def]
+    from parley.realtime.rooms import ReplyJob
+    from parley.realtime.runtime import reply_writer
+    from parley.realtime.worker import DEADLINE_MARGIN
+
+    room, client = chat
+    scripted_model.enqueue(Reply(text="la", endless=True, token_delay=0.01))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    job = ReplyJob.model_validate(invoke.json())
+
+    started = time.monotonic()
+    outcome = reply_writer().run(job, time_left=DEADLINE_MARGIN + 3.0)
+
+    assert outcome == "complete"  # an endless answer, ended by the deadline
+    assert 3.0 <= time.monotonic() - started < DEADLINE_MARGIN + 3.0
+    final = client.last("message.completed")["message"]
+    assert final["content"] == "".join(d["delta"] for d in deltas(client, job.reply_id))
+    assert final["content"].startswith("la")
+    assert store().messages.get(room, job.reply_id).content == final["content"]

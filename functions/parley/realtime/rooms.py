@@ -177,7 +177,8 @@ class Rooms:
         self.announce_presence(action.conversation_id, room.member_ids)
 
     def unsubscribe(self, who: Caller, action: Unsubscribe) -> None:
-        self.connections.unsubscribe(who.connection_id, action.conversation_id)
+        if not self.connections.unsubscribe(who.connection_id, action.conversation_id):
+            return  # not subscribed: nothing changed, nobody to tell
         members = {m.user_id for m in self.store.conversations.members(action.conversation_id)}
         if members:
             self.announce_presence(action.conversation_id, members)

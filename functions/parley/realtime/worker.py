@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 
+DEADLINE_MARGIN = 5.0
+"""Seconds kept back from the function's timeout to store and announce the reply."""
 STALE_AFTER_SECONDS = 30.0
 """A streaming reply not written for this long has lost its worker (it writes every ~75 ms)."""
 HISTORY_MESSAGES = 50
@@ -113,10 +115,16 @@ class ReplyWriter:
         self.interval = interval
         self.max_bytes = max_bytes
         self.clock = clock
+        self._deadline: float | None = None
 
-    def run(self, job: ReplyJob) -> str:
-        """Write the reply; returns the outcome (for logs and tests)."""
+    def run(self, job: ReplyJob, *, time_left: float | None = None) -> str:
+        """Write the reply; returns the outcome (for logs and tests).
+
+        ``time_left`` (seconds, from the Lambda context) ends a reply that would outlive the
+        function: it is stored as said so far, before Lambda's timeout could cut it anywhere.
+        """
         started = self.clock()
+        self._deadline = None if time_left is None else started + time_left - DEADLINE_MARGIN
         try:
             record = self.store.conversations.record(job.conversation_id)
             members = frozenset(
@@ -180,7 +188,7 @@ class ReplyWriter:
                 if self._publish(job, members, coalescer.add(text), progress):
                     status = "stopped"
                     break
-                if full:
+                if full or (self._deadline is not None and self.clock() >= self._deadline):
                     break
         except ProviderError as exc:
             stream_close(stream)

@@ -133,11 +133,12 @@ class ConnectionsRepository:
         )
         return connection
 
-    def unsubscribe(self, connection_id: str, conversation_id: str) -> None:
-        """Stop following a room (no error if it was not followed)."""
-        self._table.delete_item(
-            Key={"pk": _conv_pk(conversation_id), "sk": _conn_pk(connection_id)}
-        )
+    def unsubscribe(self, connection_id: str, conversation_id: str) -> bool:
+        """Stop following a room; False if it was not followed (nothing changed)."""
+        old = self._table.delete_item(
+            Key={"pk": _conv_pk(conversation_id), "sk": _conn_pk(connection_id)},
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
         try:
             self._table.update_item(
                 Key={"pk": _conn_pk(connection_id), "sk": "META"},
@@ -148,6 +149,7 @@ class ConnectionsRepository:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+        return bool(old)
 
     def remove_stale(self, conversation_id: str, connection_id: str) -> None:
         """Forget a connection API Gateway says is gone (410): this subscription for sure,
