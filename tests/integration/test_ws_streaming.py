@@ -6,6 +6,7 @@ DynamoDB is moto in server mode; frames land on the loopback @connections endpoi
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -439,3 +440,44 @@ def test_a_reply_that_would_outlive_the_function_is_stored_before_the_timeout(
     assert final["content"] == "".join(d["delta"] for d in deltas(client, job.reply_id))
     assert final["content"].startswith("la")
     assert store().messages.get(room, job.reply_id).content == final["content"]
+
+
+def test_metrics_are_published_as_emf(
+    chat,
+    endpoint: ConnectionsEndpoint,
+    scripted_model: ScriptedModel,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # type: ignore[no-untyped-def]
+    room, client = chat
+    endpoint.mark_gone("gone-tab=")
+    from parley.realtime.runtime import connections_repository
+
+    connections_repository().connect("gone-tab=", client.context["userId"], "x")
+    connections_repository().subscribe("gone-tab=", room)
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.002))
+    capsys.readouterr()
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    run_worker(endpoint, invoke)
+
+    published: dict[str, list[float]] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            [directive] = document["_aws"]["CloudWatchMetrics"]
+            assert directive["Namespace"] == "Parley"
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                published.setdefault(metric["Name"], []).extend(
+                    value if isinstance(value, list) else [value]
+                )
+    assert published["StaleConnectionsRemoved"] == [1.0]
+    assert published["MessagesSent"] == [1.0]
+    assert min(published["FanoutSize"]) >= 1
+    assert published["FanoutDuration"]
+    assert published["BotTimeToFirstToken"][0] > 0
+    assert published["BotOutputTokens"] == [float(len(WORDS.split()))]
+    assert published["BotInputTokens"][0] > 0
+    assert published["DeltaFramesPerReply"] == [
+        float(len(deltas(client, invoke.json()["replyId"])))
+    ]
