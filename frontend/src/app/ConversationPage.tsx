@@ -58,6 +58,9 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
     [members.data, userId],
   );
   const onlineCount = online?.length ?? 0;
+  // The members list has the profile names; events carry what the connection knew.
+  const nameOf = (person: { userId: string; name: string }) =>
+    members.data?.find((m) => m.userId === person.userId)?.name || person.name;
   return (
     <div className={`conversation room ${showMembers ? "members-open" : ""}`}>
       <header className="conversation-header">
@@ -76,7 +79,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
           conversation={conversation}
           mentionCandidates={candidates}
           onTyping={sendTyping}
-          belowMessages={<TypingIndicator names={typing} />}
+          belowMessages={<TypingIndicator names={typing.map(nameOf)} />}
         />
         <div id="room-members" className="room-members">
           <MembersPanel conversation={conversation} online={online} onLeft={() => navigate({ name: "home" })} />

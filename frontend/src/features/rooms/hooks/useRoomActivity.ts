@@ -20,7 +20,7 @@ export function usePresence(conversationId: string): PresenceUser[] | null {
  * Who else is typing: an entry lasts until they stop, send, or fall silent for a few seconds
  * (a lost "stopped typing" must not leave the indicator on forever).
  */
-export function useTypingUsers(conversationId: string, now: () => number = Date.now): string[] {
+export function useTypingUsers(conversationId: string, now: () => number = Date.now): PresenceUser[] {
   const { userId } = useSession();
   const [typing, setTyping] = useState<Record<string, { name: string; until: number }>>({});
   useRealtimeEvents((event) => {
@@ -49,7 +49,7 @@ export function useTypingUsers(conversationId: string, now: () => number = Date.
     }, 1000);
     return () => clearInterval(timer);
   }, [entries.length, now]);
-  return entries.map(([, v]) => v.name).sort();
+  return entries.map(([userId, v]) => ({ userId, name: v.name })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Sends typing signals sparingly: on start, every few seconds while it goes on, and on stop. */

@@ -1,0 +1,91 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+
+import { composer, enqueue, expectAccessible, newUser, resetModel, screenshot, signUp } from "./support";
+
+/** Two people in two browser contexts share a room: invite, presence, typing, messages, @assistant, leave. */
+test.describe.serial("rooms with other people", () => {
+  let owner: Page;
+  let guest: Page;
+  const ana = newUser("Ana");
+  const ben = newUser("Ben");
+  const roomName = `Launch plan ${Date.now().toString(36)}`;
+
+  const open = async (browser: Browser) => (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+
+  test.beforeAll(async ({ browser }) => {
+    await resetModel();
+    owner = await open(browser);
+    guest = await open(browser);
+    await signUp(owner, ana);
+    await signUp(guest, ben);
+  });
+  test.afterAll(async () => {
+    await owner.context().close();
+    await guest.context().close();
+  });
+
+  test("the owner creates a room and invites by email", async () => {
+    await owner.getByRole("button", { name: "New room" }).click();
+    const dialog = owner.getByRole("dialog", { name: "New room" });
+    await dialog.getByLabel("Room name").fill(roomName);
+    await dialog.getByRole("button", { name: "Create room" }).click();
+    await expect(owner.getByRole("heading", { level: 1, name: roomName })).toBeVisible();
+    const members = owner.getByRole("complementary", { name: "Members" });
+    await members.getByLabel("Invite by email").fill("nobody-here@example.com");
+    await members.getByRole("button", { name: "Invite" }).click();
+    await expect(members.locator(".field-error")).toBeVisible();
+    await members.getByLabel("Invite by email").fill(ben.email);
+    await members.getByRole("button", { name: "Invite" }).click();
+    await expect(members.getByRole("listitem").filter({ hasText: /ben/i })).toBeVisible();
+  });
+
+  test("both see each other online, typing and messages", async () => {
+    await guest.reload();
+    await guest.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: new RegExp(roomName) }).click();
+    await expect(guest.getByRole("heading", { level: 1, name: roomName })).toBeVisible();
+
+    const ownerMembers = owner.getByRole("complementary", { name: "Members" });
+    await expect(ownerMembers.locator('li[data-online="true"]')).toHaveCount(2, { timeout: 20_000 });
+    const guestMembers = guest.getByRole("complementary", { name: "Members" });
+    await expect(guestMembers.locator('li[data-online="true"]')).toHaveCount(2);
+
+    await composer(owner).pressSequentially("Hello Ben", { delay: 30 });
+    // The name is the profile's (or the e-mail's local part where the profile has none).
+    await expect(guest.locator(".typing")).toHaveText(/^Ana\S* is typing…$/i);
+    await composer(owner).press("Enter");
+    await expect(guest.locator("article.message-user").filter({ hasText: "Hello Ben" })).toBeVisible();
+    await expect(guest.locator(".typing")).toHaveText("");
+    await expect(guest.locator("article").filter({ hasText: "Hello Ben" }).locator(".message-author")).toContainText(/ana/i);
+
+    await composer(guest).fill("Hi Ana!");
+    await composer(guest).press("Enter");
+    await expect(owner.locator("article.message-user").filter({ hasText: "Hi Ana!" })).toBeVisible();
+    await expectAccessible(guest);
+  });
+
+  test("@assistant is offered as you type and answers for everyone", async () => {
+    await enqueue({ text: "Happy to help the room: ship on **Friday**.", token_delay: 0.03 });
+    await composer(guest).pressSequentially("@ass", { delay: 20 });
+    const option = guest.getByRole("option", { name: "@assistant" });
+    await expect(option).toBeVisible();
+    await composer(guest).press("Enter");
+    await expect(composer(guest)).toHaveValue("@assistant ");
+    await composer(guest).pressSequentially("when do we ship?");
+    await composer(guest).press("Enter");
+    for (const page of [owner, guest]) {
+      await expect(page.locator("article.message-assistant").last()).toContainText("ship on Friday", { timeout: 20_000 });
+    }
+    await screenshot(owner, "room");
+    await screenshot(guest, "room-guest");
+  });
+
+  test("leaving the room takes it off the list and updates presence", async () => {
+    await guest.getByRole("complementary", { name: "Members" }).getByRole("button", { name: "Leave room" }).click();
+    await guest.getByRole("dialog", { name: "Leave this room?" }).getByRole("button", { name: "Leave" }).click();
+    await expect(guest.getByRole("heading", { name: /^Welcome/ })).toBeVisible();
+    await expect(guest.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: new RegExp(roomName) })).toHaveCount(0);
+    await owner.reload();
+    const members = owner.getByRole("complementary", { name: "Members" });
+    await expect(members.getByRole("listitem")).toHaveCount(1);
+  });
+});
