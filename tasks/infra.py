@@ -120,13 +120,17 @@ def _tf_env() -> dict[str, str]:
 
 
 def run_terraform(
-    args: list[str], cwd: Path | None = None, binary: Path | None = None
+    args: list[str],
+    cwd: Path | None = None,
+    binary: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run Terraform (default: `terraform_binary()`) with a quiet, offline-friendly environment."""
     if binary is None:
         binary, _ = terraform_binary()
+    environment = _tf_env() | (env or {})
     return subprocess.run(
-        [str(binary), *args], cwd=cwd, capture_output=True, text=True, check=False, env=_tf_env()
+        [str(binary), *args], cwd=cwd, capture_output=True, text=True, check=False, env=environment
     )
 
 

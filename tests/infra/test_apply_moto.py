@@ -1,0 +1,381 @@
+"""`terraform apply` of envs/dev against moto: the real AWS provider creates Parley's functions,
+roles, tables, user pool and both APIs in a local AWS emulator, and the result is read back
+with boto3 and compared with the manifest, the tables and the code's expectations.
+
+The web app (CloudFront) is left out: moto implements neither response-headers policies nor
+AWS-managed IAM policies, so the apply targets every other module and the HTTP API's CORS
+origin is given directly. Needs a local provider mirror (see test_validate.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from tasks.core.manifest import ROOT, Manifest, Ref
+from tasks.infra import TERRAFORM_DIR, provider_mirror, run_terraform
+from tests.support.moto_server import MotoServer
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        provider_mirror() is None,
+        reason="no Terraform provider mirror here (TF_PLUGIN_MIRROR): apply needs hashicorp/aws",
+    ),
+]
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's account
+BUCKET = f"parley-artifacts-{ACCOUNT}"
+PREFIX = "parley-dev"
+APP_ORIGIN = "https://app.parley.test"
+TARGETS = ["data", "auth", "functions", "http_api", "websocket_api", "observability"]
+
+OVERRIDE = f"""
+terraform {{
+  backend "local" {{}}
+}}
+
+provider "aws" {{
+  region                      = "{REGION}"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+}}
+
+module "http_api" {{
+  cors_allow_origins = ["{APP_ORIGIN}"]
+}}
+"""
+
+TFVARS = f"""
+environment                     = "dev"
+region                          = "{REGION}"
+allowed_account_ids             = ["{ACCOUNT}"]
+artifacts_bucket                = "{BUCKET}"
+model_provider                  = "bedrock"
+model_id                        = "eu.anthropic.claude-3-haiku-20240307-v1:0"
+model_api_key_parameter         = "/parley/dev/model-api-key"
+daily_token_quota               = 5000
+deletion_protection             = false
+manage_api_gateway_account_role = false
+"""
+
+
+@dataclass
+class Deployed:
+    url: str
+    outputs: dict[str, Any]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+def _publish(url: str, manifest: Manifest) -> None:
+    """What `invoke publish` leaves in the artifacts bucket: zips by hash and releases/dev.json."""
+    s3 = Deployed(url, {}).client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+    def upload(name: str, kind: str) -> dict[str, Any]:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(f"{name}/__init__.py", "")
+        data = buffer.getvalue()
+        digest = hashlib.sha256(data)
+        key = f"sha256/{digest.hexdigest()}.zip"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+        return {"kind": kind, "size": len(data), "sha256": digest.hexdigest(),
+                "sha256_base64": base64.b64encode(digest.digest()).decode(), "s3_key": key,
+                "path": f"dist/{name}.zip"}  # fmt: skip
+
+    artifacts = {f"layer:{manifest.layer.name}": upload("deps", "layer")}
+    for name in manifest.functions:
+        artifacts[f"function:{name}"] = upload(name, "function")
+    record = {
+        "version": 1,
+        "runtime": manifest.defaults.runtime,
+        "architecture": manifest.defaults.architecture,
+        "artifacts": artifacts,
+        "release_id": "20261127T000000Z-0123456789ab",
+        "git_commit": "0" * 40,
+        "created_at": "2026-11-27T00:00:00.000Z",
+    }
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="releases/dev.json",
+        Body=json.dumps(record).encode(),
+        ContentType="application/json",
+    )
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> Iterator[Deployed]:
+    server = MotoServer().start()
+    try:
+        _publish(server.url, manifest)
+        repo = tmp_path_factory.mktemp("apply")
+        shutil.copytree(
+            TERRAFORM_DIR, repo / "terraform", ignore=shutil.ignore_patterns(".terraform*")
+        )
+        (repo / "functions").mkdir()
+        for name in ("manifest.yaml", "tables.yaml"):
+            shutil.copy(ROOT / "functions" / name, repo / "functions" / name)
+        env_dir = repo / "terraform" / "envs" / "dev"
+        (env_dir / "moto_override.tf").write_text(OVERRIDE)
+        (env_dir / "moto.tfvars").write_text(TFVARS)
+        environ = {
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+        }
+        init = run_terraform(
+            ["init", f"-plugin-dir={provider_mirror()}", "-input=false", "-no-color"], env_dir
+        )
+        assert init.returncode == 0, init.stdout + init.stderr
+        apply = run_terraform(
+            ["apply", "-auto-approve", "-input=false", "-no-color", "-var-file=moto.tfvars",
+             *(f"-target=module.{m}" for m in TARGETS)],
+            env_dir,
+            env=environ,
+        )  # fmt: skip
+        assert apply.returncode == 0, (
+            f"terraform apply against moto:\n{apply.stdout[-4000:]}\n{apply.stderr}"
+        )
+        outputs = run_terraform(["output", "-json"], env_dir, env=environ)
+        yield Deployed(server.url, json.loads(outputs.stdout or "{}"))
+    finally:
+        server.stop()
+
+
+def _functions(deployed: Deployed) -> dict[str, dict[str, Any]]:
+    lam = deployed.client("lambda")
+    found = {}
+    for page in lam.get_paginator("list_functions").paginate():
+        for fn in page["Functions"]:
+            found[fn["FunctionName"].removeprefix(f"{PREFIX}-")] = fn
+    return found
+
+
+def test_every_manifest_function_is_created_as_described(
+    deployed: Deployed, manifest: Manifest
+) -> None:
+    functions = _functions(deployed)
+    assert sorted(functions) == sorted(manifest.functions)
+    for name, fn in manifest.functions.items():
+        got = functions[name]
+        assert got["Handler"] == fn.handler, name
+        assert got["Runtime"] == manifest.defaults.runtime, name
+        assert got["MemorySize"] == manifest.memory(fn), name
+        assert got["Timeout"] == manifest.timeout(fn), name
+        assert got["Architectures"] == [manifest.architecture(fn)], name
+        assert got["TracingConfig"]["Mode"] == "Active", name
+        assert [layer["Arn"].split(":")[6] for layer in got["Layers"]] == [
+            f"{PREFIX}-{manifest.layer.name}-{manifest.architecture(fn)}"
+        ], name
+
+
+def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: Manifest) -> None:
+    functions = _functions(deployed)
+    tables = set(deployed.client("dynamodb").list_tables()["TableNames"])
+    pools = deployed.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"]
+    pool_id = next(p["Id"] for p in pools if p["Name"] == f"{PREFIX}-users")
+    clients = deployed.client("cognito-idp").list_user_pool_clients(UserPoolId=pool_id)
+    client_id = clients["UserPoolClients"][0]["ClientId"]
+    apis = {a["Name"]: a for a in deployed.client("apigatewayv2").get_apis()["Items"]}
+    ws_id = apis[f"{PREFIX}-ws"]["ApiId"]
+    expected_refs = {
+        "chat_table_name": f"{PREFIX}-chat",
+        "connections_table_name": f"{PREFIX}-connections",
+        "user_pool_id": pool_id,
+        "user_pool_client_id": client_id,
+        "jwks_url": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}/.well-known/jwks.json",
+        "model_provider": "bedrock",
+        "model_id": "eu.anthropic.claude-3-haiku-20240307-v1:0",
+        "model_base_url": "",
+        "model_api_key_parameter": "/parley/dev/model-api-key",
+        "bedrock_agent_id": "",
+        "bedrock_agent_alias_id": "",
+        "daily_token_quota": "5000",
+        "ws_management_endpoint": f"https://{ws_id}.execute-api.{REGION}.amazonaws.com/live",
+        "bot_worker_function_name": f"{PREFIX}-bot_worker",
+    }
+    assert {f"{PREFIX}-chat", f"{PREFIX}-connections"} <= tables
+    for name, fn in manifest.functions.items():
+        variables = functions[name].get("Environment", {}).get("Variables", {})
+        expected = {
+            key: expected_refs[value.ref] if isinstance(value, Ref) else value
+            for key, value in fn.environment.items()
+        }
+        # Empty values stay: the settings models treat an empty variable as unset.
+        assert variables == expected, f"{name}: deployed environment differs from the manifest"
+
+
+def test_roles_grant_the_manifest_on_real_arns(deployed: Deployed, manifest: Manifest) -> None:
+    iam = deployed.client("iam")
+    dynamodb = deployed.client("dynamodb")
+    table_arns = {
+        name: dynamodb.describe_table(TableName=f"{PREFIX}-{name}")["Table"]["TableArn"]
+        for name in ("chat", "connections")
+    }
+    for name, fn in manifest.functions.items():
+        document = iam.get_role_policy(
+            RoleName=f"{PREFIX}-{name}", PolicyName="manifest-permissions"
+        )
+        policy = document["PolicyDocument"]
+        if isinstance(policy, str):
+            policy = json.loads(policy)
+        statements = {s["Sid"]: s for s in policy["Statement"]}
+        for index, permission in enumerate(fn.permissions):
+            statement = statements.get(f"Manifest{index}")
+            kind, _, target = permission.resource.partition(":")
+            if statement is None:  # dropped: the deployment does not use that resource
+                assert permission.resource in ("bedrock:agent",), f"{name}: {permission.resource}"
+                continue
+            actions = statement["Action"]
+            assert sorted([actions] if isinstance(actions, str) else actions) == sorted(
+                permission.actions
+            ), f"{name}: {permission.resource}"
+            resources = statement["Resource"]
+            resources = [resources] if isinstance(resources, str) else resources
+            if kind == "table":
+                assert resources == [table_arns[target]], f"{name}: {permission.resource}"
+            elif kind == "index":
+                table, index_name = target.split("/")
+                assert resources == [f"{table_arns[table]}/index/{index_name}"], name
+            elif kind == "function":
+                assert resources == [
+                    f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PREFIX}-{target}"
+                ], name
+            elif permission.resource == "websocket:manage":
+                assert len(resources) == 1
+                assert resources[0].endswith("/live/*/@connections/*"), resources
+            else:
+                assert "*" not in resources, f"{name}: {permission.resource} → {resources}"
+
+
+def test_tables_match_tables_yaml(deployed: Deployed, tables: dict[str, Any]) -> None:
+    dynamodb = deployed.client("dynamodb")
+    for name, spec in tables.items():
+        table = dynamodb.describe_table(TableName=f"{PREFIX}-{name}")["Table"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
+        assert keys == {"HASH": spec["hash_key"], "RANGE": spec["range_key"]}, name
+        indexes = {
+            g["IndexName"]: {k["KeyType"]: k["AttributeName"] for k in g["KeySchema"]}
+            for g in table.get("GlobalSecondaryIndexes", [])
+        }
+        assert indexes == {
+            index: {"HASH": g["hash_key"], "RANGE": g["range_key"]}
+            for index, g in (spec.get("global_secondary_indexes") or {}).items()
+        }, name
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        ttl = dynamodb.describe_time_to_live(TableName=f"{PREFIX}-{name}")["TimeToLiveDescription"]
+        if spec.get("ttl_attribute"):
+            assert ttl.get("AttributeName") == spec["ttl_attribute"], name
+            assert ttl["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_http_api_routes_and_authorizer(deployed: Deployed, manifest: Manifest) -> None:
+    api = deployed.client("apigatewayv2")
+    http = next(a for a in api.get_apis()["Items"] if a["Name"] == f"{PREFIX}-http")
+    assert http["CorsConfiguration"]["AllowOrigins"] == [APP_ORIGIN]
+    routes = {r["RouteKey"]: r for r in api.get_routes(ApiId=http["ApiId"])["Items"]}
+    authorizer_ids = {r["AuthorizerId"] for r in routes.values() if r.get("AuthorizerId")}
+    assert len(authorizer_ids) == 1, "every JWT route uses the one Cognito authorizer"
+    # (moto has no GetAuthorizers; each authorizer is read by id)
+    authorizer = api.get_authorizer(ApiId=http["ApiId"], AuthorizerId=authorizer_ids.pop())
+    pool_id = next(
+        p["Id"]
+        for p in deployed.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"]
+        if p["Name"] == f"{PREFIX}-users"
+    )
+    client_id = deployed.client("cognito-idp").list_user_pool_clients(UserPoolId=pool_id)[
+        "UserPoolClients"
+    ][0]["ClientId"]
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    jwt = authorizer["JwtConfiguration"]
+    assert jwt["Issuer"] == f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}"
+    assert jwt["Audience"] == [client_id]
+    assert set(routes) == {r.route for r, _ in manifest.http_routes()}
+    for route, _ in manifest.http_routes():
+        expected = "NONE" if route.auth == "none" else "JWT"
+        assert routes[route.route]["AuthorizationType"] == expected, route.route
+
+
+def test_websocket_api_routes_and_authorizer(deployed: Deployed, manifest: Manifest) -> None:
+    api = deployed.client("apigatewayv2")
+    ws = next(a for a in api.get_apis()["Items"] if a["Name"] == f"{PREFIX}-ws")
+    assert ws["RouteSelectionExpression"] == "$request.body.action"
+    routes = {r["RouteKey"]: r for r in api.get_routes(ApiId=ws["ApiId"])["Items"]}
+    assert set(routes) == set(manifest.websocket_routes())
+    assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
+    authorizer = api.get_authorizer(
+        ApiId=ws["ApiId"], AuthorizerId=routes["$connect"]["AuthorizerId"]
+    )
+    assert authorizer["AuthorizerType"] == "REQUEST"
+    assert authorizer["IdentitySource"] == ["route.request.header.Sec-WebSocket-Protocol"]
+    authorizer_fn = next(f for f in manifest.functions.values() if f.triggers.authorizer)
+    assert f":function:{PREFIX}-{authorizer_fn.name}/" in authorizer["AuthorizerUri"]
+    others = {k for k, r in routes.items() if r["AuthorizationType"] != "NONE"} - {"$connect"}
+    assert not others, f"only $connect takes the authorizer, not {others}"
+
+
+def test_user_pool_and_client_are_configured(deployed: Deployed) -> None:
+    cognito = deployed.client("cognito-idp")
+    pool_id = next(
+        p["Id"]
+        for p in cognito.list_user_pools(MaxResults=10)["UserPools"]
+        if p["Name"] == f"{PREFIX}-users"
+    )
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[k] for k in ("RequireUppercase", "RequireLowercase", "RequireNumbers",
+                                   "RequireSymbols"))  # fmt: skip
+    assert pool["MfaConfiguration"] == "OPTIONAL"
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["LambdaConfig"]["PostConfirmation"].endswith(
+        f":function:{PREFIX}-post_confirmation"
+    )
+    client_id = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"][0]["ClientId"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)[
+        "UserPoolClient"
+    ]
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert "ClientSecret" not in client
+    assert (client["AccessTokenValidity"], client["IdTokenValidity"]) == (60, 60)
+    assert client["RefreshTokenValidity"] == 5
+
+
+def test_async_worker_fails_over_to_the_dlq(deployed: Deployed, manifest: Manifest) -> None:
+    lam = deployed.client("lambda")
+    sqs = deployed.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=f"{PREFIX}-async-dlq")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    for name, fn in manifest.functions.items():
+        if fn.triggers.async_ is None:
+            continue
+        config = lam.get_function_event_invoke_config(FunctionName=f"{PREFIX}-{name}")
+        assert config["MaximumRetryAttempts"] == fn.triggers.async_.max_retries
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
