@@ -600,3 +600,14 @@ def test_function_names_are_stable() -> None:
     # Terraform keys every function resource by manifest name; renaming one replaces it.
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in FUNCTION_NAMES)
     assert isinstance(MANIFEST, Manifest)
+
+
+def test_module_readmes_list_every_input_and_output(tf: dict[str, Config]) -> None:
+    for path, config in tf.items():
+        if not path.startswith("modules/"):
+            continue
+        readme = TERRAFORM_DIR / path / "README.md"
+        assert readme.exists(), f"{path}: no README.md"
+        text = readme.read_text()
+        missing = [f"`{n}`" for n in [*config.variables, *config.outputs] if f"`{n}`" not in text]
+        assert not missing, f"{path}/README.md does not document {', '.join(missing)}"
