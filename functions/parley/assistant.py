@@ -65,13 +65,13 @@ def ask(
         if earlier is not None:
             return Exchange(message, earlier, replayed=True)
     else:
-        store.conversations.touch(conversation_id, message.created_at)
         store.conversations.title_from_first_message(conversation_id, title_from(content))
 
     turns = history_turns(store, conversation_id, settings.history_token_budget)
     try:
         text, usage = provider.complete(turns)
     except ProviderError as exc:
+        store.conversations.touch(conversation_id, message.created_at)  # the message is activity
         raise AssistantUnavailable(
             f"{exc.message}. Your message was saved; send it again to retry.",
             retryable=exc.retryable,
