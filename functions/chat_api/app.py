@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     HTTPBearer,
 )
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat_api.deps import CurrentUser, authenticate
@@ -35,6 +36,8 @@ MAX_BODY_BYTES = 256 * 1024
 """A 32,000-character message is at most ~128 KB of JSON; anything larger is refused early."""
 
 logger = Logger()
+# The core logs through stdlib loggers under "parley": same JSON format and correlation id.
+copy_config_to_registered_loggers(source_logger=logger, include={"parley"})
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -86,9 +89,7 @@ def _request_id() -> str:
 
 def _error(exc: Exception) -> Response[Any]:
     request_id = _request_id()
-    reply = to_reply(exc, request_id)
-    if reply.status >= 500 and not hasattr(exc, "status"):
-        logger.exception("unhandled error", extra={"request_id": request_id})
+    reply = to_reply(exc, request_id)  # logs what the client must not see
     if _is_compat():
         body: dict[str, Any] = {"error": reply.message}
         if reply.status == 500:

@@ -132,7 +132,10 @@ def test_unknown_and_foreign_chats_answer_404(
 
 
 def test_internal_errors_show_only_the_request_id(
-    chat: Callable[..., ApiResponse], user: TestUser, monkeypatch: pytest.MonkeyPatch
+    chat: Callable[..., ApiResponse],
+    user: TestUser,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("CHAT_TABLE_NAME", "no-such-table")
     clear_parley_caches()
