@@ -182,7 +182,7 @@ class ReplyWriter:
                 if isinstance(item, Done):
                     usage = item.usage
                     continue
-                text, full = self._fit(item.text, progress, coalescer)
+                text, full = self._fit(item.text, progress)
                 if text and ttft_ms is None:
                     ttft_ms = (self.clock() - started) * 1000
                 if self._publish(job, members, coalescer.add(text), progress):
@@ -194,11 +194,13 @@ class ReplyWriter:
             stream_close(stream)
             self._publish(job, members, coalescer.flush(), progress)
             self._fail(job, members, progress, exc.message or FAILED_REASON, exc.retryable)
+            spent = _estimate(turns, progress.text)  # what the model read and said still counts
+            self.store.usage.add(job.requested_by, today(), spent)
             record_reply(
                 status="failed",
                 ttft_ms=ttft_ms,
-                input_tokens=0,
-                output_tokens=0,
+                input_tokens=spent.input_tokens,
+                output_tokens=spent.output_tokens,
                 frames=progress.frames,
             )
             return "failed"
@@ -207,10 +209,7 @@ class ReplyWriter:
         if self._publish(job, members, coalescer.flush(), progress):
             status = "stopped"
         if usage is None:  # stopped or cut: the provider never reported usage
-            usage = Usage(
-                input_tokens=sum(estimate_tokens(t.content) for t in turns),
-                output_tokens=estimate_tokens(progress.text) if progress.text else 0,
-            )
+            usage = _estimate(turns, progress.text)
         final = self.streaming.finish(
             job.conversation_id,
             job.reply_id,
@@ -230,7 +229,7 @@ class ReplyWriter:
         )
         return status
 
-    def _fit(self, text: str, progress: _Progress, coalescer: DeltaCoalescer) -> tuple[str, bool]:
+    def _fit(self, text: str, progress: _Progress) -> tuple[str, bool]:
         """Cut the reply at `MAX_REPLY_BYTES` so every frame carrying it fits (True = full)."""
         size = encoded_size(text)
         if progress.output_bytes + size <= MAX_REPLY_BYTES:
@@ -377,6 +376,14 @@ class ReplyWriter:
         result = self.broadcaster.broadcast(conversation_id, event, members=members)
         if not isinstance(event, MessageDelta) or result.stale or result.failed:
             record_broadcast(result)  # deltas are counted per reply (DeltaFramesPerReply)
+
+
+def _estimate(turns: list[ChatTurn], said: str) -> Usage:
+    """Token usage when the provider could not report it (stopped, cut or failed)."""
+    return Usage(
+        input_tokens=sum(estimate_tokens(t.content) for t in turns),
+        output_tokens=estimate_tokens(said) if said else 0,
+    )
 
 
 def stream_close(stream: Iterator[Delta | Done]) -> None:
