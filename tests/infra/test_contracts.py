@@ -611,3 +611,50 @@ def test_module_readmes_list_every_input_and_output(tf: dict[str, Config]) -> No
         text = readme.read_text()
         missing = [f"`{n}`" for n in [*config.variables, *config.outputs] if f"`{n}`" not in text]
         assert not missing, f"{path}/README.md does not document {', '.join(missing)}"
+
+
+# ── observability ────────────────────────────────────────────────────────────────────────────
+
+
+def _emitted_metrics() -> set[str]:
+    """Metric names the code records with Powertools (`add_metric(name=...)` or positionally)."""
+    names: set[str] = set()
+    for path in (ROOT / "functions").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        names |= set(re.findall(r"add_metric\(\s*(?:name=)?[\"']([A-Za-z0-9_]+)[\"']", text))
+    return names
+
+
+def test_dashboard_shows_metrics_the_code_emits(tf: dict[str, Config]) -> None:
+    dashboard = tf["modules/observability"].locals["app_metric_names"]
+    shown = {line[0] for lines in dashboard.values() for line in lines}
+    emitted = _emitted_metrics()
+    assert emitted, "no add_metric calls found under functions/"
+    missing = sorted(shown - emitted)
+    assert not missing, (
+        f"modules/observability dashboard shows {missing}, which no code emits "
+        f"(emitted: {sorted(emitted)})"
+    )
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_metrics_namespace_reaches_functions_that_record_metrics(
+    function: str, tf: dict[str, Config]
+) -> None:
+    package = ROOT / "functions" / MANIFEST.functions[function].package
+    sources = "\n".join(p.read_text() for p in package.rglob("*.py"))
+    settings = reach(MANIFEST.functions[function].handler)
+    records = "Metrics()" in sources or any(
+        module == "parley.realtime.metrics" for module, _ in settings.nodes
+    )
+    if not records:
+        return
+    namespace = MANIFEST.functions[function].environment.get("POWERTOOLS_METRICS_NAMESPACE")
+    expected = tf["modules/observability"].variables["metrics_namespace"]["default"]
+    if "Metrics()" in sources:
+        assert namespace == expected, (
+            f"function {function} records metrics with Metrics() but its environment sets "
+            f"POWERTOOLS_METRICS_NAMESPACE={namespace!r} (the dashboard reads {expected!r})"
+        )
+    elif namespace is not None:
+        assert namespace == expected, f"{function}: namespace {namespace!r} ≠ {expected!r}"

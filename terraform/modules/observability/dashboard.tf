@@ -5,24 +5,23 @@ locals {
     ]
   }
 
-  # The app's own EMF metrics (Powertools Metrics, namespace var.metrics_namespace, dimension
-  # service = POWERTOOLS_SERVICE_NAME).
+  # The app's own EMF metrics (Powertools Metrics: namespace var.metrics_namespace, dimension
+  # service = POWERTOOLS_SERVICE_NAME). SEARCH sums over every function that emits one, so a
+  # metric shows wherever it is recorded (fan-out runs in ws_message, bot_worker, ws_disconnect).
+  app_metric_names = {
+    "Fan-out: recipients and time (ms)"   = [["FanoutSize", "Average"], ["FanoutDuration", "p95"]]
+    "Fan-out: stale and failed posts"     = [["StaleConnectionsRemoved", "Sum"], ["FanoutFailures", "Sum"]]
+    "Assistant: time to first token (ms)" = [["BotTimeToFirstToken", "p50"], ["BotTimeToFirstToken", "p95"]]
+    "Assistant: tokens"                   = [["BotInputTokens", "Sum"], ["BotOutputTokens", "Sum"], ["TokensIn", "Sum"], ["TokensOut", "Sum"]]
+    "Messages and replies"                = [["MessagesSent", "Sum"], ["AssistantReplies", "Sum"]]
+  }
   app_metrics = {
-    "Fan-out" = [
-      [var.metrics_namespace, "FanOutSize", "service", "ws_message", { stat = "Average" }],
-      [var.metrics_namespace, "FanOutTime", "service", "ws_message", { stat = "p95", yAxis = "right" }],
-      [var.metrics_namespace, "StaleConnections", "service", "ws_message", { stat = "Sum" }],
-    ]
-    "Assistant: time to first token (ms)" = [
-      [var.metrics_namespace, "BotTimeToFirstToken", "service", "bot_worker", { stat = "p50" }],
-      [var.metrics_namespace, "BotTimeToFirstToken", "service", "bot_worker", { stat = "p95" }],
-    ]
-    "Assistant: tokens" = [
-      [var.metrics_namespace, "InputTokens", "service", "bot_worker", { stat = "Sum" }],
-      [var.metrics_namespace, "OutputTokens", "service", "bot_worker", { stat = "Sum" }],
-    ]
-    "Messages" = [
-      [var.metrics_namespace, "MessagesSent", "service", "ws_message", { stat = "Sum" }],
+    for title, lines in local.app_metric_names : title => [
+      for index, line in lines : [{
+        id         = "m${index}"
+        label      = "${line[0]} ${line[1]}"
+        expression = "SEARCH('{${var.metrics_namespace},service} MetricName=\"${line[0]}\"', '${line[1]}', 60)"
+      }]
     ]
   }
 
