@@ -93,6 +93,7 @@ class LocalStack:
         self._model_server: Any = None
         self._app_server: Any = None
         self._background: list[Any] = []
+        self._unhook: Any = None
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -132,8 +133,15 @@ class LocalStack:
             api_key = os.environ.get("OPENAI_API_KEY", "")
             if not api_key:
                 raise StackError("--model openai needs OPENAI_API_KEY in the environment")
-        for name in ("moto", "model"):
-            _free(cfg.host, cfg.port(name), name)
+        labels = {
+            "http": "HTTP API",
+            "ws": "WebSocket API",
+            "lambda": "Lambda API",
+            "moto": "moto",
+            "model": "model",
+        }
+        for name, label in labels.items():  # fail before anything starts
+            _free(cfg.host, cfg.port(name), label)
         app_sock = bind(cfg.host, cfg.port("app"), "web app")
         app_url = f"http://{cfg.host}:{port_of(app_sock)}"
 
@@ -217,6 +225,7 @@ class LocalStack:
             )
         self._create_demo_user(cognito)
         if bridge is not None:
+            self._unhook = bridge.hook_moto(self.loop.loop)
             self.loop.run(bridge.run_once())
             self._background.append(
                 asyncio.run_coroutine_threadsafe(bridge.run_forever(), self.loop.loop)
@@ -335,6 +344,9 @@ class LocalStack:
     # -- stop ----------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop everything that started, in reverse order; safe to call twice."""
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         for future in self._background:
             future.cancel()
         self._background = []

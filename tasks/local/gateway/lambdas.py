@@ -31,6 +31,9 @@ WORKER = Path(__file__).with_name("worker.py")
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
 """The only variables of the parent's environment a function sees (never its secrets)."""
 _LINE_LIMIT = 64 * 1024 * 1024
+INIT_TIMEOUT = 60.0
+"""Lambda allows 10 s of init; a loaded two-core machine importing boto3 in several processes
+at once needs more, and a slow start must not look like a broken function."""
 
 log = logging.getLogger("parley.local.lambda")
 
@@ -129,7 +132,14 @@ class ExecutionEnvironment:
         )
         assert self._process.stderr is not None
         self._pump = asyncio.create_task(self._pump_logs(self._process.stderr))
-        line = await self._read_line(timeout=max(10.0, self.spec.timeout))
+        try:
+            line = await self._read_line(timeout=INIT_TIMEOUT)
+        except TimeoutError:
+            await self.stop()
+            raise FunctionError(
+                self.spec.name,
+                {"errorType": "Runtime.InitTimeout", "errorMessage": "init phase timed out"},
+            ) from None
         if line is None:
             raise FunctionError(
                 self.spec.name,

@@ -118,6 +118,7 @@ class WebSocketApi:
         self.bucket = TokenBucket(settings.ws_throttle.rate, settings.ws_throttle.burst)
         self._policies: dict[str, _CachedPolicy] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
         self.domain = ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -394,8 +395,8 @@ class WebSocketApi:
 
     async def _disconnect(self, connection: Connection, code: int, reason: str) -> None:
         function = self.routes.get("$disconnect")
-        if function is None:
-            return
+        if function is None or self._closing:
+            return  # the whole API is going away: nothing is left to clean up after
         event = {
             "headers": {"Host": self.domain},
             "multiValueHeaders": {"Host": [self.domain]},
@@ -421,7 +422,12 @@ class WebSocketApi:
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("route invocation failed", exc_info=task.exception())
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for in-flight route invocations (tests and shutdown)."""
@@ -429,6 +435,7 @@ class WebSocketApi:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     async def close(self) -> None:
+        self._closing = True
         for connection in list(self.connections.values()):
             connection.closed = True
             with contextlib.suppress(RuntimeError, OSError):
