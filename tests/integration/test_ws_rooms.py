@@ -306,6 +306,8 @@ def test_a_gone_connection_loses_only_its_own_subscription(alice, bob, online, e
     assert connections_repository().get(b.connection_id) is None
     assert connections_repository().get(a.connection_id) is not None
     assert len(a.events("message.created")) == 1
+    # and the room learns that Bob is gone
+    assert [u["userId"] for u in a.last("presence")["online"]] == [alice.sub]
 
 
 def test_disconnect_forgets_the_connection_and_updates_presence(alice, bob, online) -> None:  # type: ignore[no-untyped-def]

@@ -305,6 +305,9 @@ class Rooms:
             subscribers=subscribers,
         )
         record_broadcast(result)
+        if result.stale and not isinstance(event, Presence):
+            # someone left without a $disconnect: the room learns it now
+            self.announce_presence(conversation_id, members)
 
     def _error(self, who: Caller, code: str, message: str, action: str | None) -> None:
         self.broadcaster.send(
