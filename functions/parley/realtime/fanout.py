@@ -56,6 +56,14 @@ class Broadcaster:
         self._connections = connections
         self._client = client
         self._pool_size = pool_size
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """One bounded pool for the container's life: its threads idle between invocations
+        instead of being started for every broadcast (a reply makes a hundred)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._pool_size, thread_name_prefix="fanout")
+        return self._pool
 
     def send(self, connection_id: str, event: _Event) -> bool:
         """Post to one connection; False if it is gone or the post failed."""
@@ -99,10 +107,7 @@ class Broadcaster:
         if len(targets) <= 1:
             outcomes = [self._post(c, data) for c in targets]
         else:
-            with ThreadPoolExecutor(
-                max_workers=min(self._pool_size, len(targets)), thread_name_prefix="fanout"
-            ) as pool:
-                outcomes = list(pool.map(lambda c: self._post(c, data), targets))
+            outcomes = list(self._executor().map(lambda c: self._post(c, data), targets))
         stale = tuple(c for c, o in zip(targets, outcomes, strict=True) if o == "gone")
         for connection_id in stale:
             self._connections.remove_stale(conversation_id, connection_id)
