@@ -17,11 +17,14 @@ import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from tasks.core import release
 from tasks.core.manifest import ROOT, Manifest, Ref
 from tasks.infra import TERRAFORM_DIR, provider_mirror, run_terraform
 from tests.support.moto_server import MotoServer
@@ -89,40 +92,49 @@ class Deployed:
         )
 
 
-def _publish(url: str, manifest: Manifest) -> None:
-    """What `invoke publish` leaves in the artifacts bucket: zips by hash and releases/dev.json."""
+def _publish(url: str, manifest: Manifest, root: Path) -> None:
+    """Publish a small build with the release code itself (`invoke publish`'s core), so the
+    record Terraform reads is exactly what the release tooling writes."""
     s3 = Deployed(url, {}).client("s3")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
 
-    def upload(name: str, kind: str) -> dict[str, Any]:
+    def build(key: str, kind: str, relative: str, **extra: Any) -> tuple[str, dict[str, Any]]:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr(f"{name}/__init__.py", "")
+            archive.writestr(f"{key.partition(':')[2] or key}/__init__.py", "")
         data = buffer.getvalue()
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
         digest = hashlib.sha256(data)
-        key = f"sha256/{digest.hexdigest()}.zip"
-        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-        return {"kind": kind, "size": len(data), "sha256": digest.hexdigest(),
-                "sha256_base64": base64.b64encode(digest.digest()).decode(), "s3_key": key,
-                "path": f"dist/{name}.zip"}  # fmt: skip
+        return key, {"kind": kind, "path": relative, "size": len(data), "unzipped_size": 1,
+                     "sha256": digest.hexdigest(),
+                     "sha256_base64": base64.b64encode(digest.digest()).decode(),
+                     "s3_key": f"sha256/{digest.hexdigest()}.zip", **extra}  # fmt: skip
 
-    artifacts = {f"layer:{manifest.layer.name}": upload("deps", "layer")}
-    for name in manifest.functions:
-        artifacts[f"function:{name}"] = upload(name, "function")
-    record = {
-        "version": 1,
-        "runtime": manifest.defaults.runtime,
-        "architecture": manifest.defaults.architecture,
-        "artifacts": artifacts,
-        "release_id": "20261127T000000Z-0123456789ab",
-        "git_commit": "0" * 40,
-        "created_at": "2026-11-27T00:00:00.000Z",
-    }
-    s3.put_object(
-        Bucket=BUCKET,
-        Key="releases/dev.json",
-        Body=json.dumps(record).encode(),
-        ContentType="application/json",
+    artifacts = dict(
+        [
+            build(f"layer:{manifest.layer.name}", "layer", "dist/layers/deps-arm64.zip"),
+            build("frontend", "frontend", "dist/frontend.zip"),
+            *(
+                build(f"function:{name}", "function", f"dist/functions/{name}.zip",
+                      entry={"handler": fn.handler})
+                for name, fn in manifest.functions.items()
+            ),
+        ]
+    )  # fmt: skip
+    build_manifest = release.BuildManifest.model_validate(
+        {"version": 1, "runtime": manifest.defaults.runtime,
+         "architecture": manifest.defaults.architecture, "artifacts": artifacts}
+    )  # fmt: skip
+    release.publish(
+        s3,
+        BUCKET,
+        build_manifest,
+        root=root,
+        env="dev",
+        git_commit="0" * 40,
+        now=datetime.now(UTC),
+        progress=lambda _: None,
     )
 
 
@@ -130,8 +142,8 @@ def _publish(url: str, manifest: Manifest) -> None:
 def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> Iterator[Deployed]:
     server = MotoServer().start()
     try:
-        _publish(server.url, manifest)
         repo = tmp_path_factory.mktemp("apply")
+        _publish(server.url, manifest, repo / "build")
         shutil.copytree(
             TERRAFORM_DIR, repo / "terraform", ignore=shutil.ignore_patterns(".terraform*")
         )
