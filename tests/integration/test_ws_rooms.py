@@ -323,3 +323,28 @@ def test_disconnect_forgets_the_connection_and_updates_presence(alice, bob, onli
     assert [u["userId"] for u in a.last("presence")["online"]] == [alice.sub]
     assert connections_repository().get(b.connection_id) is None
     assert [s.user_id for s in connections_repository().subscribers(room)] == [alice.sub]
+
+
+def test_long_replies_streaming_at_once_are_resumed_in_parts(alice, bob, online, endpoint) -> None:  # type: ignore[no-untyped-def]
+    from parley.ids import new_ulid
+    from parley.realtime.runtime import streaming_repository
+
+    room = make_room(alice, bob)
+    texts = {}
+    for author in (alice, bob):
+        question, _ = store().messages.put_user_message(
+            room, author_id=author.sub, author_name=author.name, content="@assistant long"
+        )
+        reply_id = new_ulid()
+        streaming_repository().begin(room, reply_id, reply_to=question.id, requested_by=author.sub)
+        texts[reply_id] = "ü" * 9000  # 18 KB each: together they exceed one frame
+        streaming_repository().progress(room, reply_id, texts[reply_id], 40)
+    a = online(alice)
+
+    a.send("subscribe", conversationId=room)
+
+    parts = a.events("subscribed")
+    assert len(parts) == 2
+    resumed = {s["messageId"]: (s["seq"], s["content"]) for p in parts for s in p["streaming"]}
+    assert resumed == {reply_id: (40, text) for reply_id, text in texts.items()}
+    assert max(len(f) for f in endpoint.frames(a.connection_id)) <= 32 * 1024

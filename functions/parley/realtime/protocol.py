@@ -251,7 +251,8 @@ class StreamingSnapshot(_Wire):
 
 
 class Subscribed(_Event):
-    """Answer to `subscribe`: the replies streaming right now, each with its resume point."""
+    """Answer to `subscribe`: the replies streaming right now, each with its resume point.
+    When several long replies stream at once it comes in parts, one reply each: merge them."""
 
     model_config = ConfigDict(
         json_schema_extra={

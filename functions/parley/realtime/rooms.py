@@ -32,6 +32,7 @@ from parley.realtime.metrics import record_broadcast, record_message
 from parley.realtime.protocol import (
     ClientAction,
     ErrorEvent,
+    FrameTooLarge,
     MessageCreated,
     OnlineUser,
     Presence,
@@ -170,10 +171,15 @@ class Rooms:
             )
             for s in self.streaming.streaming(action.conversation_id)
         ]
-        self.broadcaster.send(
-            who.connection_id,
-            Subscribed(conversation_id=action.conversation_id, streaming=snapshot),
-        )
+        answer = Subscribed(conversation_id=action.conversation_id, streaming=snapshot)
+        try:
+            self.broadcaster.send(who.connection_id, answer)
+        except FrameTooLarge:  # several long replies at once: one frame per reply
+            for part in snapshot:
+                self.broadcaster.send(
+                    who.connection_id,
+                    Subscribed(conversation_id=action.conversation_id, streaming=[part]),
+                )
         self.announce_presence(action.conversation_id, room.member_ids)
 
     def unsubscribe(self, who: Caller, action: Unsubscribe) -> None:
