@@ -113,7 +113,9 @@ subscribe again.
 - **Resume**: after a reload, `subscribe` answers `subscribed` with each reply still
   streaming: its text so far and the `seq` that text ends at. Apply only deltas with a larger
   `seq`. Because the snapshot is read after the subscription is stored, no delta falls between
-  the snapshot and the live stream; one may arrive twice, and `seq` tells.
+  the snapshot and the live stream; one may arrive twice, and `seq` tells. When several long
+  replies stream at once, `subscribed` comes in parts (one reply each, each within a frame):
+  merge them.
 - **Stop**: `stop` ends a streaming reply within one coalescing window (~75 ms); what was said
   is kept and completed with status `stopped`. Only who asked for the reply, or the room's
   owner, may stop it (`forbidden` otherwise; `conflict` if it already ended).

@@ -251,8 +251,7 @@ class StreamingSnapshot(_Wire):
 
 
 class Subscribed(_Event):
-    """Answer to `subscribe`: the replies streaming right now, each with its resume point.
-    When several long replies stream at once it comes in parts, one reply each: merge them."""
+    """Answer to `subscribe`: the replies streaming right now, each with its resume point."""
 
     model_config = ConfigDict(
         json_schema_extra={
