@@ -110,15 +110,22 @@ def frontend_test(c: Context) -> None:
             raise Exit(f"frontend {step} failed", code=1)
 
 
-@task(help={"grep": "only browser tests whose title matches", "headed": "show the browser"})
-def e2e(c: Context, grep: str = "", headed: bool = False) -> None:
+@task(
+    help={
+        "grep": "only browser tests whose title matches",
+        "headed": "show the browser",
+        "screenshots": "also save the README screenshots to docs/screenshots",
+    }
+)
+def e2e(c: Context, grep: str = "", headed: bool = False, screenshots: bool = False) -> None:
     """Browser tests: Debian's chromium against the local stack with the scripted model."""
     _require_node_modules()
     if not Path("/usr/bin/chromium").exists():
         raise Exit("chromium is missing: apt-get install -y chromium", code=1)
     frontend_build(c)
     args = " ".join(a for a in (f"--grep {grep!r}" if grep else "", "--headed" * headed) if a)
+    env = {"PARLEY_SCREENSHOTS": "1"} if screenshots else {}
     with c.cd(str(FRONTEND)):
-        ok = c.run(f"npx playwright test {args}".strip(), warn=True, pty=False).ok
+        ok = c.run(f"npx playwright test {args}".strip(), warn=True, pty=False, env=env).ok
     if not ok:
         raise Exit("browser tests failed (report: frontend/playwright-report)", code=1)

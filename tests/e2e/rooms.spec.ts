@@ -53,13 +53,14 @@ test.describe.serial("rooms with other people", () => {
     // The name is the profile's (or the e-mail's local part where the profile has none).
     await expect(guest.locator(".typing")).toHaveText(/^Ana\S* is typing…$/i);
     await composer(owner).press("Enter");
-    await expect(guest.locator("article.message-user").filter({ hasText: "Hello Ben" })).toBeVisible();
+    // Deliveries cross the gateway emulator's function processes: allow for a busy machine.
+    await expect(guest.locator("article.message-user").filter({ hasText: "Hello Ben" })).toBeVisible({ timeout: 30_000 });
     await expect(guest.locator(".typing")).toHaveText("");
-    await expect(guest.locator("article").filter({ hasText: "Hello Ben" }).locator(".message-author")).toContainText(/ana/i);
+    await expect(guest.locator("article").filter({ hasText: "Hello Ben" }).locator(".message-author")).toContainText("Ana");
 
     await composer(guest).fill("Hi Ana!");
     await composer(guest).press("Enter");
-    await expect(owner.locator("article.message-user").filter({ hasText: "Hi Ana!" })).toBeVisible();
+    await expect(owner.locator("article.message-user").filter({ hasText: "Hi Ana!" })).toBeVisible({ timeout: 30_000 });
     await expectAccessible(guest);
   });
 
@@ -73,7 +74,7 @@ test.describe.serial("rooms with other people", () => {
     await composer(guest).pressSequentially("when do we ship?");
     await composer(guest).press("Enter");
     for (const page of [owner, guest]) {
-      await expect(page.locator("article.message-assistant").last()).toContainText("ship on Friday", { timeout: 20_000 });
+      await expect(page.locator("article.message-assistant").last()).toContainText("ship on Friday", { timeout: 30_000 });
     }
     await screenshot(owner, "room");
     await screenshot(guest, "room-guest");

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    stack = LocalStack(StackConfig(model="scripted", log_dir=args.log_dir))
+    stack = LocalStack(StackConfig(model="scripted", log_dir=args.log_dir, warm=True))
     try:
         info = stack.start()
         control = control_server(stack)
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         stop.wait()
         control.shutdown()
     finally:
+        args.ready_file.unlink(missing_ok=True)
         stack.stop()
     return 0
 

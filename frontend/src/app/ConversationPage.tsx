@@ -57,6 +57,10 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
     () => ["assistant", ...(members.data ?? []).filter((m) => m.userId !== userId).map((m) => handleFor(m.name || m.email.split("@")[0]!))],
     [members.data, userId],
   );
+  const authorNames = useMemo(
+    () => Object.fromEntries((members.data ?? []).filter((m) => m.name).map((m) => [m.userId, m.name])),
+    [members.data],
+  );
   const onlineCount = online?.length ?? 0;
   // The members list has the profile names; events carry what the connection knew.
   const nameOf = (person: { userId: string; name: string }) =>
@@ -79,6 +83,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
           conversation={conversation}
           mentionCandidates={candidates}
           onTyping={sendTyping}
+          authorNames={authorNames}
           belowMessages={<TypingIndicator names={typing.map(nameOf)} />}
         />
         <div id="room-members" className="room-members">

@@ -17,12 +17,15 @@ export function ChatView({
   mentionCandidates,
   onTyping,
   belowMessages,
+  authorNames,
 }: {
   conversation: Conversation;
   mentionCandidates?: string[];
   onTyping?: (isTyping: boolean) => void;
   /** Shown between the log and the composer (the typing indicator in rooms). */
   belowMessages?: ReactNode;
+  /** Display names by user id (a room's members), preferred over what a message carries. */
+  authorNames?: Record<string, string>;
 }) {
   const { userId } = useSession();
   const chat = useChat(conversation.id);
@@ -61,7 +64,7 @@ export function ChatView({
 
   return (
     <section className="chat" aria-label="Chat">
-      <MessageList chat={chat} isMine={isMine} actionsFor={actionsFor} />
+      <MessageList chat={chat} isMine={isMine} actionsFor={actionsFor} authorNames={authorNames} />
       {chat.history.isSuccess && messages.length === 0 && (
         <div className="empty-chat">
           <h2>{isGroup ? "Say hello to the room" : "What can I help with?"}</h2>

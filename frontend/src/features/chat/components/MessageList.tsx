@@ -19,10 +19,12 @@ export function MessageList({
   chat,
   isMine,
   actionsFor,
+  authorNames,
 }: {
   chat: ChatController;
   isMine: (message: DisplayMessage) => boolean;
   actionsFor: (message: DisplayMessage, index: number) => MessageActions;
+  authorNames?: Record<string, string>;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const sentinel = useRef<HTMLDivElement>(null);
@@ -80,7 +82,12 @@ export function MessageList({
       {history.error && <Alert>{history.error.message}</Alert>}
       <div className="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
         {messages.map((message, index) => (
-          <MessageItem key={message.id} message={message} mine={isMine(message)} actions={actionsFor(message, index)} />
+          <MessageItem
+            key={message.id}
+            message={authorNames?.[message.authorId] ? { ...message, authorName: authorNames[message.authorId] } : message}
+            mine={isMine(message)}
+            actions={actionsFor(message, index)}
+          />
         ))}
       </div>
     </div>
