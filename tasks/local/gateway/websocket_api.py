@@ -375,14 +375,15 @@ class WebSocketApi:
             "body": text if text is not None else base64.b64encode(data).decode(),  # type: ignore[arg-type]
             "isBase64Encoded": text is None,
         }
+        started = time.monotonic()
         try:
             await self.runtime.invoke(function, event, request_id)
         except FunctionError as exc:
             log.warning("%s failed: %s", route, exc)
             await self._error(connection, "Internal server error", request_id)
-            self._log(connection.id, route, 500, str(exc))
+            self._log(connection.id, route, 500, str(exc), started)
             return
-        self._log(connection.id, route, 200)
+        self._log(connection.id, route, 200, None, started)
 
     async def _error(self, connection: Connection, message: str, request_id: str = "") -> None:
         """The frame API Gateway itself sends when a message cannot be handled."""
@@ -442,7 +443,14 @@ class WebSocketApi:
                 await connection.socket.close(code=1001, reason="Going away")
         await self.drain(timeout=10)
 
-    def _log(self, connection_id: str, route: str, status: int, error: str | None = None) -> None:
+    def _log(
+        self,
+        connection_id: str,
+        route: str,
+        status: int,
+        error: str | None = None,
+        started: float | None = None,
+    ) -> None:
         access_log.info(
             "%s",
             json.dumps(
@@ -452,6 +460,9 @@ class WebSocketApi:
                     "routeKey": route,
                     "status": status,
                     "requestTime": _request_time(_now_ms()),
+                    "integrationLatency": None
+                    if started is None
+                    else round((time.monotonic() - started) * 1000),
                     "error": error,
                 }
             ),
