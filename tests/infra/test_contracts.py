@@ -658,3 +658,15 @@ def test_metrics_namespace_reaches_functions_that_record_metrics(
         )
     elif namespace is not None:
         assert namespace == expected, f"{function}: namespace {namespace!r} ≠ {expected!r}"
+
+
+def test_reached_not_called_entries_are_still_needed() -> None:
+    stale = []
+    for (function, item), _reason in REACHED_NOT_CALLED.items():
+        found = reach(MANIFEST.functions[function].handler)
+        if ":" in item:  # an IAM action
+            if item not in found.actions() or item in granted(function):
+                stale.append(f"({function!r}, {item!r})")
+        elif item not in {name for _, name in found.settings}:  # a settings model
+            stale.append(f"({function!r}, {item!r})")
+    assert not stale, f"remove from REACHED_NOT_CALLED in {Path(__file__).name}: {', '.join(stale)}"
