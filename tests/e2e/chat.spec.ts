@@ -121,12 +121,42 @@ test.describe.serial("chat with the assistant", () => {
     await expect(lastAssistant(page)).toContainText("Answer to the edited question.");
   });
 
+  test("older messages load when scrolling up", async () => {
+    // GIVEN a conversation with more history than one page (made over the HTTP API)
+    const api = stack().httpApiUrl;
+    const id = await page.evaluate(async (base) => {
+      const lastUser = Object.keys(localStorage).find((k) => k.endsWith(".LastAuthUser"))!;
+      const prefix = lastUser.replace(/LastAuthUser$/, "");
+      const token = localStorage.getItem(`${prefix}${localStorage.getItem(lastUser)}.idToken`)!;
+      const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+      const post = (path: string, body: unknown) =>
+        fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) }).then((r) => r.json());
+      const conversation = await post("/conversations", { title: "Long history" });
+      for (let n = 1; n <= 20; n++) await post(`/conversations/${conversation.id}/messages`, { content: `history ${n}` });
+      return conversation.id as string;
+    }, api);
+    // WHEN it is opened, only the newest page is shown
+    await page.goto(`${stack().appUrl}/#/c/${id}`);
+    const log = page.getByRole("log", { name: "Messages" });
+    await expect(log.getByText("history 20", { exact: true })).toBeVisible();
+    await expect(log.getByText("history 1", { exact: true })).toHaveCount(0);
+    // THEN scrolling to the top brings the older ones, keeping the reader's place
+    for (let i = 0; i < 5 && (await page.getByText("Beginning of the conversation").count()) === 0; i++) {
+      await page.locator(".message-scroller").evaluate((el) => el.scrollTo({ top: 0 }));
+      await page.waitForTimeout(500);
+    }
+    await expect(log.getByText("history 1", { exact: true })).toBeAttached();
+    await expect(page.getByText("Beginning of the conversation")).toBeVisible();
+    await expect(log.locator("article")).toHaveCount(40);
+  });
+
   test("rename, search and delete with confirmation", async () => {
     const nav = page.getByRole("navigation", { name: "Conversations" });
     await nav.getByRole("button", { name: /^Rename / }).first().click();
     await page.getByRole("dialog").getByLabel("Title").fill("Python basics");
     await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
     await expect(nav.getByRole("link", { name: /Python basics/ })).toBeVisible();
+    await nav.getByRole("link", { name: /Python basics/ }).click();
     await expect(page.getByRole("heading", { level: 1, name: "Python basics" })).toBeVisible();
 
     await nav.getByRole("searchbox").fill("nothing like this");
