@@ -140,7 +140,11 @@ def create_tables(client: DynamoDBClient, prefix: str) -> dict[str, str]:
 @cache
 def clients(endpoint_url: str, region: str) -> tuple[Any, Any, Any]:
     """DynamoDB, Cognito and SSM clients for an endpoint (made once: clients are slow to build)."""
-    session = boto3.Session(region_name=region, **FAKE_CREDENTIALS)
+    session = boto3.Session(
+        region_name=region,
+        aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
+    )
     return (
         session.client("dynamodb", endpoint_url=endpoint_url),
         session.client("cognito-idp", endpoint_url=endpoint_url),

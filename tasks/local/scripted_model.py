@@ -99,7 +99,7 @@ class ScriptedModel:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -339,7 +339,7 @@ def _make_handler(model: ScriptedModel) -> type[BaseHTTPRequestHandler]:
                     self._wait(reply.token_delay or 0.02)
             chunk({}, reply.finish_reason)
             if (body.get("stream_options") or {}).get("include_usage"):
-                usage = {
+                usage: dict[str, Any] = {
                     "id": ident,
                     "object": "chat.completion.chunk",
                     "created": created,
