@@ -96,6 +96,25 @@ def test_idempotent_user_message_on_retries(store: Store) -> None:
     assert len(page) == 1
 
 
+def test_a_client_message_id_taken_by_another_member_is_a_conflict(store: Store) -> None:
+    me, friend = profile(store, 1), profile(store, 2)
+    group = store.conversations.create(me, kind="group", title="Room")
+    store.conversations.add_member(group.id, me.id, friend)
+    store.messages.put_user_message(
+        group.id, author_id=me.id, author_name=None, content="mine", client_message_id="1"
+    )
+    with pytest.raises(Conflict, match="already used"):
+        store.messages.put_user_message(
+            group.id,
+            author_id=friend.id,
+            author_name=None,
+            content="theirs",
+            client_message_id="1",
+        )
+    page, _ = store.messages.page(group.id, limit=10, cursor=None)
+    assert [m.content for m in page] == ["mine"]
+
+
 def test_messages_newest_first_and_finish(store: Store) -> None:
     me = profile(store, 1)
     conversation = store.conversations.create(me, kind="assistant", title=None)

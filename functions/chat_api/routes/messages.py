@@ -46,7 +46,7 @@ def list_messages(
     tags=["messages"],
     responses={
         **ok(201, PostMessageResult, "The message and the reply"),
-        **errors(404, 429, 502, 503),
+        **errors(404, 409, 429, 502, 503),
     },
 )
 def post_message(

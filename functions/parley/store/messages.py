@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from parley.errors import BadRequest, ConversationNotFound, MessageNotFound
+from parley.errors import BadRequest, Conflict, ConversationNotFound, MessageNotFound
 from parley.ids import new_ulid, now_iso
 from parley.models import Message, Status, Usage
 from parley.store.table import conv_pk, decode_cursor, encode_cursor, message_sk, plain
@@ -138,6 +138,8 @@ class MessageRepository:
                 existing = self.by_client_id(conversation_id, client_message_id, author_id)
                 if existing is not None:
                     return existing, False
+                # Taken by another member of the room: ids are meant to be unique (UUIDs).
+                raise Conflict("clientMessageId is already used in this conversation") from None
             raise
         return message, True
 
