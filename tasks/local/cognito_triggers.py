@@ -108,8 +108,8 @@ class PostConfirmationBridge:
             after(backend, user_pool_id, username)
             return result
 
-        CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign]
-        CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign]
+        CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign,assignment]
+        CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign,assignment]
 
         def unhook() -> None:
             for name, original in originals.items():

@@ -151,7 +151,11 @@ class LocalStack:
         moto_host, moto_port = self._moto.get_host_and_port()
         moto_url = f"http://{moto_host}:{moto_port}"
         self.resources = resources = bootstrap(moto_url, model_api_key=api_key)
-        session = boto3.Session(region_name=resources.region, **FAKE_CREDENTIALS)
+        session = boto3.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+            aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
+            region_name=resources.region,
+        )
         cognito = session.client("cognito-idp", endpoint_url=moto_url)
         sqs = session.client("sqs", endpoint_url=moto_url)
         dlqs = {
@@ -212,6 +216,7 @@ class LocalStack:
 
         # Cognito's post-confirmation trigger, and the demo user through it.
         bridge = None
+        assert gateway.runtime is not None
         if "post_confirmation" in manifest.functions:
             from tasks.local.cognito_triggers import PostConfirmationBridge
 
