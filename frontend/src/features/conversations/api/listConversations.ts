@@ -13,5 +13,7 @@ export function useConversations() {
       http.request<Page<Conversation>>("/conversations", { query: { cursor: pageParam, limit: 50 }, signal }),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor,
+    // An invitation to a room has no live event: look again when the person comes back.
+    refetchOnWindowFocus: true,
   });
 }
