@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from chat_api.deps import CurrentProfile, store
+from chat_api.deps import CurrentProfile, CurrentUser, store
 from chat_api.docs import errors, ok
 from parley.models import (
     DEFAULT_PAGE_SIZE,
@@ -35,9 +35,9 @@ Cursor = Annotated[str | None, Query(max_length=2048, description="From a previo
     responses={**ok(200, ConversationPage, "A page of conversations"), **errors()},
 )
 def list_conversations(
-    me: CurrentProfile, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+    me: CurrentUser, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> ConversationPage:
-    items, next_cursor = store().conversations.list_for(me.id, limit=limit, cursor=cursor)
+    items, next_cursor = store().conversations.list_for(me.sub, limit=limit, cursor=cursor)
     return ConversationPage(items=items, next_cursor=next_cursor)
 
 
@@ -58,8 +58,8 @@ def create_conversation(body: CreateConversation, me: CurrentProfile) -> Respons
     tags=["conversations"],
     responses={**ok(200, Conversation, "The conversation"), **errors(404)},
 )
-def get_conversation(id: ConversationId, me: CurrentProfile) -> Conversation:
-    return store().conversations.get_for(id, me.id)
+def get_conversation(id: ConversationId, me: CurrentUser) -> Conversation:
+    return store().conversations.get_for(id, me.sub)
 
 
 @router.patch(
@@ -71,9 +71,9 @@ def get_conversation(id: ConversationId, me: CurrentProfile) -> Conversation:
 def rename_conversation(
     id: ConversationId,
     body: UpdateConversation,
-    me: CurrentProfile,
+    me: CurrentUser,
 ) -> Conversation:
-    return store().conversations.rename(id, me.id, body.title)
+    return store().conversations.rename(id, me.sub, body.title)
 
 
 @router.delete(
@@ -82,6 +82,6 @@ def rename_conversation(
     tags=["conversations"],
     responses={204: {"description": "Deleted"}, **errors(403, 404)},
 )
-def delete_conversation(id: ConversationId, me: CurrentProfile) -> Response[None]:
-    store().conversations.delete(id, me.id)
+def delete_conversation(id: ConversationId, me: CurrentUser) -> Response[None]:
+    store().conversations.delete(id, me.sub)
     return Response(204)

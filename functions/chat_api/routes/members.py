@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from chat_api.deps import CurrentProfile, store
+from chat_api.deps import CurrentUser, store
 from chat_api.docs import errors, ok
 from chat_api.routes.conversations import ConversationId
 from parley.errors import UserNotFound
@@ -25,9 +25,9 @@ UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9
     tags=["members"],
     responses={**ok(200, MemberList, "The members"), **errors(404)},
 )
-def list_members(id: ConversationId, me: CurrentProfile) -> MemberList:
+def list_members(id: ConversationId, me: CurrentUser) -> MemberList:
     repository = store()
-    repository.conversations.membership(id, me.id)
+    repository.conversations.membership(id, me.sub)
     return MemberList(items=repository.conversations.members(id))
 
 
@@ -40,14 +40,14 @@ def list_members(id: ConversationId, me: CurrentProfile) -> MemberList:
 def add_member(
     id: ConversationId,
     body: AddMember,
-    me: CurrentProfile,
+    me: CurrentUser,
 ) -> Response[Member]:
     repository = store()
-    repository.conversations.membership(id, me.id)  # strangers learn nothing about users
+    repository.conversations.membership(id, me.sub)  # strangers learn nothing about users
     invited = repository.profiles.find_by_email(body.email)
     if invited is None:
         raise UserNotFound()
-    member = repository.conversations.add_member(id, me.id, invited)
+    member = repository.conversations.add_member(id, me.sub, invited)
     return Response(201, "application/json", member)
 
 
@@ -60,7 +60,7 @@ def add_member(
 def remove_member(
     id: ConversationId,
     userId: UserId,
-    me: CurrentProfile,
+    me: CurrentUser,
 ) -> Response[None]:
-    store().conversations.remove_member(id, me.id, userId)
+    store().conversations.remove_member(id, me.sub, userId)
     return Response(204)

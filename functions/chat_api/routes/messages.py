@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chat_api.deps import CurrentProfile, provider, settings, store
+from chat_api.deps import CurrentProfile, CurrentUser, provider, settings, store
 from chat_api.docs import errors, ok
 from chat_api.routes.conversations import ConversationId, Cursor, Limit
 from parley import assistant
@@ -25,12 +25,12 @@ metrics = Metrics()
 )
 def list_messages(
     id: ConversationId,
-    me: CurrentProfile,
+    me: CurrentUser,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> MessagePage:
     repository = store()
-    repository.conversations.membership(id, me.id)
+    repository.conversations.membership(id, me.sub)
     items, next_cursor = repository.messages.page(id, limit=limit, cursor=cursor)
     return MessagePage(items=items, next_cursor=next_cursor)
 
