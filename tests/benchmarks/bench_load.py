@@ -300,7 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rooms", type=int, default=10)
     parser.add_argument("--messages", type=int, default=20)
     args = parser.parse_args(argv)
-    signal.alarm(int(DEADLINE_SECONDS))  # bounded in time, whatever happens
+
+    def out_of_time(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"the benchmark ran past {DEADLINE_SECONDS:.0f} s")
+
+    signal.signal(signal.SIGALRM, out_of_time)
+    signal.alarm(int(DEADLINE_SECONDS))  # bounded in time; `finally` still stops the stack
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         process, info = start_stack(Path(tmp))
         try:
