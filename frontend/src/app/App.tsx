@@ -13,13 +13,14 @@ type Boot = { status: "loading" } | { status: "ready"; config: AppConfig } | { s
 /** Start-up: validate config.json first, so a bad deployment says what is wrong instead of failing later. */
 export function App({ configLoader = loadConfig }: { configLoader?: () => Promise<AppConfig> }) {
   const [boot, setBoot] = useState<Boot>({ status: "loading" });
+  const [loader] = useState(() => configLoader);
   useEffect(() => {
-    configLoader().then(
+    loader().then(
       (config) => setBoot({ status: "ready", config }),
       (error: unknown) =>
         setBoot({ status: "failed", problems: error instanceof ConfigError ? error.problems : ["config.json could not be read"] }),
     );
-  }, [configLoader]);
+  }, [loader]);
   if (boot.status === "loading") return <Spinner label="Starting Parley" />;
   if (boot.status === "failed") return <ConfigProblem problems={boot.problems} />;
   return <Configured config={boot.config} />;
