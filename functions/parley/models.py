@@ -40,15 +40,21 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A
 
 
 class ApiModel(BaseModel):
-    """Base of every wire model: camelCase aliases, snake_case attributes."""
+    """Base of every wire model: camelCase aliases, snake_case attributes.
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    Validators are built on first use (`defer_build`): a cold start pays only for the models
+    its first request touches.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class InputModel(ApiModel):
     """Request bodies: unknown fields are an error, so a typo never passes silently."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
+    )
 
 
 # -- records -------------------------------------------------------------------------------
@@ -181,17 +187,21 @@ class ErrorResponse(ApiModel):
 
 
 # -- the compatible `POST /chat` (snake_case, exactly as the earlier API) ---------------------
-class ChatRequest(BaseModel):
+class CompatModel(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class ChatRequest(CompatModel):
     prompt: str
     chat_id: str | None = None
 
 
-class ChatTurnOut(BaseModel):
+class ChatTurnOut(CompatModel):
     role: Role
     content: str
 
 
-class ChatRecord(BaseModel):
+class ChatRecord(CompatModel):
     id: str
     user_id: str
     title: str
@@ -200,11 +210,11 @@ class ChatRecord(BaseModel):
     messages: list[ChatTurnOut]
 
 
-class ChatResponse(BaseModel):
+class ChatResponse(CompatModel):
     response: str
     chat: ChatRecord
 
 
-class ChatError(BaseModel):
+class ChatError(CompatModel):
     error: str
     message: str | None = None
