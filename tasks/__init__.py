@@ -6,8 +6,15 @@ One module per area; every task is exposed at the top level (`invoke build`, `in
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from pathlib import Path
 
 from invoke.collection import Collection
+
+# Tools of the project environment (ruff, mypy, pytest…) resolve whether or not the venv is
+# activated: `.venv/bin/invoke test` behaves like `uv run invoke test`.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 MODULES = ("build", "quality", "bench", "release", "infra", "frontend", "dev")
 """Task modules, in the order `invoke --list` reads best."""
