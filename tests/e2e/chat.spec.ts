@@ -174,6 +174,14 @@ test.describe.serial("chat with the assistant", () => {
     await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
   });
 
+  test("going offline shows the connection state, and coming back reconnects", async () => {
+    const context = page.context();
+    await context.setOffline(true);
+    await expect(page.getByRole("status").filter({ hasText: "Reconnecting…" })).toBeVisible();
+    await context.setOffline(false);
+    await expect(page.getByRole("status").filter({ hasText: "Live" })).toBeVisible({ timeout: 30_000 });
+  });
+
   test("dark theme and phone width stay accessible", async () => {
     await enqueue({ text: "Dark mode **works**:\n\n```js\nconst theme = \"dark\";\n```" });
     await page.getByRole("button", { name: "New chat" }).click();

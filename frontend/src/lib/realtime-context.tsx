@@ -11,9 +11,12 @@ export function RealtimeProvider({ client, children }: { client: RealtimeClient;
   useEffect(() => {
     client.start();
     const online = () => client.reconnectNow();
+    const offline = () => client.dropConnection();
     window.addEventListener("online", online);
+    window.addEventListener("offline", offline);
     return () => {
       window.removeEventListener("online", online);
+      window.removeEventListener("offline", offline);
       client.stop();
     };
   }, [client]);

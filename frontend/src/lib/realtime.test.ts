@@ -124,6 +124,16 @@ describe("RealtimeClient against a real WebSocket server", () => {
     await until(() => client.connectionState === "open", 5000);
   }, 15_000);
 
+  it("drops the connection when told the browser is offline, and comes back", async () => {
+    client.subscribe("c1");
+    client.start();
+    await until(() => client.connectionState === "open");
+    client.dropConnection();
+    expect(client.connectionState).toBe("reconnecting");
+    await until(() => client.connectionState === "open" && env.sockets.length === 2);
+    await until(() => env.received.filter((r) => JSON.stringify(r).includes("subscribe")).length === 2);
+  });
+
   it("unsubscribes and stops cleanly", async () => {
     client.subscribe("c1");
     client.start();

@@ -86,6 +86,18 @@ export class RealtimeClient {
     void this.connect();
   }
 
+  /**
+   * Drops the connection now (the browser says it is offline): a dead socket can take minutes
+   * to notice by itself, and the person should see at once that live updates have stopped.
+   */
+  dropConnection(): void {
+    if (this.stopped || !this.socket) return;
+    const socket = this.socket;
+    this.socket = null;
+    socket.close(4000, "offline");
+    this.scheduleReconnect();
+  }
+
   subscribe(conversationId: string): void {
     if (this.subscriptions.has(conversationId)) return;
     this.subscriptions.add(conversationId);
