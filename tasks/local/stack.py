@@ -146,6 +146,7 @@ class LocalStack:
         app_url = f"http://{cfg.host}:{port_of(app_sock)}"
 
         # AWS on moto, from the same definitions Terraform uses.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's line per request
         self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.port("moto"), verbose=False)
         self._moto.start()
         moto_host, moto_port = self._moto.get_host_and_port()
@@ -486,7 +487,6 @@ def run(config: StackConfig, ready_file: Path | None = None) -> int:
     from tasks.local.servers import PortInUse
 
     configure_logging(config.log_dir)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
     stack = LocalStack(config)
     with _stop_on_signals() as stop:
         started = time.monotonic()
