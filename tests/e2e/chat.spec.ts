@@ -202,4 +202,10 @@ test.describe.serial("chat with the assistant", () => {
     await page.getByRole("button", { name: "Switch to light theme" }).click();
     await page.setViewportSize({ width: 1280, height: 800 });
   });
+
+  test("a session that is gone sends the person back to sign in", async () => {
+    await page.evaluate(() => localStorage.clear());
+    await page.getByRole("button", { name: "New chat" }).click();
+    await expect(page.getByRole("heading", { name: "Sign in to Parley" })).toBeVisible();
+  });
 });

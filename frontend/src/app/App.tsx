@@ -4,7 +4,7 @@ import { AppShell } from "@/app/AppShell";
 import { Spinner } from "@/components/ui/Spinner";
 import { ConfigError, loadConfig } from "@/config/config";
 import type { AppConfig } from "@/config/config";
-import { CognitoAuth } from "@/features/auth/api/cognito";
+import { AuthError, CognitoAuth } from "@/features/auth/api/cognito";
 import { AuthScreen } from "@/features/auth/components/AuthScreen";
 import { AuthProvider, useAuth } from "@/features/auth/hooks/useAuth";
 
@@ -37,9 +37,20 @@ function Configured({ config }: { config: AppConfig }) {
 
 function Gate({ config }: { config: AppConfig }) {
   const { auth, state, signOut } = useAuth();
+  // A session that can no longer be refreshed (revoked, expired) ends here: back to sign-in.
+  const tokens = useMemo(
+    () => ({
+      getToken: (force?: boolean) =>
+        auth.getToken(force).catch((error: unknown) => {
+          if (error instanceof AuthError && (error.code === "SessionExpired" || error.code === "NoSession")) signOut();
+          throw error;
+        }),
+    }),
+    [auth, signOut],
+  );
   if (state.status === "loading") return <Spinner label="Restoring your session" />;
   if (state.status === "signedOut") return <AuthScreen />;
-  return <AppShell key={state.user.id} config={config} tokens={auth} user={state.user} onSignOut={signOut} />;
+  return <AppShell key={state.user.id} config={config} tokens={tokens} user={state.user} onSignOut={signOut} />;
 }
 
 function ConfigProblem({ problems }: { problems: string[] }) {
