@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -151,6 +152,9 @@ class LocalStack:
         self._moto.start()
         moto_host, moto_port = self._moto.get_host_and_port()
         moto_url = f"http://{moto_host}:{moto_port}"
+        # moto's state is global to the process: a stack always starts from a clean one.
+        reset = urllib.request.Request(f"{moto_url}/moto-api/reset", data=b"", method="POST")  # noqa: S310 - our own loopback server
+        urllib.request.urlopen(reset, timeout=30).close()  # noqa: S310
         self.resources = resources = bootstrap(moto_url, model_api_key=api_key)
         session = boto3.Session(
             aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
