@@ -49,6 +49,7 @@ class Config:
     locals: dict[str, Any] = field(default_factory=dict)
     terraform: list[dict[str, Any]] = field(default_factory=list)
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moved: list[dict[str, Any]] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
 
     def resource(self, kind: str, name: str = "this") -> dict[str, Any]:
@@ -87,6 +88,7 @@ def load_config(directory: Path) -> Config:
         config.terraform.extend(parsed.get("terraform", []))
         for block in parsed.get("provider", []):
             config.providers.update(block)
+        config.moved.extend(parsed.get("moved", []))
     return config
 
 

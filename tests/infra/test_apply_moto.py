@@ -58,6 +58,10 @@ provider "aws" {{
   s3_use_path_style           = true
 }}
 
+"""
+
+# An override file in the composition (modules/parley), where module.http_api is called.
+COMPOSITION_OVERRIDE = f"""
 module "http_api" {{
   cors_allow_origins = ["{APP_ORIGIN}"]
 }}
@@ -152,6 +156,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> It
             shutil.copy(ROOT / "functions" / name, repo / "functions" / name)
         env_dir = repo / "terraform" / "envs" / "dev"
         (env_dir / "moto_override.tf").write_text(OVERRIDE)
+        composition = repo / "terraform" / "modules" / "parley"
+        (composition / "moto_override.tf").write_text(COMPOSITION_OVERRIDE)
         (env_dir / "moto.tfvars").write_text(TFVARS)
         environ = {
             "AWS_ENDPOINT_URL": server.url,
@@ -165,7 +171,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> It
         assert init.returncode == 0, init.stdout + init.stderr
         apply = run_terraform(
             ["apply", "-auto-approve", "-input=false", "-no-color", "-var-file=moto.tfvars",
-             *(f"-target=module.{m}" for m in TARGETS)],
+             *(f"-target=module.parley.module.{m}" for m in TARGETS)],
             env_dir,
             env=environ,
         )  # fmt: skip

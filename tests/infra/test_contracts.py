@@ -26,6 +26,8 @@ from tests.infra.hcl import Config
 MANIFEST = load_manifest()
 FUNCTION_NAMES = sorted(MANIFEST.functions)
 ENVS = ("dev", "prod")
+# Every environment root calls this one composition module; the wiring contracts are checked there.
+COMPOSITION = "modules/parley"
 # Refs whose value may legitimately be empty (the feature is off): no required setting may use one.
 MAY_BE_EMPTY = {"model_base_url", "model_api_key_parameter", "bedrock_agent_id",
                 "bedrock_agent_alias_id"}  # fmt: skip
@@ -74,8 +76,14 @@ def granted(function: str) -> dict[str, set[str]]:
     return actions
 
 
-def env_main(tf: dict[str, Config], env: str) -> Config:
+def env_root(tf: dict[str, Config], env: str) -> Config:
     return tf[f"envs/{env}"]
+
+
+def composition(tf: dict[str, Config]) -> Config:
+    """The module every environment calls (its module calls, locals and data sources)."""
+    assert COMPOSITION in tf, f"{COMPOSITION}: the composition module is missing"
+    return tf[COMPOSITION]
 
 
 def strip(expression: Any) -> str:
@@ -120,22 +128,22 @@ def test_functions_module_deploys_one_function_per_manifest_entry(tf: dict[str, 
     assert tracing == '${each.value.tracing ? "Active" : "PassThrough"}', tracing
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_environments_read_the_repository_manifest(tf: dict[str, Config], env: str) -> None:
-    config = env_main(tf, env)
-    base = TERRAFORM_DIR / "envs" / env
+def test_composition_reads_the_repository_manifest(tf: dict[str, Config]) -> None:
+    config = composition(tf)
+    base = TERRAFORM_DIR / COMPOSITION
     for local, target in (("manifest_path", "functions/manifest.yaml"),
                           ("tables_path", "functions/tables.yaml")):  # fmt: skip
         expression = config.locals[local].replace("${local.repo_root}", config.locals["repo_root"])
         path = (base / expression.replace("${path.module}/", "")).resolve()
-        assert path == (ROOT / target).resolve(), f"envs/{env}: local.{local} points at {path}"
+        assert path == (ROOT / target).resolve(), f"{COMPOSITION}: local.{local} points at {path}"
     for module in ("functions", "http_api", "websocket_api"):
         call = config.modules[module]
         assert strip(call["manifest_path"]) == "local.manifest_path", (
-            f"envs/{env}: module.{module} must read functions/manifest.yaml (local.manifest_path)"
+            f"{COMPOSITION}: module.{module} must read functions/manifest.yaml "
+            "(local.manifest_path)"
         )
     assert strip(config.modules["data"]["tables"]) == "module.manifest.tables", (
-        f"envs/{env}: module.data must create the tables of functions/tables.yaml"
+        f"{COMPOSITION}: module.data must create the tables of functions/tables.yaml"
     )
 
 
@@ -171,9 +179,8 @@ def test_every_manifest_ref_can_be_resolved_by_terraform(tf: dict[str, Config]) 
     )
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_environments_give_every_ref_a_value(tf: dict[str, Config], env: str) -> None:
-    refs = env_main(tf, env).modules["functions"]["refs"]
+def test_composition_gives_every_ref_a_value(tf: dict[str, Config]) -> None:
+    refs = composition(tf).modules["functions"]["refs"]
     given = set(refs) if isinstance(refs, dict) else set()
     declared = set(
         re.findall(r"(\w+)\s*=\s*string", tf["modules/functions"].variables["refs"]["type"])
@@ -188,7 +195,7 @@ def test_environments_give_every_ref_a_value(tf: dict[str, Config], env: str) ->
         )
         for ref in missing
     }
-    assert not missing, f"envs/{env}: module.functions refs lacks " + "; ".join(
+    assert not missing, f"{COMPOSITION}: module.functions refs lacks " + "; ".join(
         f"{ref}, used by {', '.join(users[ref]) or 'no function yet'}" for ref in sorted(missing)
     )
 
@@ -494,20 +501,21 @@ def test_authorizer_and_code_agree_on_issuer_and_client(tf: dict[str, Config]) -
     assert jwks == code.jwks_url, (
         f"auth module jwks_url {jwks} ≠ parley.auth default {code.jwks_url}"
     )
-    for env in ENVS:
-        config = env_main(tf, env)
-        refs, http_call = config.modules["functions"]["refs"], config.modules["http_api"]
-        assert (
-            strip(refs["user_pool_id"])
-            == strip(http_call["user_pool_id"])
-            == ("module.auth.user_pool_id")
-        ), f"envs/{env}: functions and authorizer must trust the same pool"
-        assert (
-            strip(refs["user_pool_client_id"])
-            == strip(http_call["user_pool_client_id"])
-            == ("module.auth.user_pool_client_id")
-        ), f"envs/{env}: functions and authorizer must accept the same client id"
-        assert strip(refs["jwks_url"]) == "module.auth.jwks_url"
+    config = composition(tf)
+    refs, http_call = config.modules["functions"]["refs"], config.modules["http_api"]
+    assert (
+        strip(refs.get("user_pool_id", ""))
+        == strip(http_call.get("user_pool_id", ""))
+        == "module.auth.user_pool_id"
+    ), f"{COMPOSITION}: functions and authorizer must trust the same pool"
+    assert (
+        strip(refs.get("user_pool_client_id", ""))
+        == strip(http_call.get("user_pool_client_id", ""))
+        == "module.auth.user_pool_client_id"
+    ), f"{COMPOSITION}: functions and authorizer must accept the same client id"
+    assert strip(refs.get("jwks_url", "")) == "module.auth.jwks_url", (
+        f"{COMPOSITION}: functions must fetch the keys of the pool the authorizer trusts"
+    )
 
 
 # ── logs ─────────────────────────────────────────────────────────────────────────────────────
@@ -547,7 +555,7 @@ def test_environments_share_wiring_but_not_state(tf: dict[str, Config]) -> None:
         )
     keys, accounts = set(), []
     for env in ENVS:
-        config = env_main(tf, env)
+        config = env_root(tf, env)
         backend = config.terraform[0]["backend"][0]["s3"]
         assert backend["use_lockfile"] is True, f"envs/{env}: backend s3 needs use_lockfile = true"
         assert backend["encrypt"] is True
@@ -571,6 +579,54 @@ def test_environments_share_wiring_but_not_state(tf: dict[str, Config]) -> None:
     assert accounts[0] != accounts[1], "dev and prod allow the same account"
     prod_vars = (prod / "terraform.tfvars").read_text()
     assert re.search(r"^deletion_protection\s*=\s*true", prod_vars, re.M), "prod must protect data"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environment_is_a_thin_root_over_the_composition(tf: dict[str, Config], env: str) -> None:
+    root, parley = env_root(tf, env), composition(tf)
+    where = f"envs/{env}"
+    assert set(root.modules) == {"parley"}, (
+        f"{where}: calls {sorted(root.modules)}; an environment calls only module.parley "
+        f"({COMPOSITION}), which composes the rest"
+    )
+    assert not root.resources, f"{where}: declares resources {sorted(root.resources)}"
+    assert not root.data, f"{where}: declares data sources {sorted(root.data)}"
+    call = root.modules["parley"]
+    assert call["source"] == f"../../{COMPOSITION}", f"{where}: module.parley source"
+    for name, variable in parley.variables.items():
+        passed = strip(call.get(name, ""))
+        assert passed == f"var.{name}", (
+            f"{where}: module.parley must get {name} = var.{name} (got {passed or 'nothing'})"
+        )
+        declared = root.variables.get(name)
+        assert declared is not None, f"{where}: variable {name} (an input of {COMPOSITION})"
+        assert declared["type"] == variable["type"], (
+            f"{where}: variable {name} is {declared['type']}, "
+            f"{COMPOSITION} takes {variable['type']}"
+        )
+        assert declared.get("default", "required") == variable.get("default", "required"), (
+            f"{where}: variable {name} defaults differently from {COMPOSITION}"
+        )
+    unknown = set(call) - set(parley.variables) - {"source"}
+    assert not unknown, f"{where}: module.parley gets {sorted(unknown)}, which it does not take"
+    unused = set(root.variables) - set(parley.variables) - {"region", "allowed_account_ids"}
+    assert not unused, f"{where}: variables {sorted(unused)} reach nothing"
+    assert set(root.outputs) == set(parley.outputs), (
+        f"{where}: outputs differ from {COMPOSITION}'s "
+        f"(missing {sorted(set(parley.outputs) - set(root.outputs))}, "
+        f"extra {sorted(set(root.outputs) - set(parley.outputs))})"
+    )
+    for name, output in root.outputs.items():
+        assert strip(output["value"]) == f"module.parley.{name}", (
+            f"{where}: output {name} must re-export module.parley.{name}"
+        )
+    # State written before the composition existed keeps its resources: module.X moved.
+    moved = {strip(m["from"]): strip(m["to"]) for m in root.moved}
+    for module in parley.modules:
+        assert moved.get(f"module.{module}") == f"module.parley.module.{module}", (
+            f"{where}: no moved block from module.{module} to module.parley.module.{module}: "
+            "an existing state would destroy and recreate it"
+        )
 
 
 def test_modules_are_typed_and_described(tf: dict[str, Config]) -> None:

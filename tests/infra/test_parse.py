@@ -25,7 +25,7 @@ def hcl2json(files: list[Path]) -> dict[str, dict[str, object]]:
 def test_there_is_terraform_to_check() -> None:
     names = {p.parent.name for p in tf_files()}
     expected = {"auth", "data", "functions", "http_api", "websocket_api", "frontend"}
-    expected |= {"observability", "artifacts", "manifest", "dev", "prod", "bootstrap"}
+    expected |= {"observability", "artifacts", "manifest", "parley", "dev", "prod", "bootstrap"}
     assert expected <= names, f"missing Terraform directories: {sorted(expected - names)}"
 
 

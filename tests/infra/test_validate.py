@@ -20,7 +20,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("validate")
 
 
-# envs/prod has the same main.tf as envs/dev (test_contracts checks it), so dev stands for both.
+# envs/prod has the same main.tf as envs/dev (test_contracts checks it), so dev stands for both;
+# validating an environment validates modules/parley and every module it calls.
 @pytest.mark.parametrize("env", ["dev", "bootstrap"])
 def test_environment_validates_against_the_provider_schema(workdir: Path, env: str) -> None:
     done = validate_offline(TERRAFORM_DIR / "envs" / env, workdir)
@@ -30,9 +31,9 @@ def test_environment_validates_against_the_provider_schema(workdir: Path, env: s
 
 def test_validate_reports_a_dependency_cycle(workdir: Path) -> None:
     dev = workdir / "repo" / "terraform" / "envs" / "dev"
-    if not dev.exists():
+    if not (dev / ".terraform").exists():
         validate_offline(TERRAFORM_DIR / "envs" / "dev", workdir)
-    main = dev / "main.tf"
+    main = workdir / "repo" / "terraform" / "modules" / "parley" / "main.tf"
     original = main.read_text()
     wired = "lambda_triggers     = module.functions.cognito_trigger_arns"
     assert wired in original

@@ -1,59 +1,59 @@
 output "app_url" {
   description = "Open this in a browser."
-  value       = module.frontend.app_url
+  value       = module.parley.app_url
 }
 
 output "http_api_url" {
   description = "The HTTP API base URL."
-  value       = module.http_api.url
+  value       = module.parley.http_api_url
 }
 
 output "ws_url" {
   description = "The WebSocket URL."
-  value       = module.websocket_api.url
+  value       = module.parley.ws_url
 }
 
 output "user_pool_id" {
   description = "The Cognito user pool id (create users here)."
-  value       = module.auth.user_pool_id
+  value       = module.parley.user_pool_id
 }
 
 output "user_pool_client_id" {
   description = "The web app's Cognito client id."
-  value       = module.auth.user_pool_client_id
+  value       = module.parley.user_pool_client_id
 }
 
 output "site_bucket" {
   description = "Where the release task uploads the built app."
-  value       = module.frontend.site_bucket
+  value       = module.parley.site_bucket
 }
 
 output "distribution_id" {
   description = "The CloudFront distribution to invalidate after an upload."
-  value       = module.frontend.distribution_id
+  value       = module.parley.distribution_id
 }
 
 output "uploads_bucket" {
   description = "The uploads bucket."
-  value       = module.frontend.uploads_bucket
+  value       = module.parley.uploads_bucket
 }
 
 output "release_id" {
   description = "The release this apply deployed."
-  value       = module.functions.release_id
+  value       = module.parley.release_id
 }
 
 output "alarm_topic_arn" {
   description = "The alarm SNS topic (subscribe on-call here)."
-  value       = module.observability.alarm_topic_arn
+  value       = module.parley.alarm_topic_arn
 }
 
 output "dashboard_name" {
   description = "The CloudWatch dashboard."
-  value       = module.observability.dashboard_name
+  value       = module.parley.dashboard_name
 }
 
 output "dlq_name" {
   description = "The queue holding failed async invocations, if any."
-  value       = module.functions.dlq_name
+  value       = module.parley.dlq_name
 }

@@ -1,11 +1,9 @@
+# Passed to modules/parley as they are (which validates them); region and allowed_account_ids
+# configure the provider.
+
 variable "environment" {
   description = "Environment name: part of every resource name and the release record key (releases/<environment>.json)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9]{1,15}$", var.environment))
-    error_message = "The environment must be 2-16 lower-case letters or digits."
-  }
 }
 
 variable "region" {
@@ -67,11 +65,6 @@ variable "daily_token_quota" {
   description = "Tokens each user may spend per UTC day; 0 = unlimited."
   type        = number
   default     = 200000
-
-  validation {
-    condition     = var.daily_token_quota >= 0 && floor(var.daily_token_quota) == var.daily_token_quota
-    error_message = "The daily_token_quota must be a whole number ≥ 0."
-  }
 }
 
 variable "deletion_protection" {

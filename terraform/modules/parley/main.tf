@@ -1,0 +1,134 @@
+# Parley in one environment: the whole composition (release record, tables, pool, functions, both
+# APIs, web app, alarms). Every environment root (envs/dev, envs/prod) calls this module once with
+# its own terraform.tfvars; the roots add only the provider, the backend and the account guard.
+
+locals {
+  name_prefix   = "parley-${var.environment}"
+  repo_root     = "${path.module}/../../.."
+  manifest_path = "${local.repo_root}/functions/manifest.yaml"
+  tables_path   = "${local.repo_root}/functions/tables.yaml"
+
+  # releases/<env>.json = dist/manifest.json + {release_id, git_commit, created_at}, written by
+  # `invoke publish` / `invoke promote`. Only code artifacts are deployed here; the release task
+  # uploads the built app to the site bucket.
+  release_record = jsondecode(data.aws_s3_object.release.body)
+  release = {
+    release_id   = local.release_record.release_id
+    runtime      = local.release_record.runtime
+    architecture = local.release_record.architecture
+    artifacts = {
+      for key, artifact in local.release_record.artifacts : key => {
+        kind          = artifact.kind
+        s3_key        = artifact.s3_key
+        sha256_base64 = artifact.sha256_base64
+      } if contains(["function", "layer"], artifact.kind)
+    }
+  }
+}
+
+data "aws_s3_object" "release" {
+  bucket = var.artifacts_bucket
+  key    = "releases/${var.environment}.json"
+}
+
+module "manifest" {
+  source        = "../manifest"
+  manifest_path = local.manifest_path
+  tables_path   = local.tables_path
+}
+
+module "data" {
+  source              = "../data"
+  name_prefix         = local.name_prefix
+  tables              = module.manifest.tables
+  deletion_protection = var.deletion_protection
+  kms_key_arn         = var.kms_key_arn
+}
+
+module "auth" {
+  source              = "../auth"
+  name_prefix         = local.name_prefix
+  deletion_protection = var.deletion_protection
+  lambda_triggers     = module.functions.cognito_trigger_arns
+}
+
+module "functions" {
+  source           = "../functions"
+  name_prefix      = local.name_prefix
+  manifest_path    = local.manifest_path
+  tables_path      = local.tables_path
+  artifacts_bucket = var.artifacts_bucket
+  release          = local.release
+  table_arns       = module.data.table_arns
+  user_pool_arn    = module.auth.user_pool_arn
+  kms_key_arn      = var.kms_key_arn
+
+  websocket_execution_arn = module.websocket_api.execution_arn
+  websocket_stage         = module.websocket_api.stage_name
+
+  refs = {
+    chat_table_name         = module.data.table_names["chat"]
+    connections_table_name  = module.data.table_names["connections"]
+    user_pool_id            = module.auth.user_pool_id
+    user_pool_client_id     = module.auth.user_pool_client_id
+    jwks_url                = module.auth.jwks_url
+    model_provider          = var.model_provider
+    model_id                = var.model_id
+    model_base_url          = var.model_base_url
+    model_api_key_parameter = var.model_api_key_parameter
+    bedrock_agent_id        = var.bedrock_agent_id
+    bedrock_agent_alias_id  = var.bedrock_agent_alias_id
+    daily_token_quota       = tostring(var.daily_token_quota)
+    ws_management_endpoint  = module.websocket_api.management_endpoint
+  }
+}
+
+module "http_api" {
+  source              = "../http_api"
+  name_prefix         = local.name_prefix
+  manifest_path       = local.manifest_path
+  tables_path         = local.tables_path
+  functions           = module.functions.functions
+  user_pool_id        = module.auth.user_pool_id
+  user_pool_client_id = module.auth.user_pool_client_id
+  cors_allow_origins  = [module.frontend.app_origin]
+  kms_key_arn         = var.kms_key_arn
+}
+
+module "websocket_api" {
+  source                      = "../websocket_api"
+  name_prefix                 = local.name_prefix
+  manifest_path               = local.manifest_path
+  tables_path                 = local.tables_path
+  functions                   = module.functions.functions
+  manage_account_logging_role = var.manage_api_gateway_account_role
+  kms_key_arn                 = var.kms_key_arn
+}
+
+module "frontend" {
+  source              = "../frontend"
+  name_prefix         = local.name_prefix
+  domain_name         = var.domain_name
+  acm_certificate_arn = var.acm_certificate_arn
+  force_destroy       = var.force_destroy
+
+  app_config = {
+    cognito = {
+      userPoolId = module.auth.user_pool_id
+      clientId   = module.auth.user_pool_client_id
+    }
+    httpApiUrl = module.http_api.url
+    wsUrl      = module.websocket_api.url
+  }
+}
+
+module "observability" {
+  source           = "../observability"
+  name_prefix      = local.name_prefix
+  function_names   = module.functions.function_names
+  http_api_id      = module.http_api.api_id
+  websocket_api_id = module.websocket_api.api_id
+  dlq_name         = module.functions.dlq_name
+  alarm_emails     = var.alarm_emails
+  kms_key_arn      = var.kms_key_arn
+}

@@ -1,0 +1,101 @@
+variable "environment" {
+  description = "Environment name: part of every resource name and the release record key (releases/<environment>.json)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,15}$", var.environment))
+    error_message = "The environment must be 2-16 lower-case letters or digits."
+  }
+}
+
+variable "artifacts_bucket" {
+  description = "The artifacts bucket (terraform/envs/bootstrap) holding sha256/<hex>.zip and releases/<environment>.json."
+  type        = string
+}
+
+variable "model_provider" {
+  description = "The assistant's provider: openai (any OpenAI-compatible server), bedrock or bedrock-agent."
+  type        = string
+  default     = "bedrock"
+}
+
+variable "model_id" {
+  description = "The model name (OpenAI-compatible) or Bedrock model / inference profile id."
+  type        = string
+}
+
+variable "model_base_url" {
+  description = "Base URL of an OpenAI-compatible server; empty = api.openai.com."
+  type        = string
+  default     = ""
+}
+
+variable "model_api_key_parameter" {
+  description = "Name of the SSM SecureString holding the model API key (created outside Terraform); empty = no key."
+  type        = string
+  default     = ""
+}
+
+variable "bedrock_agent_id" {
+  description = "Bedrock agent id, for model_provider = bedrock-agent."
+  type        = string
+  default     = ""
+}
+
+variable "bedrock_agent_alias_id" {
+  description = "Bedrock agent alias id, for model_provider = bedrock-agent."
+  type        = string
+  default     = ""
+}
+
+variable "daily_token_quota" {
+  description = "Tokens each user may spend per UTC day; 0 = unlimited."
+  type        = number
+  default     = 200000
+
+  validation {
+    condition     = var.daily_token_quota >= 0 && floor(var.daily_token_quota) == var.daily_token_quota
+    error_message = "The daily_token_quota must be a whole number ≥ 0."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Protect the user pool and tables against deletion."
+  type        = bool
+}
+
+variable "force_destroy" {
+  description = "Let destroy empty the site and uploads buckets."
+  type        = bool
+  default     = false
+}
+
+variable "domain_name" {
+  description = "Custom domain of the app, or null for the CloudFront domain."
+  type        = string
+  default     = null
+}
+
+variable "acm_certificate_arn" {
+  description = "ACM certificate in us-east-1 for domain_name."
+  type        = string
+  default     = null
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses that receive alarms."
+  type        = list(string)
+  default     = []
+}
+
+variable "manage_api_gateway_account_role" {
+  description = "Own the account-wide API Gateway logging role (exactly one environment per account and region)."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for logs, environment variables and queues; null uses AWS-managed keys."
+  type        = string
+  default     = null
+}
