@@ -173,7 +173,7 @@ class Builder:
             unzipped_size=previous["unzipped_size"],
             sha256=previous["sha256"],
             inputs=inputs,
-            extra={k: v for k, v in previous.items() if k in ("architecture", "entry", "packages")},
+            extra={k: v for k, v in previous.items() if k in ("architecture", "entry")},
             rebuilt=False,
         )
 
