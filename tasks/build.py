@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast, get_args
 
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -10,7 +11,7 @@ from invoke.tasks import task
 
 from tasks.core.artifacts import Builder, BuildError, digest_inputs, sha256_file
 from tasks.core.artifacts import clean as clean_dist
-from tasks.core.manifest import ROOT, ManifestError, load_manifest
+from tasks.core.manifest import ROOT, Architecture, ManifestError, load_manifest
 
 FRONTEND = ROOT / "frontend"
 
@@ -23,15 +24,17 @@ FRONTEND = ROOT / "frontend"
 )
 def build(c: Context, arch: str = "", frontend: bool = True) -> None:
     """Build every function zip, the dependency layer and dist/manifest.json (incremental)."""
+    if arch not in ("", *get_args(Architecture)):
+        raise Exit(
+            f"--arch must be one of {', '.join(get_args(Architecture))}, not {arch!r}", code=1
+        )
+    archs = [cast(Architecture, arch)] if arch else None
     try:
         manifest = load_manifest()
         bundle = None
         if frontend and (FRONTEND / "package.json").exists():
             bundle = _build_frontend(c)
-        if arch and arch not in ("arm64", "x86_64"):
-            raise Exit(f"--arch must be arm64 or x86_64, not {arch!r}", code=1)
-        archs = [arch] if arch in ("arm64", "x86_64") else None
-        Builder(manifest).build(architectures=archs, frontend_bundle=bundle)  # type: ignore[arg-type]
+        Builder(manifest).build(architectures=archs, frontend_bundle=bundle)
     except (BuildError, ManifestError) as exc:
         raise Exit(f"build failed: {exc}", code=1) from None
 
