@@ -21,7 +21,7 @@ GENERATED = FRONTEND / "src" / "types"
 GENERATED_FILES = ("api.gen.ts", "ws.gen.ts")
 
 
-def _require_node_modules() -> None:
+def require_node_modules() -> None:
     if not (FRONTEND / "node_modules").exists():
         raise Exit("frontend/node_modules is missing: run `npm ci --prefix frontend`", code=1)
 
@@ -68,7 +68,7 @@ def protocol_schema() -> dict[str, Any]:
 
 def generate_types(out_dir: Path) -> list[Path]:
     """Writes api.gen.ts and ws.gen.ts into `out_dir`; returns their paths."""
-    _require_node_modules()
+    require_node_modules()
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         openapi_path = Path(tmp) / "openapi.json"
@@ -94,7 +94,7 @@ def gen_types(c: Context) -> None:
 @task(name="frontend-build")
 def frontend_build(c: Context) -> None:
     """Build the web app into frontend/dist (skipped when its sources are unchanged)."""
-    _require_node_modules()
+    require_node_modules()
     from tasks.build import _build_frontend
 
     _build_frontend(c)
@@ -103,7 +103,7 @@ def frontend_build(c: Context) -> None:
 @task(name="frontend-test")
 def frontend_test(c: Context) -> None:
     """Type-check, lint and run the app's Vitest suite."""
-    _require_node_modules()
+    require_node_modules()
     for step in ("lint", "test"):
         print(f"── frontend {step}", flush=True)
         if not c.run(f"npm --prefix {FRONTEND} run --silent {step}", warn=True).ok:
@@ -119,7 +119,7 @@ def frontend_test(c: Context) -> None:
 )
 def e2e(c: Context, grep: str = "", headed: bool = False, screenshots: bool = False) -> None:
     """Browser tests: Debian's chromium against the local stack with the scripted model."""
-    _require_node_modules()
+    require_node_modules()
     if not Path("/usr/bin/chromium").exists():
         raise Exit("chromium is missing: apt-get install -y chromium", code=1)
     frontend_build(c)

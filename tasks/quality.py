@@ -9,14 +9,17 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tasks.core.manifest import ROOT
+from tasks.frontend import require_node_modules
 
 PY_PATHS = "functions tasks tests"
 
 
-def _frontend_ready() -> bool:
-    return (ROOT / "frontend" / "package.json").exists() and (
-        ROOT / "frontend" / "node_modules"
-    ).exists()
+def _has_frontend() -> bool:
+    """Whether the app's checks apply; missing npm packages then fail loudly, never skip."""
+    if not (ROOT / "frontend" / "package.json").exists():
+        return False
+    require_node_modules()
+    return True
 
 
 @task
@@ -34,7 +37,7 @@ def lint(c: Context) -> None:
         ("ruff", f"ruff check {PY_PATHS}"),
         ("mypy", "mypy functions tasks"),
     ]
-    if _frontend_ready():
+    if _has_frontend():
         steps.append(("frontend lint", "npm --prefix frontend run --silent lint"))
     failed = []
     for name, cmd in steps:
@@ -63,7 +66,7 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False) -> Non
         print("── pytest", flush=True)
         if not c.run(f"{sys.executable} -m pytest {target} {selection}", warn=True, pty=False).ok:
             failed.append("pytest")
-    if _frontend_ready() and suite in ("", "frontend") and not k:
+    if _has_frontend() and suite in ("", "frontend") and not k:
         print("── frontend tests", flush=True)
         if not c.run("npm --prefix frontend test --silent", warn=True).ok:
             failed.append("frontend")

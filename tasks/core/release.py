@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from botocore.exceptions import ClientError, FlexibleChecksumError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tasks.core.artifacts import sha256_file
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
@@ -367,20 +369,12 @@ def verify_local(manifest: BuildManifest, root: Path) -> None:
         path = _local_file(root, artifact)
         if not path.is_file():
             problems.append(f"{name}: {artifact.path} is missing")
-        elif path.stat().st_size != artifact.size or _sha256(path) != artifact.sha256:
+        elif path.stat().st_size != artifact.size or sha256_file(path) != artifact.sha256:
             problems.append(f"{name}: {artifact.path} differs from the manifest")
     if problems:
         raise IntegrityError(
             "local artifacts do not match the manifest (run `invoke build`):", problems
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def publish(
