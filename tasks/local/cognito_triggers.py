@@ -1,8 +1,9 @@
 """Cognito's post-confirmation trigger for the local pool.
 
 moto confirms users but runs no Lambda triggers (that needs Docker). Like Cognito, the stack
-runs `post_confirmation` synchronously inside ConfirmSignUp / AdminConfirmSignUp (a hook on the
-in-process moto backend), so the profile exists before the new user's first request. Users an
+runs `post_confirmation` synchronously inside ConfirmSignUp / AdminConfirmSignUp (moto's process
+calls the gateway's Lambda endpoint: `tasks.local.aws`), so the profile exists before the new
+user's first request. Users an
 admin creates with a permanent password are never "confirmed" in Cognito's sense; a poller runs
 the same trigger for them once (the demo user, test users), so every local user has a profile.
 The handler is idempotent, as it must be for Cognito's own retries.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from tasks.local.gateway.lambdas import FunctionError, LambdaRuntime
@@ -72,50 +72,6 @@ class PostConfirmationBridge:
         event = confirmation_event(self.pool_id, self.client_id, self.region, user)
         await self.runtime.invoke(self.function, event)
         self.done.add(user["Username"])
-
-    def hook_moto(
-        self, loop: asyncio.AbstractEventLoop, timeout: float = 5.0
-    ) -> Callable[[], None]:
-        """Run the trigger inside moto's confirmations; returns the function that unhooks."""
-        from moto.cognitoidp.models import CognitoIdpBackend
-
-        originals = {
-            "confirm_sign_up": CognitoIdpBackend.confirm_sign_up,
-            "admin_confirm_sign_up": CognitoIdpBackend.admin_confirm_sign_up,
-        }
-        bridge = self
-
-        def after(backend: Any, pool_id: str, username: str) -> None:
-            if pool_id != bridge.pool_id:
-                return
-            user = backend.admin_get_user(pool_id, username)
-            listed = {"Username": user.username, "Attributes": list(user.attributes)}
-            future = asyncio.run_coroutine_threadsafe(bridge.trigger(listed), loop)
-            try:
-                future.result(timeout)
-            except Exception as exc:  # noqa: BLE001 - Cognito reports it; the user stays confirmed
-                log.warning("post confirmation for %s failed: %s", username, exc)
-
-        def confirm_sign_up(backend: Any, client_id: str, username: str) -> str:
-            result = originals["confirm_sign_up"](backend, client_id, username)
-            pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
-            if pool is not None:
-                after(backend, pool.id, username)
-            return result
-
-        def admin_confirm_sign_up(backend: Any, user_pool_id: str, username: str) -> str:
-            result = originals["admin_confirm_sign_up"](backend, user_pool_id, username)
-            after(backend, user_pool_id, username)
-            return result
-
-        CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign,assignment]
-        CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign,assignment]
-
-        def unhook() -> None:
-            for name, original in originals.items():
-                setattr(CognitoIdpBackend, name, original)
-
-        return unhook
 
     async def run_once(self) -> int:
         """Trigger for every confirmed user not yet handled; return how many ran."""

@@ -19,7 +19,6 @@ import signal
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,7 +93,6 @@ class LocalStack:
         self._model_server: Any = None
         self._app_server: Any = None
         self._background: list[Any] = []
-        self._unhook: Any = None
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -113,9 +111,9 @@ class LocalStack:
 
     def _start(self) -> dict[str, Any]:
         import boto3
-        from moto.server import ThreadedMotoServer
 
         from tasks.core.manifest import ManifestError, load_manifest
+        from tasks.local.aws import MotoProcess, MotoStartError
         from tasks.local.bootstrap import DEFAULT_MODEL_KEY, FAKE_CREDENTIALS, bootstrap
         from tasks.local.frontend import frontend_app, frontend_config
         from tasks.local.gateway import GatewaySettings, JwtConfig, LocalGateway
@@ -146,15 +144,23 @@ class LocalStack:
         app_sock = bind(cfg.host, cfg.port("app"), "web app")
         app_url = f"http://{cfg.host}:{port_of(app_sock)}"
 
-        # AWS on moto, from the same definitions Terraform uses.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's line per request
-        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=cfg.port("moto"), verbose=False)
-        self._moto.start()
-        moto_host, moto_port = self._moto.get_host_and_port()
-        moto_url = f"http://{moto_host}:{moto_port}"
-        # moto's state is global to the process: a stack always starts from a clean one.
-        reset = urllib.request.Request(f"{moto_url}/moto-api/reset", data=b"", method="POST")  # noqa: S310 - our own loopback server
-        urllib.request.urlopen(reset, timeout=30).close()  # noqa: S310
+        # AWS on moto, in its own process, from the same definitions Terraform uses. Cognito's
+        # post-confirmation trigger reaches the gateway's Lambda endpoint, bound here first.
+        lambda_sock = bind(cfg.host, cfg.port("lambda"), "Lambda API")
+        self._moto = MotoProcess(
+            cfg.host,
+            cfg.port("moto"),
+            cfg.log_dir,
+            post_confirmation_url=(
+                f"http://{cfg.host}:{port_of(lambda_sock)}"
+                if "post_confirmation" in manifest.functions
+                else None
+            ),
+        )
+        try:
+            moto_url = self._moto.start()
+        except MotoStartError as exc:
+            raise StackError(str(exc)) from None
         self.resources = resources = bootstrap(moto_url, model_api_key=api_key)
         session = boto3.Session(
             aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
@@ -203,9 +209,7 @@ class LocalStack:
         )
         self.loop = LoopThread()
         try:
-            endpoints = self.loop.run(
-                gateway.start(cfg.port("http"), cfg.port("ws"), cfg.port("lambda"))
-            )
+            endpoints = self.loop.run(gateway.start(cfg.port("http"), cfg.port("ws"), lambda_sock))
         except MissingRefs as exc:
             raise StackError(str(exc)) from None
         config = frontend_config(
@@ -235,7 +239,6 @@ class LocalStack:
             )
         self._create_demo_user(cognito)
         if bridge is not None:
-            self._unhook = bridge.hook_moto(self.loop.loop)
             self.loop.run(bridge.run_once())
             self._background.append(
                 asyncio.run_coroutine_threadsafe(bridge.run_forever(), self.loop.loop)
@@ -354,9 +357,6 @@ class LocalStack:
     # -- stop ----------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop everything that started, in reverse order; safe to call twice."""
-        if self._unhook is not None:
-            self._unhook()
-            self._unhook = None
         for future in self._background:
             future.cancel()
         self._background = []
@@ -375,8 +375,7 @@ class LocalStack:
             self.scripted_model.stop()
             self.scripted_model = None
         if self._moto is not None:
-            with contextlib.suppress(Exception):
-                self._moto.stop()
+            self._moto.stop()
             self._moto = None
 
 
@@ -422,7 +421,8 @@ def summary(info: dict[str, Any]) -> str:
             f"  HTTP API     {info['httpApiUrl']}",
             f"  WebSocket    {info['wsUrl']}",
             f"  AWS (moto)   {info['motoUrl']}  (Cognito pool {info['userPoolId']})",
-            f"  logs         {info['logDir']}/ (functions.log, access.log, stack.log, model.log)",
+            f"  logs         {info['logDir']}/"
+            " (functions.log, access.log, stack.log, moto.log, model.log)",
             "Press Ctrl-C to stop everything.",
             "",
         ]

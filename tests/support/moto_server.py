@@ -1,4 +1,8 @@
-"""A moto server in a thread on a free loopback port, with a reset between tests."""
+"""A moto server in a thread on a free loopback port, with a reset between tests.
+
+It is tuned as the local stack's moto is (`tasks.local.aws.tune_moto`), so tests and the stack
+see the same AWS.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
+from tasks.local.aws import tune_moto
+
 
 class MotoServer:
     """moto in server mode: real HTTP, so boto3 runs its whole stack (signing, retries, parsing)."""
 
     def __init__(self) -> None:
+        tune_moto()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.url = ""
 

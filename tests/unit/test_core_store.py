@@ -42,6 +42,24 @@ def test_my_conversations_by_recent_activity_with_cursor(store: Store) -> None:
     assert store.conversations.list_for("someone-else", limit=3, cursor=None) == ([], None)
 
 
+def test_touch_moves_the_members_it_is_given_without_listing_them(store: Store) -> None:
+    me, other = profile(store, 1), profile(store, 2)
+    room = store.conversations.create(me, kind="group", title="room")
+    store.conversations.add_member(room.id, me.id, other)
+    quiet = store.conversations.create(me, kind="group", title="quiet")
+    store.conversations.add_member(quiet.id, me.id, other)
+
+    store.conversations.touch(room.id, "2099-01-01T00:00:00.000Z", member_ids=[me.id])
+    mine, _ = store.conversations.list_for(me.id, limit=5, cursor=None)
+    theirs, _ = store.conversations.list_for(other.id, limit=5, cursor=None)
+    assert [c.id for c in mine] == [room.id, quiet.id]
+    assert [c.id for c in theirs] == [quiet.id, room.id]  # not given: left where it was
+
+    store.conversations.touch(room.id, "2099-01-01T00:00:01.000Z")  # no ids: every member
+    theirs, _ = store.conversations.list_for(other.id, limit=5, cursor=None)
+    assert [c.id for c in theirs] == [room.id, quiet.id]
+
+
 def test_a_cursor_cannot_be_used_on_another_partition(store: Store) -> None:
     me, other = profile(store, 1), profile(store, 2)
     for _ in range(3):

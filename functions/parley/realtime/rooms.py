@@ -207,7 +207,9 @@ class Rooms:
             return
         record_message()
         self._broadcast(action.conversation_id, event, room.member_ids)
-        self.store.conversations.touch(action.conversation_id, message.created_at)
+        self.store.conversations.touch(
+            action.conversation_id, message.created_at, member_ids=room.member_ids
+        )
         if not room.record.titled:
             self.store.conversations.title_from_first_message(
                 action.conversation_id, _title(action.content)

@@ -27,6 +27,8 @@ from parley.store.table import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from mypy_boto3_dynamodb.service_resource import Table
 
 DEFAULT_TITLE = "New conversation"
@@ -255,8 +257,15 @@ class ConversationRepository:
         )
         return updated.view(role)
 
-    def touch(self, conversation_id: str, at: str | None = None) -> str:
-        """Record activity: META and every member's GSI1 key move to `at`."""
+    def touch(
+        self,
+        conversation_id: str,
+        at: str | None = None,
+        *,
+        member_ids: Iterable[str] | None = None,
+    ) -> str:
+        """Record activity: META and every member's GSI1 key move to `at`. A caller that has
+        just read the members passes their ids and saves the Query."""
         now = at or now_iso()
         try:
             self.table.update_item(
@@ -269,19 +278,33 @@ class ConversationRepository:
             if not _conditional_failed(exc):
                 raise
             return now  # deleted meanwhile, or a later activity already won
-        self._touch_members(conversation_id, now)
+        self._touch_members(conversation_id, now, member_ids=member_ids)
         return now
 
-    def _touch_members(self, conversation_id: str, now: str, *, title: str | None = None) -> None:
+    def _touch_members(
+        self,
+        conversation_id: str,
+        now: str,
+        *,
+        title: str | None = None,
+        member_ids: Iterable[str] | None = None,
+    ) -> None:
         expression = "SET updated_at = :u, gsi1sk = :g"
         values: dict[str, Any] = {":u": now, ":g": activity_sk(now, conversation_id)}
         if title is not None:
             expression += ", title = :t"
             values[":t"] = title
-        for item in self._query_all(conversation_id, "MEMBER#"):
+        if member_ids is None:
+            keys = [
+                str(item["sk"])
+                for item in self._query_all(conversation_id, "MEMBER#", keys_only=True)
+            ]
+        else:
+            keys = [member_sk(user_id) for user_id in member_ids]
+        for sk in keys:
             try:
                 self.table.update_item(
-                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    Key={"pk": conv_pk(conversation_id), "sk": sk},
                     UpdateExpression=expression,
                     ConditionExpression=Attr("pk").exists() & Attr("updated_at").lte(now),
                     ExpressionAttributeValues=values,

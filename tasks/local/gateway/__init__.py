@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,14 @@ from tasks.local.gateway.websocket_api import WebSocketApi
 from tasks.local.servers import AsgiServer, bind, port_of
 
 __all__ = ["Endpoints", "GatewaySettings", "JwtConfig", "LocalGateway"]
+
+
+Listen = int | socket.socket
+"""Where a server listens: a port to bind (0: a free one) or a socket bound already."""
+
+
+def _listen(host: str, where: Listen, what: str) -> socket.socket:
+    return where if isinstance(where, socket.socket) else bind(host, where, what)
 
 
 @dataclass(frozen=True)
@@ -73,12 +82,18 @@ class LocalGateway:
         self.websocket: WebSocketApi | None = None
         self.endpoints: Endpoints | None = None
 
-    async def start(self, http_port: int = 0, ws_port: int = 0, lambda_port: int = 0) -> Endpoints:
+    async def start(
+        self,
+        http_port: Listen = 0,
+        ws_port: Listen = 0,
+        lambda_port: Listen = 0,
+    ) -> Endpoints:
+        """Serve the three APIs, each on a port (0: a free one) or on a socket bound already."""
         host = self._host
         socks = (
-            bind(host, http_port, "HTTP API"),
-            bind(host, ws_port, "WebSocket API"),
-            bind(host, lambda_port, "Lambda API"),
+            _listen(host, http_port, "HTTP API"),
+            _listen(host, ws_port, "WebSocket API"),
+            _listen(host, lambda_port, "Lambda API"),
         )
         http_port, ws_port, lambda_port = (port_of(s) for s in socks)
         stage = self.settings.stage

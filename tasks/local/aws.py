@@ -1,0 +1,387 @@
+"""moto in its own process, tuned for a chat workload.
+
+    python -m tasks.local.aws --ready-file PATH [--host H] [--port P] [--post-confirmation URL]
+
+The stack runs AWS here rather than in its own process, so moto and the gateway each get a core
+instead of sharing one interpreter lock. `tune_moto()` (also used by the test fixtures) removes
+three costs and one race that a busy room hits in moto 5.x, without changing what any call
+answers:
+
+- TransactWriteItems deep-copies every table it touches, to roll back on failure. The copy grows
+  with the table (all of a chat's history), so each message got slower than the last. Here the
+  transaction saves only the items it names and puts exactly those back.
+- A Query on a table's own key sorts every item of the table to find one partition; here it
+  reads just that partition (moto keeps items by partition already).
+- Every request lists moto's package directory to learn the service names; the list is cached.
+- DynamoDB requests run one at a time. DynamoDB makes each item write atomic, and the
+  transaction's roll-back must not undo a write that another thread made in between.
+- Cognito runs no Lambda triggers in moto: with `--post-confirmation URL`, ConfirmSignUp and
+  AdminConfirmSignUp call that Lambda Invoke endpoint synchronously, as Cognito does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import types
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DYNAMODB_TARGET = "DynamoDB_"
+"""X-Amz-Target prefix of every DynamoDB call."""
+
+log = logging.getLogger("parley.local.aws")
+_tuned = False
+
+
+class MotoStartError(Exception):
+    """moto's process did not come up; the message says why."""
+
+
+# -- tuning --------------------------------------------------------------------------------------
+def tune_moto() -> None:
+    """Apply the tuning described in the module docstring (once per process)."""
+    global _tuned
+    if _tuned:
+        return
+    _cache_module_list()
+    _item_level_transactions()
+    _partition_queries()
+    _serialize_dynamodb()
+    _tuned = True
+
+
+def _cache_module_list() -> None:
+    from moto import backends
+
+    modules = frozenset(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
+class _TableCopyByReference(types.SimpleNamespace):
+    """`copy` as moto's DynamoDB models see it: a whole table is kept by reference instead of
+    deep-copied (the transaction wrapper below saves and restores the items it touches)."""
+
+    def __init__(self, table_type: type) -> None:
+        super().__init__(copy=copy.copy)
+        self._table_type = table_type
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if isinstance(value, self._table_type):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _item_level_transactions() -> None:
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    setattr(models, "copy", _TableCopyByReference(Table))  # noqa: B010 - moto's own name
+    original = models.DynamoDBBackend.transact_write_items
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = _save_items(self, transact_items)
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, item in saved:
+                _restore_item(table, hash_key, range_key, item)
+            raise
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _save_items(backend: Any, transact_items: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(table, hash key, range key, a copy of the item or None) for every item a transaction
+    names; an operation moto will refuse anyway (unknown table, missing key) is skipped."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    saved: dict[tuple[str, Any, Any], tuple[Any, ...]] = {}
+    for entry in transact_items:
+        if len(entry) != 1:
+            continue
+        op = next(iter(entry.values()))
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        if table is None:
+            continue
+        key = op.get("Key") or op.get("Item") or {}
+        try:
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            current = table.get_item(hash_key, range_key)
+        except Exception:  # noqa: BLE001, S112 - moto reports the malformed operation itself
+            continue
+        saved.setdefault(
+            (table.name, hash_key, range_key),
+            (table, hash_key, range_key, copy.deepcopy(current)),
+        )
+    return list(saved.values())
+
+
+def _restore_item(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    if item is None:
+        if range_key is not None:
+            table.items.get(hash_key, {}).pop(range_key, None)
+        else:
+            table.items.pop(hash_key, None)
+    elif range_key is not None:
+        table.items[hash_key][range_key] = item
+    else:
+        table.items[hash_key] = item
+
+
+def _partition_queries() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    index_position = 6  # Table.query(hash_key, range_comparison, …, index_name, …)
+
+    @functools.wraps(original_query)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index = kwargs.get(
+            "index_name", args[index_position] if len(args) > index_position else None
+        )
+        if index is not None or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        self._partition = hash_key  # DynamoDB calls run one at a time (_serialize_dynamodb)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self._partition
+
+    @functools.wraps(original_all_items)
+    def all_items(self: Any) -> Any:
+        partition = self.__dict__.get("_partition")
+        if partition is None:
+            return original_all_items(self)
+        found = self.items.get(partition)
+        if found is None:
+            return []
+        if self.range_key_attr:
+            return sorted(found.values(), key=lambda item: item.range_key)
+        return [found]
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _serialize_dynamodb() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    lock = threading.Lock()
+    original = DomainDispatcherApplication.__call__
+
+    def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
+            with lock:
+                return original(self, environ, start_response)
+        return original(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = __call__  # type: ignore[method-assign]
+
+
+# -- Cognito's post-confirmation trigger ---------------------------------------------------------
+def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    """Call `invoke(event)` inside moto's confirmations, as Cognito runs its trigger before
+    ConfirmSignUp answers; returns the function that unhooks. A failing trigger is logged and
+    the user stays confirmed (Cognito would report it to the caller, moto cannot)."""
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    from tasks.local.cognito_triggers import confirmation_event
+
+    originals = {
+        "confirm_sign_up": CognitoIdpBackend.confirm_sign_up,
+        "admin_confirm_sign_up": CognitoIdpBackend.admin_confirm_sign_up,
+    }
+
+    def after(backend: Any, pool: Any, client_id: str | None, username: str) -> None:
+        user = backend.admin_get_user(pool.id, username)
+        listed = {"Username": user.username, "Attributes": list(user.attributes)}
+        client = client_id or next(iter(pool.clients), "")
+        try:
+            invoke(confirmation_event(pool.id, client, backend.region_name, listed))
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal to the confirmation
+            log.warning("post confirmation for %s failed: %s", username, exc)
+
+    def confirm_sign_up(backend: Any, client_id: str, username: str) -> str:
+        result = originals["confirm_sign_up"](backend, client_id, username)
+        pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
+        if pool is not None:
+            after(backend, pool, client_id, username)
+        return str(result)
+
+    def admin_confirm_sign_up(backend: Any, user_pool_id: str, username: str) -> str:
+        result = originals["admin_confirm_sign_up"](backend, user_pool_id, username)
+        after(backend, backend.user_pools[user_pool_id], None, username)
+        return str(result)
+
+    CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign,assignment]
+    CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign,assignment]
+
+    def unhook() -> None:
+        for name, original in originals.items():
+            setattr(CognitoIdpBackend, name, original)
+
+    return unhook
+
+
+def lambda_invoker(
+    lambda_url: str, function: str, timeout: float = 10.0
+) -> Callable[[dict[str, Any]], None]:
+    """A synchronous Lambda Invoke (RequestResponse) of `function` at `lambda_url`."""
+    url = f"{lambda_url}/2015-03-31/functions/{function}/invocations"
+
+    def invoke(event: dict[str, Any]) -> None:
+        request = urllib.request.Request(  # noqa: S310 - the stack's own loopback endpoint
+            url,
+            data=json.dumps(event).encode(),
+            method="POST",
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            error = response.headers.get("x-amz-function-error")
+            body = response.read()
+        if error:
+            raise RuntimeError(f"{function} failed: {body.decode(errors='replace')[:500]}")
+
+    return invoke
+
+
+# -- the process ---------------------------------------------------------------------------------
+def serve(host: str, port: int, ready_file: Path, post_confirmation: str | None) -> None:
+    """Serve moto until SIGINT/SIGTERM or until the parent process goes away."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    tune_moto()
+    if post_confirmation:
+        hook_post_confirmation(lambda_invoker(post_confirmation, "post_confirmation"))
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
+    tmp = ready_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"url": f"http://{bound_host}:{bound_port}"}), encoding="utf-8")
+    tmp.replace(ready_file)
+
+    parent = os.getppid()
+
+    def watch_parent() -> None:  # an orphaned moto would hold its port forever
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        server.shutdown()
+
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=watch_parent, daemon=True).start()
+    server.serve_forever()
+
+
+class MotoProcess:
+    """moto in a child process on loopback: `start()` returns its URL, `stop()` ends it."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        workdir: Path,
+        *,
+        post_confirmation_url: str | None = None,
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.workdir = workdir
+        self.post_confirmation_url = post_confirmation_url
+        self.start_timeout = start_timeout
+        self.url = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "moto.log"
+
+    def start(self) -> str:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        ready = self.workdir / "moto.ready.json"
+        ready.unlink(missing_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "tasks.local.aws",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--ready-file",
+            str(ready),
+        ]
+        if self.post_confirmation_url:
+            command += ["--post-confirmation", self.post_confirmation_url]
+        with self.log_path.open("ab") as log_file:
+            self._process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the stack, which stops moto in order
+            )
+        deadline = time.monotonic() + self.start_timeout
+        while not ready.exists():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                self.stop()
+                raise MotoStartError(f"moto did not start (log {self.log_path}):\n{tail}")
+            time.sleep(0.05)
+        self.url = json.loads(ready.read_text(encoding="utf-8"))["url"]
+        ready.unlink(missing_ok=True)
+        return self.url
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks.local.aws", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ready-file", type=Path, required=True)
+    parser.add_argument("--post-confirmation", help="Lambda Invoke endpoint for the trigger")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serve(args.host, args.port, args.ready_file, args.post_confirmation)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,327 @@
+"""The local stack's moto: its own process, item-level transactions, the Cognito trigger."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tasks.local.aws import MotoProcess, MotoStartError
+from tasks.local.bootstrap import FAKE_CREDENTIALS, LocalResources, bootstrap
+from tasks.local.servers import bind, port_of
+
+REGION = "us-east-1"
+
+
+def _client(service: str, url: str) -> Any:
+    return boto3.client(service, endpoint_url=url, region_name=REGION, **FAKE_CREDENTIALS)
+
+
+def _item(pk: str, sk: str, **extra: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in extra.items()}}
+
+
+def _all_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items.extend(page["Items"])
+    return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+# -- transactions (the session's moto is tuned the same way) --------------------------------------
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(aws: LocalResources) -> None:
+    dynamodb = _client("dynamodb", aws.endpoint_url)
+    table = aws.table_names["chat"]
+    dynamodb.put_item(TableName=table, Item=_item("C#1", "A", text="first"))
+    dynamodb.put_item(TableName=table, Item=_item("C#1", "B", text="second"))
+    for n in range(50):  # other items the transaction must not disturb
+        dynamodb.put_item(TableName=table, Item=_item("C#2", f"M{n:03}", text=str(n)))
+    before = _all_items(dynamodb, table)
+
+    with pytest.raises(ClientError) as caught:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "C#1"}, "sk": {"S": "A"}},
+                        "UpdateExpression": "SET #t = :t",
+                        "ExpressionAttributeNames": {"#t": "text"},
+                        "ExpressionAttributeValues": {":t": {"S": "changed"}},
+                    }
+                },
+                {"Delete": {"TableName": table, "Key": {"pk": {"S": "C#1"}, "sk": {"S": "B"}}}},
+                {"Put": {"TableName": table, "Item": _item("C#1", "C", text="new")}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": _item("C#2", "M000", text="again"),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    error = caught.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in error["CancellationReasons"]] == [
+        "None",
+        "None",
+        "None",
+        "ConditionalCheckFailed",
+    ]
+    assert _all_items(dynamodb, table) == before
+
+
+def test_a_transaction_that_passes_applies_every_operation(aws: LocalResources) -> None:
+    dynamodb = _client("dynamodb", aws.endpoint_url)
+    table = aws.table_names["chat"]
+    dynamodb.put_item(TableName=table, Item=_item("C#1", "A", text="first"))
+    dynamodb.put_item(TableName=table, Item=_item("C#1", "B", text="second"))
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {"Delete": {"TableName": table, "Key": {"pk": {"S": "C#1"}, "sk": {"S": "A"}}}},
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": _item("C#1", "C", text="new"),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": "C#1"}, "sk": {"S": "B"}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        ]
+    )
+    assert [(i["sk"]["S"], i["text"]["S"]) for i in _all_items(dynamodb, table)] == [
+        ("B", "second"),
+        ("C", "new"),
+    ]
+
+
+def test_a_cancelled_transaction_never_undoes_another_writer(aws: LocalResources) -> None:
+    """Rolling back must not put back a whole table copied before someone else's write."""
+    table = aws.table_names["chat"]
+    seed = _client("dynamodb", aws.endpoint_url)
+    for n in range(300):  # a table big enough that copying it takes a while
+        seed.put_item(TableName=table, Item=_item("C#0", f"M{n:04}", text="x" * 200))
+    stop = threading.Event()
+
+    def failing_transactions() -> None:
+        dynamodb = _client("dynamodb", aws.endpoint_url)
+        while not stop.is_set():
+            with pytest.raises(ClientError):
+                dynamodb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": table,
+                                "Item": _item("C#0", "M0000"),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        }
+                    ]
+                )
+
+    threads = [threading.Thread(target=failing_transactions) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    writer = _client("dynamodb", aws.endpoint_url)
+    try:
+        for n in range(150):
+            writer.put_item(TableName=table, Item=_item("C#9", f"W{n:04}"))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    written = [i for i in _all_items(writer, table) if i["pk"]["S"] == "C#9"]
+    assert len(written) == 150
+
+
+def test_concurrent_conditional_puts_of_one_item_let_exactly_one_win(
+    aws: LocalResources,
+) -> None:
+    table = aws.table_names["chat"]
+    outcomes: list[str] = []
+
+    def put(n: int) -> None:
+        dynamodb = _client("dynamodb", aws.endpoint_url)
+        try:
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": _item("C#1", "ONCE", writer=str(n)),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                ]
+            )
+            outcomes.append("won")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["TransactionCanceledException"] * 11 + ["won"]
+
+
+def test_a_query_reads_its_partition_in_key_order_and_pages(aws: LocalResources) -> None:
+    dynamodb = _client("dynamodb", aws.endpoint_url)
+    table = aws.table_names["chat"]
+    for pk in ("C#1", "C#2", "C#3"):
+        for n in (5, 3, 9, 1, 7):
+            dynamodb.put_item(TableName=table, Item=_item(pk, f"MSG#{n}", text=f"{pk}/{n}"))
+        dynamodb.put_item(TableName=table, Item=_item(pk, "META"))
+    seen: list[str] = []
+    start: dict[str, Any] | None = None
+    while True:
+        page = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :m)",
+            ExpressionAttributeValues={":p": {"S": "C#2"}, ":m": {"S": "MSG#"}},
+            ScanIndexForward=False,
+            Limit=2,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        seen += [i["text"]["S"] for i in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert seen == ["C#2/9", "C#2/7", "C#2/5", "C#2/3", "C#2/1"]
+    missing = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "C#404"}},
+    )
+    assert missing["Items"] == []
+    # the table's other reads still see every partition
+    assert len(_all_items(dynamodb, table)) == 18
+
+
+# -- moto's own process ------------------------------------------------------------------------
+class _InvokeRecorder(BaseHTTPRequestHandler):
+    """A Lambda Invoke endpoint that records events and answers as the server says."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        server: Any = self.server
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        server.calls.append((self.path, body))
+        self.send_response(200)
+        if server.fail:
+            self.send_header("X-Amz-Function-Error", "Unhandled")
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(body).encode())
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        return
+
+
+@pytest.fixture
+def lambda_endpoint() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _InvokeRecorder)
+    server.calls = []
+    server.fail = False
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def moto_process(tmp_path: Path, lambda_endpoint: Any) -> Iterator[MotoProcess]:
+    process = MotoProcess("127.0.0.1", 0, tmp_path, post_confirmation_url=lambda_endpoint.url)
+    process.start()
+    yield process
+    process.stop()
+
+
+def _sign_up(resources: LocalResources, email: str) -> Any:
+    cognito = _client("cognito-idp", resources.endpoint_url)
+    cognito.sign_up(
+        ClientId=resources.client_id,
+        Username=email,
+        Password="Sign-up-Pass-1!",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": "Ada"}],
+    )
+    return cognito
+
+
+def test_confirming_a_sign_up_runs_the_trigger_before_answering(
+    moto_process: MotoProcess, lambda_endpoint: Any
+) -> None:
+    resources = bootstrap(moto_process.url, region=REGION)
+    cognito = _sign_up(resources, "ada@example.com")
+    assert lambda_endpoint.calls == []
+    cognito.confirm_sign_up(
+        ClientId=resources.client_id, Username="ada@example.com", ConfirmationCode="123456"
+    )
+    [(path, event)] = lambda_endpoint.calls
+    assert path == "/2015-03-31/functions/post_confirmation/invocations"
+    assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
+    assert event["userPoolId"] == resources.user_pool_id
+    assert event["callerContext"]["clientId"] == resources.client_id
+    assert event["request"]["userAttributes"]["email"] == "ada@example.com"
+    assert event["request"]["userAttributes"]["name"] == "Ada"
+    assert event["request"]["userAttributes"]["cognito:user_status"] == "CONFIRMED"
+
+
+def test_an_admin_confirmation_runs_the_trigger_too(
+    moto_process: MotoProcess, lambda_endpoint: Any
+) -> None:
+    resources = bootstrap(moto_process.url, region=REGION)
+    cognito = _sign_up(resources, "bo@example.com")
+    cognito.admin_confirm_sign_up(UserPoolId=resources.user_pool_id, Username="bo@example.com")
+    [(_, event)] = lambda_endpoint.calls
+    user = cognito.admin_get_user(UserPoolId=resources.user_pool_id, Username="bo@example.com")
+    assert event["userName"] == user["Username"]  # the pool signs in by e-mail: a uuid
+    assert event["request"]["userAttributes"]["email"] == "bo@example.com"
+    assert event["callerContext"]["clientId"] == resources.client_id
+
+
+def test_a_failing_trigger_leaves_the_user_confirmed(
+    moto_process: MotoProcess, lambda_endpoint: Any
+) -> None:
+    lambda_endpoint.fail = True
+    resources = bootstrap(moto_process.url, region=REGION)
+    cognito = _sign_up(resources, "cy@example.com")
+    cognito.confirm_sign_up(
+        ClientId=resources.client_id, Username="cy@example.com", ConfirmationCode="123456"
+    )
+    user = cognito.admin_get_user(UserPoolId=resources.user_pool_id, Username="cy@example.com")
+    assert user["UserStatus"] == "CONFIRMED"
+    assert len(lambda_endpoint.calls) == 1
+    assert "post confirmation for cy@example.com failed" in moto_process.log_path.read_text()
+
+
+def test_stop_ends_the_process_and_frees_the_port(tmp_path: Path) -> None:
+    process = MotoProcess("127.0.0.1", 0, tmp_path)
+    url = process.start()
+    port = int(url.rsplit(":", 1)[1])
+    process.stop()
+    bind("127.0.0.1", port, "moto").close()  # would raise PortInUse if moto still listened
+
+
+def test_a_taken_port_is_reported_with_moto_s_own_words(tmp_path: Path) -> None:
+    taken = bind("127.0.0.1", 0, "a test")
+    try:
+        with pytest.raises(MotoStartError, match="moto did not start") as caught:
+            MotoProcess("127.0.0.1", port_of(taken), tmp_path, start_timeout=30).start()
+        assert "Address already in use" in str(caught.value)
+    finally:
+        taken.close()
