@@ -12,6 +12,9 @@ export default defineConfig({
   // amazon-cognito-identity-js still refers to Node's `global`.
   define: { global: "globalThis" },
   build: { target: "es2022", sourcemap: true, chunkSizeWarningLimit: 400 },
+  // `npm run dev` beside `invoke dev`: the running local stack (fixed port 8080) serves the
+  // runtime config, and its APIs allow this dev server's origin.
+  server: { proxy: { "/config.json": process.env.PARLEY_STACK_URL ?? "http://127.0.0.1:8080" } },
   test: {
     environment: "jsdom",
     globals: true,

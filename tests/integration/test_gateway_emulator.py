@@ -12,6 +12,7 @@ import json
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -509,11 +510,53 @@ def test_connections_management_api(emulator: Running) -> None:
             ws.recv(timeout=20)
     with pytest.raises(client.exceptions.GoneException):
         client.post_to_connection(ConnectionId=connection_id, Data=b"x")
+    assert _disconnect_code(emulator, connection_id) is not None, "$disconnect ran"
+
+
+def _disconnect_code(emulator: Running, connection_id: str) -> int | None:
     marker = emulator.markers / f"gone-{connection_id}"  # type: ignore[attr-defined]
     deadline = time.monotonic() + 20
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert marker.exists(), "$disconnect ran"
+    return json.loads(marker.read_text())["code"] if marker.exists() else None
+
+
+def test_websocket_idle_timeout_and_connection_lifetime(
+    emulator: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = emulator.gateway.websocket
+    assert api is not None
+    assert (api.settings.ws_idle_timeout, api.settings.ws_max_duration) == (600.0, 7200.0)
+    monkeypatch.setattr(
+        api, "settings", replace(api.settings, ws_idle_timeout=1.0, ws_max_duration=3.0)
+    )
+    with _ws(emulator, "good-quiet") as quiet:
+        started = time.monotonic()
+        quiet.send(json.dumps({"action": "echo"}))
+        quiet_id = json.loads(quiet.recv(timeout=20))["connectionId"]
+        with pytest.raises(ConnectionClosed) as idle:
+            quiet.recv(timeout=10)
+        idle_after = time.monotonic() - started
+    with _ws(emulator, "good-chatty") as chatty:
+        started = time.monotonic()
+        chatty_id, closed = "", None
+        while closed is None and time.monotonic() - started < 10:
+            try:
+                chatty.send(json.dumps({"action": "echo"}))
+                chatty_id = json.loads(chatty.recv(timeout=20))["connectionId"]
+            except ConnectionClosed as exc:
+                closed = exc
+            time.sleep(0.3)
+        lifetime_after = time.monotonic() - started
+    assert idle.value.rcvd is not None
+    assert (idle.value.rcvd.code, idle.value.rcvd.reason) == (1001, "Going away")
+    assert 0.9 < idle_after < 2.5
+    assert closed is not None
+    assert closed.rcvd is not None
+    assert closed.rcvd.code == 1001
+    assert 2.9 < lifetime_after < 4.5  # busy past the idle limit, closed at the lifetime
+    assert _disconnect_code(emulator, quiet_id) == 1001
+    assert _disconnect_code(emulator, chatty_id) == 1001
 
 
 # -- Lambda API -------------------------------------------------------------------------------

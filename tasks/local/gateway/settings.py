@@ -21,6 +21,10 @@ WS_POST_LIMIT = 128 * 1024
 """PostToConnection accepts at most 128 KB of data."""
 HTTP_PAYLOAD_LIMIT = 10 * 1024 * 1024
 """HTTP APIs accept request bodies up to 10 MB."""
+WS_IDLE_TIMEOUT = 10 * 60.0
+"""WebSocket APIs close a connection after 10 minutes without a frame from the client."""
+WS_MAX_DURATION = 2 * 60 * 60.0
+"""…and any connection after 2 hours."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class GatewaySettings:
     ws_throttle: Throttle = field(default_factory=lambda: Throttle(rate=1000.0, burst=2000))
     integration_timeout: float = HTTP_INTEGRATION_TIMEOUT
     frame_limit: int = WS_FRAME_LIMIT
+    ws_idle_timeout: float = WS_IDLE_TIMEOUT
+    ws_max_duration: float = WS_MAX_DURATION
     authorizer_cache_seconds: float = 300.0
     """API Gateway caches a REQUEST authorizer's policy per identity source (default 300 s)."""
     sweep_interval: float = 30.0

@@ -216,9 +216,22 @@ class WebSocketApi:
         self.connections[connection_id] = connection
         self._log(connection_id, "$connect", 200)
         close_code, reason = 1000, "Client closed"
+        ends_at = time.monotonic() + self.settings.ws_max_duration
         try:
             while True:
-                message = await socket.receive()
+                now = time.monotonic()
+                wait = min(self.settings.ws_idle_timeout, ends_at - now)
+                try:
+                    message = await asyncio.wait_for(socket.receive(), timeout=max(wait, 0.0))
+                except TimeoutError:
+                    idle = ends_at - now > self.settings.ws_idle_timeout
+                    close_code, reason = 1001, "Going away"
+                    log.info("closing %s: %s", connection_id, "idle" if idle else "2 h limit")
+                    async with connection.lock:
+                        connection.closed = True
+                        with contextlib.suppress(RuntimeError, OSError):
+                            await socket.close(code=1001, reason="Going away")
+                    break
                 if message["type"] == "websocket.disconnect":
                     close_code = int(message.get("code") or 1005)
                     reason = str(message.get("reason") or "Client closed")
