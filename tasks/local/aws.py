@@ -262,7 +262,14 @@ def lambda_invoker(
 
 
 # -- the process ---------------------------------------------------------------------------------
-def serve(host: str, port: int, ready_file: Path, post_confirmation: str | None) -> None:
+def serve(
+    host: str,
+    port: int,
+    ready_file: Path,
+    post_confirmation: str | None,
+    *,
+    tuned: bool = True,
+) -> None:
     """Serve moto until SIGINT/SIGTERM or until the parent process goes away."""
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -271,7 +278,8 @@ def serve(host: str, port: int, ready_file: Path, post_confirmation: str | None)
     )
     from werkzeug.serving import make_server
 
-    tune_moto()
+    if tuned:
+        tune_moto()
     if post_confirmation:
         hook_post_confirmation(lambda_invoker(post_confirmation, "post_confirmation"))
     app = DomainDispatcherApplication(create_backend_app)
@@ -308,12 +316,15 @@ class MotoProcess:
         *,
         post_confirmation_url: str | None = None,
         start_timeout: float = 60.0,
+        tuned: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self.workdir = workdir
         self.post_confirmation_url = post_confirmation_url
         self.start_timeout = start_timeout
+        self.tuned = tuned
+        """False: moto as shipped (the benchmark's baseline)."""
         self.url = ""
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -338,6 +349,8 @@ class MotoProcess:
         ]
         if self.post_confirmation_url:
             command += ["--post-confirmation", self.post_confirmation_url]
+        if not self.tuned:
+            command.append("--as-shipped")
         with self.log_path.open("ab") as log_file:
             self._process = subprocess.Popen(
                 command,
@@ -376,10 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--post-confirmation", help="Lambda Invoke endpoint for the trigger")
+    parser.add_argument("--as-shipped", action="store_true", help="skip the tuning (baseline)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    serve(args.host, args.port, args.ready_file, args.post_confirmation)
+    serve(args.host, args.port, args.ready_file, args.post_confirmation, tuned=not args.as_shipped)
     return 0
 
 

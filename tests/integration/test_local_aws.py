@@ -217,7 +217,7 @@ def test_a_query_reads_its_partition_in_key_order_and_pages(aws: LocalResources)
 class _InvokeRecorder(BaseHTTPRequestHandler):
     """A Lambda Invoke endpoint that records events and answers as the server says."""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         server: Any = self.server
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         server.calls.append((self.path, body))
@@ -228,7 +228,7 @@ class _InvokeRecorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(json.dumps(body).encode())
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
