@@ -6,9 +6,12 @@ with stop, and two people in a room. The scripted model answers; nothing leaves 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,6 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 from tasks.core.manifest import load_manifest
 from tasks.local.bootstrap import FAKE_CREDENTIALS
 from tasks.local.scripted_model import Reply
+from tasks.local.servers import bind, port_of
 from tasks.local.stack import DEMO_EMAIL, DEMO_PASSWORD, LocalStack, StackConfig
 from tests.support.cognito import TestUser, create_user
 from tests.support.token_attacks import attacks_for
@@ -26,6 +30,7 @@ from tests.support.tokens import TokenFactory, moto_signing_key
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 60.0
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 CONTRACT_KEYS = {
     "appUrl",
     "httpApiUrl",
@@ -158,6 +163,39 @@ def test_ready_info_and_the_app_config(stack: LocalStack) -> None:
     )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == info["appUrl"]
+
+
+@pytest.mark.skipif(
+    not (FRONTEND / "node_modules").exists() and not os.environ.get("CI"),
+    reason="frontend/node_modules is missing (npm ci --prefix frontend)",
+)
+def test_the_vite_dev_server_takes_config_json_from_the_stack(stack: LocalStack) -> None:
+    sock = bind("127.0.0.1", 0, "vite")
+    port = port_of(sock)
+    sock.close()
+    vite = subprocess.Popen(
+        ["npx", "vite", "--host", "127.0.0.1", "--port", str(port), "--strictPort"],
+        cwd=FRONTEND,
+        env={**os.environ, "PARLEY_STACK_URL": stack.info["appUrl"]},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, answer = time.monotonic() + TIMEOUT, None
+        while time.monotonic() < deadline and vite.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/config.json", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert answer is not None, "vite did not start"
+        assert answer.status_code == 200
+        expected = httpx.get(f"{stack.info['appUrl']}/config.json", timeout=TIMEOUT).json()
+        assert answer.json() == expected
+    finally:
+        vite.terminate()
+        vite.wait(10)
 
 
 def test_demo_user_signs_in_with_password_auth(stack: LocalStack, api: httpx.Client) -> None:
