@@ -64,6 +64,18 @@ test.describe.serial("rooms with other people", () => {
     await expectAccessible(guest);
   });
 
+  test("a member whose connection dropped catches up on what was said meanwhile", async () => {
+    const badge = guest.locator(".connection");
+    await guest.context().setOffline(true);
+    await expect(badge).not.toHaveAttribute("data-state", "open");
+    await composer(owner).fill("Said while Ben was away");
+    await composer(owner).press("Enter");
+    await expect(owner.locator("article.message-user").filter({ hasText: "Said while Ben was away" })).toBeVisible({ timeout: 30_000 });
+    await guest.context().setOffline(false);
+    await expect(badge).toHaveAttribute("data-state", "open", { timeout: 30_000 });
+    await expect(guest.locator("article.message-user").filter({ hasText: "Said while Ben was away" })).toBeVisible({ timeout: 30_000 });
+  });
+
   test("@assistant is offered as you type and answers for everyone", async () => {
     await enqueue({ text: "Happy to help the room: ship on **Friday**.", token_delay: 0.03 });
     await composer(guest).pressSequentially("@ass", { delay: 20 });

@@ -46,6 +46,20 @@ describe("liveReducer", () => {
     expect(state.streams.A1).toEqual({ seq: 8, content: "so far more" });
   });
 
+  it("drops a stream that ended while the socket was away when the re-subscription says so", () => {
+    const state = run([
+      delta(1, "Hel"),
+      { type: "message.delta", conversationId: C, messageId: "A2", seq: 1, delta: "Other" },
+      { type: "subscribed", conversationId: C, streaming: [{ messageId: "A2", seq: 3, content: "Other reply" }] },
+    ]);
+    expect(state.streams).toEqual({ A2: { seq: 3, content: "Other reply" } });
+  });
+
+  it("keeps what it streamed beyond an older snapshot", () => {
+    const state = run([delta(1, "Hel"), delta(2, "lo"), { type: "subscribed", conversationId: C, streaming: [{ messageId: "A1", seq: 1, content: "Hel" }] }]);
+    expect(state.streams.A1).toEqual({ seq: 2, content: "Hello" });
+  });
+
   it("replaces the stream with the completed message and clears it", () => {
     const done = message("A1", { role: "assistant", content: "Hello!", usage: { inputTokens: 5, outputTokens: 2 } });
     const state = run([delta(1, "Hel"), { type: "message.completed", conversationId: C, message: done, contentOmitted: false }]);

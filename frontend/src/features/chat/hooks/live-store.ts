@@ -56,7 +56,7 @@ function without<T>(record: Record<string, T>, key: string): Record<string, T> {
 /**
  * Folds server events into the live state. Deltas must arrive gap-free from seq 1 (the
  * contract): a duplicate is ignored, a gap flags `needsResync` so the client re-subscribes and
- * gets the reply so far in `subscribed`, which replaces what it had.
+ * gets the reply so far in `subscribed`, which replaces what it had (as after a reconnect).
  */
 export function liveReducer(state: LiveState, action: LiveAction): LiveState {
   if (action.type === "send") {
@@ -82,10 +82,12 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
 
   switch (event.type) {
     case "subscribed": {
-      const streams = { ...state.streams };
+      // The snapshot lists every reply still streaming: one we knew of that is missing ended
+      // while we were away, and the refetched history (see useChat) has how it ended.
+      const streams: LiveState["streams"] = {};
       for (const resume of event.streaming) {
-        const known = streams[resume.messageId];
-        if (!known || known.seq <= resume.seq) streams[resume.messageId] = { seq: resume.seq, content: resume.content };
+        const known = state.streams[resume.messageId];
+        streams[resume.messageId] = known && known.seq > resume.seq ? known : { seq: resume.seq, content: resume.content };
       }
       return { ...state, streams, needsResync: false };
     }
