@@ -173,8 +173,9 @@ def test_the_vite_dev_server_takes_config_json_from_the_stack(stack: LocalStack)
     sock = bind("127.0.0.1", 0, "vite")
     port = port_of(sock)
     sock.close()
+    binary = FRONTEND / "node_modules" / ".bin" / "vite"  # not npx: terminate() must reach vite
     vite = subprocess.Popen(
-        ["npx", "vite", "--host", "127.0.0.1", "--port", str(port), "--strictPort"],
+        [binary, "--host", "127.0.0.1", "--port", str(port), "--strictPort"],
         cwd=FRONTEND,
         env={**os.environ, "PARLEY_STACK_URL": stack.info["appUrl"]},
         stdin=subprocess.DEVNULL,
