@@ -302,7 +302,7 @@ def serve(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     threading.Thread(target=watch_parent, daemon=True).start()
-    server.serve_forever()
+    server.serve_forever(poll_interval=0.1)
 
 
 class MotoProcess:

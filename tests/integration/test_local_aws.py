@@ -113,8 +113,15 @@ def test_a_cancelled_transaction_never_undoes_another_writer(aws: LocalResources
     """Rolling back must not put back a whole table copied before someone else's write."""
     table = aws.table_names["chat"]
     seed = _client("dynamodb", aws.endpoint_url)
-    for n in range(300):  # a table big enough that copying it takes a while
-        seed.put_item(TableName=table, Item=_item("C#0", f"M{n:04}", text="x" * 200))
+    for start in range(0, 300, 25):  # a table big enough that copying it takes a while
+        seed.batch_write_item(
+            RequestItems={
+                table: [
+                    {"PutRequest": {"Item": _item("C#0", f"M{n:04}", text="x" * 200)}}
+                    for n in range(start, start + 25)
+                ]
+            }
+        )
     stop = threading.Event()
 
     def failing_transactions() -> None:
@@ -232,23 +239,41 @@ class _InvokeRecorder(BaseHTTPRequestHandler):
         return
 
 
-@pytest.fixture
-def lambda_endpoint() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def invoke_endpoint() -> Iterator[Any]:
     server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _InvokeRecorder)
-    server.calls = []
-    server.fail = False
     threading.Thread(target=server.serve_forever, daemon=True).start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
     server.shutdown()
 
 
-@pytest.fixture
-def moto_process(tmp_path: Path, lambda_endpoint: Any) -> Iterator[MotoProcess]:
-    process = MotoProcess("127.0.0.1", 0, tmp_path, post_confirmation_url=lambda_endpoint.url)
+@pytest.fixture(scope="module")
+def moto_process(
+    tmp_path_factory: pytest.TempPathFactory, invoke_endpoint: Any
+) -> Iterator[MotoProcess]:
+    process = MotoProcess(
+        "127.0.0.1",
+        0,
+        tmp_path_factory.mktemp("moto"),
+        post_confirmation_url=invoke_endpoint.url,
+    )
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="module")
+def pool(moto_process: MotoProcess) -> LocalResources:
+    return bootstrap(moto_process.url, region=REGION)
+
+
+@pytest.fixture
+def lambda_endpoint(invoke_endpoint: Any) -> Any:
+    """The Lambda Invoke endpoint moto calls, with no calls recorded and answering success."""
+    invoke_endpoint.calls = []
+    invoke_endpoint.fail = False
+    return invoke_endpoint
 
 
 def _sign_up(resources: LocalResources, email: str) -> Any:
@@ -263,47 +288,44 @@ def _sign_up(resources: LocalResources, email: str) -> Any:
 
 
 def test_confirming_a_sign_up_runs_the_trigger_before_answering(
-    moto_process: MotoProcess, lambda_endpoint: Any
+    pool: LocalResources, lambda_endpoint: Any
 ) -> None:
-    resources = bootstrap(moto_process.url, region=REGION)
-    cognito = _sign_up(resources, "ada@example.com")
+    cognito = _sign_up(pool, "ada@example.com")
     assert lambda_endpoint.calls == []
     cognito.confirm_sign_up(
-        ClientId=resources.client_id, Username="ada@example.com", ConfirmationCode="123456"
+        ClientId=pool.client_id, Username="ada@example.com", ConfirmationCode="123456"
     )
     [(path, event)] = lambda_endpoint.calls
     assert path == "/2015-03-31/functions/post_confirmation/invocations"
     assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
-    assert event["userPoolId"] == resources.user_pool_id
-    assert event["callerContext"]["clientId"] == resources.client_id
+    assert event["userPoolId"] == pool.user_pool_id
+    assert event["callerContext"]["clientId"] == pool.client_id
     assert event["request"]["userAttributes"]["email"] == "ada@example.com"
     assert event["request"]["userAttributes"]["name"] == "Ada"
     assert event["request"]["userAttributes"]["cognito:user_status"] == "CONFIRMED"
 
 
 def test_an_admin_confirmation_runs_the_trigger_too(
-    moto_process: MotoProcess, lambda_endpoint: Any
+    pool: LocalResources, lambda_endpoint: Any
 ) -> None:
-    resources = bootstrap(moto_process.url, region=REGION)
-    cognito = _sign_up(resources, "bo@example.com")
-    cognito.admin_confirm_sign_up(UserPoolId=resources.user_pool_id, Username="bo@example.com")
+    cognito = _sign_up(pool, "bo@example.com")
+    cognito.admin_confirm_sign_up(UserPoolId=pool.user_pool_id, Username="bo@example.com")
     [(_, event)] = lambda_endpoint.calls
-    user = cognito.admin_get_user(UserPoolId=resources.user_pool_id, Username="bo@example.com")
+    user = cognito.admin_get_user(UserPoolId=pool.user_pool_id, Username="bo@example.com")
     assert event["userName"] == user["Username"]  # the pool signs in by e-mail: a uuid
     assert event["request"]["userAttributes"]["email"] == "bo@example.com"
-    assert event["callerContext"]["clientId"] == resources.client_id
+    assert event["callerContext"]["clientId"] == pool.client_id
 
 
 def test_a_failing_trigger_leaves_the_user_confirmed(
-    moto_process: MotoProcess, lambda_endpoint: Any
+    moto_process: MotoProcess, pool: LocalResources, lambda_endpoint: Any
 ) -> None:
     lambda_endpoint.fail = True
-    resources = bootstrap(moto_process.url, region=REGION)
-    cognito = _sign_up(resources, "cy@example.com")
+    cognito = _sign_up(pool, "cy@example.com")
     cognito.confirm_sign_up(
-        ClientId=resources.client_id, Username="cy@example.com", ConfirmationCode="123456"
+        ClientId=pool.client_id, Username="cy@example.com", ConfirmationCode="123456"
     )
-    user = cognito.admin_get_user(UserPoolId=resources.user_pool_id, Username="cy@example.com")
+    user = cognito.admin_get_user(UserPoolId=pool.user_pool_id, Username="cy@example.com")
     assert user["UserStatus"] == "CONFIRMED"
     assert len(lambda_endpoint.calls) == 1
     assert "post confirmation for cy@example.com failed" in moto_process.log_path.read_text()
