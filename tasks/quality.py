@@ -64,7 +64,11 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False) -> Non
     failed = []
     if suite != "frontend":
         print("── pytest", flush=True)
-        if not c.run(f"{sys.executable} -m pytest {target} {selection}", warn=True, pty=False).ok:
+        # One worker per core; a test module stays on one worker (its module fixtures start
+        # stacks and servers once). Each worker has its own moto, so state never crosses.
+        parallel = "-n auto --dist loadfile"
+        command = f"{sys.executable} -m pytest {parallel} {target} {selection}"
+        if not c.run(command, warn=True, pty=False).ok:
             failed.append("pytest")
     if _has_frontend() and suite in ("", "frontend") and not k:
         print("── frontend tests", flush=True)
