@@ -93,6 +93,7 @@ class LocalStack:
         self._model_server: Any = None
         self._app_server: Any = None
         self._background: list[Any] = []
+        self._lambda_sock: Any = None
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -146,7 +147,7 @@ class LocalStack:
 
         # AWS on moto, in its own process, from the same definitions Terraform uses. Cognito's
         # post-confirmation trigger reaches the gateway's Lambda endpoint, bound here first.
-        lambda_sock = bind(cfg.host, cfg.port("lambda"), "Lambda API")
+        self._lambda_sock = lambda_sock = bind(cfg.host, cfg.port("lambda"), "Lambda API")
         self._moto = MotoProcess(
             cfg.host,
             cfg.port("moto"),
@@ -377,6 +378,9 @@ class LocalStack:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self._lambda_sock is not None:  # bound before moto; the gateway may never have run
+            self._lambda_sock.close()
+            self._lambda_sock = None
 
 
 # -- CLI ---------------------------------------------------------------------------------------

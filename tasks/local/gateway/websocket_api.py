@@ -226,7 +226,7 @@ class WebSocketApi:
                 except TimeoutError:
                     idle = ends_at - now > self.settings.ws_idle_timeout
                     close_code, reason = 1001, "Going away"
-                    log.info("closing %s: %s", connection_id, "idle" if idle else "2 h limit")
+                    log.info("closing %s: %s", connection_id, "idle" if idle else "lifetime over")
                     async with connection.lock:
                         connection.closed = True
                         with contextlib.suppress(RuntimeError, OSError):
