@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 import types
-import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -195,18 +194,16 @@ def _serialize_dynamodb() -> None:
 
 
 # -- Cognito's post-confirmation trigger ---------------------------------------------------------
-def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> None:
     """Call `invoke(event)` inside moto's confirmations, as Cognito runs its trigger before
-    ConfirmSignUp answers; returns the function that unhooks. A failing trigger is logged and
-    the user stays confirmed (Cognito would report it to the caller, moto cannot)."""
+    ConfirmSignUp answers. A failing trigger is logged and the user stays confirmed (Cognito
+    would report it to the caller, moto cannot)."""
     from moto.cognitoidp.models import CognitoIdpBackend
 
     from tasks.local.cognito_triggers import confirmation_event
 
-    originals = {
-        "confirm_sign_up": CognitoIdpBackend.confirm_sign_up,
-        "admin_confirm_sign_up": CognitoIdpBackend.admin_confirm_sign_up,
-    }
+    original_confirm = CognitoIdpBackend.confirm_sign_up
+    original_admin_confirm = CognitoIdpBackend.admin_confirm_sign_up
 
     def after(backend: Any, pool: Any, client_id: str | None, username: str) -> None:
         user = backend.admin_get_user(pool.id, username)
@@ -218,45 +215,44 @@ def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> Callable
             log.warning("post confirmation for %s failed: %s", username, exc)
 
     def confirm_sign_up(backend: Any, client_id: str, username: str) -> str:
-        result = originals["confirm_sign_up"](backend, client_id, username)
+        result = original_confirm(backend, client_id, username)
         pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
         if pool is not None:
             after(backend, pool, client_id, username)
         return str(result)
 
     def admin_confirm_sign_up(backend: Any, user_pool_id: str, username: str) -> str:
-        result = originals["admin_confirm_sign_up"](backend, user_pool_id, username)
+        result = original_admin_confirm(backend, user_pool_id, username)
         after(backend, backend.user_pools[user_pool_id], None, username)
         return str(result)
 
     CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign,assignment]
     CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign,assignment]
 
-    def unhook() -> None:
-        for name, original in originals.items():
-            setattr(CognitoIdpBackend, name, original)
-
-    return unhook
-
 
 def lambda_invoker(
     lambda_url: str, function: str, timeout: float = 10.0
 ) -> Callable[[dict[str, Any]], None]:
-    """A synchronous Lambda Invoke (RequestResponse) of `function` at `lambda_url`."""
-    url = f"{lambda_url}/2015-03-31/functions/{function}/invocations"
+    """A synchronous Lambda Invoke (RequestResponse) of `function` at `lambda_url`, once."""
+    import boto3
+    from botocore.config import Config
+
+    from tasks.local.bootstrap import FAKE_CREDENTIALS
+
+    client = boto3.client(
+        "lambda",
+        endpoint_url=lambda_url,
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
+        config=Config(read_timeout=timeout, retries={"total_max_attempts": 1}),
+    )
 
     def invoke(event: dict[str, Any]) -> None:
-        request = urllib.request.Request(  # noqa: S310 - the stack's own loopback endpoint
-            url,
-            data=json.dumps(event).encode(),
-            method="POST",
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            error = response.headers.get("x-amz-function-error")
-            body = response.read()
-        if error:
-            raise RuntimeError(f"{function} failed: {body.decode(errors='replace')[:500]}")
+        answer = client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        if "FunctionError" in answer:
+            body = answer["Payload"].read().decode(errors="replace")
+            raise RuntimeError(f"{function} failed: {body[:500]}")
 
     return invoke
 

@@ -136,7 +136,6 @@ class LocalStack:
         labels = {
             "http": "HTTP API",
             "ws": "WebSocket API",
-            "lambda": "Lambda API",
             "moto": "moto",
             "model": "model",
         }
@@ -144,10 +143,10 @@ class LocalStack:
             _free(cfg.host, cfg.port(name), label)
         app_sock = bind(cfg.host, cfg.port("app"), "web app")
         app_url = f"http://{cfg.host}:{port_of(app_sock)}"
-
-        # AWS on moto, in its own process, from the same definitions Terraform uses. Cognito's
-        # post-confirmation trigger reaches the gateway's Lambda endpoint, bound here first.
+        # Bound now: moto's process needs its URL for Cognito's post-confirmation trigger.
         self._lambda_sock = lambda_sock = bind(cfg.host, cfg.port("lambda"), "Lambda API")
+
+        # AWS on moto, in its own process, from the same definitions Terraform uses.
         self._moto = MotoProcess(
             cfg.host,
             cfg.port("moto"),

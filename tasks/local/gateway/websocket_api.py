@@ -91,6 +91,13 @@ class Connection:
                 return False
         return True
 
+    async def close(self, code: int, reason: str) -> None:
+        """Close from the server side, after any frame being sent; nothing is sent after."""
+        self.closed = True
+        async with self.lock:
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.socket.close(code=code, reason=reason)
+
 
 @dataclass
 class _CachedPolicy:
@@ -227,10 +234,7 @@ class WebSocketApi:
                     idle = ends_at - now > self.settings.ws_idle_timeout
                     close_code, reason = 1001, "Going away"
                     log.info("closing %s: %s", connection_id, "idle" if idle else "lifetime over")
-                    async with connection.lock:
-                        connection.closed = True
-                        with contextlib.suppress(RuntimeError, OSError):
-                            await socket.close(code=1001, reason="Going away")
+                    await connection.close(close_code, reason)
                     break
                 if message["type"] == "websocket.disconnect":
                     close_code = int(message.get("code") or 1005)
@@ -242,8 +246,7 @@ class WebSocketApi:
                 size = len(data.encode() if isinstance(data, str) else data)
                 if size > self.settings.frame_limit:
                     close_code, reason = 1009, "Message too big"
-                    connection.closed = True
-                    await socket.close(code=1009, reason="Message too big")
+                    await connection.close(close_code, reason)
                     break
                 connection.last_active_at = _now_ms()
                 self._spawn(self._route(connection, data))
@@ -451,9 +454,7 @@ class WebSocketApi:
     async def close(self) -> None:
         self._closing = True
         for connection in list(self.connections.values()):
-            connection.closed = True
-            with contextlib.suppress(RuntimeError, OSError):
-                await connection.socket.close(code=1001, reason="Going away")
+            await connection.close(1001, "Going away")
         await self.drain(timeout=10)
 
     def _log(
@@ -515,11 +516,8 @@ class WebSocketApi:
                 media_type="application/json",
             )
         if request.method == "DELETE":
-            connection.closed = True
             self.connections.pop(connection_id, None)
-            async with connection.lock:
-                with contextlib.suppress(RuntimeError, OSError):
-                    await connection.socket.close(code=1000, reason="Deleted")
+            await connection.close(1000, "Deleted")
             return Response(status_code=204)
         return _aws_error(405, "MethodNotAllowed", "Method Not Allowed")
 
