@@ -29,15 +29,14 @@ export function useChat(conversationId: string): ChatController {
   const [live, dispatch] = useReducer(liveReducer, conversationId, initialLive);
 
   useConversationSubscription(conversationId);
-  const subscriptions = useRef({ conversationId, count: 0 });
+  const subscriptions = useRef(0);
   useRealtimeEvents((event) => {
     dispatch({ type: "event", event });
     if (event.type === "subscribed" && event.conversationId === conversationId) {
       // A subscription after the first follows a reconnect or a gap: what was said meanwhile
       // reached nobody's socket, so the history is fetched again.
-      if (subscriptions.current.conversationId !== conversationId) subscriptions.current = { conversationId, count: 0 };
-      subscriptions.current.count += 1;
-      if (subscriptions.current.count > 1) void queryClient.invalidateQueries({ queryKey: queryKeys.messages(conversationId) });
+      subscriptions.current += 1;
+      if (subscriptions.current > 1) void queryClient.invalidateQueries({ queryKey: queryKeys.messages(conversationId) });
     }
     if ((event.type === "message.created" || event.type === "message.completed") && event.conversationId === conversationId) {
       // New activity re-orders the list, and the first message gives the conversation its title.
