@@ -1,17 +1,16 @@
 """Cognito token verification with PyJWT, shared by `chat_api` and the WebSocket authorizer.
 
-RS256 only; keys from the pool's JWKS (fetched once per cold start, refreshed when a token names
-an unknown `kid`, at most once per `min_refresh_seconds` so forged kids cannot make us hammer the
-JWKS endpoint); issuer, `token_use`, audience / `client_id`, time claims with a small leeway and
+RS256 only; keys from the pool's JWKS through PyJWT's `PyJWKClient` (kept for a lifespan, fetched
+again when a token names an unknown `kid`; at most one fetch attempt per `min_refresh_seconds`, so
+forged kids cannot make us hammer the JWKS endpoint, and the last good keys serve while it
+fails); issuer, `token_use`, audience / `client_id`, time claims with a small leeway and
 the claims the product relies on. Every fault is a `TokenError` whose reason is safe to show.
 """
 
 from __future__ import annotations
 
-import json
-import threading
+import logging
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
@@ -20,6 +19,8 @@ import jwt
 
 from parley.config import AuthSettings, get_settings
 from parley.errors import ServiceUnavailable, Unauthorized
+
+logger = logging.getLogger("parley.auth")
 
 ALGORITHM = "RS256"
 LEEWAY_SECONDS = 30
@@ -55,50 +56,68 @@ class Identity:
     claims: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-class JwksCache:
-    """The pool's signing keys by kid; fetched lazily and refreshed on an unknown kid."""
+class JwksCache(jwt.PyJWKClient):
+    """The pool's signing keys by kid: PyJWT's JWKS client, kept usable while the endpoint fails.
 
-    def __init__(self, url: str, *, timeout: float = 3.0, min_refresh_seconds: float = 10.0):
-        self.url = url
-        self.timeout = timeout
-        self.min_refresh_seconds = min_refresh_seconds
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
-        self._lock = threading.Lock()
+    `PyJWKClient` keeps the key set for `lifespan` seconds and fetches it again for an unknown
+    kid, at most once per `min_refresh_seconds` (its cooldown). That cooldown counts successful
+    fetches only, so while the endpoint fails every forged kid would fetch again, and a key set
+    past its lifespan would leave no keys at all. Here every attempt counts — at most one fetch
+    per `min_refresh_seconds`, whatever its outcome — and a failed one serves the last good keys.
+    """
 
-    def _fetch(self) -> None:
-        if not self.url.startswith(("https://", "http://")):
-            raise ServiceUnavailable("Sign-in keys are misconfigured")
-        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 3.0,
+        min_refresh_seconds: float = 10.0,
+        lifespan: float = 300.0,
+    ) -> None:
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                document = json.loads(response.read())
-        except (OSError, ValueError) as exc:
-            raise ServiceUnavailable("Sign-in keys are unavailable, please retry") from exc
-        keys: dict[str, jwt.PyJWK] = {}
-        for data in document.get("keys", []) if isinstance(document, dict) else []:
-            if not isinstance(data, dict) or data.get("kty") != "RSA" or "kid" not in data:
-                continue
-            try:
-                keys[str(data["kid"])] = jwt.PyJWK(data, algorithm=ALGORITHM)
-            except jwt.PyJWTError:
-                continue  # a key we cannot use cannot verify anything
-        self._keys = keys
-        self._fetched_at = time.monotonic()
+            super().__init__(
+                url,
+                lifespan=lifespan,
+                timeout=timeout,
+                cooldown_duration=min_refresh_seconds,
+                headers={"Accept": "application/json"},
+            )
+        except jwt.PyJWKClientError as exc:  # not http(s), or a nonsensical lifespan
+            raise ServiceUnavailable("Sign-in keys are misconfigured") from exc
+        self.min_refresh_seconds = min_refresh_seconds
+        self._attempted_at: float | None = None
+        self._last_good: dict[str, Any] | None = None
+
+    def fetch_data(self) -> Any:
+        """The endpoint's key set; the last good one while it fails or was asked too recently.
+
+        PyJWKClient calls this under its lock, for an empty or expired cache and for a refresh.
+        """
+        now = time.monotonic()
+        if self._attempted_at is not None and now - self._attempted_at < self.min_refresh_seconds:
+            return self._fallback()
+        self._attempted_at = now
+        try:
+            data: dict[str, Any] = super().fetch_data()
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
+            logger.warning("JWKS fetch failed: %s", type(exc).__name__)
+            return self._fallback()
+        self._last_good = data
+        return data
+
+    def _fallback(self) -> dict[str, Any]:
+        if self._last_good is None:
+            raise jwt.PyJWKClientConnectionError("no signing keys fetched yet")
+        return self._last_good
 
     def get(self, kid: str) -> jwt.PyJWK | None:
-        with self._lock:
-            if self._fetched_at is None:
-                self._fetch()
-            key = self._keys.get(kid)
-            if (
-                key is None
-                and self._fetched_at is not None
-                and (time.monotonic() - self._fetched_at >= self.min_refresh_seconds)
-            ):
-                self._fetch()  # keys rotate: look again, but not on every forged kid
-                key = self._keys.get(kid)
-            return key
+        """The key published under `kid`, or None when there is none (even after a refetch)."""
+        try:
+            return self.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise ServiceUnavailable("Sign-in keys are unavailable, please retry") from exc
+        except jwt.PyJWKClientError:
+            return None
 
 
 _JWT_FAULTS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
