@@ -70,10 +70,13 @@ HANDLERS = {
                 "echo_loaded": "echo.app" in sys.modules})}
     """,
     "wsauth": """
+        import os, pathlib
         def handler(event, context):
             header = event["headers"].get("Sec-WebSocket-Protocol", "")
             parts = [p.strip() for p in header.split(",")]
             token = parts[1] if len(parts) == 2 and parts[0] == "parley" else ""
+            if (pathlib.Path(os.environ["MARKER_DIR"]) / ("revoked-" + token)).exists():
+                raise Exception("Unauthorized")
             if token.startswith("good-"):
                 effect = "Allow"
             elif token.startswith("deny-"):
@@ -164,7 +167,11 @@ def _manifest(marker_dir: Path) -> dict[str, Any]:
                 environment={"OTHER_MARK": "other"},
                 triggers={"http": [{"route": "GET /other", "auth": "none"}]},
             ),
-            "wsauth": fn("wsauth", triggers={"authorizer": "websocket"}),
+            "wsauth": fn(
+                "wsauth",
+                environment={"MARKER_DIR": str(marker_dir)},
+                triggers={"authorizer": "websocket"},
+            ),
             "wsconnect": fn("wsconnect", triggers={"websocket": ["$connect"]}),
             "wsmessage": fn(
                 "wsmessage",
@@ -470,6 +477,37 @@ def test_websocket_connect_rejections(emulator: Running, protocols: Any, status:
     with pytest.raises(InvalidStatus) as rejected:
         connect(emulator.endpoints.ws_url, subprotocols=protocols, open_timeout=20)
     assert rejected.value.response.status_code == status
+
+
+def test_websocket_authorizer_runs_on_every_connect(emulator: Running) -> None:
+    """API Gateway caches no WebSocket authorizer result: a token revoked after one $connect is
+    refused at the next."""
+    markers: Path = emulator.markers  # type: ignore[attr-defined]
+    pool = emulator.gateway.runtime.pools["wsauth"]  # type: ignore[union-attr]
+    before = pool.invocations
+    with _ws(emulator, "good-revoked-later") as ws:
+        ws.send(json.dumps({"action": "echo"}))
+        assert json.loads(ws.recv(timeout=20))["user"] == "revoked-later"
+    (markers / "revoked-good-revoked-later").write_text("")
+    with pytest.raises(InvalidStatus) as rejected:
+        _ws(emulator, "good-revoked-later")
+    assert rejected.value.response.status_code == 401
+    assert pool.invocations == before + 2
+
+
+def test_websocket_binary_frame_closes_the_connection_with_1003(emulator: Running) -> None:
+    pool = emulator.gateway.runtime.pools["wsmessage"]  # type: ignore[union-attr]
+    with _ws(emulator, "good-binary") as ws:
+        ws.send(json.dumps({"action": "echo"}))
+        connection_id = json.loads(ws.recv(timeout=20))["connectionId"]
+        before = pool.invocations
+        ws.send(json.dumps({"action": "echo"}).encode())  # bytes: a binary frame
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=20)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1003
+    assert pool.invocations == before, "a binary frame reaches no route"
+    assert _disconnect_code(emulator, connection_id) == 1003
 
 
 def test_websocket_function_error_frame_and_frame_limit(emulator: Running) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,12 +38,8 @@ def caller(event: dict[str, Any]) -> Caller:
     )
 
 
-def body(event: dict[str, Any]) -> str | bytes | None:
-    """The frame's text (API Gateway base64-encodes binary frames)."""
+def body(event: dict[str, Any]) -> str | None:
+    """The frame's text (API Gateway closes a connection that sends a binary frame, with 1003,
+    so a route only ever gets text)."""
     raw = event.get("body")
-    if raw is None or not event.get("isBase64Encoded"):
-        return raw
-    try:
-        return base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        return b"\xff"  # undecodable: reported as invalid JSON by the parser
+    return raw if isinstance(raw, str) else None

@@ -66,8 +66,6 @@ class GatewaySettings:
     frame_limit: int = WS_FRAME_LIMIT
     ws_idle_timeout: float = WS_IDLE_TIMEOUT
     ws_max_duration: float = WS_MAX_DURATION
-    authorizer_cache_seconds: float = 300.0
-    """API Gateway caches a REQUEST authorizer's policy per identity source (default 300 s)."""
     sweep_interval: float = 30.0
     max_concurrency: int = 4
     """Execution environments per function (Lambda scales further; two cores do not)."""

@@ -1,11 +1,13 @@
 """The WebSocket API and its `@connections` management endpoint, as API Gateway runs them.
 
 `$connect` goes through the REQUEST authorizer (identity source: the `Sec-WebSocket-Protocol`
-header, where the app puts `parley, <token>`), then the `$connect` route; the subprotocol the
-client gets is the one the `$connect` response names, as API Gateway does. Messages are routed
-on `$request.body.action`, else to `$default`. Functions answer clients only through
-`POST /@connections/{id}` (boto3's `apigatewaymanagementapi` client, unchanged), which this
-same server answers — 410 GoneException for a connection that is no more.
+header, where the app puts `parley, <token>`) on every connection — API Gateway caches only HTTP
+API authorizers — then the `$connect` route; the subprotocol the client gets is the one the
+`$connect` response names, as API Gateway does. Text messages are routed on
+`$request.body.action`, else to `$default`; a binary frame closes the connection with 1003.
+Functions answer clients only through `POST /@connections/{id}` (boto3's
+`apigatewaymanagementapi` client, unchanged), which this same server answers — 410
+GoneException for a connection that is no more.
 """
 
 from __future__ import annotations
@@ -99,13 +101,6 @@ class Connection:
                 await self.socket.close(code=code, reason=reason)
 
 
-@dataclass
-class _CachedPolicy:
-    allowed: bool
-    context: dict[str, Any]
-    expires: float
-
-
 class WebSocketApi:
     """An ASGI app: WebSocket connections on any path, `@connections` over HTTP."""
 
@@ -123,7 +118,6 @@ class WebSocketApi:
         self.settings = settings
         self.connections: dict[str, Connection] = {}
         self.bucket = TokenBucket(settings.ws_throttle.rate, settings.ws_throttle.burst)
-        self._policies: dict[str, _CachedPolicy] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self.domain = ""
@@ -240,11 +234,12 @@ class WebSocketApi:
                     close_code = int(message.get("code") or 1005)
                     reason = str(message.get("reason") or "Client closed")
                     break
-                data: bytes | str | None = message.get("text")
-                if data is None:
-                    data = message.get("bytes") or b""
-                size = len(data.encode() if isinstance(data, str) else data)
-                if size > self.settings.frame_limit:
+                data: str | None = message.get("text")
+                if data is None:  # API Gateway accepts no binary frame from a client
+                    close_code, reason = 1003, "Binary frames are not supported"
+                    await connection.close(close_code, reason)
+                    break
+                if len(data.encode()) > self.settings.frame_limit:
                     close_code, reason = 1009, "Message too big"
                     await connection.close(close_code, reason)
                     break
@@ -275,14 +270,10 @@ class WebSocketApi:
         multi: dict[str, list[str]],
         identity: dict[str, str],
     ) -> tuple[int, dict[str, Any]]:
-        """Run the REQUEST authorizer (or its cached policy): (status, context)."""
+        """Run the REQUEST authorizer: (status, context)."""
         assert self.authorizer is not None
-        source = headers.get(_canonical(IDENTITY_HEADER))
-        if not source:
+        if not headers.get(_canonical(IDENTITY_HEADER)):
             return 401, {}
-        cached = self._policies.get(source)
-        if cached is not None and cached.expires > time.monotonic():
-            return (200 if cached.allowed else 403), cached.context
         s = self.settings
         method_arn = (
             f"arn:aws:execute-api:{s.region}:{s.account_id}:{s.ws_api_id}/{s.stage}/$connect"
@@ -311,9 +302,6 @@ class WebSocketApi:
         allowed, context = self._evaluate(policy, method_arn)
         if allowed is None:
             return 500, {}
-        self._policies[source] = _CachedPolicy(
-            allowed, context, time.monotonic() + s.authorizer_cache_seconds
-        )
         return (200 if allowed else 403), context
 
     @staticmethod
@@ -356,21 +344,19 @@ class WebSocketApi:
             return int(result["statusCode"]), dict(result.get("headers") or {})
         return 200, {}
 
-    async def _route(self, connection: Connection, data: str | bytes) -> None:
+    async def _route(self, connection: Connection, text: str) -> None:
         """Route one message by `$request.body.action` (else `$default`) and invoke it."""
         if not self.bucket.take():
             await self._error(connection, "Too Many Requests")
             return
         route = "$default"
-        text = data if isinstance(data, str) else None
-        if text is not None:
-            try:
-                body = json.loads(text)
-            except ValueError:
-                body = None
-            action = body.get("action") if isinstance(body, dict) else None
-            if isinstance(action, str) and action in self.routes and not action.startswith("$"):
-                route = action
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        action = body.get("action") if isinstance(body, dict) else None
+        if isinstance(action, str) and action in self.routes and not action.startswith("$"):
+            route = action
         function = self.routes.get(route)
         request_id = uuid.uuid4().hex[:16]
         if function is None:
@@ -388,8 +374,8 @@ class WebSocketApi:
                 authorizer=connection.authorizer or None,
                 requestId=request_id,
             ),
-            "body": text if text is not None else base64.b64encode(data).decode(),  # type: ignore[arg-type]
-            "isBase64Encoded": text is None,
+            "body": text,
+            "isBase64Encoded": False,
         }
         started = time.monotonic()
         try:
