@@ -1,17 +1,22 @@
-"""Model providers: the OpenAI-compatible one against the scripted server, history budgeting."""
+"""Model providers: the OpenAI-compatible one against the scripted server, history budgeting,
+the model key from moto's SSM."""
 
 from __future__ import annotations
 
 import time
 
+import boto3
 import pytest
 
 from parley.bots import ChatTurn, Delta, Done, ProviderError, get_provider, trim_history
 from parley.bots.bedrock import agent_input, converse_events, converse_messages
+from parley.bots.secrets import ssm_secret
 from parley.config import ModelSettings, get_settings
+from parley.errors import ServiceUnavailable
 from parley.models import Usage
-from tasks.local.bootstrap import DEFAULT_MODEL_KEY
+from tasks.local.bootstrap import DEFAULT_MODEL_KEY, LocalResources
 from tasks.local.scripted_model import Reply, ScriptedModel
+from tests.support.environment import clear_parley_caches
 
 TURNS = [ChatTurn(role="system", content="be brief"), ChatTurn(role="user", content="hello")]
 
@@ -139,3 +144,50 @@ def test_bedrock_shapes() -> None:
     with pytest.raises(ProviderError):
         list(converse_events([{"throttlingException": {}}, {"ModelStreamErrorException": {}}]))
     assert agent_input(TURNS) == "hello"
+
+
+def rotate_model_key(aws: LocalResources, value: str) -> None:
+    ssm = boto3.client("ssm", region_name=aws.region)
+    ssm.put_parameter(
+        Name=aws.model_api_key_parameter, Value=value, Type="SecureString", Overwrite=True
+    )
+
+
+def test_the_model_key_is_read_decrypted_and_kept_for_its_max_age(
+    parley_env: dict[str, str], aws: LocalResources
+) -> None:
+    name = aws.model_api_key_parameter
+    assert ssm_secret(name, aws.region) == DEFAULT_MODEL_KEY
+    rotate_model_key(aws, "rotated-key")
+    assert ssm_secret(name, aws.region) == DEFAULT_MODEL_KEY  # within max_age: no second read
+    clear_parley_caches()  # a new container reads it again
+    assert ssm_secret(name, aws.region) == "rotated-key"
+
+
+def test_with_no_max_age_the_model_key_is_read_every_time(
+    parley_env: dict[str, str], aws: LocalResources
+) -> None:
+    name = aws.model_api_key_parameter
+    assert ssm_secret(name, aws.region, max_age=0) == DEFAULT_MODEL_KEY
+    rotate_model_key(aws, "rotated-key")
+    assert ssm_secret(name, aws.region, max_age=0) == "rotated-key"
+
+
+def test_a_missing_model_key_is_a_configuration_fault(
+    parley_env: dict[str, str], aws: LocalResources
+) -> None:
+    with pytest.raises(ServiceUnavailable, match="not configured correctly"):
+        ssm_secret("/parley-local/no-such-parameter", aws.region)
+
+
+def test_a_rotated_model_key_reaches_the_model_once_its_max_age_has_passed(  # type: ignore[no-untyped-def]
+    provider, aws: LocalResources, scripted_model: ScriptedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("parley.bots.secrets.SECRET_MAX_AGE_SECONDS", 0)
+    scripted_model.enqueue(Reply(text="one"), Reply(text="two"))
+    provider.complete(TURNS)
+    rotate_model_key(aws, "rotated-key")
+    provider.complete(TURNS)
+    first, second = scripted_model.completions()
+    assert first.headers["authorization"] == f"Bearer {DEFAULT_MODEL_KEY}"
+    assert second.headers["authorization"] == "Bearer rotated-key"

@@ -29,12 +29,13 @@ class OpenAIProvider:
 
     @property
     def client(self) -> OpenAI:
-        if self._client is None:
+        """The SDK client, built again when the key parameter's value has been rotated."""
+        key = NO_KEY
+        if self.settings.model_api_key_parameter:
+            key = ssm_secret(self.settings.model_api_key_parameter, self.settings.aws_region)
+        if self._client is None or self._client.api_key != key:
             from openai import OpenAI, Timeout
 
-            key = NO_KEY
-            if self.settings.model_api_key_parameter:
-                key = ssm_secret(self.settings.model_api_key_parameter, self.settings.aws_region)
             timeout = self.settings.model_timeout_seconds
             self._client = OpenAI(
                 api_key=key,

@@ -1,25 +1,38 @@
-"""Secrets from SSM Parameter Store, read once per cold start and never logged."""
+"""Secrets from SSM Parameter Store through Powertools Parameters; never logged.
+
+A value is kept for `SECRET_MAX_AGE_SECONDS`, so a rotated key reaches running containers
+within that time without a parameter read per request. The provider (and its cache) belongs
+to the cold start, like every other client of the core.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from parley.errors import ServiceUnavailable
 
+SECRET_MAX_AGE_SECONDS = 300
+
 
 @cache
-def ssm_secret(name: str, region: str) -> str:
-    """The decrypted value of a SecureString parameter."""
+def _provider(region: str) -> SSMProvider:
+    return SSMProvider(boto3_client=boto3.client("ssm", region_name=region))
+
+
+def ssm_secret(name: str, region: str, *, max_age: int | None = None) -> str:
+    """The decrypted value of a SecureString parameter, read at most once per `max_age` seconds."""
     try:
-        response = boto3.client("ssm", region_name=region).get_parameter(
-            Name=name, WithDecryption=True
+        value = _provider(region).get(
+            name,
+            decrypt=True,
+            max_age=SECRET_MAX_AGE_SECONDS if max_age is None else max_age,
         )
-    except (ClientError, BotoCoreError) as exc:
+    except GetParameterError as exc:
         raise ServiceUnavailable("The assistant is not configured correctly") from exc
-    value = response["Parameter"].get("Value")
-    if not value:
+    if not isinstance(value, str) or not value:
         raise ServiceUnavailable("The assistant is not configured correctly")
     return value
