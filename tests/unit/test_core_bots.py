@@ -3,13 +3,21 @@ the model key from moto's SSM."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from parley.bots import ChatTurn, Delta, Done, ProviderError, get_provider, trim_history
-from parley.bots.bedrock import agent_input, converse_events, converse_messages
+from parley.bots.bedrock import (
+    BedrockAgentProvider,
+    agent_input,
+    converse_events,
+    converse_messages,
+)
 from parley.bots.secrets import ssm_secret
 from parley.config import ModelSettings, get_settings
 from parley.errors import ServiceUnavailable
@@ -191,3 +199,106 @@ def test_a_rotated_model_key_reaches_the_model_once_its_max_age_has_passed(  # t
     first, second = scripted_model.completions()
     assert first.headers["authorization"] == f"Bearer {DEFAULT_MODEL_KEY}"
     assert second.headers["authorization"] == "Bearer rotated-key"
+
+
+AGENT = {"agentId": "AGENT12345", "agentAliasId": "ALIAS12345"}
+SESSION_ID = re.compile(r"[0-9a-zA-Z._:-]{2,100}")  # what InvokeAgent accepts
+
+
+class Captured:
+    """Stands for any value in a Stubber's expected params, and keeps what was sent."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+
+    def __ne__(self, other: object) -> bool:
+        self.values.append(other)
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def agent() -> tuple[BedrockAgentProvider, Stubber]:
+    settings = ModelSettings(
+        model_provider="bedrock-agent",
+        bedrock_agent_id=AGENT["agentId"],
+        bedrock_agent_alias_id=AGENT["agentAliasId"],
+        model_max_retries=0,
+    )
+    provider = BedrockAgentProvider(settings)
+    stubber = Stubber(provider.client)
+    stubber.activate()
+    return provider, stubber
+
+
+def expect_invoke(stubber: Stubber, session_id: object) -> None:
+    """One InvokeAgent call with this sessionId, answered with a refusal (ends the stream)."""
+    stubber.add_client_error(
+        "invoke_agent",
+        service_error_code="ValidationException",
+        http_status_code=400,
+        expected_params={
+            **AGENT,
+            "sessionId": session_id,
+            "inputText": "hello",
+            "enableTrace": False,
+        },
+    )
+
+
+def invoke(provider: BedrockAgentProvider, session_id: str | None) -> None:
+    with pytest.raises(ProviderError, match="rejected"):
+        list(provider.stream(TURNS, session_id=session_id))
+
+
+def test_the_agent_keeps_one_session_per_conversation(
+    agent: tuple[BedrockAgentProvider, Stubber],
+) -> None:
+    provider, stubber = agent
+    for conversation in ("01JC3Z8Q4W6E9R2T5Y7U1I3O5P", "01JC3Z8Q4W6E9R2T5Y7U1I3O5P", "room_2"):
+        expect_invoke(stubber, conversation)  # a valid id is the session id as it is
+        invoke(provider, conversation)
+    stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    "conversation",
+    ["x", "room/42 é", "c" * 101, "sha256-" + "0" * 64],
+    ids=["too-short", "characters", "too-long", "looks-like-a-digest"],
+)
+def test_an_id_the_agent_would_refuse_becomes_a_stable_valid_session_id(
+    agent: tuple[BedrockAgentProvider, Stubber], conversation: str
+) -> None:
+    provider, stubber = agent
+    expected = "sha256-" + hashlib.sha256(conversation.encode()).hexdigest()
+    for _ in range(2):
+        expect_invoke(stubber, expected)
+        invoke(provider, conversation)
+    stubber.assert_no_pending_responses()
+    assert SESSION_ID.fullmatch(expected)
+
+
+def test_without_a_conversation_each_call_is_its_own_session(
+    agent: tuple[BedrockAgentProvider, Stubber],
+) -> None:
+    provider, stubber = agent
+    sent = Captured()
+    for _ in range(2):
+        expect_invoke(stubber, sent)
+        invoke(provider, None)
+    first, second = sent.values
+    assert isinstance(first, str)
+    assert isinstance(second, str)
+    assert SESSION_ID.fullmatch(first)
+    assert SESSION_ID.fullmatch(second)
+    assert first != second
+
+
+def test_providers_without_sessions_accept_and_ignore_a_session_id(  # type: ignore[no-untyped-def]
+    provider, scripted_model: ScriptedModel
+) -> None:
+    scripted_model.enqueue(Reply(text="streamed"), Reply(text="whole"))
+    events = list(provider.stream(TURNS, session_id="01JC3Z8Q4W6E9R2T5Y7U1I3O5P"))
+    assert [e.text for e in events if isinstance(e, Delta)] == ["streamed"]
+    assert provider.complete(TURNS, session_id="01JC3Z8Q4W6E9R2T5Y7U1I3O5P")[0] == "whole"

@@ -50,12 +50,23 @@ class ProviderError(Exception):
 
 
 class Provider(Protocol):
+    """`session_id` names the conversation, for providers that keep memory per session (a
+    Bedrock Agent); the others ignore it."""
+
     def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> Iterator[Delta | Done]: ...
 
     def complete(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> tuple[str, Usage]: ...
 
 

@@ -6,7 +6,9 @@ function that never calls a model does not pay for them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,21 @@ RETRYABLE_CODES = {
     "ModelNotReadyException",
     "ModelStreamErrorException",
 }
+
+
+SESSION_ID = re.compile(r"[0-9a-zA-Z._:-]{2,100}")
+"""The session ids InvokeAgent accepts."""
+
+
+def agent_session_id(conversation_id: str | None) -> str:
+    """The agent's session for a conversation: its id when the agent accepts it as a session id,
+    else a digest of it (stable, and distinct from every id used as it is); a fresh session
+    when there is no conversation."""
+    if conversation_id is None:
+        return uuid.uuid4().hex
+    if SESSION_ID.fullmatch(conversation_id) and not conversation_id.startswith("sha256-"):
+        return conversation_id
+    return "sha256-" + hashlib.sha256(conversation_id.encode()).hexdigest()
 
 
 def _config(settings: ModelSettings) -> Config:
@@ -112,7 +129,11 @@ class BedrockConverseProvider:
         return self._client
 
     def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> Iterator[Delta | Done]:
         system, messages = converse_messages(turns)
         try:
@@ -133,13 +154,21 @@ class BedrockConverseProvider:
             events.close()
 
     def complete(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> tuple[str, Usage]:
         return collect(self.stream(turns, max_tokens=max_tokens))
 
 
 class BedrockAgentProvider:
-    """A Bedrock Agent keeps its own session memory; we send the question with recent context."""
+    """A Bedrock Agent remembers a session: each conversation is one (`agent_session_id`).
+
+    The agent keeps that memory only while the session lives (its idle TTL) and never sees the
+    room's messages that did not ask it, so the question still carries a short transcript.
+    """
 
     def __init__(self, settings: ModelSettings) -> None:
         if not settings.bedrock_agent_id or not settings.bedrock_agent_alias_id:
@@ -158,7 +187,11 @@ class BedrockAgentProvider:
         return self._client
 
     def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> Iterator[Delta | Done]:
         question = agent_input(turns)
         assert self.settings.bedrock_agent_id
@@ -167,7 +200,7 @@ class BedrockAgentProvider:
             response = self.client.invoke_agent(
                 agentId=self.settings.bedrock_agent_id,
                 agentAliasId=self.settings.bedrock_agent_alias_id,
-                sessionId=uuid.uuid4().hex,
+                sessionId=agent_session_id(session_id),
                 inputText=question,
                 enableTrace=False,
             )
@@ -193,9 +226,13 @@ class BedrockAgentProvider:
         yield Done(usage=usage, stop_reason="end_turn")
 
     def complete(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> tuple[str, Usage]:
-        return collect(self.stream(turns, max_tokens=max_tokens))
+        return collect(self.stream(turns, max_tokens=max_tokens, session_id=session_id))
 
 
 def agent_input(turns: Sequence[ChatTurn]) -> str:

@@ -53,7 +53,11 @@ class OpenAIProvider:
         }
 
     def stream(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> Iterator[Delta | Done]:
         import openai
 
@@ -98,7 +102,11 @@ class OpenAIProvider:
         yield Done(usage=usage, stop_reason=finish)
 
     def complete(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        max_tokens: int | None = None,
+        session_id: str | None = None,
     ) -> tuple[str, Usage]:
         import openai
 
