@@ -118,6 +118,22 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
     expect(screen.queryByRole("button", { name: "Stop" })).toBeNull();
   });
 
+  it("a send refused as too frequent shows a calm notice and puts the text back in the composer", async () => {
+    received.length = 0;
+    renderChat();
+    const log = await screen.findByRole("log", { name: "Messages" });
+    await waitFor(() => expect(received).toContainEqual({ action: "subscribe", conversationId: C }));
+    const box = screen.getByRole("textbox", { name: "Message" });
+    await userEvent.type(box, "Too quick{Enter}");
+    await waitFor(() => expect(received.some((r) => r.action === "sendMessage")).toBe(true));
+    expect(box).toHaveValue("");
+    push({ type: "error", code: "rate_limited", message: "Too many requests", action: "sendMessage" });
+    expect(await screen.findByRole("status")).toHaveTextContent("Slow down — try again in a moment");
+    expect(box).toHaveValue("Too quick");
+    expect(within(log).queryByText("Too quick")).toBeNull();
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
   it("asks for a fresh resume point after a gap in the deltas, and applies it", async () => {
     received.length = 0;
     const streaming = msg("01JDX40D1B2C3D4E5F6G7H8J9K", { role: "assistant", authorId: "assistant", status: "streaming" });

@@ -75,8 +75,8 @@ export function ChatView({
       )}
       {chat.lastError && (
         <div className="chat-error">
-          <Alert>
-            {chat.lastError}{" "}
+          <Alert tone={chat.lastError.tone === "notice" ? "info" : "error"}>
+            {chat.lastError.text}{" "}
             <button type="button" className="link" onClick={chat.dismissError}>
               Dismiss
             </button>
@@ -91,6 +91,7 @@ export function ChatView({
         blockWhileStreaming={!isGroup}
         mentionCandidates={isGroup ? mentionCandidates : undefined}
         onTyping={onTyping}
+        restoreDraft={chat.draft}
         placeholder={isGroup ? "Message the room — @assistant to ask the assistant" : "Ask anything"}
       />
     </section>

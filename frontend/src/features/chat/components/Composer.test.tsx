@@ -59,4 +59,18 @@ describe("Composer", () => {
     await userEvent.type(box, "and @as{Tab}what is 2+2?{Enter}");
     expect(onSend).toHaveBeenCalledWith("hey @Sam and @assistant what is 2+2?");
   });
+
+  it("takes back a draft the app hands it, before anything typed since, once", async () => {
+    const props = { onSend: vi.fn(), onStop: vi.fn(), streaming: false, blockWhileStreaming: true, placeholder: "Ask" };
+    const { rerender } = render(<Composer {...props} />);
+    const box = screen.getByRole("textbox", { name: "Message" });
+    rerender(<Composer {...props} restoreDraft={{ key: "k1", content: "first try" }} />);
+    expect(box).toHaveValue("first try");
+    await userEvent.clear(box);
+    await userEvent.type(box, "typed since");
+    rerender(<Composer {...props} restoreDraft={{ key: "k2", content: "second try" }} />);
+    expect(box).toHaveValue("second try\ntyped since");
+    rerender(<Composer {...props} restoreDraft={{ key: "k2", content: "second try" }} />);
+    expect(box).toHaveValue("second try\ntyped since");
+  });
 });

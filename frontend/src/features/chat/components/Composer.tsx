@@ -17,6 +17,7 @@ export function Composer({
   blockWhileStreaming,
   mentionCandidates,
   onTyping,
+  restoreDraft,
   placeholder,
   disabled,
 }: {
@@ -27,6 +28,8 @@ export function Composer({
   blockWhileStreaming: boolean;
   mentionCandidates?: string[];
   onTyping?: (isTyping: boolean) => void;
+  /** A sent message handed back (refused for now): put in the box once per key, before anything typed since. */
+  restoreDraft?: { key: string; content: string } | null;
   placeholder: string;
   disabled?: boolean;
 }) {
@@ -36,6 +39,11 @@ export function Composer({
   const input = useRef<HTMLTextAreaElement>(null);
   const caretAfterRender = useRef<number | null>(null);
   const listId = useId();
+  const [restoredKey, setRestoredKey] = useState<string | null>(null);
+  if (restoreDraft && restoreDraft.key !== restoredKey) {
+    setRestoredKey(restoreDraft.key);
+    setText((current) => (current ? `${restoreDraft.content}\n${current}` : restoreDraft.content));
+  }
   const options = mention && mentionCandidates ? matchMentions(mentionCandidates, mention.query) : [];
   const open = options.length > 0;
 

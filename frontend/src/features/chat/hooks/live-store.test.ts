@@ -96,10 +96,40 @@ describe("liveReducer", () => {
       { type: "error", code: "quota_exceeded", message: "Daily token quota reached", action: "sendMessage" },
     ]);
     expect(refused.pending[0]?.unsent).toBe("Daily token quota reached");
-    expect(refused.lastError).toBe("Daily token quota reached");
+    expect(refused.lastError).toEqual({ text: "Daily token quota reached", tone: "error" });
     const resent = liveReducer(refused, { type: "send", clientMessageId: "k1", content: "hi", createdAt: "t" });
     expect(resent.pending).toHaveLength(1);
     expect(resent.pending[0]?.unsent).toBeUndefined();
+  });
+
+  it("answers a send refused as too frequent with a calm notice and hands the text back as the draft", () => {
+    const refused = run([
+      { type: "send", clientMessageId: "k1", content: "hi", createdAt: "t" },
+      { type: "error", code: "rate_limited", message: "Too many requests", action: "sendMessage" } as unknown as ServerEvent,
+    ]);
+    expect(refused.lastError).toEqual({ text: "Slow down — try again in a moment", tone: "notice" });
+    // Nothing was stored: no message bubble, the text is back in the composer.
+    expect(refused.pending).toEqual([]);
+    expect(refused.draft).toEqual({ key: "k1", content: "hi" });
+    // The next send clears the notice (an error stays until dismissed).
+    const next = liveReducer(refused, { type: "send", clientMessageId: "k2", content: "hi", createdAt: "t" });
+    expect(next.lastError).toBeNull();
+  });
+
+  it("says nothing about refusals the connection handles itself", () => {
+    const state = run([
+      { type: "send", clientMessageId: "k1", content: "hi", createdAt: "t" },
+      { type: "error", code: "rate_limited", message: "Too many requests", action: "typing" } as unknown as ServerEvent,
+      { type: "error", code: "rate_limited", message: "Too many requests", action: "subscribe" } as unknown as ServerEvent,
+      { type: "error", code: "unauthorized", message: "Token expired", action: "sendMessage" },
+    ]);
+    expect(state.lastError).toBeNull();
+    expect(state.pending[0]?.unsent).toBeUndefined();
+  });
+
+  it("shows the server's message for a code this build does not know", () => {
+    const state = run([{ type: "error", code: "brand_new_code", message: "Something new happened", action: "retry" } as unknown as ServerEvent]);
+    expect(state.lastError).toEqual({ text: "Something new happened", tone: "error" });
   });
 });
 

@@ -1,3 +1,5 @@
+import { noticeFor } from "@/lib/ws-errors";
+import type { ErrorNotice } from "@/lib/ws-errors";
 import type { Message } from "@/types/api";
 import type { ServerEvent } from "@/types/ws";
 
@@ -33,7 +35,9 @@ export interface LiveState {
   pending: Pending[];
   /** Set when a delta arrived out of order: the client must ask for a fresh resume point. */
   needsResync: boolean;
-  lastError: string | null;
+  lastError: ErrorNotice | null;
+  /** A message handed back to the composer (refused before anything was stored), by its send's id. */
+  draft: { key: string; content: string } | null;
 }
 
 export type LiveAction =
@@ -43,7 +47,7 @@ export type LiveAction =
   | { type: "dismissError" };
 
 export function initialLive(conversationId: string): LiveState {
-  return { conversationId, messages: {}, streams: {}, failures: {}, pending: [], needsResync: false, lastError: null };
+  return { conversationId, messages: {}, streams: {}, failures: {}, pending: [], needsResync: false, lastError: null, draft: null };
 }
 
 function without<T>(record: Record<string, T>, key: string): Record<string, T> {
@@ -64,19 +68,28 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       const pending = state.pending.map((p) => (p.clientMessageId === action.clientMessageId ? { ...p, unsent: undefined } : p));
       return { ...state, pending, lastError: null };
     }
-    return { ...state, pending: [...state.pending, { clientMessageId: action.clientMessageId, content: action.content, createdAt: action.createdAt }] };
+    // A notice is about the moment (slow down): the next send ends it; an error stays until dismissed.
+    const lastError = state.lastError?.tone === "notice" ? null : state.lastError;
+    const pending = [...state.pending, { clientMessageId: action.clientMessageId, content: action.content, createdAt: action.createdAt }];
+    return { ...state, pending, lastError };
   }
   if (action.type === "resynced") return { ...state, needsResync: false };
   if (action.type === "dismissError") return { ...state, lastError: null };
 
   const event = action.event;
   if (event.type === "error") {
-    // An error answers our last action; a refused send leaves the text to retry.
-    const pending =
-      event.action === "sendMessage" && state.pending.length
-        ? state.pending.map((p, i) => (i === state.pending.length - 1 ? { ...p, unsent: event.message } : p))
-        : state.pending;
-    return { ...state, pending, lastError: event.message };
+    // An error answers our last action. A send refused for now (a notice) goes back to the
+    // composer as the draft; one refused with an error stays in the list to retry.
+    const notice = noticeFor(event);
+    if (!notice) return state;
+    const refused = event.action === "sendMessage" ? state.pending.at(-1) : undefined;
+    if (!refused) return { ...state, lastError: notice };
+    if (notice.tone === "notice") {
+      const draft = { key: refused.clientMessageId, content: refused.content };
+      return { ...state, pending: state.pending.slice(0, -1), draft, lastError: notice };
+    }
+    const pending = state.pending.map((p) => (p === refused ? { ...p, unsent: notice.text } : p));
+    return { ...state, pending, lastError: notice };
   }
   if (!("conversationId" in event) || event.conversationId !== state.conversationId) return state;
 

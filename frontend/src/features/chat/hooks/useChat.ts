@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef } from "react";
 
 import { useMessages } from "@/features/chat/api/listMessages";
 import { initialLive, liveReducer, mergeMessages } from "@/features/chat/hooks/live-store";
-import type { DisplayMessage } from "@/features/chat/hooks/live-store";
+import type { DisplayMessage, LiveState } from "@/features/chat/hooks/live-store";
 import { newClientMessageId } from "@/lib/ids";
 import { queryKeys } from "@/lib/query-keys";
 import { useConversationSubscription, useRealtime, useRealtimeEvents } from "@/lib/realtime-context";
@@ -12,7 +12,9 @@ export interface ChatController {
   messages: DisplayMessage[];
   streaming: DisplayMessage | null;
   history: ReturnType<typeof useMessages>;
-  lastError: string | null;
+  lastError: LiveState["lastError"];
+  /** Text handed back to the composer. */
+  draft: LiveState["draft"];
   send: (content: string) => void;
   stop: () => void;
   /** Asks the assistant to answer this user message again (regenerate, or Retry after a failure). */
@@ -83,5 +85,5 @@ export function useChat(conversationId: string): ChatController {
   );
   const dismissError = useCallback(() => dispatch({ type: "dismissError" }), []);
 
-  return { messages, streaming, history, lastError: live.lastError, send, stop, retry, resend, dismissError };
+  return { messages, streaming, history, lastError: live.lastError, draft: live.draft, send, stop, retry, resend, dismissError };
 }
