@@ -58,6 +58,22 @@ class Ref(_Strict):
 
 
 EnvValue = Annotated[str, Field(max_length=1024)] | Ref
+Environment = dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")], EnvValue]
+
+RESERVABLE_CONCURRENCY = 900
+"""What functions may reserve together: Lambda keeps 100 of an account's concurrency unreserved,
+and an account starts with 1000 (raise the quota before raising this)."""
+
+
+def _check_environment(value: dict[str, Any]) -> dict[str, Any]:
+    for key in value:
+        if key.startswith("AWS_") or key.startswith("LAMBDA_"):
+            raise ValueError(f"{key} is reserved by the Lambda runtime")
+        if any(word in key for word in ("SECRET", "PASSWORD", "API_KEY")) and not key.endswith(
+            "_PARAMETER"
+        ):
+            raise ValueError(f"{key} looks like a secret: store it in SSM and pass its name")
+    return value
 
 
 class HttpRoute(_Strict):
@@ -127,6 +143,10 @@ class Defaults(_Strict):
     timeout: Annotated[int, Field(ge=1, le=900)] = 10
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = 30
     tracing: bool = True
+    environment: Environment = {}
+    """Set in every function; a function's own value for the same name wins."""
+
+    _environment = field_validator("environment")(_check_environment)
 
 
 class Function(_Strict):
@@ -138,8 +158,10 @@ class Function(_Strict):
     memory: Annotated[int, Field(ge=128, le=10240)] | None = None
     timeout: Annotated[int, Field(ge=1, le=900)] | None = None
     architecture: Architecture | None = None
-    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None
-    environment: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")], EnvValue] = {}
+    reserved_concurrency: Annotated[int, Field(ge=1, le=RESERVABLE_CONCURRENCY)] | None = None
+    """Executions kept for this function and never exceeded; unset shares the account's pool.
+    0 would refuse every invocation, so it is not a manifest value."""
+    environment: Environment = {}
     triggers: Triggers = Triggers()
     permissions: list[Permission] = []
 
@@ -150,17 +172,7 @@ class Function(_Strict):
             raise ValueError("must be '<package>.<module>.<function>', e.g. chat_api.app.handler")
         return value
 
-    @field_validator("environment")
-    @classmethod
-    def _reserved_env(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            if key.startswith("AWS_") or key.startswith("LAMBDA_"):
-                raise ValueError(f"{key} is reserved by the Lambda runtime")
-            if any(word in key for word in ("SECRET", "PASSWORD", "API_KEY")) and not key.endswith(
-                "_PARAMETER"
-            ):
-                raise ValueError(f"{key} looks like a secret: store it in SSM and pass its name")
-        return value
+    _environment = field_validator("environment")(_check_environment)
 
     @property
     def package(self) -> str:
@@ -184,6 +196,9 @@ class Manifest(_Strict):
         seen: dict[str, str] = {}
         for name, function in self.functions.items():
             object.__setattr__(function, "name", name)
+            # Every reader (build, Terraform, local gateway) sees the merged environment.
+            merged = {**self.defaults.environment, **function.environment}
+            object.__setattr__(function, "environment", merged)
             if function.package != name:
                 raise ValueError(
                     f"functions.{name}.handler: must live in functions/{name}/ "
@@ -204,6 +219,14 @@ class Manifest(_Strict):
                     raise ValueError(
                         f"functions.{name}.permissions: unknown function '{perm.resource[9:]}'"
                     )
+        reserved = {n: f.reserved_concurrency for n, f in self.functions.items()}
+        total = sum(v for v in reserved.values() if v is not None)
+        if total > RESERVABLE_CONCURRENCY:
+            shares = ", ".join(f"{n} {v}" for n, v in reserved.items() if v is not None)
+            raise ValueError(
+                f"functions.*.reserved_concurrency: {total} in all ({shares}); Lambda keeps 100 "
+                f"of an account's default 1000 unreserved, so at most {RESERVABLE_CONCURRENCY}"
+            )
         return self
 
     def memory(self, function: Function) -> int:

@@ -67,7 +67,11 @@ module "http_api" {{
 }}
 """
 
+# This environment's own reservation for one function; the others keep the manifest's.
+RESERVED_OVERRIDE = {"chat_api": 7}
+
 TFVARS = f"""
+reserved_concurrency            = {{ chat_api = {RESERVED_OVERRIDE["chat_api"]} }}
 environment                     = "dev"
 region                          = "{REGION}"
 allowed_account_ids             = ["{ACCOUNT}"]
@@ -209,6 +213,19 @@ def test_every_manifest_function_is_created_as_described(
         assert [layer["Arn"].split(":")[6] for layer in got["Layers"]] == [
             f"{PREFIX}-{manifest.layer.name}-{manifest.architecture(fn)}"
         ], name
+
+
+def test_reserved_concurrency_is_the_manifests_unless_the_environment_overrides(
+    deployed: Deployed, manifest: Manifest
+) -> None:
+    lam = deployed.client("lambda")
+    reserved = {n: f.reserved_concurrency for n, f in manifest.functions.items()}
+    assert reserved["bot_worker"], "the manifest reserves nothing for bot_worker"
+    assert reserved["chat_api"], "the manifest reserves nothing for chat_api"
+    expected = reserved | RESERVED_OVERRIDE
+    for name in manifest.functions:
+        got = lam.get_function_concurrency(FunctionName=f"{PREFIX}-{name}")
+        assert got.get("ReservedConcurrentExecutions") == expected[name], name
 
 
 def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: Manifest) -> None:

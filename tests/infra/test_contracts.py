@@ -114,7 +114,7 @@ def test_functions_module_deploys_one_function_per_manifest_entry(tf: dict[str, 
         "runtime": "each.value.runtime",
         "memory_size": "each.value.memory",
         "timeout": "each.value.timeout",
-        "reserved_concurrent_executions": "each.value.reserved_concurrency",
+        "reserved_concurrent_executions": "local.reserved_concurrency[each.key]",
         "s3_key": 'var.release.artifacts["function:${each.key}"].s3_key',
         "source_code_hash": 'var.release.artifacts["function:${each.key}"].sha256_base64',
     }
@@ -124,6 +124,12 @@ def test_functions_module_deploys_one_function_per_manifest_entry(tf: dict[str, 
             f"(got {lambda_fn.get(attribute)!r})"
         )
     assert strip(lambda_fn["architectures"][0]) == "each.value.architecture"
+    reserved = re.sub(r"\s+", " ", str(functions.locals["reserved_concurrency"]))
+    assert "for name, f in local.functions" in reserved, reserved
+    assert "lookup(var.reserved_concurrency, name, f.reserved_concurrency)" in reserved, (
+        "modules/functions: each function's reservation is the environment's override, else the "
+        f"manifest's (got {reserved})"
+    )
     tracing = lambda_fn["tracing_config"][0]["mode"]
     assert tracing == '${each.value.tracing ? "Active" : "PassThrough"}', tracing
 

@@ -21,6 +21,7 @@ module "parley" {
   alarm_emails                    = var.alarm_emails
   manage_api_gateway_account_role = var.manage_api_gateway_account_role
   kms_key_arn                     = var.kms_key_arn
+  reserved_concurrency            = var.reserved_concurrency
 }
 
 # The modules were called from this root until they moved into modules/parley: these blocks let an

@@ -12,3 +12,10 @@ deletion_protection             = true
 force_destroy                   = false
 manage_api_gateway_account_role = true
 alarm_emails                    = ["oncall@example.com"]
+
+# Over the manifest's reservations (chat_api 20, bot_worker 10): prod's steady load, leaving the
+# account at least 100 unreserved (docs/deploy.md, "Limits").
+reserved_concurrency = {
+  chat_api   = 100
+  bot_worker = 50
+}

@@ -107,3 +107,9 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency by manifest function name, over functions/manifest.yaml's reserved_concurrency (bot_worker, chat_api): a whole number ≥ 1, or -1 for none. Reservations together must leave the account 100 unreserved."
+  type        = map(number)
+  default     = {}
+}

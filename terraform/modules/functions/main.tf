@@ -24,6 +24,11 @@ locals {
     for name, fn in local.function_names : name => "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${fn}"
   }
 
+  # The manifest's reservation unless this environment overrides it; -1 = the shared pool.
+  reserved_concurrency = {
+    for name, f in local.functions : name => lookup(var.reserved_concurrency, name, f.reserved_concurrency)
+  }
+
   refs = merge(var.refs, {
     bot_worker_function_name = lookup(local.function_names, "bot_worker", "")
   })
@@ -53,7 +58,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:Code integrity comes from content addressing: s3_key and source_code_hash are the sha256 recorded at build time
   #checkov:skip=CKV_AWS_116:Synchronous functions answer their caller; the async worker has an on-failure SQS destination (event invoke config), which supersedes a DLQ
   #checkov:skip=CKV_AWS_50:Tracing follows the manifest (defaults.tracing, on); tests/infra checks the manifest value reaches tracing_config
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is set per function in the manifest where a limit is wanted; the others share the account pool
+  #checkov:skip=CKV_AWS_115:Reserved concurrency comes from the manifest (bot_worker, chat_api; overridable per environment with reserved_concurrency); the other functions, ws_authorizer among them, share the unreserved pool those reservations protect
   for_each = local.functions
 
   function_name                  = local.function_names[each.key]
@@ -64,7 +69,7 @@ resource "aws_lambda_function" "this" {
   architectures                  = [each.value.architecture]
   memory_size                    = each.value.memory
   timeout                        = each.value.timeout
-  reserved_concurrent_executions = each.value.reserved_concurrency
+  reserved_concurrent_executions = local.reserved_concurrency[each.key]
   s3_bucket                      = var.artifacts_bucket
   s3_key                         = var.release.artifacts["function:${each.key}"].s3_key
   source_code_hash               = var.release.artifacts["function:${each.key}"].sha256_base64

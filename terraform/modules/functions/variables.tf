@@ -96,6 +96,22 @@ variable "user_pool_arn" {
   type        = string
 }
 
+variable "reserved_concurrency" {
+  description = "This environment's reserved concurrency by manifest function name, over the manifest's reserved_concurrency: a whole number ≥ 1, or -1 for none (the account's shared pool)."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for n in values(var.reserved_concurrency) : n == -1 || (n >= 1 && floor(n) == n)])
+    error_message = "Each reserved_concurrency must be a whole number ≥ 1, or -1 for none (0 would refuse every invocation)."
+  }
+
+  validation {
+    condition     = length(setsubtract(keys(var.reserved_concurrency), module.manifest.function_names)) == 0
+    error_message = "The reserved_concurrency keys must be function names of functions/manifest.yaml."
+  }
+}
+
 variable "kms_key_arn" {
   description = "Customer-managed KMS key for log groups, environment variables and the DLQ; null uses AWS-managed keys."
   type        = string

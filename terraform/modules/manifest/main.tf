@@ -13,6 +13,7 @@ locals {
     timeout            = 10
     log_retention_days = 30
     tracing            = true
+    environment        = {}
   }
   defaults = merge(local.builtin_defaults, try(local.manifest.defaults, {}))
 
@@ -34,9 +35,10 @@ locals {
       tracing              = local.defaults.tracing
       reserved_concurrency = coalesce(try(f.reserved_concurrency, null), -1)
 
-      # NAME: "literal" is set as is; NAME: {ref: x} is resolved by the deployment.
-      environment = { for key, value in try(f.environment, {}) : key => tostring(value) if !can(value.ref) }
-      env_refs    = { for key, value in try(f.environment, {}) : key => value.ref if can(value.ref) }
+      # NAME: "literal" is set as is; NAME: {ref: x} is resolved by the deployment. The defaults'
+      # environment comes first: a function's own value for a name wins.
+      environment = { for key, value in merge(local.defaults.environment, try(f.environment, {})) : key => tostring(value) if !can(value.ref) }
+      env_refs    = { for key, value in merge(local.defaults.environment, try(f.environment, {})) : key => value.ref if can(value.ref) }
 
       http_routes = [
         for route in try(f.triggers.http, []) : {

@@ -63,6 +63,8 @@ module "functions" {
   user_pool_arn    = module.auth.user_pool_arn
   kms_key_arn      = var.kms_key_arn
 
+  reserved_concurrency = var.reserved_concurrency
+
   websocket_execution_arn = module.websocket_api.execution_arn
   websocket_stage         = module.websocket_api.stage_name
 
