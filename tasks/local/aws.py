@@ -15,8 +15,15 @@ answers:
 - Every request lists moto's package directory to learn the service names; the list is cached.
 - DynamoDB requests run one at a time. DynamoDB makes each item write atomic, and the
   transaction's roll-back must not undo a write that another thread made in between.
-- Cognito runs no Lambda triggers in moto: with `--post-confirmation URL`, ConfirmSignUp and
-  AdminConfirmSignUp call that Lambda Invoke endpoint synchronously, as Cognito does.
+- Cognito runs no Lambda triggers in moto: with `--post-confirmation URL`, the confirmations
+  call that Lambda Invoke endpoint synchronously, once per user (`hook_post_confirmation`).
+
+These patches reach into moto's internals, so moto is pinned exactly (`MOTO_VERSION`, the
+version in pyproject.toml) and every function they wrap or call positionally is checked against
+the signature they were written for before anything is patched: another moto refuses to start
+with a message naming the function and both versions (`MotoPatchError`). The repository tests
+also run against moto as shipped (`tests/integration/test_moto_as_shipped.py`), so a patch that
+changes an answer cannot hide.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
+import importlib
+import inspect
 import json
 import logging
 import os
@@ -34,6 +43,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +59,135 @@ class MotoStartError(Exception):
     """moto's process did not come up; the message says why."""
 
 
+# -- what the patches rely on ---------------------------------------------------------------------
+MOTO_VERSION = "5.2.5"
+"""The moto the patches below were written against; pyproject.toml pins exactly this one."""
+
+
+class MotoPatchError(RuntimeError):
+    """The installed moto is not shaped as a patch below expects; nothing was patched."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A moto function a patch wraps or calls with positional arguments, and its parameters
+    (annotations aside) as `MOTO_VERSION` has them."""
+
+    module: str
+    name: str
+    """Dotted inside the module: `Table.query`."""
+    signature: str
+
+    def resolve(self) -> Any:
+        found: Any = importlib.import_module(self.module)
+        for part in self.name.split("."):
+            found = getattr(found, part)
+        return found
+
+
+TUNED = (
+    Expected("moto.backends", "list_of_moto_modules", "()"),
+    Expected(
+        "moto.dynamodb.models", "DynamoDBBackend.transact_write_items", "(self, transact_items)"
+    ),
+    Expected(
+        "moto.dynamodb.models.table",
+        "Table.get_item",
+        "(self, hash_key, range_key=None, projection_expression=None)",
+    ),
+    Expected(
+        "moto.dynamodb.models.table",
+        "Table.query",
+        "(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,"
+        " scan_index_forward, projection_expressions, index_name=None, consistent_read=False,"
+        " filter_expression=None, hash_key_conditions=None, range_key_conditions=None,"
+        " **filter_kwargs)",
+    ),
+    Expected("moto.dynamodb.models.table", "Table.all_items", "(self)"),
+    Expected(
+        "moto.moto_server.werkzeug_app",
+        "DomainDispatcherApplication.__call__",
+        "(self, environ, start_response)",
+    ),
+)
+"""What `tune_moto` wraps or calls."""
+
+COGNITO_HOOKED = (
+    Expected(
+        "moto.cognitoidp.models", "CognitoIdpBackend.confirm_sign_up", "(self, client_id, username)"
+    ),
+    Expected(
+        "moto.cognitoidp.models",
+        "CognitoIdpBackend.admin_confirm_sign_up",
+        "(self, user_pool_id, username)",
+    ),
+    Expected(
+        "moto.cognitoidp.models",
+        "CognitoIdpBackend.admin_set_user_password",
+        "(self, user_pool_id, username, password, permanent)",
+    ),
+    Expected(
+        "moto.cognitoidp.models",
+        "CognitoIdpBackend.admin_get_user",
+        "(self, user_pool_id, username)",
+    ),
+)
+"""What `hook_post_confirmation` wraps or calls."""
+
+
+def parameters(function: Callable[..., Any]) -> str:
+    """A function's parameters as `Expected.signature` writes them: names, kinds and defaults.
+    A wrapper made with `functools.wraps` reports the function it wraps."""
+    signature = inspect.signature(function)
+    bare = [p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=bare, return_annotation=inspect.Signature.empty))
+
+
+def check_moto(expected: Iterable[Expected]) -> None:
+    """Raise MotoPatchError, naming every difference, unless moto has each expected signature."""
+    import moto
+
+    problems = []
+    for item in expected:
+        try:
+            found = parameters(item.resolve())
+        except (AttributeError, ImportError, TypeError, ValueError) as exc:
+            problems.append(f"  {item.module}.{item.name}: not found ({exc})")
+            continue
+        if found != item.signature:
+            problems.append(
+                f"  {item.module}.{item.name}{found}\n    expected {item.name}{item.signature}"
+            )
+    if problems:
+        raise MotoPatchError(
+            f"moto {moto.__version__} is installed, but tasks/local/aws.py patches moto"
+            f" {MOTO_VERSION} internals and these differ:\n" + "\n".join(problems) + "\n"
+            "Review each patch against the new moto (and run tests/integration/"
+            "test_moto_as_shipped.py) before changing the moto pin in pyproject.toml."
+        )
+
+
+def _check_transaction_copy() -> None:
+    """The item-level transaction replaces the `copy` module moto's DynamoDB backend imports."""
+    import moto
+    from moto.dynamodb import models
+
+    if getattr(models, "copy", None) not in (copy, _TABLE_COPY):
+        raise MotoPatchError(
+            f"moto {moto.__version__}: moto.dynamodb.models no longer imports `copy` as moto"
+            f" {MOTO_VERSION} did; review tasks/local/aws.py before changing the moto pin."
+        )
+
+
 # -- tuning --------------------------------------------------------------------------------------
 def tune_moto() -> None:
-    """Apply the tuning described in the module docstring (once per process)."""
+    """Apply the tuning described in the module docstring (once per process), after checking
+    that moto still has every signature it relies on (MotoPatchError: nothing is patched)."""
     global _tuned
     if _tuned:
         return
+    check_moto(TUNED)
+    _check_transaction_copy()
     _cache_module_list()
     _item_level_transactions()
     _partition_queries()
@@ -83,11 +216,16 @@ class _TableCopyByReference(types.SimpleNamespace):
         return copy.deepcopy(value, memo)
 
 
+_TABLE_COPY: _TableCopyByReference | None = None
+
+
 def _item_level_transactions() -> None:
+    global _TABLE_COPY
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table
 
-    setattr(models, "copy", _TableCopyByReference(Table))  # noqa: B010 - moto's own name
+    _TABLE_COPY = _TableCopyByReference(Table)
+    setattr(models, "copy", _TABLE_COPY)  # noqa: B010 - moto's own name
     original = models.DynamoDBBackend.transact_write_items
 
     @functools.wraps(original)
@@ -147,7 +285,8 @@ def _partition_queries() -> None:
 
     original_query = Table.query
     original_all_items = Table.all_items
-    index_position = 6  # Table.query(hash_key, range_comparison, …, index_name, …)
+    # where index_name falls among the arguments after hash_key (checked by check_moto)
+    index_position = list(inspect.signature(original_query).parameters).index("index_name") - 2
 
     @functools.wraps(original_query)
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
@@ -184,6 +323,7 @@ def _serialize_dynamodb() -> None:
     lock = threading.Lock()
     original = DomainDispatcherApplication.__call__
 
+    @functools.wraps(original)
     def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
             with lock:
@@ -195,45 +335,98 @@ def _serialize_dynamodb() -> None:
 
 # -- Cognito's post-confirmation trigger ---------------------------------------------------------
 def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> None:
-    """Call `invoke(event)` inside moto's confirmations, as Cognito runs its trigger before
-    ConfirmSignUp answers. A failing trigger is logged and the user stays confirmed (Cognito
-    would report it to the caller, moto cannot)."""
-    from moto.cognitoidp.models import CognitoIdpBackend
+    """Run Cognito's post-confirmation trigger, `invoke(event)`, inside the call that confirms
+    a user and before it answers, as Cognito does — once per user:
+
+    - ConfirmSignUp and AdminConfirmSignUp, where Cognito runs it. moto accepts a repeated
+      confirmation (Cognito refuses one); the trigger does not run again.
+    - AdminSetUserPassword with `Permanent`, where Cognito runs none: users an admin makes (the
+      demo user, test users) get a profile as a signed-up user does.
+
+    Whether a call confirmed a user not yet triggered is decided under one lock, so concurrent
+    confirmations trigger once. A failing trigger is logged and the user stays confirmed
+    (Cognito would report it to the caller, moto cannot)."""
+    check_moto(COGNITO_HOOKED)
+    from moto.cognitoidp.models import CognitoIdpBackend, UserStatus
 
     from tasks.local.cognito_triggers import confirmation_event
 
+    triggered: set[tuple[str, str]] = set()
+    lock = threading.Lock()
+
+    def once(
+        backend: Any, pool_id: str, client_id: str | None, username: str, call: Callable[[], Any]
+    ) -> Any:
+        """Run moto's `call`; then the trigger, if that call confirmed a user not triggered yet."""
+        with lock:
+            result = call()
+            user = backend.admin_get_user(pool_id, username)
+            key = (pool_id, user.username)
+            first = user.status is UserStatus.CONFIRMED and key not in triggered
+            if first:
+                triggered.add(key)
+        if first:
+            listed = {"Username": user.username, "Attributes": list(user.attributes)}
+            client = client_id or next(iter(backend.user_pools[pool_id].clients), "")
+            try:
+                invoke(confirmation_event(pool_id, client, backend.region_name, listed))
+            except Exception as exc:  # noqa: BLE001 - reported, never fatal to the confirmation
+                log.warning("post confirmation for %s failed: %s", username, exc)
+        return result
+
     original_confirm = CognitoIdpBackend.confirm_sign_up
     original_admin_confirm = CognitoIdpBackend.admin_confirm_sign_up
+    original_set_password = CognitoIdpBackend.admin_set_user_password
 
-    def after(backend: Any, pool: Any, client_id: str | None, username: str) -> None:
-        user = backend.admin_get_user(pool.id, username)
-        listed = {"Username": user.username, "Attributes": list(user.attributes)}
-        client = client_id or next(iter(pool.clients), "")
-        try:
-            invoke(confirmation_event(pool.id, client, backend.region_name, listed))
-        except Exception as exc:  # noqa: BLE001 - reported, never fatal to the confirmation
-            log.warning("post confirmation for %s failed: %s", username, exc)
-
+    @functools.wraps(original_confirm)
     def confirm_sign_up(backend: Any, client_id: str, username: str) -> str:
-        result = original_confirm(backend, client_id, username)
         pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
-        if pool is not None:
-            after(backend, pool, client_id, username)
-        return str(result)
+        if pool is None:  # moto answers ResourceNotFound
+            return original_confirm(backend, client_id, username)
+        return str(
+            once(
+                backend,
+                pool.id,
+                client_id,
+                username,
+                lambda: original_confirm(backend, client_id, username),
+            )
+        )
 
+    @functools.wraps(original_admin_confirm)
     def admin_confirm_sign_up(backend: Any, user_pool_id: str, username: str) -> str:
-        result = original_admin_confirm(backend, user_pool_id, username)
-        after(backend, backend.user_pools[user_pool_id], None, username)
-        return str(result)
+        return str(
+            once(
+                backend,
+                user_pool_id,
+                None,
+                username,
+                lambda: original_admin_confirm(backend, user_pool_id, username),
+            )
+        )
+
+    @functools.wraps(original_set_password)
+    def admin_set_user_password(
+        backend: Any, user_pool_id: str, username: str, password: str, permanent: bool
+    ) -> None:
+        once(
+            backend,
+            user_pool_id,
+            None,
+            username,
+            lambda: original_set_password(backend, user_pool_id, username, password, permanent),
+        )
 
     CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign,assignment]
     CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign,assignment]
+    CognitoIdpBackend.admin_set_user_password = admin_set_user_password  # type: ignore[method-assign,assignment]
 
 
 def lambda_invoker(
-    lambda_url: str, function: str, timeout: float = 10.0
+    lambda_url: str, function: str, timeout: float = 70.0
 ) -> Callable[[dict[str, Any]], None]:
-    """A synchronous Lambda Invoke (RequestResponse) of `function` at `lambda_url`, once."""
+    """A synchronous Lambda Invoke (RequestResponse) of `function` at `lambda_url`, once. The
+    timeout covers a cold start, which the local runtime allows 60 s on a loaded machine."""
     import boto3
     from botocore.config import Config
 

@@ -223,26 +223,8 @@ class LocalStack:
         self._app_server = AsgiServer(frontend_app(config), app_sock)
         self.loop.run(self._app_server.start())
 
-        # Cognito's post-confirmation trigger, and the demo user through it.
-        bridge = None
-        assert gateway.runtime is not None
-        if "post_confirmation" in manifest.functions:
-            from tasks.local.cognito_triggers import PostConfirmationBridge
-
-            bridge = PostConfirmationBridge(
-                cognito,
-                gateway.runtime,
-                "post_confirmation",
-                pool_id=resources.user_pool_id,
-                client_id=resources.client_id,
-                region=resources.region,
-            )
+        # moto runs the post-confirmation trigger for the demo user before this returns.
         self._create_demo_user(cognito)
-        if bridge is not None:
-            self.loop.run(bridge.run_once())
-            self._background.append(
-                asyncio.run_coroutine_threadsafe(bridge.run_forever(), self.loop.loop)
-            )
         if cfg.warm:
             self._background.append(
                 asyncio.run_coroutine_threadsafe(gateway.warm(), self.loop.loop)

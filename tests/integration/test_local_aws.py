@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +14,19 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tasks.local.aws import MotoProcess, MotoStartError
+import tasks.local.aws
+from tasks.local.aws import (
+    COGNITO_HOOKED,
+    MOTO_VERSION,
+    ROOT,
+    TUNED,
+    MotoPatchError,
+    MotoProcess,
+    MotoStartError,
+    check_moto,
+    hook_post_confirmation,
+    tune_moto,
+)
 from tasks.local.bootstrap import FAKE_CREDENTIALS, LocalResources, bootstrap
 from tasks.local.servers import bind, port_of
 
@@ -220,6 +233,74 @@ def test_a_query_reads_its_partition_in_key_order_and_pages(aws: LocalResources)
     assert len(_all_items(dynamodb, table)) == 18
 
 
+# -- what the patches expect of moto -----------------------------------------------------------
+def test_moto_is_pinned_to_the_version_the_patches_were_written_for() -> None:
+    import moto
+
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["dependency-groups"]
+    assert f"moto[server]=={MOTO_VERSION}" in dev["dev"]
+    assert moto.__version__ == MOTO_VERSION
+    check_moto(TUNED + COGNITO_HOOKED)  # the installed moto has every expected signature
+
+
+def test_tuning_refuses_a_moto_whose_patched_method_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import moto
+    from moto.dynamodb.models.table import Table
+
+    def query(  # index_name moved: the partition patch would read the wrong argument
+        self: Any,
+        hash_key: Any,
+        range_comparison: Any,
+        range_objs: Any,
+        limit: Any,
+        exclusive_start_key: Any,
+        scan_index_forward: Any,
+        index_name: Any = None,
+        projection_expressions: Any = None,
+        **filter_kwargs: Any,
+    ) -> Any:
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(Table, "query", query)
+    monkeypatch.setattr(Table, "all_items", Table.all_items)  # put back whatever happens
+    monkeypatch.setattr(tasks.local.aws, "_tuned", False)
+    with pytest.raises(MotoPatchError) as refused:
+        tune_moto()
+    message = str(refused.value)
+    assert f"moto {moto.__version__} is installed" in message
+    assert f"moto {MOTO_VERSION} internals" in message
+    assert "Table.query(self, hash_key, range_comparison, range_objs, limit," in message
+    assert "scan_index_forward, index_name=None, projection_expressions=None" in message
+    assert Table.query is query, "nothing is patched"
+    assert tasks.local.aws._tuned is False
+
+
+def test_the_trigger_hook_refuses_a_moto_whose_confirmation_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    hooked = ("confirm_sign_up", "admin_confirm_sign_up", "admin_set_user_password")
+    for name in hooked:  # put back whatever happens
+        monkeypatch.setattr(CognitoIdpBackend, name, getattr(CognitoIdpBackend, name))
+    before = {name: getattr(CognitoIdpBackend, name) for name in hooked}
+
+    def confirm_sign_up(self: Any, client_id: str, username: str, session: Any) -> str:
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(CognitoIdpBackend, "confirm_sign_up", confirm_sign_up)
+    monkeypatch.delattr(CognitoIdpBackend, "admin_set_user_password")
+    with pytest.raises(MotoPatchError) as refused:
+        hook_post_confirmation(lambda event: None)
+    message = str(refused.value)
+    assert "CognitoIdpBackend.confirm_sign_up(self, client_id, username, session)" in message
+    assert "CognitoIdpBackend.admin_set_user_password: not found" in message
+    assert CognitoIdpBackend.confirm_sign_up is confirm_sign_up, "nothing is patched"
+    assert CognitoIdpBackend.admin_confirm_sign_up is before["admin_confirm_sign_up"]
+
+
 # -- moto's own process ------------------------------------------------------------------------
 class _InvokeRecorder(BaseHTTPRequestHandler):
     """A Lambda Invoke endpoint that records events and answers as the server says."""
@@ -315,6 +396,69 @@ def test_an_admin_confirmation_runs_the_trigger_too(
     assert event["userName"] == user["Username"]  # the pool signs in by e-mail: a uuid
     assert event["request"]["userAttributes"]["email"] == "bo@example.com"
     assert event["callerContext"]["clientId"] == pool.client_id
+
+
+def test_the_trigger_runs_once_per_user_however_often_it_is_confirmed(
+    pool: LocalResources, lambda_endpoint: Any
+) -> None:
+    cognito = _sign_up(pool, "di@example.com")
+    for _ in range(2):
+        cognito.confirm_sign_up(
+            ClientId=pool.client_id, Username="di@example.com", ConfirmationCode="123456"
+        )
+    cognito.admin_confirm_sign_up(UserPoolId=pool.user_pool_id, Username="di@example.com")
+    assert [e["request"]["userAttributes"]["email"] for _, e in lambda_endpoint.calls] == [
+        "di@example.com"
+    ]
+
+
+def test_concurrent_confirmations_run_the_trigger_once(
+    pool: LocalResources, lambda_endpoint: Any
+) -> None:
+    _sign_up(pool, "ed@example.com")
+
+    def confirm() -> None:
+        _client("cognito-idp", pool.endpoint_url).confirm_sign_up(
+            ClientId=pool.client_id, Username="ed@example.com", ConfirmationCode="123456"
+        )
+
+    threads = [threading.Thread(target=confirm) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(lambda_endpoint.calls) == 1
+
+
+def test_a_user_an_admin_gives_a_permanent_password_gets_the_trigger_once(
+    pool: LocalResources, lambda_endpoint: Any
+) -> None:
+    """Cognito runs no trigger here; the local stack does, so admin-made users (the demo user,
+    test users) have a profile as a signed-up user has — before AdminSetUserPassword answers."""
+    cognito = _client("cognito-idp", pool.endpoint_url)
+    cognito.admin_create_user(
+        UserPoolId=pool.user_pool_id,
+        Username="fay@example.com",
+        UserAttributes=[{"Name": "email", "Value": "fay@example.com"}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=pool.user_pool_id,
+        Username="fay@example.com",
+        Password="Temporary-Pass-1!",
+        Permanent=False,
+    )
+    assert lambda_endpoint.calls == []
+    for password in ("Permanent-Pass-1!", "Permanent-Pass-2!"):
+        cognito.admin_set_user_password(
+            UserPoolId=pool.user_pool_id,
+            Username="fay@example.com",
+            Password=password,
+            Permanent=True,
+        )
+    [(_, event)] = lambda_endpoint.calls
+    assert event["request"]["userAttributes"]["email"] == "fay@example.com"
+    assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
 
 
 def test_a_failing_trigger_leaves_the_user_confirmed(

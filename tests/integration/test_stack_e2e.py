@@ -247,6 +247,30 @@ def test_sign_up_confirm_and_sign_in(stack: LocalStack, api: httpx.Client) -> No
     assert me.json()["name"] == "New Person"
 
 
+def test_a_sign_up_runs_post_confirmation_exactly_once(stack: LocalStack) -> None:
+    """Cognito runs the trigger inside ConfirmSignUp, once; a second confirmation does not run
+    it again, and nothing in the background runs it later."""
+    assert stack.gateway is not None
+    assert stack.gateway.runtime is not None
+    trigger = stack.gateway.runtime.pools["post_confirmation"]
+    cognito = _cognito(stack)
+    email = f"once-{uuid.uuid4().hex[:8]}@example.com"
+    cognito.sign_up(
+        ClientId=stack.info["clientId"],
+        Username=email,
+        Password="Sign-up-Pass-42!",
+        UserAttributes=[{"Name": "email", "Value": email}],
+    )
+    before = trigger.invocations
+    for _ in range(2):
+        cognito.confirm_sign_up(
+            ClientId=stack.info["clientId"], Username=email, ConfirmationCode="123456"
+        )
+    assert trigger.invocations == before + 1  # ran before ConfirmSignUp answered
+    time.sleep(3.0)
+    assert trigger.invocations == before + 1
+
+
 # -- HTTP API ---------------------------------------------------------------------------------
 def test_conversation_routes(
     api: httpx.Client, make_user: Callable[..., TestUser], model: Any
