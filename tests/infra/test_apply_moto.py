@@ -27,6 +27,7 @@ import pytest
 from tasks.core import release
 from tasks.core.manifest import ROOT, Manifest, Ref
 from tasks.infra import TERRAFORM_DIR, provider_mirror, run_terraform
+from tests.infra.hcl import load_config
 from tests.support.moto_server import MotoServer
 
 pytestmark = [
@@ -354,6 +355,49 @@ def test_http_api_routes_and_authorizer(deployed: Deployed, manifest: Manifest) 
     for route, _ in manifest.http_routes():
         expected = "NONE" if route.auth == "none" else "JWT"
         assert routes[route.route]["AuthorizationType"] == expected, route.route
+
+
+def _route_throttles(variable: str) -> dict[str, dict[str, Any]]:
+    """The composition's default route throttles (what dev and prod deploy unless overridden)."""
+    config = load_config(TERRAFORM_DIR / "modules" / "parley")
+    default: dict[str, dict[str, Any]] = config.variables[variable]["default"]
+    return default
+
+
+def _stage_route_settings(deployed: Deployed, api_name: str, stage: str) -> dict[str, Any]:
+    api = deployed.client("apigatewayv2")
+    api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == api_name)
+    settings: dict[str, Any] = api.get_stage(ApiId=api_id, StageName=stage).get("RouteSettings", {})
+    return settings
+
+
+def test_http_routes_have_their_own_throttles(deployed: Deployed, manifest: Manifest) -> None:
+    expected = _route_throttles("http_route_throttles")
+    open_routes = {r.route for r, _ in manifest.http_routes() if r.auth == "none"}
+    assert open_routes <= set(expected), "a route without the gateway authorizer has no throttle"
+    settings = _stage_route_settings(deployed, f"{PREFIX}-http", "$default")
+    assert set(settings) == set(expected)
+    for route, limits in expected.items():
+        got = settings[route]
+        assert (got["ThrottlingRateLimit"], got["ThrottlingBurstLimit"]) == (
+            limits["rate_limit"],
+            limits["burst_limit"],
+        ), route
+        assert got["DetailedMetricsEnabled"] is True, route
+
+
+def test_websocket_routes_have_their_own_throttles(deployed: Deployed) -> None:
+    expected = _route_throttles("websocket_route_throttles")
+    assert "$connect" in expected
+    settings = _stage_route_settings(deployed, f"{PREFIX}-ws", "live")
+    assert set(settings) == set(expected)
+    for route, limits in expected.items():
+        got = settings[route]
+        assert (got["ThrottlingRateLimit"], got["ThrottlingBurstLimit"]) == (
+            limits["rate_limit"],
+            limits["burst_limit"],
+        ), route
+        assert got["DataTraceEnabled"] is False, f"{route}: data tracing would log tokens"
 
 
 def test_websocket_api_routes_and_authorizer(deployed: Deployed, manifest: Manifest) -> None:

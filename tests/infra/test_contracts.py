@@ -261,6 +261,51 @@ def test_only_post_chat_goes_without_the_gateway_authorizer(manifest_outputs: An
     )
 
 
+# Routes that call the model or write for other people: each gets a limit below the stage's.
+EXPENSIVE_HTTP_ROUTES = {"POST /conversations", "POST /conversations/{id}/messages",
+                         "POST /conversations/{id}/members"}  # fmt: skip
+EXPENSIVE_WEBSOCKET_ROUTES = {"$connect", "sendMessage"}
+
+
+@pytest.mark.parametrize(
+    ("module", "variable", "routes", "must_have"),
+    [
+        ("http_api", "http_route_throttles", {r.route for r, _ in MANIFEST.http_routes()},
+         EXPENSIVE_HTTP_ROUTES | {r.route for r, _ in MANIFEST.http_routes() if r.auth == "none"}),
+        ("websocket_api", "websocket_route_throttles", set(MANIFEST.websocket_routes()),
+         EXPENSIVE_WEBSOCKET_ROUTES),
+    ],
+)  # fmt: skip
+def test_open_and_expensive_routes_have_their_own_throttles(
+    tf: dict[str, Config], module: str, variable: str, routes: set[str], must_have: set[str]
+) -> None:
+    api = tf[f"modules/{module}"]
+    stage = api.resource("aws_apigatewayv2_stage")
+    stage_rate = api.variables["throttling_rate_limit"]["default"]
+    stage_burst = api.variables["throttling_burst_limit"]["default"]
+    throttles = composition(tf).variables[variable]["default"]
+    missing = sorted(must_have - set(throttles))
+    assert not missing, f"{COMPOSITION}: {variable} has no throttle for {missing}"
+    unknown = sorted(set(throttles) - routes)
+    assert not unknown, f"{COMPOSITION}: {variable} names routes the manifest lacks: {unknown}"
+    for route, limits in throttles.items():
+        assert 0 < limits["rate_limit"] < stage_rate, f"{route}: {limits} is not below the stage's"
+        assert 1 <= limits["burst_limit"] < stage_burst, f"{route}: {limits}"
+    call = composition(tf).modules[module]
+    assert strip(call["route_throttles"]) == f"var.{variable}", (
+        f"{COMPOSITION}: module.{module} must get route_throttles = var.{variable}"
+    )
+    dynamic = next(b["route_settings"] for b in stage["dynamic"] if "route_settings" in b)
+    assert strip(dynamic["for_each"]) == "var.route_throttles"
+    content = dynamic["content"][0]
+    assert strip(content["route_key"]) == "route_settings.key"
+    assert strip(content["throttling_rate_limit"]) == "route_settings.value.rate_limit"
+    assert strip(content["throttling_burst_limit"]) == "route_settings.value.burst_limit"
+    assert "aws_apigatewayv2_route.this" in str(stage["depends_on"]), (
+        f"modules/{module}: route settings need their routes to exist first (depends_on)"
+    )
+
+
 def test_every_websocket_route_is_a_gateway_route(tf: dict[str, Config]) -> None:
     ws = tf["modules/websocket_api"]
     api = ws.resource("aws_apigatewayv2_api")

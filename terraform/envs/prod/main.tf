@@ -22,6 +22,8 @@ module "parley" {
   manage_api_gateway_account_role = var.manage_api_gateway_account_role
   kms_key_arn                     = var.kms_key_arn
   reserved_concurrency            = var.reserved_concurrency
+  http_route_throttles            = var.http_route_throttles
+  websocket_route_throttles       = var.websocket_route_throttles
 }
 
 # The modules were called from this root until they moved into modules/parley: these blocks let an

@@ -86,6 +86,18 @@ resource "aws_apigatewayv2_stage" "this" {
     detailed_metrics_enabled = true
   }
 
+  # Routes that cost more than the stage default allows for (a model call, a fan-out) or that
+  # anyone can reach without the gateway authorizer get their own, lower limits.
+  dynamic "route_settings" {
+    for_each = var.route_throttles
+    content {
+      route_key                = route_settings.key
+      throttling_burst_limit   = route_settings.value.burst_limit
+      throttling_rate_limit    = route_settings.value.rate_limit
+      detailed_metrics_enabled = true
+    }
+  }
+
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.access.arn
     format = jsonencode({
@@ -105,6 +117,20 @@ resource "aws_apigatewayv2_stage" "this" {
   }
 
   tags = var.tags
+
+  # Route settings name routes that must exist first.
+  depends_on = [aws_apigatewayv2_route.this]
+
+  lifecycle {
+    precondition {
+      condition     = length(setsubtract(keys(var.route_throttles), keys(local.routes))) == 0
+      error_message = "route_throttles names routes the manifest does not have: ${join(", ", setsubtract(keys(var.route_throttles), keys(local.routes)))}."
+    }
+    precondition {
+      condition     = length(setsubtract([for key, route in local.routes : key if route.auth == "none"], keys(var.route_throttles))) == 0
+      error_message = "Every route without the JWT authorizer needs its own throttle in route_throttles (anyone can call it): ${join(", ", setsubtract([for key, route in local.routes : key if route.auth == "none"], keys(var.route_throttles)))}."
+    }
+  }
 }
 
 resource "aws_lambda_permission" "this" {

@@ -59,6 +59,20 @@ variable "throttling_rate_limit" {
   default     = 100
 }
 
+variable "route_throttles" {
+  description = "Route key (\"POST /chat\") => its own steady rate (requests per second) and burst, below the stage default; every route without the JWT authorizer must have one. Limits are for all callers together."
+  type = map(object({
+    rate_limit  = number
+    burst_limit = number
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for t in values(var.route_throttles) : t.rate_limit > 0 && t.burst_limit >= 1 && floor(t.burst_limit) == t.burst_limit])
+    error_message = "Each route throttle needs rate_limit > 0 and a whole burst_limit ≥ 1."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the access log group."
   type        = number

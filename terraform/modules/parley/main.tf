@@ -94,6 +94,7 @@ module "http_api" {
   user_pool_id        = module.auth.user_pool_id
   user_pool_client_id = module.auth.user_pool_client_id
   cors_allow_origins  = [module.frontend.app_origin]
+  route_throttles     = var.http_route_throttles
   kms_key_arn         = var.kms_key_arn
 }
 
@@ -104,6 +105,7 @@ module "websocket_api" {
   tables_path                 = local.tables_path
   functions                   = module.functions.functions
   manage_account_logging_role = var.manage_api_gateway_account_role
+  route_throttles             = var.websocket_route_throttles
   kms_key_arn                 = var.kms_key_arn
 }
 

@@ -105,3 +105,31 @@ variable "reserved_concurrency" {
   type        = map(number)
   default     = {}
 }
+
+variable "http_route_throttles" {
+  description = "HTTP API route throttles (requests per second and burst, all callers together) under the stage's 100/s, burst 200: POST /chat, which has no gateway authorizer, and the routes that call the model or write for others. docs/deploy.md explains the numbers."
+  type = map(object({
+    rate_limit  = number
+    burst_limit = number
+  }))
+  default = {
+    "POST /chat"                                  = { rate_limit = 5, burst_limit = 10 }
+    "POST /conversations"                         = { rate_limit = 10, burst_limit = 20 }
+    "POST /conversations/{id}/messages"           = { rate_limit = 10, burst_limit = 20 }
+    "POST /conversations/{id}/members"            = { rate_limit = 5, burst_limit = 10 }
+    "DELETE /conversations/{id}/members/{userId}" = { rate_limit = 5, burst_limit = 10 }
+  }
+}
+
+variable "websocket_route_throttles" {
+  description = "WebSocket API route throttles (connections or messages per second and burst, all clients together) under the stage's 100/s, burst 200: $connect and the actions that start a reply. docs/deploy.md explains the numbers."
+  type = map(object({
+    rate_limit  = number
+    burst_limit = number
+  }))
+  default = {
+    "$connect"  = { rate_limit = 20, burst_limit = 40 }
+    sendMessage = { rate_limit = 10, burst_limit = 20 }
+    retry       = { rate_limit = 5, burst_limit = 10 }
+  }
+}

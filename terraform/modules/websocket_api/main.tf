@@ -85,6 +85,19 @@ resource "aws_apigatewayv2_stage" "this" {
     logging_level            = "ERROR"
   }
 
+  # $connect runs the authorizer and a write per attempt; sendMessage and retry start a reply.
+  dynamic "route_settings" {
+    for_each = var.route_throttles
+    content {
+      route_key                = route_settings.key
+      throttling_burst_limit   = route_settings.value.burst_limit
+      throttling_rate_limit    = route_settings.value.rate_limit
+      data_trace_enabled       = false
+      detailed_metrics_enabled = true
+      logging_level            = "ERROR"
+    }
+  }
+
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.access.arn
     format = jsonencode({
@@ -102,7 +115,15 @@ resource "aws_apigatewayv2_stage" "this" {
 
   tags = var.tags
 
-  depends_on = [aws_api_gateway_account.this]
+  # Route settings name routes that must exist first.
+  depends_on = [aws_api_gateway_account.this, aws_apigatewayv2_route.this]
+
+  lifecycle {
+    precondition {
+      condition     = length(setsubtract(keys(var.route_throttles), keys(local.routes))) == 0
+      error_message = "route_throttles names routes the manifest does not have: ${join(", ", setsubtract(keys(var.route_throttles), keys(local.routes)))}."
+    }
+  }
 }
 
 resource "aws_lambda_permission" "this" {
