@@ -490,6 +490,8 @@ def render_template(
             "DeletionProtection": "ACTIVE",
             "MfaConfiguration": "OPTIONAL",
             "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "UserPoolTier": "PLUS",
+            "UserPoolAddOns": {"AdvancedSecurityMode": "AUDIT"},
             "Policies": {
                 "PasswordPolicy": {
                     "MinimumLength": 12,
@@ -516,11 +518,7 @@ def render_template(
             "UserPoolId": {"Ref": "UserPool"},
             "ClientName": {"Fn::Sub": "parley-${Stage}-web"},
             "GenerateSecret": False,
-            "ExplicitAuthFlows": [
-                "ALLOW_USER_SRP_AUTH",
-                "ALLOW_USER_PASSWORD_AUTH",
-                "ALLOW_REFRESH_TOKEN_AUTH",
-            ],
+            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             "PreventUserExistenceErrors": "ENABLED",
             "EnableTokenRevocation": True,
             "AccessTokenValidity": 60,

@@ -440,6 +440,14 @@ def test_user_pool_and_client_are_configured(deployed: Deployed) -> None:
         "UserPoolClient"
     ]
     assert client["PreventUserExistenceErrors"] == "ENABLED"
+    # The app signs in with SRP in AWS; the password flow is the local stack's (moto's) only.
+    assert sorted(client["ExplicitAuthFlows"]) == [
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+    ]
+    # Threat protection (compromised credentials, risky sign-ins) on the Plus feature plan.
+    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "AUDIT"}
+    assert pool["UserPoolTier"] == "PLUS"
     assert "ClientSecret" not in client
     assert (client["AccessTokenValidity"], client["IdTokenValidity"]) == (60, 60)
     assert client["RefreshTokenValidity"] == 5

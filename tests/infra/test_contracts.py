@@ -37,17 +37,8 @@ if "bot_worker" not in MANIFEST.functions:  # modules/functions derives the name
 # Code paths the static reading reaches that never run for that function; each with its reason.
 # Reviewed by hand: the reading matches methods by name and follows every object a factory builds.
 REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
-    ("ws_connect", "dynamodb:GetItem"): (
-        "ConnectionsRepository.get is matched by name through dict.get; $connect only writes"
-    ),
     ("ws_disconnect", "dynamodb:GetItem"): (
         "repository .get methods matched by name through dict.get; $disconnect deletes and queries"
-    ),
-    ("ws_disconnect", "lambda:InvokeFunction"): (
-        "the room service is built with the worker invoker, but presence updates never invoke it"
-    ),
-    ("ws_disconnect", "MessageSettings"): (
-        "read only inside the room service's worker invoker, which presence updates never call"
     ),
 }
 
@@ -777,3 +768,37 @@ def test_reached_not_called_entries_are_still_needed() -> None:
         elif item not in {name for _, name in found.settings}:  # a settings model
             stale.append(f"({function!r}, {item!r})")
     assert not stale, f"remove from REACHED_NOT_CALLED in {Path(__file__).name}: {', '.join(stale)}"
+
+
+# ── sign-in ──────────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_deployed_clients_sign_in_with_srp_only(tf: dict[str, Config], env: str) -> None:
+    """USER_PASSWORD_AUTH sends the password itself to Cognito: the local stack needs it (moto
+    checks no SRP proof), a deployed app does not."""
+    auth = tf["modules/auth"]
+    assert auth.variables["allow_user_password_auth"]["default"] is False
+    flows = str(auth.resource("aws_cognito_user_pool_client", "web")["explicit_auth_flows"])
+    assert "var.allow_user_password_auth" in flows, flows
+    assert composition(tf).variables["allow_user_password_auth"]["default"] is False
+    tfvars = (TERRAFORM_DIR / "envs" / env / "terraform.tfvars").read_text()
+    assert re.search(r"^allow_user_password_auth\s*=\s*false\b", tfvars, re.M), (
+        f"envs/{env}/terraform.tfvars: say allow_user_password_auth = false"
+    )
+
+
+@pytest.mark.parametrize(("env", "mode"), [("dev", "AUDIT"), ("prod", "ENFORCED")])
+def test_threat_protection_audits_by_default_and_enforces_in_prod(
+    tf: dict[str, Config], env: str, mode: str
+) -> None:
+    auth = tf["modules/auth"]
+    pool = auth.resource("aws_cognito_user_pool")
+    add_ons = pool["user_pool_add_ons"][0]
+    assert strip(add_ons["advanced_security_mode"]) == "var.advanced_security_mode"
+    assert "PLUS" in str(pool["user_pool_tier"]), "threat protection needs the Plus plan"
+    for config in (auth, composition(tf)):
+        assert config.variables["advanced_security_mode"]["default"] == "AUDIT", config.path
+    tfvars = (TERRAFORM_DIR / "envs" / env / "terraform.tfvars").read_text()
+    found = re.search(r'^advanced_security_mode\s*=\s*"(\w+)"', tfvars, re.M)
+    assert (found.group(1) if found else "AUDIT") == mode, f"envs/{env}: {found}"

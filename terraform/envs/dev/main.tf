@@ -24,6 +24,8 @@ module "parley" {
   reserved_concurrency            = var.reserved_concurrency
   http_route_throttles            = var.http_route_throttles
   websocket_route_throttles       = var.websocket_route_throttles
+  advanced_security_mode          = var.advanced_security_mode
+  allow_user_password_auth        = var.allow_user_password_auth
 }
 
 # The modules were called from this root until they moved into modules/parley: these blocks let an

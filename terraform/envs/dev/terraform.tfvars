@@ -12,3 +12,7 @@ deletion_protection             = false
 force_destroy                   = true
 manage_api_gateway_account_role = true
 alarm_emails                    = []
+
+# Sign-in: SRP only (the local stack has its own moto pool); threat protection records risky
+# sign-ins without acting on them (the default, AUDIT).
+allow_user_password_auth = false

@@ -19,3 +19,8 @@ reserved_concurrency = {
   chat_api   = 100
   bot_worker = 50
 }
+
+# Sign-in: SRP only; threat protection blocks or challenges risky sign-ins (Plus plan, see
+# docs/deploy.md for its cost).
+allow_user_password_auth = false
+advanced_security_mode   = "ENFORCED"

@@ -6,6 +6,13 @@ resource "aws_cognito_user_pool" "this" {
   auto_verified_attributes = ["email"]
   deletion_protection      = var.deletion_protection ? "ACTIVE" : "INACTIVE"
   mfa_configuration        = var.mfa
+  # Threat protection (compromised-credential and risky sign-in detection) needs the Plus plan,
+  # billed per monthly active user: docs/deploy.md, "Sign-in protection".
+  user_pool_tier = var.advanced_security_mode == "OFF" ? "ESSENTIALS" : "PLUS"
+
+  user_pool_add_ons {
+    advanced_security_mode = var.advanced_security_mode
+  }
 
   software_token_mfa_configuration {
     enabled = true
@@ -44,13 +51,16 @@ resource "aws_cognito_user_pool" "this" {
   tags = var.tags
 }
 
-# The web app is a public client: no secret, SRP (USER_PASSWORD_AUTH for the local stack's
-# parity) and refresh tokens, which can be revoked.
+# The web app is a public client: no secret, SRP and refresh tokens, which can be revoked.
+# USER_PASSWORD_AUTH (the password itself sent to Cognito) only where a test harness needs it.
 resource "aws_cognito_user_pool_client" "web" {
-  name                                 = "${var.name_prefix}-web"
-  user_pool_id                         = aws_cognito_user_pool.this.id
-  generate_secret                      = false
-  explicit_auth_flows                  = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  name            = "${var.name_prefix}-web"
+  user_pool_id    = aws_cognito_user_pool.this.id
+  generate_secret = false
+  explicit_auth_flows = concat(
+    ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    var.allow_user_password_auth ? ["ALLOW_USER_PASSWORD_AUTH"] : [],
+  )
   prevent_user_existence_errors        = "ENABLED"
   enable_token_revocation              = true
   allowed_oauth_flows_user_pool_client = false

@@ -30,6 +30,23 @@ variable "mfa" {
   }
 }
 
+variable "advanced_security_mode" {
+  description = "Cognito threat protection: AUDIT records risky sign-ins and compromised credentials, ENFORCED also blocks or challenges them, OFF turns it off. AUDIT and ENFORCED put the pool on the Plus feature plan (billed per monthly active user)."
+  type        = string
+  default     = "AUDIT"
+
+  validation {
+    condition     = contains(["OFF", "AUDIT", "ENFORCED"], var.advanced_security_mode)
+    error_message = "The advanced_security_mode must be OFF, AUDIT or ENFORCED."
+  }
+}
+
+variable "allow_user_password_auth" {
+  description = "Let the app client sign in with USER_PASSWORD_AUTH (the password sent to Cognito as is) besides SRP: only for a test harness that cannot do SRP. The local stack's moto pool is configured by tasks/local/bootstrap.py, not here."
+  type        = bool
+  default     = false
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete the user pool (on in prod)."
   type        = bool

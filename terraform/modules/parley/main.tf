@@ -50,6 +50,9 @@ module "auth" {
   name_prefix         = local.name_prefix
   deletion_protection = var.deletion_protection
   lambda_triggers     = module.functions.cognito_trigger_arns
+
+  advanced_security_mode   = var.advanced_security_mode
+  allow_user_password_auth = var.allow_user_password_auth
 }
 
 module "functions" {

@@ -133,3 +133,15 @@ variable "websocket_route_throttles" {
     retry       = { rate_limit = 5, burst_limit = 10 }
   }
 }
+
+variable "advanced_security_mode" {
+  description = "Cognito threat protection: AUDIT (records risky sign-ins), ENFORCED (also blocks or challenges them) or OFF. AUDIT and ENFORCED bill the pool on the Plus plan (docs/deploy.md)."
+  type        = string
+  default     = "AUDIT"
+}
+
+variable "allow_user_password_auth" {
+  description = "Let the web client sign in with USER_PASSWORD_AUTH besides SRP (only for a test harness that cannot do SRP; the app uses SRP)."
+  type        = bool
+  default     = false
+}
