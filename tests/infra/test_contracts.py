@@ -802,3 +802,35 @@ def test_threat_protection_audits_by_default_and_enforces_in_prod(
     tfvars = (TERRAFORM_DIR / "envs" / env / "terraform.tfvars").read_text()
     found = re.search(r'^advanced_security_mode\s*=\s*"(\w+)"', tfvars, re.M)
     assert (found.group(1) if found else "AUDIT") == mode, f"envs/{env}: {found}"
+
+
+# ── edge ─────────────────────────────────────────────────────────────────────────────────────
+
+WAF_EXAMPLE = "examples/cloudfront_waf"
+
+
+def test_each_environment_can_attach_a_web_acl(tf: dict[str, Config]) -> None:
+    """The checkov skips on the distribution (CKV_AWS_68, CKV2_AWS_47) say the web ACL is
+    optional: an environment must be able to set it, and the example must make one."""
+    frontend = tf["modules/frontend"]
+    assert strip(frontend.resource("aws_cloudfront_distribution")["web_acl_id"]) == (
+        "var.web_acl_arn"
+    )
+    parley = composition(tf)
+    assert parley.variables["web_acl_arn"].get("default", "required") is None
+    assert strip(parley.modules["frontend"].get("web_acl_arn", "")) == "var.web_acl_arn", (
+        f"{COMPOSITION}: module.frontend must get web_acl_arn = var.web_acl_arn"
+    )
+    example = tf[WAF_EXAMPLE]
+    acl = example.resource("aws_wafv2_web_acl")
+    assert acl["scope"] == "CLOUDFRONT"
+    rules = {rule["name"]: rule for rule in acl["rule"]}
+    rate = rules["rate-per-ip"]["statement"][0]["rate_based_statement"][0]
+    assert rate["aggregate_key_type"] == "IP"
+    assert "block" in rules["rate-per-ip"]["action"][0]
+    assert strip(example.outputs["web_acl_arn"]["value"]) == "aws_wafv2_web_acl.this.arn"
+    assert example.providers["aws"]["region"] == "us-east-1", "CloudFront web ACLs are global"
+    for path, config in tf.items():
+        for number, line in enumerate(config.text().splitlines(), start=1):
+            if "checkov:skip" in line and "web_acl_arn" in line:
+                assert WAF_EXAMPLE in line, f"{path}:{number}: name the example that makes one"

@@ -22,10 +22,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # envs/prod has the same main.tf as envs/dev (test_contracts checks it), so dev stands for both;
 # validating an environment validates modules/parley and every module it calls.
-@pytest.mark.parametrize("env", ["dev", "bootstrap"])
-def test_environment_validates_against_the_provider_schema(workdir: Path, env: str) -> None:
-    done = validate_offline(TERRAFORM_DIR / "envs" / env, workdir)
-    assert done.returncode == 0, f"terraform validate envs/{env}:\n{done.stdout}\n{done.stderr}"
+@pytest.mark.parametrize("root", ["envs/dev", "envs/bootstrap", "examples/cloudfront_waf"])
+def test_root_validates_against_the_provider_schema(workdir: Path, root: str) -> None:
+    done = validate_offline(TERRAFORM_DIR / root, workdir)
+    assert done.returncode == 0, f"terraform validate {root}:\n{done.stdout}\n{done.stderr}"
     assert "The configuration is valid" in done.stdout
 
 

@@ -153,3 +153,9 @@ variable "allow_user_password_auth" {
   type        = bool
   default     = false
 }
+
+variable "web_acl_arn" {
+  description = "WAFv2 web ACL (scope CLOUDFRONT, us-east-1) for the app's CloudFront distribution, or null; terraform/examples/cloudfront_waf makes one with a per-IP rate rule."
+  type        = string
+  default     = null
+}

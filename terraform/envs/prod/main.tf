@@ -26,6 +26,7 @@ module "parley" {
   websocket_route_throttles       = var.websocket_route_throttles
   advanced_security_mode          = var.advanced_security_mode
   allow_user_password_auth        = var.allow_user_password_auth
+  web_acl_arn                     = var.web_acl_arn
 }
 
 # The modules were called from this root until they moved into modules/parley: these blocks let an

@@ -172,8 +172,8 @@ resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_86:Standard logs need a log bucket with ACLs enabled; CloudFront metrics and the API access logs cover operations
   #checkov:skip=CKV_AWS_310:A single S3 origin: there is no second origin to fail over to
   #checkov:skip=CKV_AWS_374:Parley serves users worldwide; no geo restriction by design
-  #checkov:skip=CKV2_AWS_47:The WAF web ACL is optional (web_acl_arn); the app is static and the APIs carry their own throttling
-  #checkov:skip=CKV_AWS_68:The WAF web ACL is optional (web_acl_arn); the app is static and the APIs carry their own throttling
+  #checkov:skip=CKV2_AWS_47:The WAF web ACL is optional per environment (web_acl_arn in terraform.tfvars; examples/cloudfront_waf makes one with a per-IP rate rule and AWS's known-bad-inputs rules); the distribution serves only the static app, and the APIs, which WAF cannot front, carry route throttles
+  #checkov:skip=CKV_AWS_68:The WAF web ACL is optional per environment (web_acl_arn in terraform.tfvars; examples/cloudfront_waf makes one with a per-IP rate rule and AWS's known-bad-inputs rules); the distribution serves only the static app, and the APIs, which WAF cannot front, carry route throttles
   #checkov:skip=CKV2_AWS_42:The CloudFront domain is the default; a custom domain with an ACM certificate is set with domain_name
   #checkov:skip=CKV_AWS_174:TLS 1.2 is enforced whenever a certificate is given; the default CloudFront certificate cannot raise its minimum
   enabled             = true

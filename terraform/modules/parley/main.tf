@@ -117,6 +117,7 @@ module "frontend" {
   name_prefix         = local.name_prefix
   domain_name         = var.domain_name
   acm_certificate_arn = var.acm_certificate_arn
+  web_acl_arn         = var.web_acl_arn
   force_destroy       = var.force_destroy
 
   app_config = {

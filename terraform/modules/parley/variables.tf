@@ -145,3 +145,14 @@ variable "allow_user_password_auth" {
   type        = bool
   default     = false
 }
+
+variable "web_acl_arn" {
+  description = "WAFv2 web ACL (scope CLOUDFRONT, us-east-1) for the app's CloudFront distribution, or null; terraform/examples/cloudfront_waf makes one with a per-IP rate rule."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.web_acl_arn == null || can(regex("^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/", var.web_acl_arn))
+    error_message = "The web_acl_arn must be a CLOUDFRONT-scope WAFv2 web ACL ARN (arn:aws:wafv2:us-east-1:<account>:global/webacl/…) or null."
+  }
+}
