@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import sys
+import time
+import tomllib
+from pathlib import Path
 
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -76,3 +82,90 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False) -> Non
             failed.append("frontend")
     if failed:
         raise Exit(f"tests failed: {', '.join(failed)}", code=1)
+
+
+MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # (module under functions/, the tests that cover it): one line per module.
+    ("parley/auth.py", ("tests/unit/test_core_auth.py", "tests/unit/test_realtime_authorizer.py")),
+)
+"""What `invoke mutate` mutates, each module against only the tests that exercise it."""
+
+
+def _mutation_tree(module: str, tests: tuple[str, ...]) -> Path:
+    """A scratch copy of the code and tests in which mutmut runs for one module.
+
+    mutmut names a mutant by the module path it derives from the file path, and recognises
+    `src/` as a source root: the core is copied there (and, unmutated, to `functions/` for the
+    data files the tests read), so `parley.auth` is the name both the tests and mutmut use.
+    """
+    tree = ROOT / ".cache" / "mutate" / module.removesuffix(".py").replace("/", ".")
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "functions", tree / "src", ignore=skip)
+    shutil.copytree(ROOT / "functions", tree / "functions", ignore=skip)
+    shutil.copytree(ROOT / "tasks", tree / "tasks", ignore=skip)
+    shutil.copytree(ROOT / "tests", tree / "tests", ignore=skip)
+    pytest_ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    ini = dict(pytest_ini["ini_options"], pythonpath=[".", "src"])
+    settings = {
+        "source_paths": ["src"],
+        "only_mutate": [f"src/{module}"],
+        "also_copy": ["functions", "tasks"],
+        "pytest_add_cli_args_test_selection": list(tests),
+        "use_git_change_detection": False,
+    }
+
+    def table(name: str, values: dict[str, object]) -> str:
+        # JSON scalars and arrays of them are valid TOML values
+        return f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
+
+    text = table("tool.mutmut", settings) + "\n" + table("tool.pytest.ini_options", ini)
+    (tree / "pyproject.toml").write_text(text)
+    return tree
+
+
+@task(
+    help={
+        "only": "only the targets whose module path contains this text",
+        "workers": "mutants tested at once (default: one per core)",
+    }
+)
+def mutate(c: Context, only: str = "", workers: int = 0) -> None:
+    """Mutation-test the modules in MUTATION_TARGETS against their tests (slow; not in test)."""
+    targets = [(m, t) for m, t in MUTATION_TARGETS if only in m]
+    if not targets:
+        raise Exit(f"no mutation target matches {only!r}", code=1)
+    mutmut = Path(sys.executable).parent / "mutmut"
+    failed = []
+    for module, tests in targets:
+        if not (ROOT / "functions" / module).is_file():
+            raise Exit(f"MUTATION_TARGETS: functions/{module} does not exist", code=1)
+        print(f"── mutmut: functions/{module} against {' '.join(tests)}", flush=True)
+        started = time.monotonic()
+        tree = _mutation_tree(module, tests)
+        with c.cd(str(tree)):
+            run = c.run(
+                f"{mutmut} run --max-children {workers or os.cpu_count() or 1}",
+                warn=True,
+                hide="out",  # a spinner per line; the summary follows
+            )
+            if run is None or not run.ok:
+                print(run.stdout[-4000:] if run is not None else "", flush=True)
+                failed.append(module)
+                continue
+            c.run(f"{mutmut} export-cicd-stats", hide="out")
+            stats = json.loads((tree / "mutants" / "mutmut-cicd-stats.json").read_text())
+            c.run(f"{mutmut} results")  # the mutants no test killed, by name
+        tested = stats["total"] - stats["skipped"]
+        caught = stats["killed"] + stats["timeout"]  # a mutant that hangs a test is caught too
+        score = 100 * caught / tested if tested else 0.0
+        print(
+            f"functions/{module}: {caught} of {tested} mutants caught ({score:.1f}%; "
+            f"{stats['timeout']} by a timeout); {stats['survived']} survived the tests and "
+            f"{stats['no_tests']} reach no test; {time.monotonic() - started:.0f} s. "
+            f"`cd {tree.relative_to(ROOT)} && mutmut show <name>` shows one.",
+            flush=True,
+        )
+    if failed:
+        raise Exit(f"mutmut failed for: {', '.join(failed)}", code=1)

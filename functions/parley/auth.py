@@ -76,11 +76,7 @@ class JwksCache(jwt.PyJWKClient):
     ) -> None:
         try:
             super().__init__(
-                url,
-                lifespan=lifespan,
-                timeout=timeout,
-                cooldown_duration=min_refresh_seconds,
-                headers={"Accept": "application/json"},
+                url, lifespan=lifespan, timeout=timeout, cooldown_duration=min_refresh_seconds
             )
         except jwt.PyJWKClientError as exc:  # not http(s), or a nonsensical lifespan
             raise ServiceUnavailable("Sign-in keys are misconfigured") from exc
@@ -169,12 +165,9 @@ class CognitoVerifier:
                 algorithms=[ALGORITHM],
                 issuer=self.issuer,
                 leeway=self.leeway,
-                options={
-                    "require": list(REQUIRED_CLAIMS),
-                    "verify_aud": False,
-                    "verify_nbf": True,
-                    "verify_iat": True,
-                },
+                # exp, nbf and iat are verified by PyJWT's defaults; the audience is read below,
+                # where it depends on token_use
+                options={"require": list(REQUIRED_CLAIMS), "verify_aud": False},
             )
         except jwt.MissingRequiredClaimError as exc:
             raise TokenError(f"missing required claim '{exc.claim}'") from None
