@@ -24,7 +24,9 @@ and reload. The APIs are running: <a href="/config.json">config.json</a> lists t
 
 
 class _SpaFiles(StaticFiles):
-    """Static files with the SPA fallback CloudFront is configured with (404 → index.html)."""
+    """Static files with an SPA fallback (404 → index.html). CloudFront has none since its
+    Content-Security-Policy comes from a viewer-response function, which does not run on errors;
+    the app routes by #hash, so only unknown paths differ (403 there)."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:

@@ -155,16 +155,8 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override        = true
     }
 
-    xss_protection {
-      protection = true
-      mode_block = true
-      override   = true
-    }
-
-    content_security_policy {
-      content_security_policy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' https://*.amazonaws.com wss://*.amazonaws.com; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-      override                = true
-    }
+    # Content-Security-Policy names the API hosts, which do not exist before this distribution
+    # does: the edge function in headers.tf sets it.
   }
 }
 
@@ -199,22 +191,16 @@ resource "aws_cloudfront_distribution" "this" {
     compress                   = true
     cache_policy_id            = local.caching_optimized
     response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+
+    function_association {
+      event_type   = "viewer-response"
+      function_arn = aws_cloudfront_function.security_headers.arn
+    }
   }
 
-  # The SPA handles its own routes: unknown paths get index.html.
-  custom_error_response {
-    error_code            = 403
-    response_code         = 200
-    response_page_path    = "/index.html"
-    error_caching_min_ttl = 10
-  }
-
-  custom_error_response {
-    error_code            = 404
-    response_code         = 200
-    response_page_path    = "/index.html"
-    error_caching_min_ttl = 10
-  }
+  # No error page serves index.html: CloudFront runs no viewer-response function on an origin's
+  # error, so the app would load without its Content-Security-Policy. The app routes by #hash:
+  # every page is /, and an unknown path gets S3's 403.
 
   restrictions {
     geo_restriction {
