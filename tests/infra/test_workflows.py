@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 AWS_CREDENTIALS = "aws-actions/configure-aws-credentials"
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
-PINNED = re.compile(r"[\w.-]+/[\w./-]+@(v\d+[\w.]*|[0-9a-f]{40})")
+# A tag can be moved to other code; a commit cannot. The comment names the release it is.
+PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$")
+VERSION_COMMENT = re.compile(r"^\s+#\s*v\d+\.\d+\.\d+\s*$")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -203,14 +206,72 @@ def test_triggers(pipeline: dict[str, Any]) -> None:
     assert "release" in triggers["workflow_dispatch"]["inputs"]
 
 
-def test_actions_are_pinned_to_a_release() -> None:
+def test_actions_are_pinned_to_a_commit(pipeline: dict[str, Any]) -> None:
+    for name, job in jobs(pipeline).items():
+        for step in steps(job):
+            if "uses" in step:
+                assert PINNED.fullmatch(step["uses"]), (
+                    f"{name}: {step['uses']} — pin the action to a full commit SHA"
+                )
+
+
+def unversioned_pins(text: str) -> list[str]:
+    """`uses:` lines without a `# vX.Y.Z` comment naming the release the SHA is."""
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if (match := USES_LINE.match(line)) and not VERSION_COMMENT.match(match["rest"])
+    ]
+
+
+def test_every_pin_names_its_release() -> None:
     for path in WORKFLOWS:
-        for name, job in jobs(load(path)).items():
-            for step in steps(job):
-                if "uses" in step:
-                    assert re.fullmatch(
-                        r"[\w.-]+/[\w./-]+@(v\d+[\w.]*|[0-9a-f]{40})", step["uses"]
-                    ), f"{path.name} {name}: {step['uses']}"
+        assert not unversioned_pins(path.read_text()), f"{path.name}: add the version comment"
+    assert unversioned_pins(
+        "    steps:\n      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262\n"
+        "      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4\n"
+        "      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4.4.0\n"
+    ) == [
+        "- uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262",
+        "- uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4",
+    ]
+
+
+def test_no_cache_where_an_oidc_token_is_held(pipeline: dict[str, Any]) -> None:
+    """A cache is written by any branch's run: restored into a job that can deploy (or builds
+    what is released), a poisoned one would run with the deploy role's credentials."""
+    for name, job in jobs(pipeline).items():
+        deploys = job.get("permissions", {}).get("id-token") == "write"
+        builds = any("invoke build" in script for script in runs(job))
+        if not (deploys or builds):
+            continue
+        for step in uses(job, "astral-sh/setup-uv"):
+            assert step.get("with", {}).get("enable-cache") is False, (
+                f"{name}: setup-uv caches by default; set enable-cache: false"
+            )
+        for step in uses(job, "actions/setup-node"):
+            options = step.get("with", {})
+            assert "cache" not in options, f"{name}: setup-node caches"
+            assert options.get("package-manager-cache") is False, (
+                f"{name}: setup-node v5+ caches by default; set package-manager-cache: false"
+            )
+        for step in uses(job, "actions/setup-python"):
+            assert "cache" not in step.get("with", {}), f"{name}: setup-python caches"
+        assert not uses(job, "actions/cache"), f"{name}: no actions/cache here"
+
+
+def test_zizmor_finds_nothing() -> None:
+    """zizmor's audits at its default persona, offline (no GitHub API calls)."""
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    result = subprocess.run(
+        [zizmor, "--offline", "--format", "plain", "--no-progress", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
 
 
 def _set(document: dict[str, Any], path: str, value: Any) -> None:
@@ -269,6 +330,28 @@ def _step(document: dict[str, Any], job: str, needle: str) -> int:
             test_build_once_then_promote_the_same_bytes,
             lambda d: d["jobs"]["promote-prod"]["steps"].append({"run": "uv run invoke build"}),
         ),
+        (
+            test_actions_are_pinned_to_a_commit,
+            lambda d: d["jobs"]["test"]["steps"][0].update({"uses": "actions/checkout@v4"}),
+        ),
+        (
+            test_no_cache_where_an_oidc_token_is_held,
+            lambda d: d["jobs"]["deploy-dev"]["steps"][
+                _step(d, "deploy-dev", "astral-sh/setup-uv")
+            ]["with"].update({"enable-cache": True}),
+        ),
+        (
+            test_no_cache_where_an_oidc_token_is_held,
+            lambda d: d["jobs"]["promote-prod"]["steps"][
+                _step(d, "promote-prod", "astral-sh/setup-uv")
+            ]["with"].pop("enable-cache"),
+        ),
+        (
+            test_no_cache_where_an_oidc_token_is_held,
+            lambda d: d["jobs"]["build"]["steps"][_step(d, "build", "actions/setup-node")][
+                "with"
+            ].update({"cache": "npm"}),
+        ),
     ],
 )
 def test_each_rule_catches_its_fault(pipeline: dict[str, Any], check: Any, mutate: Any) -> None:
@@ -294,3 +377,20 @@ def test_every_job_has_a_time_limit() -> None:
     for path in WORKFLOWS:
         for name, job in jobs(load(path)).items():
             assert 0 < job.get("timeout-minutes", 0) <= 60, f"{path.name} {name}"
+
+
+def test_invoke_lint_audits_the_workflows_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks import quality
+
+    ran: list[str] = []
+
+    class Recorder:
+        def run(self, command: str, **_: Any) -> Any:
+            ran.append(command)
+            return type("Result", (), {"ok": True})()
+
+    monkeypatch.setattr(quality, "_has_frontend", lambda: False)
+    quality.lint.body(Recorder())
+    assert [c for c in ran if c.split()[0] == "zizmor"] == [
+        "zizmor --offline --no-progress .github/workflows"
+    ]
