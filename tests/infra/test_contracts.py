@@ -297,6 +297,17 @@ def test_open_and_expensive_routes_have_their_own_throttles(
     )
 
 
+def test_deploy_doc_states_the_route_throttles(tf: dict[str, Config]) -> None:
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    for variable in ("http_route_throttles", "websocket_route_throttles"):
+        for route, limits in composition(tf).variables[variable]["default"].items():
+            row = re.search(rf"\| `{re.escape(route)}` \| (\d+) \| (\d+) \|", doc)
+            assert row, f"docs/deploy.md: no row for {route} in the Limits table"
+            assert (int(row[1]), int(row[2])) == (limits["rate_limit"], limits["burst_limit"]), (
+                f"docs/deploy.md: {route} is {row[1]}/s burst {row[2]}, Terraform says {limits}"
+            )
+
+
 def test_every_websocket_route_is_a_gateway_route(tf: dict[str, Config]) -> None:
     ws = tf["modules/websocket_api"]
     api = ws.resource("aws_apigatewayv2_api")
