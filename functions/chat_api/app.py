@@ -1,31 +1,26 @@
 """The HTTP API's one entry point: routers, guard, error mapping, observability.
 
-Routes live in `chat_api.routes` (one router per area); the token and body size are checked
-before validation (`chat_api.guard`); every error is shaped in `chat_api.errors`.
+Routes live in `chat_api.routes` (one router per area); the token and the body's size and
+encoding are checked before validation (`chat_api.guard`, which also installs Powertools'
+validation, after itself); every error is shaped in `chat_api.errors`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat_api import errors, guard, openapi
 from chat_api.deps import CurrentUser
 from chat_api.docs import errors as error_docs
 from chat_api.routes import compat, conversations, me, members, messages
+from parley.observability import lambda_handler
 
-logger = Logger()
-# The core logs through stdlib loggers under "parley": same JSON format and correlation id.
-copy_config_to_registered_loggers(source_logger=logger, include={"parley"})
-tracer = Tracer()
-metrics = Metrics()
-
-app = APIGatewayHttpResolver(enable_validation=True)
+# No `enable_validation`: Powertools would validate before the guard; `guard.install` adds it.
+app = APIGatewayHttpResolver()
 for module in (me, conversations, messages, members, compat):
     app.include_router(module.router)
 guard.install(app)
@@ -47,8 +42,6 @@ def openapi_document(who: CurrentUser) -> Response[Any]:
     return Response(200, "application/json", openapi_json())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -11,6 +11,7 @@ from parley.auth import Identity, bearer_token, get_verifier
 from parley.bots import Provider, get_provider
 from parley.config import ApiSettings, get_settings
 from parley.models import Profile
+from parley.profiles import profile_of
 from parley.store import Store, get_store
 
 
@@ -40,17 +41,8 @@ def identity(request: Request) -> Identity:
     return authenticate(request.headers)
 
 
-def profile_of(store: Store, who: Identity) -> Profile:
-    """The caller's profile; made on first sight when the sign-up trigger did not run."""
-    existing = store.profiles.get(who.sub)
-    if existing is not None:
-        return existing
-    email = who.email or f"{who.sub}@users.invalid"
-    return store.profiles.ensure(who.sub, email, who.name)
-
-
 def current_profile(who: Annotated[Identity, Depends(identity)]) -> Profile:
-    return profile_of(get_store(), who)
+    return profile_of(get_store(), who.sub, who.email, who.name)
 
 
 CurrentUser = Annotated[Identity, Depends(identity)]

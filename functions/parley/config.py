@@ -48,9 +48,17 @@ class AuthSettings(BaseSettings):
         return self.cognito_jwks_url or f"{self.issuer}/.well-known/jwks.json"
 
 
-class ModelSettings(BaseSettings):
+class QuotaSettings(BaseSettings):
+    """What claiming a reply's tokens needs (`parley.quota`)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore", protected_namespaces=())
 
+    daily_token_quota: Annotated[int, Field(ge=0)] = 0
+    """Tokens per user per UTC day; 0 means unlimited."""
+    model_max_output_tokens: Annotated[int, Field(gt=0, le=32_000)] = 1024
+
+
+class ModelSettings(QuotaSettings):
     model_provider: Literal["openai", "bedrock", "bedrock-agent"] = "openai"
     model_id: str = "gpt-4o-mini"
     model_base_url: str | None = None
@@ -59,14 +67,37 @@ class ModelSettings(BaseSettings):
     bedrock_agent_alias_id: str | None = None
     model_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 20.0
     model_max_retries: Annotated[int, Field(ge=0, le=5)] = 2
-    model_max_output_tokens: Annotated[int, Field(gt=0, le=32_000)] = 1024
     history_token_budget: Annotated[int, Field(gt=0)] = 6000
 
 
-class ApiSettings(ChatTableSettings, AuthSettings, ModelSettings):
-    """`chat_api`: everything it reads."""
+class ConnectionsTableSettings(BaseSettings):
+    """`ws_connect`: the connections table."""
 
-    daily_token_quota: Annotated[int, Field(ge=0)] = 0
+    connections_table_name: NonEmpty
+
+
+class ConnectionSettings(ConnectionsTableSettings):
+    """Functions that post to clients: the management API too."""
+
+    ws_management_endpoint: NonEmpty
+
+
+class RoomSettings(ConnectionSettings, ChatTableSettings):
+    """What any function that checks membership and broadcasts to rooms reads."""
+
+
+class MessageSettings(RoomSettings, QuotaSettings):
+    """`ws_message`: rooms, the quota it claims against, and the worker it invokes."""
+
+    bot_worker_function_name: NonEmpty
+
+
+class WorkerSettings(RoomSettings, ModelSettings):
+    """`bot_worker`: rooms and the model."""
+
+
+class ApiSettings(RoomSettings, AuthSettings, ModelSettings):
+    """`chat_api`: everything it reads (it writes replies in process and broadcasts them)."""
 
 
 S = TypeVar("S", bound=BaseSettings)

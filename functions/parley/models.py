@@ -30,10 +30,13 @@ Content = Annotated[
 ClientMessageId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
 ]
+# No `\s` (Python, the Rust validator and JSON Schema disagree on what it matches) and no
+# stripping (a schema cannot say so): the document and the server accept the same strings.
+_EMAIL_CHAR = r"[^@\x00-\x20\x7f]"
 Email = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+        max_length=254, pattern=rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
     ),
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -137,7 +140,9 @@ class MemberList(ApiModel):
 
 class PostMessageResult(ApiModel):
     message: Message
-    reply: Message
+    reply: Message | None = Field(
+        description="The assistant's reply; null when it does not answer this message"
+    )
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -184,6 +189,15 @@ class ErrorResponse(ApiModel):
     """Every error of the API except `POST /chat`'s compatible shape."""
 
     error: ErrorDetail
+
+
+class GatewayError(BaseModel):
+    """What API Gateway answers by itself, without calling the function: its JWT authorizer's
+    401 is `{"message": "Unauthorized"}`."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    message: str
 
 
 # -- the compatible `POST /chat` (snake_case, exactly as the earlier API) ---------------------

@@ -1,41 +1,87 @@
-"""The per-user daily token quota: checked before a model call, counted after it."""
+"""The per-user daily token quota and the one-reply-in-flight rule, for every transport.
+
+Before the model is asked, a reply *claims* tokens (an estimate of what it may use) and the
+asker's reply slot in the conversation, in one conditional transaction: with one token left,
+ten questions at once start exactly one model call. When the reply ends — complete, stopped,
+failed or never started — the claim is *settled*: the reservation is released and what was
+really used is counted. A claim that starts under the quota may end a little over it: the
+quota bounds cost per day, it does not cut answers in half.
+"""
 
 from __future__ import annotations
 
-from parley.errors import QuotaExceeded
+import time
+
+from parley.bots import estimate_tokens
+from parley.errors import Conflict, QuotaExceeded
 from parley.ids import seconds_to_utc_midnight, today
 from parley.models import Usage, UsageToday
 from parley.store import Store
+from parley.store.usage import Claim, ClaimRefused
+
+REPLY_SLOT_SECONDS = 180
+"""How long a reply's slot is held at most: longer than a worker can live (timeout 120 s)."""
 
 
 def usage_today(store: Store, user_id: str, quota: int) -> UsageToday:
     day = today()
-    used = store.usage.get(user_id, day)
+    used, reserved = store.usage.get(user_id, day)
     total = used.input_tokens + used.output_tokens
     return UsageToday(
         date=day,
         input_tokens=used.input_tokens,
         output_tokens=used.output_tokens,
         daily_quota=quota,
-        remaining=max(0, quota - total) if quota else None,
+        remaining=max(0, quota - total - reserved) if quota else None,
     )
 
 
-def check_quota(store: Store, user_id: str, quota: int) -> None:
-    """QuotaExceeded (429, Retry-After: seconds to the next UTC midnight) when none is left.
+def quota_exceeded(quota: int) -> QuotaExceeded:
+    """The one refusal for a spent quota (429 with Retry-After; `quota_exceeded` over WS)."""
+    return QuotaExceeded(
+        f"Daily token quota of {quota} tokens reached; it resets at 00:00 UTC "
+        f"(in {seconds_to_utc_midnight()} s)",
+        headers={"Retry-After": str(seconds_to_utc_midnight())},
+    )
 
-    A call that starts under the quota may end a little over it: the quota bounds cost per day,
-    it does not cut answers in half.
-    """
-    if not quota:
-        return
-    if usage_today(store, user_id, quota).remaining == 0:
-        retry_after = seconds_to_utc_midnight()
-        raise QuotaExceeded(
-            f"Daily token quota of {quota} tokens exceeded; it resets at 00:00 UTC",
-            headers={"Retry-After": str(retry_after)},
+
+class Quota:
+    """Claims and settlements against one deployment's daily quota (0 = unlimited)."""
+
+    def __init__(self, store: Store, *, daily_tokens: int, max_output_tokens: int) -> None:
+        self.store = store
+        self.daily_tokens = daily_tokens
+        self.max_output_tokens = max_output_tokens
+
+    def claim(self, user_id: str, conversation_id: str, reply_id: str, question: str) -> Claim:
+        """Reserve a reply's tokens and its slot, or refuse before anything is stored."""
+        claim = Claim(
+            user_id=user_id,
+            conversation_id=conversation_id,
+            reply_id=reply_id,
+            day=today(),
+            tokens=estimate_tokens(question) + self.max_output_tokens,
         )
+        try:
+            self.store.usage.claim(
+                claim,
+                limit=self.daily_tokens,
+                now=int(time.time()),
+                lock_seconds=REPLY_SLOT_SECONDS,
+            )
+        except ClaimRefused as refused:
+            if refused.quota:
+                raise quota_exceeded(self.daily_tokens) from None
+            raise Conflict(
+                "The assistant is still answering your last question here; "
+                "wait for it or stop it first"
+            ) from None
+        return claim
 
+    def settle(self, claim: Claim, used: Usage) -> bool:
+        """Release the claim and count `used`; False when it had been settled already."""
+        return self.store.usage.settle(claim, used)
 
-def record_usage(store: Store, user_id: str, usage: Usage) -> None:
-    store.usage.add(user_id, today(), usage)
+    def release(self, claim: Claim) -> None:
+        """Give a claim back unused (the question was a resend, or the worker unreachable)."""
+        self.settle(claim, Usage(input_tokens=0, output_tokens=0))

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import (
     PostConfirmationTriggerEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from parley.observability import lambda_handler, logger
 from parley.store import get_store
-
-logger = Logger()
 
 HANDLED = ("PostConfirmation_ConfirmSignUp", "PostConfirmation_ConfirmForgotPassword")
 
 
-@logger.inject_lambda_context
+@lambda_handler(trace=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     trigger = PostConfirmationTriggerEvent(event)
     if trigger.trigger_source in HANDLED:

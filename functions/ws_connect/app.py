@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from parley.observability import lambda_handler
 from parley.realtime.connection import connect
-from parley.realtime.runtime import connections_repository
+from parley.services import connections_repository
+from parley.store import get_store
 
-logger = Logger()
 
-
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@lambda_handler(correlation_id_path="requestContext.requestId", trace=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return connect(event, connections_repository())
+    return connect(event, connections_repository(), get_store())

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from parley.observability import lambda_handler
 from parley.realtime.connection import disconnect
-from parley.realtime.metrics import metrics
-from parley.realtime.runtime import rooms
-
-logger = Logger()
+from parley.services import presence
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@metrics.log_metrics
+@lambda_handler(correlation_id_path="requestContext.requestId", trace=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return disconnect(event, rooms())
+    return disconnect(event, presence())

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parley.errors import Unauthorized
+from parley.observability import lambda_handler
 from parley.realtime.events import body, caller
-from parley.realtime.metrics import metrics
-from parley.realtime.runtime import rooms
-
-logger = Logger()
-tracer = Tracer()
+from parley.services import rooms
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_handler(correlation_id_path="requestContext.requestId")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         who = caller(event)

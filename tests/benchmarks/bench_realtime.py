@@ -169,12 +169,12 @@ def fanout_time() -> None:
 
 
 def frames_per_reply(resources: LocalResources) -> None:
+    from parley import services
     from parley.bots import get_provider
-    from parley.config import get_settings
-    from parley.realtime import runtime
+    from parley.config import WorkerSettings, get_settings
+    from parley.jobs import ReplyJob
     from parley.realtime.coalescer import DeltaCoalescer
-    from parley.realtime.rooms import ReplyJob
-    from parley.realtime.worker import ReplyWriter
+    from parley.replies import ReplyWriter
     from parley.store import get_store
 
     tokens, rate = 1000, 100
@@ -206,14 +206,14 @@ def frames_per_reply(resources: LocalResources) -> None:
         question, _ = store.messages.put_user_message(
             room, author_id="bench-user", author_name="Bench", content="Count to 1000"
         )
-        runtime.connections_repository().connect("watcher=", "bench-user", "Bench")
-        runtime.connections_repository().subscribe("watcher=", room)
-        settings = get_settings(runtime.WorkerSettings)
+        services.connections_repository().connect("watcher=", "bench-user", "Bench")
+        services.connections_repository().subscribe("watcher=", room)
+        settings = get_settings(WorkerSettings)
         model.enqueue(Reply(chunks=tuple(pieces), token_delay=1 / rate))
         writer = ReplyWriter(
             store=store,
-            streaming=runtime.streaming_repository(),
-            broadcaster=runtime.broadcaster(),
+            quota=services.quota(settings),
+            broadcaster=services.broadcaster(),
             provider=lambda: get_provider(settings),
             max_output_tokens=2 * tokens,
             history_token_budget=settings.history_token_budget,
@@ -225,7 +225,7 @@ def frames_per_reply(resources: LocalResources) -> None:
             requested_by="bench-user",
         )
         started = time.perf_counter()
-        assert writer.run(job) == "complete"
+        assert writer.run(job).status == "complete"
         elapsed = time.perf_counter() - started
         deltas = [e for e in endpoint.events("watcher=") if e["type"] == "message.delta"]
         assert "".join(e["delta"] for e in deltas) == text

@@ -48,6 +48,10 @@ OPERATION_ACTIONS: dict[str, tuple[str, ...]] = {
     "converse_stream": ("bedrock:InvokeModelWithResponseStream",),
     "invoke_agent": ("bedrock:InvokeAgent",),
 }
+# Library classes that make AWS calls for the code (operation as in OPERATION_ACTIONS).
+LIBRARY_OPERATIONS: dict[tuple[str, str], str] = {
+    ("aws_lambda_powertools.utilities.parameters", "SSMProvider"): "get_parameter",
+}
 TRANSACT_ITEM_ACTIONS = {
     "Put": "dynamodb:PutItem",
     "Update": "dynamodb:UpdateItem",
@@ -264,6 +268,9 @@ def _scan(
             target = _resolve(module, node.id)
             if target is not None:
                 queue.append(target)
+            operation = LIBRARY_OPERATIONS.get(module.imports.get(node.id, ("", None)))  # type: ignore[arg-type]
+            if operation is not None:
+                result.operations.setdefault(operation, set()).add(f"{where}:{node.lineno}")
         elif isinstance(node, ast.Attribute):
             attributes.add(node.attr)
             if isinstance(node.value, ast.Name):

@@ -103,7 +103,9 @@ def traced(
     saved = sys.modules.pop("chat_api.app", None)
     try:
         module = importlib.import_module("chat_api.app")
-        assert module.tracer.disabled is False, "tracing is off: the test would prove nothing"
+        from parley.observability import tracer
+
+        assert tracer().disabled is False, "tracing is off: the test would prove nothing"
         yield module, provider
     finally:
         Tracer._reset_config()

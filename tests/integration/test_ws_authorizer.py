@@ -62,7 +62,7 @@ def test_access_tokens_work_too(endpoint: ConnectionsEndpoint, user: TestUser) -
 def test_connect_answers_the_parley_subprotocol_and_records_the_connection(
     endpoint: ConnectionsEndpoint, user: TestUser
 ) -> None:
-    from parley.realtime.runtime import connections_repository
+    from parley.services import connections_repository
 
     client = WsClient(endpoint, user.id_token)
     response = client.connect()

@@ -40,7 +40,7 @@ def make_room(owner: TestUser, *members: TestUser, kind: str = "group") -> str:
     conversation = store().conversations.create(owner_profile, kind=kind, title="Room")
     for member in members:
         profile = profiles.ensure(member.sub, member.email, member.name)
-        store().conversations.add_member(conversation.id, owner.sub, profile)
+        store().conversations.add_member(store().conversations.record(conversation.id), profile)
     return str(conversation.id)
 
 
@@ -172,14 +172,14 @@ def test_typing_reaches_the_others_only(alice, bob, online) -> None:  # type: ig
             "type": "typing",
             "conversationId": room,
             "userId": alice.sub,
-            "name": a.context["name"],
+            "name": "Alice",  # the profile's name, not the token's
             "isTyping": True,
         }
     ]
 
 
 def test_a_non_member_can_do_nothing_in_the_room(alice, bob, mallory, online, endpoint) -> None:  # type: ignore[no-untyped-def]
-    from parley.realtime.runtime import connections_repository
+    from parley.services import connections_repository
 
     room = make_room(alice, bob)
     a, m = online(alice), online(mallory)
@@ -209,13 +209,15 @@ def test_a_non_member_can_do_nothing_in_the_room(alice, bob, mallory, online, en
 
 
 def test_a_removed_member_stops_receiving_the_room(alice, bob, online) -> None:  # type: ignore[no-untyped-def]
-    from parley.realtime.runtime import connections_repository
+    from parley.services import connections_repository
 
     room = make_room(alice, bob)
     a, b = online(alice), online(bob)
     for client in (a, b):
         client.send("subscribe", conversationId=room)
-    store().conversations.remove_member(room, alice.sub, bob.sub)
+    from parley.services import conversations
+
+    conversations().remove(room, alice.sub, bob.sub)
 
     a.send("sendMessage", conversationId=room, clientMessageId="after", content="secret")
 
@@ -290,7 +292,7 @@ def test_bad_input_gets_an_error_event_and_stores_nothing(
 
 
 def test_a_gone_connection_loses_only_its_own_subscription(alice, bob, online, endpoint) -> None:  # type: ignore[no-untyped-def]
-    from parley.realtime.runtime import connections_repository
+    from parley.services import connections_repository
 
     room = make_room(alice, bob)
     a, b = online(alice), online(bob)
@@ -311,7 +313,7 @@ def test_a_gone_connection_loses_only_its_own_subscription(alice, bob, online, e
 
 
 def test_disconnect_forgets_the_connection_and_updates_presence(alice, bob, online) -> None:  # type: ignore[no-untyped-def]
-    from parley.realtime.runtime import connections_repository
+    from parley.services import connections_repository
 
     room = make_room(alice, bob)
     a, b = online(alice), online(bob)
@@ -327,7 +329,6 @@ def test_disconnect_forgets_the_connection_and_updates_presence(alice, bob, onli
 
 def test_long_replies_streaming_at_once_are_resumed_in_parts(alice, bob, online, endpoint) -> None:  # type: ignore[no-untyped-def]
     from parley.ids import new_ulid
-    from parley.realtime.runtime import streaming_repository
 
     room = make_room(alice, bob)
     texts = {}
@@ -336,9 +337,9 @@ def test_long_replies_streaming_at_once_are_resumed_in_parts(alice, bob, online,
             room, author_id=author.sub, author_name=author.name, content="@assistant long"
         )
         reply_id = new_ulid()
-        streaming_repository().begin(room, reply_id, reply_to=question.id, requested_by=author.sub)
+        store().messages.begin_reply(room, reply_id, reply_to=question.id, requested_by=author.sub)
         texts[reply_id] = "ü" * 9000  # 18 KB each: together they exceed one frame
-        streaming_repository().progress(room, reply_id, texts[reply_id], 40)
+        store().messages.progress(room, reply_id, texts[reply_id], 40)
     a = online(alice)
 
     a.send("subscribe", conversationId=room)

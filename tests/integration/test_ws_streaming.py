@@ -267,7 +267,7 @@ def test_a_worker_that_died_mid_stream_is_closed_by_the_retry(
     scripted_model: ScriptedModel,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # type: ignore[no-untyped-def]
-    from parley.realtime import worker as worker_module
+    from parley import replies as worker_module
     from parley.realtime.fanout import Broadcaster
 
     room, client = chat
@@ -312,7 +312,7 @@ def group_room(owner: TestUser, *members: TestUser) -> str:
     )
     for member in members:
         profile = profiles.ensure(member.sub, member.email, member.name)
-        store().conversations.add_member(room, owner.sub, profile)
+        store().conversations.add_member(store().conversations.record(room), profile)
     return str(room)
 
 
@@ -344,9 +344,9 @@ def test_in_a_group_the_assistant_reads_the_room_with_names(
     assert sent[0]["role"] == "system"
     assert "group conversation" in sent[0]["content"]
     assert [(m["role"], m["content"]) for m in sent[1:]] == [
-        ("user", f"{me.context['name']}: Lunch at noon?"),
-        ("user", f"{them.context['name']}: Yes, where?"),
-        ("user", f"{me.context['name']}: @assistant suggest a place"),
+        ("user", f'"{user.name}": Lunch at noon?'),  # names from the profiles, quoted
+        ("user", f'"{other_user.name}": Yes, where?'),
+        ("user", f'"{user.name}": @assistant suggest a place'),
     ]
     # both members see the answer stream and complete
     for client in (me, them):
@@ -421,9 +421,9 @@ def test_over_quota_questions_are_refused_before_storing(
 def test_a_reply_that_would_outlive_the_function_is_stored_before_the_timeout(
     chat, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
 ) -> None:  # type: ignore[no-untyped-def]
-    from parley.realtime.rooms import ReplyJob
-    from parley.realtime.runtime import reply_writer
-    from parley.realtime.worker import DEADLINE_MARGIN
+    from parley.jobs import ReplyJob
+    from parley.replies import DEADLINE_MARGIN
+    from parley.services import reply_writer
 
     room, client = chat
     scripted_model.enqueue(Reply(text="la", endless=True, token_delay=0.01))
@@ -434,7 +434,7 @@ def test_a_reply_that_would_outlive_the_function_is_stored_before_the_timeout(
     started = time.monotonic()
     outcome = reply_writer().run(job, time_left=DEADLINE_MARGIN + 3.0)
 
-    assert outcome == "complete"  # an endless answer, ended by the deadline
+    assert outcome.status == "complete"  # an endless answer, ended by the deadline
     assert 3.0 <= time.monotonic() - started < DEADLINE_MARGIN + 3.0
     final = client.last("message.completed")["message"]
     assert final["content"] == "".join(d["delta"] for d in deltas(client, job.reply_id))
@@ -450,7 +450,7 @@ def test_metrics_are_published_as_emf(
 ) -> None:  # type: ignore[no-untyped-def]
     room, client = chat
     endpoint.mark_gone("gone-tab=")
-    from parley.realtime.runtime import connections_repository
+    from parley.services import connections_repository
 
     connections_repository().connect("gone-tab=", client.context["userId"], "x")
     connections_repository().subscribe("gone-tab=", room)

@@ -47,7 +47,8 @@ def function_env(
             "BEDROCK_AGENT_ID": "",
             "BEDROCK_AGENT_ALIAS_ID": "",
             "DAILY_TOKEN_QUOTA": str(daily_token_quota),
-            "WS_MANAGEMENT_ENDPOINT": "",
+            # a closed loopback port: a function that would post there fails loudly
+            "WS_MANAGEMENT_ENDPOINT": "http://127.0.0.1:9",
             "BOT_WORKER_FUNCTION_NAME": "bot_worker",
             "POWERTOOLS_SERVICE_NAME": service,
             "POWERTOOLS_METRICS_NAMESPACE": "Parley",

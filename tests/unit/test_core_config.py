@@ -13,6 +13,8 @@ BASE = {
     "CHAT_TABLE_NAME": "chat",
     "COGNITO_USER_POOL_ID": "eu-west-1_Abc",
     "COGNITO_CLIENT_ID": "client",
+    "CONNECTIONS_TABLE_NAME": "connections",
+    "WS_MANAGEMENT_ENDPOINT": "https://ws.example.com/prod",
 }
 
 

@@ -5,14 +5,28 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from parley.conversations import Conversations
 from parley.errors import BadRequest, Conflict, ConversationNotFound, Forbidden
+from parley.ids import new_ulid
 from parley.models import Profile, Usage
 from parley.store import Store, get_store
+from parley.store.messages import ReplyNotStreaming
+from parley.store.usage import Claim, ClaimRefused
 
 
 @pytest.fixture
 def store(parley_env: dict[str, str]) -> Store:
     return get_store()
+
+
+@pytest.fixture
+def rooms(store: Store) -> Conversations:
+    """The domain rules over the store (who may do what)."""
+    return Conversations(store)
+
+
+def add(store: Store, conversation_id: str, who: Profile) -> None:
+    store.conversations.add_member(store.conversations.record(conversation_id), who)
 
 
 def profile(store: Store, n: int) -> Profile:
@@ -45,9 +59,9 @@ def test_my_conversations_by_recent_activity_with_cursor(store: Store) -> None:
 def test_touch_moves_the_members_it_is_given_without_listing_them(store: Store) -> None:
     me, other = profile(store, 1), profile(store, 2)
     room = store.conversations.create(me, kind="group", title="room")
-    store.conversations.add_member(room.id, me.id, other)
+    add(store, room.id, other)
     quiet = store.conversations.create(me, kind="group", title="quiet")
-    store.conversations.add_member(quiet.id, me.id, other)
+    add(store, quiet.id, other)
 
     store.conversations.touch(room.id, "2099-01-01T00:00:00.000Z", member_ids=[me.id])
     mine, _ = store.conversations.list_for(me.id, limit=5, cursor=None)
@@ -71,23 +85,30 @@ def test_a_cursor_cannot_be_used_on_another_partition(store: Store) -> None:
         store.conversations.list_for(me.id, limit=1, cursor="!!not-base64!!")
 
 
-def test_non_members_see_not_found(store: Store) -> None:
+def test_non_members_see_not_found(store: Store, rooms: Conversations) -> None:
     me, other = profile(store, 1), profile(store, 2)
     conversation = store.conversations.create(me, kind="assistant", title=None)
-    assert store.conversations.get_for(conversation.id, me.id).role == "owner"
-    with pytest.raises(ConversationNotFound):
-        store.conversations.get_for(conversation.id, other.id)
-    with pytest.raises(ConversationNotFound):
-        store.conversations.delete(conversation.id, other.id)
+    assert rooms.get(conversation.id, me.id).role == "owner"
+    for attempt in (
+        lambda: rooms.get(conversation.id, other.id),
+        lambda: rooms.delete(conversation.id, other.id),
+        lambda: rooms.rename(conversation.id, other.id, "mine now"),
+        lambda: rooms.members(conversation.id, other.id),
+        lambda: rooms.invite(conversation.id, other.id, "user1@example.com"),
+        lambda: rooms.remove(conversation.id, other.id, me.id),
+    ):
+        with pytest.raises(ConversationNotFound):
+            attempt()
 
 
-def test_title_from_first_message_only_once(store: Store) -> None:
+def test_title_from_first_message_only_once(store: Store, rooms: Conversations) -> None:
     me = profile(store, 1)
     conversation = store.conversations.create(me, kind="assistant", title=None)
     assert conversation.title == "New conversation"
-    assert store.conversations.title_from_first_message(conversation.id, "First")
-    assert not store.conversations.title_from_first_message(conversation.id, "Second")
-    assert store.conversations.get_for(conversation.id, me.id).title == "First"
+    record = store.conversations.record(conversation.id)
+    assert store.conversations.title_if_untitled(record, "First")
+    assert not store.conversations.title_if_untitled(record, "Second")  # raced: stale record
+    assert rooms.get(conversation.id, me.id).title == "First"
     listed, _ = store.conversations.list_for(me.id, limit=5, cursor=None)
     assert listed[0].title == "First"
 
@@ -117,7 +138,7 @@ def test_idempotent_user_message_on_retries(store: Store) -> None:
 def test_a_client_message_id_taken_by_another_member_is_a_conflict(store: Store) -> None:
     me, friend = profile(store, 1), profile(store, 2)
     group = store.conversations.create(me, kind="group", title="Room")
-    store.conversations.add_member(group.id, me.id, friend)
+    add(store, group.id, friend)
     store.messages.put_user_message(
         group.id, author_id=me.id, author_name=None, content="mine", client_message_id="1"
     )
@@ -133,7 +154,7 @@ def test_a_client_message_id_taken_by_another_member_is_a_conflict(store: Store)
     assert [m.content for m in page] == ["mine"]
 
 
-def test_messages_newest_first_and_finish(store: Store) -> None:
+def test_messages_newest_first_and_a_reply_ends_once(store: Store) -> None:
     me = profile(store, 1)
     conversation = store.conversations.create(me, kind="assistant", title=None)
     sent = [
@@ -142,48 +163,60 @@ def test_messages_newest_first_and_finish(store: Store) -> None:
         )[0]
         for i in range(3)
     ]
-    reply = store.messages.put_assistant_message(conversation.id, reply_to=sent[-1].id)
-    done = store.messages.finish(
+    reply, created = store.messages.begin_reply(
+        conversation.id, new_ulid(), reply_to=sent[-1].id, requested_by=me.id
+    )
+    assert created
+    done = store.messages.finish_reply(
         conversation.id,
-        reply.id,
+        reply.message_id,
         content="answer",
+        seq=1,
         status="complete",
         usage=Usage(input_tokens=7, output_tokens=3),
     )
-    assert done.usage == Usage(input_tokens=7, output_tokens=3)
+    assert done.message.usage == Usage(input_tokens=7, output_tokens=3)
     assert done.status == "complete"
-    # A second finish (e.g. a late stop) changes nothing.
-    again = store.messages.finish(conversation.id, reply.id, content="x", status="stopped")
-    assert again.content == "answer"
+    with pytest.raises(ReplyNotStreaming):  # a second ending (a late stop) changes nothing
+        store.messages.finish_reply(
+            conversation.id, reply.message_id, content="x", seq=2, status="stopped"
+        )
+    assert store.messages.get(conversation.id, reply.message_id).content == "answer"
     page, cursor = store.messages.page(conversation.id, limit=2, cursor=None)
-    assert [m.id for m in page] == [reply.id, sent[2].id]
+    assert [m.id for m in page] == [reply.message_id, sent[2].id]
     older, end = store.messages.page(conversation.id, limit=5, cursor=cursor)
     assert [m.id for m in older] == [sent[1].id, sent[0].id]
     assert end is None
-    assert store.messages.reply_to(conversation.id, sent[-1].id) == done
+    assert store.messages.reply_to(conversation.id, sent[-1].id) == done.message
+    assert [m.id for m in store.messages.recent(conversation.id, up_to=sent[1].id)] == [
+        sent[0].id,
+        sent[1].id,
+    ]
 
 
-def test_message_into_deleted_conversation_is_refused(store: Store) -> None:
+def test_message_into_deleted_conversation_is_refused(store: Store, rooms: Conversations) -> None:
     me = profile(store, 1)
     conversation = store.conversations.create(me, kind="assistant", title=None)
-    store.conversations.delete(conversation.id, me.id)
+    rooms.delete(conversation.id, me.id)
     with pytest.raises(ConversationNotFound):
         store.messages.put_user_message(
             conversation.id, author_id=me.id, author_name=None, content="late"
         )
 
 
-def test_delete_removes_every_item(store: Store, parley_env: dict[str, str]) -> None:
+def test_delete_removes_every_item(
+    store: Store, rooms: Conversations, parley_env: dict[str, str]
+) -> None:
     me, friend = profile(store, 1), profile(store, 2)
     group = store.conversations.create(me, kind="group", title="Room")
-    store.conversations.add_member(group.id, me.id, friend)
+    add(store, group.id, friend)
     for i in range(30):
         store.messages.put_user_message(
             group.id, author_id=me.id, author_name=None, content=f"m{i}", client_message_id=f"c{i}"
         )
     with pytest.raises(Forbidden):
-        store.conversations.delete(group.id, friend.id)
-    store.conversations.delete(group.id, me.id)
+        rooms.delete(group.id, friend.id)
+    rooms.delete(group.id, me.id)
     table = boto3.resource("dynamodb").Table(parley_env["CHAT_TABLE_NAME"])
     left = table.query(
         KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": f"CONV#{group.id}"}
@@ -192,27 +225,85 @@ def test_delete_removes_every_item(store: Store, parley_env: dict[str, str]) -> 
     assert store.conversations.list_for(friend.id, limit=5, cursor=None) == ([], None)
 
 
-def test_members_rules(store: Store) -> None:
+def test_members_rules(store: Store, rooms: Conversations) -> None:
     me, friend, third = profile(store, 1), profile(store, 2), profile(store, 3)
     chat = store.conversations.create(me, kind="assistant", title=None)
-    with pytest.raises(Conflict):
-        store.conversations.add_member(chat.id, me.id, friend)
+    with pytest.raises(Conflict, match="group"):
+        rooms.invite(chat.id, me.id, friend.email)
     group = store.conversations.create(me, kind="group", title="Room")
-    store.conversations.add_member(group.id, me.id, friend)
+    rooms.invite(group.id, me.id, friend.email)
     with pytest.raises(Conflict, match="Already a member"):
-        store.conversations.add_member(group.id, me.id, friend)
+        rooms.invite(group.id, me.id, friend.email)
     with pytest.raises(Forbidden):
-        store.conversations.add_member(group.id, friend.id, third)
+        rooms.invite(group.id, friend.id, third.email)
+    with pytest.raises(Forbidden):
+        rooms.rename(group.id, friend.id, "mine")
+    with pytest.raises(Forbidden):
+        rooms.remove(group.id, friend.id, me.id)
     with pytest.raises(Conflict, match="owner cannot leave"):
-        store.conversations.remove_member(group.id, me.id, me.id)
+        rooms.remove(group.id, me.id, me.id)
     assert {m.user_id for m in store.conversations.members(group.id)} == {me.id, friend.id}
-    store.conversations.remove_member(group.id, friend.id, friend.id)
+    rooms.remove(group.id, friend.id, friend.id)
     with pytest.raises(ConversationNotFound):
-        store.conversations.get_for(group.id, friend.id)
+        rooms.get(group.id, friend.id)
+
+
+def test_who_may_not_invite_learns_nothing_about_addresses(
+    store: Store, rooms: Conversations
+) -> None:
+    me, friend, third = profile(store, 1), profile(store, 2), profile(store, 3)
+    group = store.conversations.create(me, kind="group", title="Room")
+    chat = store.conversations.create(me, kind="assistant", title=None)
+    rooms.invite(group.id, me.id, friend.email)
+    for target in (third.email, "nobody@example.com"):  # known and unknown: one answer
+        with pytest.raises(Forbidden):
+            rooms.invite(group.id, friend.id, target)
+        with pytest.raises(Conflict, match="group"):
+            rooms.invite(chat.id, me.id, target)
 
 
 def test_usage_counters_add_atomically(store: Store) -> None:
     for _ in range(3):
         store.usage.add("u", "2026-11-27", Usage(input_tokens=10, output_tokens=5))
-    assert store.usage.get("u", "2026-11-27") == Usage(input_tokens=30, output_tokens=15)
-    assert store.usage.get("u", "2026-11-28") == Usage(input_tokens=0, output_tokens=0)
+    assert store.usage.get("u", "2026-11-27") == (Usage(input_tokens=30, output_tokens=15), 0)
+    assert store.usage.get("u", "2026-11-28") == (Usage(input_tokens=0, output_tokens=0), 0)
+
+
+def test_a_claim_holds_its_tokens_and_slot_until_settled_once(store: Store) -> None:
+    day = "2026-11-27"
+    store.usage.add("u", day, Usage(input_tokens=90, output_tokens=0))
+    first = Claim(user_id="u", conversation_id="c", reply_id="r1", day=day, tokens=50)
+    store.usage.claim(first, limit=100, now=1000, lock_seconds=180)
+    assert store.usage.get("u", day) == (Usage(input_tokens=90, output_tokens=0), 50)
+    with pytest.raises(ClaimRefused) as refused:  # over the quota now
+        store.usage.claim(
+            Claim(user_id="u", conversation_id="other", reply_id="r2", day=day, tokens=1),
+            limit=100,
+            now=1000,
+            lock_seconds=180,
+        )
+    assert refused.value.quota
+    with pytest.raises(ClaimRefused) as busy:  # unlimited, but this conversation is busy
+        store.usage.claim(
+            Claim(user_id="u", conversation_id="c", reply_id="r3", day=day, tokens=1),
+            limit=0,
+            now=1000,
+            lock_seconds=180,
+        )
+    assert not busy.value.quota
+
+    assert store.usage.settle(first, Usage(input_tokens=5, output_tokens=7))
+    assert not store.usage.settle(first, Usage(input_tokens=5, output_tokens=7))  # once only
+    assert store.usage.get("u", day) == (Usage(input_tokens=95, output_tokens=7), 0)
+
+
+def test_a_slot_left_by_a_dead_reply_is_taken_over_after_it_expires(store: Store) -> None:
+    day = "2026-11-27"
+    lost = Claim(user_id="u", conversation_id="c", reply_id="r1", day=day, tokens=10)
+    store.usage.claim(lost, limit=0, now=1000, lock_seconds=180)
+    later = Claim(user_id="u", conversation_id="c", reply_id="r2", day=day, tokens=10)
+    with pytest.raises(ClaimRefused):
+        store.usage.claim(later, limit=0, now=1100, lock_seconds=180)
+    store.usage.claim(later, limit=0, now=1181, lock_seconds=180)
+    assert not store.usage.settle(lost, Usage(input_tokens=1, output_tokens=1))
+    assert store.usage.settle(later, Usage(input_tokens=1, output_tokens=1))

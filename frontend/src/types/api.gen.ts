@@ -103,8 +103,8 @@ export type paths = {
         get: operations["list_messages_conversations__id__messages_get"];
         put?: never;
         /**
-         * Send a message and get the assistant's reply (non-streaming)
-         * @description The message is stored before the assistant is asked, so a 502/503 never loses it. Sending again with the same `clientMessageId` stores nothing new and returns the earlier reply when there is one.
+         * Send a message; the assistant's reply comes back when it answers
+         * @description The same pipeline as the WebSocket's `sendMessage`: the room's live subscribers see the message and the reply stream as it is written. The assistant answers every message of an assistant chat and, in a group, a message that mentions `@assistant`; otherwise `reply` is null. The message is stored before the assistant is asked, so a 502/503 never loses it. Sending again with the same `clientMessageId` stores nothing new and returns the earlier reply, or asks again when it did not complete.
          */
         post: operations["post_message_conversations__id__messages_post"];
         delete?: never;
@@ -267,6 +267,15 @@ export type components = {
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * GatewayError
+         * @description What API Gateway answers by itself, without calling the function: its JWT authorizer's
+         *     401 is `{"message": "Unauthorized"}`.
+         */
+        GatewayError: {
+            /** Message */
+            message: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -355,7 +364,8 @@ export type components = {
         /** PostMessageResult */
         PostMessageResult: {
             message: components["schemas"]["Message"];
-            reply: components["schemas"]["Message"];
+            /** @description The assistant's reply; null when it does not answer this message */
+            reply: components["schemas"]["Message"] | null;
         };
         /** ResponseValidationError */
         ResponseValidationError: {
@@ -473,15 +483,6 @@ export interface operations {
                     "application/json": components["schemas"]["ChatError"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
             /** @description Daily token quota exceeded */
             429: {
                 headers: {
@@ -523,7 +524,7 @@ export interface operations {
     list_conversations_conversations_get: {
         parameters: {
             query?: {
-                /** @description From a previous page */
+                /** @description `nextCursor` of the previous page of this listing (opaque) */
                 cursor?: string | null;
                 /** @description Page size */
                 limit?: number;
@@ -552,13 +553,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Request body too large */
@@ -621,13 +622,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Request body too large */
@@ -689,13 +690,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description No such resource for this user */
@@ -764,13 +765,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Not allowed for the caller's role */
@@ -854,13 +855,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Not allowed for the caller's role */
@@ -940,13 +941,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description No such resource for this user */
@@ -1021,13 +1022,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Not allowed for the caller's role */
@@ -1115,13 +1116,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Not allowed for the caller's role */
@@ -1183,7 +1184,7 @@ export interface operations {
     list_messages_conversations__id__messages_get: {
         parameters: {
             query?: {
-                /** @description From a previous page */
+                /** @description `nextCursor` of the previous page of this listing (opaque) */
                 cursor?: string | null;
                 /** @description Page size */
                 limit?: number;
@@ -1215,13 +1216,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description No such resource for this user */
@@ -1296,13 +1297,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description No such resource for this user */
@@ -1406,13 +1407,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Request body too large */
@@ -1471,13 +1472,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
             /** @description Request body too large */

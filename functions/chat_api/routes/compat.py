@@ -14,8 +14,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from chat_api.deps import profile_of, provider, settings, store
-from parley import assistant
+from chat_api.deps import store
 from parley.auth import Identity, TokenError, bearer_token, get_verifier
 from parley.errors import BadRequest, ConversationNotFound, NotFound
 from parley.models import (
@@ -26,6 +25,8 @@ from parley.models import (
     ChatResponse,
     ChatTurnOut,
 )
+from parley.profiles import profile_of
+from parley.services import api_pipeline, conversations
 from parley.titles import title_from
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
@@ -106,27 +107,28 @@ def chat() -> Response[ChatResponse]:
     who = caller(event.headers)
     request = parse(event.decoded_body)
     repository = store()
-    me = profile_of(repository, who)
+    me = profile_of(repository, who.sub, who.email, who.name)
     if request.chat_id is None:
-        conversation = repository.conversations.create(
+        conversation = conversations().create(
             me, kind="assistant", title=title_from(request.prompt)
         )
     else:
         if not CHAT_ID.fullmatch(request.chat_id):
             raise ChatNotFound()
         try:
-            conversation = repository.conversations.get_for(request.chat_id, me.id)
+            conversation = conversations().get(request.chat_id, me.id)
         except ConversationNotFound:
             raise ChatNotFound() from None
-    exchange = assistant.ask(
-        repository,
-        provider(),
-        settings(),
-        conversation_id=conversation.id,
-        author=me,
-        content=request.prompt,
+    pipeline, writer = api_pipeline()
+    time_left = router.lambda_context.get_remaining_time_in_millis() / 1000
+    exchange = pipeline.ask(
+        me,
+        conversation.id,
+        request.prompt,
+        client_message_id=None,
+        run=lambda job: writer.run(job, time_left=time_left),
     )
-    current = repository.conversations.get_for(conversation.id, me.id)
+    current = conversations().get(conversation.id, me.id)
     history = repository.messages.recent(conversation.id, HISTORY_LIMIT)
     record = ChatRecord(
         id=current.id,
@@ -138,6 +140,5 @@ def chat() -> Response[ChatResponse]:
             ChatTurnOut(role=m.role, content=m.content) for m in history if m.status == "complete"
         ],
     )
-    return Response(
-        200, "application/json", ChatResponse(response=exchange.reply.content, chat=record)
-    )
+    reply = exchange.reply.content if exchange.reply is not None else ""
+    return Response(200, "application/json", ChatResponse(response=reply, chat=record))

@@ -18,6 +18,7 @@ from parley.models import (
     CreateConversation,
     UpdateConversation,
 )
+from parley.services import conversations
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -25,7 +26,20 @@ ConversationId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Id")
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="From a previous page")]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+"""What a cursor is made of (URL-safe base64, unpadded: `parley.store.table.encode_cursor`).
+
+Stated in the document; not checked here, so that every bad cursor gets the same 400
+"Invalid cursor" from the store, which also refuses a well-formed cursor it did not issue for
+this listing."""
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=2048,
+        description="`nextCursor` of the previous page of this listing (opaque)",
+        json_schema_extra={"pattern": CURSOR_PATTERN},
+    ),
+]
 
 
 @router.get(
@@ -48,7 +62,7 @@ def list_conversations(
     responses={**ok(201, Conversation, "The new conversation"), **errors()},
 )
 def create_conversation(body: CreateConversation, me: CurrentProfile) -> Response[Conversation]:
-    conversation = store().conversations.create(me, kind=body.kind, title=body.title)
+    conversation = conversations().create(me, kind=body.kind, title=body.title)
     return Response(201, "application/json", conversation)
 
 
@@ -59,7 +73,7 @@ def create_conversation(body: CreateConversation, me: CurrentProfile) -> Respons
     responses={**ok(200, Conversation, "The conversation"), **errors(404)},
 )
 def get_conversation(id: ConversationId, me: CurrentUser) -> Conversation:
-    return store().conversations.get_for(id, me.sub)
+    return conversations().get(id, me.sub)
 
 
 @router.patch(
@@ -73,7 +87,7 @@ def rename_conversation(
     body: UpdateConversation,
     me: CurrentUser,
 ) -> Conversation:
-    return store().conversations.rename(id, me.sub, body.title)
+    return conversations().rename(id, me.sub, body.title)
 
 
 @router.delete(
@@ -83,5 +97,5 @@ def rename_conversation(
     responses={204: {"description": "Deleted"}, **errors(403, 404)},
 )
 def delete_conversation(id: ConversationId, me: CurrentUser) -> Response[None]:
-    store().conversations.delete(id, me.sub)
+    conversations().delete(id, me.sub)
     return Response(204)

@@ -8,11 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from chat_api.deps import CurrentUser, store
+from chat_api.deps import CurrentUser
 from chat_api.docs import errors, ok
 from chat_api.routes.conversations import ConversationId
-from parley.errors import UserNotFound
 from parley.models import AddMember, Member, MemberList
+from parley.services import conversations
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -26,9 +26,7 @@ UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9
     responses={**ok(200, MemberList, "The members"), **errors(404)},
 )
 def list_members(id: ConversationId, me: CurrentUser) -> MemberList:
-    repository = store()
-    repository.conversations.membership(id, me.sub)
-    return MemberList(items=repository.conversations.members(id))
+    return MemberList(items=conversations().members(id, me.sub))
 
 
 @router.post(
@@ -42,12 +40,7 @@ def add_member(
     body: AddMember,
     me: CurrentUser,
 ) -> Response[Member]:
-    repository = store()
-    repository.conversations.membership(id, me.sub)  # strangers learn nothing about users
-    invited = repository.profiles.find_by_email(body.email)
-    if invited is None:
-        raise UserNotFound()
-    member = repository.conversations.add_member(id, me.sub, invited)
+    member = conversations().invite(id, me.sub, body.email)
     return Response(201, "application/json", member)
 
 
@@ -62,5 +55,5 @@ def remove_member(
     userId: UserId,
     me: CurrentUser,
 ) -> Response[None]:
-    store().conversations.remove_member(id, me.sub, userId)
+    conversations().remove(id, me.sub, userId)
     return Response(204)

@@ -1,20 +1,18 @@
-"""Messages of a conversation: history pages and non-streaming assistant replies."""
+"""Messages of a conversation: history pages, and posting with the assistant's reply."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.metrics import MetricUnit
 
-from chat_api.deps import CurrentProfile, CurrentUser, provider, settings, store
+from chat_api.deps import CurrentProfile, CurrentUser, store
 from chat_api.docs import errors, ok
 from chat_api.routes.conversations import ConversationId, Cursor, Limit
-from parley import assistant
+from parley import access
 from parley.models import DEFAULT_PAGE_SIZE, MessagePage, PostMessage, PostMessageResult
+from parley.services import api_pipeline
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
-metrics = Metrics()
 
 
 @router.get(
@@ -30,18 +28,21 @@ def list_messages(
     cursor: Cursor = None,
 ) -> MessagePage:
     repository = store()
-    repository.conversations.membership(id, me.sub)
+    access.membership(repository, id, me.sub)
     items, next_cursor = repository.messages.page(id, limit=limit, cursor=cursor)
     return MessagePage(items=items, next_cursor=next_cursor)
 
 
 @router.post(
     "/conversations/<id>/messages",
-    summary="Send a message and get the assistant's reply (non-streaming)",
+    summary="Send a message; the assistant's reply comes back when it answers",
     description=(
-        "The message is stored before the assistant is asked, so a 502/503 never loses it. "
-        "Sending again with the same `clientMessageId` stores nothing new and returns the "
-        "earlier reply when there is one."
+        "The same pipeline as the WebSocket's `sendMessage`: the room's live subscribers see "
+        "the message and the reply stream as it is written. The assistant answers every "
+        "message of an assistant chat and, in a group, a message that mentions `@assistant`; "
+        "otherwise `reply` is null. The message is stored before the assistant is asked, so "
+        "a 502/503 never loses it. Sending again with the same `clientMessageId` stores "
+        "nothing new and returns the earlier reply, or asks again when it did not complete."
     ),
     tags=["messages"],
     responses={
@@ -54,18 +55,14 @@ def post_message(
     body: PostMessage,
     me: CurrentProfile,
 ) -> Response[PostMessageResult]:
-    exchange = assistant.ask(
-        store(),
-        provider(),
-        settings(),
-        conversation_id=id,
-        author=me,
-        content=body.content,
+    pipeline, writer = api_pipeline()
+    time_left = router.lambda_context.get_remaining_time_in_millis() / 1000
+    exchange = pipeline.ask(
+        me,
+        id,
+        body.content,
         client_message_id=body.client_message_id,
+        run=lambda job: writer.run(job, time_left=time_left),
     )
-    if not exchange.replayed and exchange.reply.usage is not None:
-        metrics.add_metric("AssistantReplies", MetricUnit.Count, 1)
-        metrics.add_metric("TokensIn", MetricUnit.Count, exchange.reply.usage.input_tokens)
-        metrics.add_metric("TokensOut", MetricUnit.Count, exchange.reply.usage.output_tokens)
     result = PostMessageResult(message=exchange.message, reply=exchange.reply)
     return Response(201, "application/json", result)

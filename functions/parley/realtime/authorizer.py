@@ -11,17 +11,17 @@ reason is logged, never returned.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponseWebSocket,
 )
 
 from parley.auth import CognitoVerifier, TokenError
 
-logger = Logger(child=True)
+logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "parley"
 SUBPROTOCOL_HEADER = "sec-websocket-protocol"

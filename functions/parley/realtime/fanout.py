@@ -5,20 +5,27 @@ bounded thread pool (boto3 clients are thread-safe, and the pool of HTTP connect
 to match), so a room of a thousand costs a few round trips of wall time, not a thousand. A
 connection that answers 410 Gone is removed — that one only, never the sender's — and the
 broadcast reports what happened for the metrics.
+
+Only members hear a room. Removing a member ends their subscriptions at once, so the
+subscriber Query (strongly consistent) is what stops them; the member set each broadcast
+checks against (`RoomMembers`) is a second line: it is read again every `max_age` seconds, and
+always before a subscriber it does not know is turned away — so someone added while a reply
+streams is heard, never unsubscribed.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from parley.realtime.protocol import encode_event
+from parley.realtime.protocol import OnlineUser, Presence, encode_event
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -26,7 +33,7 @@ if TYPE_CHECKING:
     from parley.realtime.protocol import _Event
     from parley.store.connections import ConnectionsRepository, Subscriber
 
-logger = Logger(child=True)
+logger = logging.getLogger(__name__)
 
 DEFAULT_POOL_SIZE = 32
 """Concurrent PostToConnection calls per broadcast (also the HTTP connection pool size)."""
@@ -41,6 +48,39 @@ class BroadcastResult:
     stale: tuple[str, ...]
     failed: int
     duration_ms: float
+
+
+class RoomMembers:
+    """The user ids allowed to hear a room, as fresh as a broadcast needs them."""
+
+    def __init__(
+        self,
+        load: Callable[[], Collection[str]],
+        *,
+        known: Collection[str] | None = None,
+        max_age: float = math.inf,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._clock = clock
+        self._max_age = max_age
+        self._ids = frozenset(known) if known is not None else None
+        self._read_at = clock() if known is not None else -math.inf
+
+    @classmethod
+    def fixed(cls, ids: Collection[str]) -> RoomMembers:
+        """Members known for sure (tests and tools): never read again."""
+        return cls(lambda: ids, known=ids)
+
+    def current(self) -> frozenset[str]:
+        if self._ids is None or self._clock() - self._read_at >= self._max_age:
+            return self.reload()
+        return self._ids
+
+    def reload(self) -> frozenset[str]:
+        self._ids = frozenset(self._load())
+        self._read_at = self._clock()
+        return self._ids
 
 
 class Broadcaster:
@@ -77,32 +117,28 @@ class Broadcaster:
         conversation_id: str,
         event: _Event,
         *,
-        exclude: Iterable[str] = (),
+        members: RoomMembers,
         exclude_users: Iterable[str] = (),
-        members: Collection[str] | None = None,
         subscribers: list[Subscriber] | None = None,
     ) -> BroadcastResult:
-        """Post ``event`` to every connection following the room.
+        """Post ``event`` to every member's connection following the room.
 
-        ``exclude`` skips connections, ``exclude_users`` every connection of those users.
-        With ``members`` given, a subscriber who is no longer a member (removed from the
-        group, or left) gets nothing and loses the subscription. Connections that answer 410
-        are removed; other failures are counted and logged, never raised: one broken client
-        must not stop the room's broadcast.
+        ``exclude_users`` skips every connection of those users. A subscriber who is not a
+        member (checked against a fresh read) gets nothing and loses the subscription.
+        Connections that answer 410 are removed; other failures are counted and logged, never
+        raised: one broken client must not stop the room's broadcast.
         """
         started = time.perf_counter()
         data = encode_event(event)
-        skip = set(exclude)
         skip_users = set(exclude_users)
         room = subscribers if subscribers is not None else self.subscribers(conversation_id)
-        if members is not None:
-            for outsider in [s for s in room if s.user_id not in members]:
-                self._connections.unsubscribe(outsider.connection_id, conversation_id)
-            room = [s for s in room if s.user_id in members]
+        allowed = members.current()
+        if any(s.user_id not in allowed for s in room):
+            allowed = members.reload()  # joined since we last looked, or really gone?
+        for outsider in [s for s in room if s.user_id not in allowed]:
+            self._connections.unsubscribe(outsider.connection_id, conversation_id)
         targets = [
-            s.connection_id
-            for s in room
-            if s.connection_id not in skip and s.user_id not in skip_users
+            s.connection_id for s in room if s.user_id in allowed and s.user_id not in skip_users
         ]
         if len(targets) <= 1:
             outcomes = [self._post(c, data) for c in targets]
@@ -111,12 +147,31 @@ class Broadcaster:
         stale = tuple(c for c, o in zip(targets, outcomes, strict=True) if o == "gone")
         for connection_id in stale:
             self._connections.remove_stale(conversation_id, connection_id)
+        if stale and not isinstance(event, Presence):
+            # someone left without a $disconnect: the room learns it now
+            self.announce_presence(conversation_id, members)
         return BroadcastResult(
             recipients=len(targets),
             delivered=outcomes.count("ok"),
             stale=stale,
             failed=outcomes.count("failed"),
             duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def announce_presence(self, conversation_id: str, members: RoomMembers) -> BroadcastResult:
+        """Tell the room who is in it; one Query serves both the list and the recipients."""
+        subscribers = self.subscribers(conversation_id)
+        allowed = members.current()
+        seen: dict[str, OnlineUser] = {}
+        for s in subscribers:
+            if s.user_id in allowed:
+                seen.setdefault(s.user_id, OnlineUser(user_id=s.user_id, name=s.name))
+        online = sorted(seen.values(), key=lambda u: (u.name.lower(), u.user_id))
+        return self.broadcast(
+            conversation_id,
+            Presence(conversation_id=conversation_id, online=online),
+            members=members,
+            subscribers=subscribers,
         )
 
     def _post(self, connection_id: str, data: bytes) -> str:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
+from parley.observability import metrics
 
 if TYPE_CHECKING:
     from parley.realtime.fanout import BroadcastResult
-
-NAMESPACE = "Parley"
-metrics = Metrics(namespace=NAMESPACE)
 
 
 def record_broadcast(result: BroadcastResult) -> None:
@@ -40,8 +38,13 @@ def record_reply(
     output_tokens: int,
     frames: int,
 ) -> None:
-    """One assistant reply: time to first token, tokens in/out, delta frames sent."""
-    metrics.add_metric(name=f"Replies_{status}", unit=MetricUnit.Count, value=1)
+    """One assistant reply (over either transport): how it ended, time to first token, tokens
+    in/out, delta frames sent."""
+    metrics.add_metric(name="Replies", unit=MetricUnit.Count, value=1)
+    if status == "stopped":
+        metrics.add_metric(name="RepliesStopped", unit=MetricUnit.Count, value=1)
+    elif status == "failed":
+        metrics.add_metric(name="RepliesFailed", unit=MetricUnit.Count, value=1)
     if ttft_ms is not None:
         metrics.add_metric(name="BotTimeToFirstToken", unit=MetricUnit.Milliseconds, value=ttft_ms)
     metrics.add_metric(name="BotInputTokens", unit=MetricUnit.Count, value=input_tokens)

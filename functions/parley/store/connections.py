@@ -159,14 +159,24 @@ class ConnectionsRepository:
         )
         self.disconnect(connection_id)
 
+    def unsubscribe_user(self, conversation_id: str, user_id: str) -> list[str]:
+        """End every subscription of `user_id` to the room (a member removed or leaving):
+        their open sockets stop receiving it at once. Returns the connections unsubscribed."""
+        gone = [s.connection_id for s in self.subscribers(conversation_id) if s.user_id == user_id]
+        for connection_id in gone:
+            self.unsubscribe(connection_id, conversation_id)
+        return gone
+
     def subscribers(self, conversation_id: str) -> list[Subscriber]:
-        """Everyone following the room: one Query on the room's key (paginated)."""
+        """Everyone following the room: one strongly consistent Query on the room's key
+        (paginated), so a subscription just ended is never posted to again."""
         subscribers: list[Subscriber] = []
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(_conv_pk(conversation_id))
             & Key("sk").begins_with("CONN#"),
             "ProjectionExpression": "sk, user_id, #n",
             "ExpressionAttributeNames": {"#n": "name"},
+            "ConsistentRead": True,
         }
         while True:
             page = self._table.query(**kwargs)

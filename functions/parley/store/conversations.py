@@ -2,8 +2,8 @@
 
 `CONV#<id> / META` holds the conversation; `CONV#<id> / MEMBER#<sub>` one member each, projected
 into GSI1 (`USER#<sub>` / `<updated_at>#CONV#<id>`) so "my conversations by recent activity" is
-one Query. Membership is the access check: a non-member gets ConversationNotFound, exactly as
-for an id that does not exist.
+one Query. Who may read or change a conversation is decided in the domain layer (`parley.access`,
+`parley.conversations`); this repository only reads and writes the items.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from parley.errors import Conflict, ConversationNotFound, Forbidden, MemberNotFound
+from parley.errors import Conflict, ConversationNotFound
 from parley.ids import new_ulid, now_iso
 from parley.models import Conversation, Kind, Member, MemberRole, Profile
 from parley.store.table import (
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 DEFAULT_TITLE = "New conversation"
-MAX_MEMBERS = 50
 
 
 @dataclass(frozen=True)
@@ -100,18 +99,12 @@ class ConversationRepository:
             raise ConversationNotFound()
         return _record(item)
 
-    def membership(self, conversation_id: str, user_id: str) -> Member:
-        """The caller's member item; ConversationNotFound when not a member."""
+    def member(self, conversation_id: str, user_id: str) -> Member | None:
+        """The user's member item, or None."""
         item = self.table.get_item(
-            Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)}
+            Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)}, ConsistentRead=True
         ).get("Item")
-        if item is None:
-            raise ConversationNotFound()
-        return _member(item)
-
-    def get_for(self, conversation_id: str, user_id: str) -> Conversation:
-        member = self.membership(conversation_id, user_id)
-        return self.record(conversation_id).view(member.role)
+        return _member(item) if item is not None else None
 
     def list_for(
         self, user_id: str, *, limit: int, cursor: str | None
@@ -207,27 +200,23 @@ class ConversationRepository:
             "gsi1sk": activity_sk(record.updated_at, record.id),
         }
 
-    def rename(self, conversation_id: str, user_id: str, title: str) -> Conversation:
-        member = self.membership(conversation_id, user_id)
-        record = self.record(conversation_id)
-        if record.kind == "group" and member.role != "owner":
-            raise Forbidden("Only the owner can rename a group conversation")
-        return self._retitle(record, title, member.role, only_if_untitled=False)
+    def retitle(self, record: ConversationRecord, title: str) -> ConversationRecord:
+        """Store a title (`ConversationNotFound` if the conversation is gone)."""
+        return self._retitle(record, title, only_if_untitled=False)
 
-    def title_from_first_message(self, conversation_id: str, title: str) -> bool:
-        """Set the title unless one was given or set before; True when it was set."""
-        record = self.record(conversation_id)
+    def title_if_untitled(self, record: ConversationRecord, title: str) -> bool:
+        """Store a title unless one was given or set before; True when it was stored."""
         if record.titled:
             return False
         try:
-            self._retitle(record, title, "owner", only_if_untitled=True)
+            self._retitle(record, title, only_if_untitled=True)
         except Conflict:
             return False
         return True
 
     def _retitle(
-        self, record: ConversationRecord, title: str, role: MemberRole, *, only_if_untitled: bool
-    ) -> Conversation:
+        self, record: ConversationRecord, title: str, *, only_if_untitled: bool
+    ) -> ConversationRecord:
         now = now_iso()
         condition: Any = Attr("pk").exists()
         if only_if_untitled:
@@ -246,7 +235,7 @@ class ConversationRepository:
                 raise Conflict("Already titled") from None
             raise ConversationNotFound() from None
         self._touch_members(record.id, now, title=title)
-        updated = ConversationRecord(
+        return ConversationRecord(
             id=record.id,
             kind=record.kind,
             title=title,
@@ -255,7 +244,6 @@ class ConversationRepository:
             updated_at=now,
             titled=True,
         )
-        return updated.view(role)
 
     def touch(
         self,
@@ -313,15 +301,8 @@ class ConversationRepository:
                 if not _conditional_failed(exc):
                     raise  # left meanwhile, or newer activity: both fine to skip
 
-    def add_member(self, conversation_id: str, actor_id: str, profile: Profile) -> Member:
-        actor = self.membership(conversation_id, actor_id)
-        record = self.record(conversation_id)
-        if record.kind != "group":
-            raise Conflict("Members can only be added to a group conversation")
-        if actor.role != "owner":
-            raise Forbidden("Only the owner can add members")
-        if len(self.members(conversation_id)) >= MAX_MEMBERS:
-            raise Conflict(f"A conversation has at most {MAX_MEMBERS} members")
+    def add_member(self, record: ConversationRecord, profile: Profile) -> Member:
+        """Add a member (`Conflict` if already one)."""
         item = self._member_item(record, profile, "member", now_iso())
         try:
             self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -331,32 +312,16 @@ class ConversationRepository:
             raise Conflict("Already a member") from None
         return _member(item)
 
-    def remove_member(self, conversation_id: str, actor_id: str, user_id: str) -> None:
-        actor = self.membership(conversation_id, actor_id)
-        if user_id != actor_id and actor.role != "owner":
-            raise Forbidden("Only the owner can remove other members")
-        target = actor if user_id == actor_id else None
-        if target is None:
-            item = self.table.get_item(
-                Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)}
-            ).get("Item")
-            if item is None:
-                raise MemberNotFound()
-            target = _member(item)
-        if target.role == "owner":
-            raise Conflict("The owner cannot leave; delete the conversation instead")
+    def remove_member(self, conversation_id: str, user_id: str) -> None:
         self.table.delete_item(Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)})
 
-    def delete(self, conversation_id: str, user_id: str) -> None:
-        """Delete the conversation with every item under it (owner only)."""
-        member = self.membership(conversation_id, user_id)
-        if member.role != "owner":
-            raise Forbidden("Only the owner can delete a conversation")
+    def delete(self, conversation_id: str, owner_id: str) -> None:
+        """Delete the conversation with every item under it, if `owner_id` still owns it."""
         try:
             # META first: from here on every membership-guarded write fails.
             self.table.delete_item(
                 Key={"pk": conv_pk(conversation_id), "sk": "META"},
-                ConditionExpression=Attr("owner_id").eq(user_id),
+                ConditionExpression=Attr("owner_id").eq(owner_id),
             )
         except ClientError as exc:
             if not _conditional_failed(exc):
@@ -372,7 +337,7 @@ class ConversationRepository:
         condition: Any = Key("pk").eq(conv_pk(conversation_id))
         if prefix:
             condition = condition & Key("sk").begins_with(prefix)
-        args: dict[str, Any] = {"KeyConditionExpression": condition}
+        args: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
         if keys_only:
             args["ProjectionExpression"] = "pk, sk"
         items: list[dict[str, Any]] = []

@@ -1,15 +1,28 @@
 """Messages: `CONV#<id> / MSG#<ulid>`, one item each, so history has no size cap.
 
-A user message sent with a `clientMessageId` is stored with a conditional
-`CONV#<id> / CLIENTMSG#<client id>` item in the same transaction: a retry finds the first
-message instead of storing a second one.
+This repository owns the message item, whoever writes it:
+
+* a user's message sent with a `clientMessageId` is stored with a conditional
+  `CONV#<id> / CLIENTMSG#<client id>` item in the same transaction, so a resend finds the first
+  message instead of storing a second one;
+* an assistant reply is a message item that streams: `begin_reply` creates it (status
+  `streaming`) only if its id is new, which makes a retried worker harmless; `progress` stores
+  the text so far with its delta `seq` and answers whether a stop was asked (the cancel flag
+  `request_stop` sets), so the worker learns of a stop at no extra request; `finish_reply`
+  ends it once. A small marker `CONV#<id> / STREAM#<reply id>` lives while a reply streams, so
+  `live_replies` finds a room's streaming replies with one Query that reads only them.
+
+Who may stop or retry is decided in the domain layer, never here.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from parley.errors import BadRequest, Conflict, ConversationNotFound, MessageNotFound
@@ -18,7 +31,54 @@ from parley.models import Message, Status, Usage
 from parley.store.table import conv_pk, decode_cursor, encode_cursor, message_sk, plain
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb.service_resource import Table
+
+ASSISTANT_ID = "assistant"
+"""The author id of the assistant's messages."""
+ASSISTANT_NAME = "Assistant"
+
+
+class ReplyNotStreaming(Exception):
+    """The reply has already ended (complete, stopped or failed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyState:
+    """An assistant reply as stored, streaming or ended."""
+
+    message: Message
+    requested_by: str
+    seq: int
+    stop_requested: bool
+    announced: bool
+    error: str | None
+
+    @property
+    def conversation_id(self) -> str:
+        return self.message.conversation_id
+
+    @property
+    def message_id(self) -> str:
+        return self.message.id
+
+    @property
+    def status(self) -> Status:
+        return self.message.status
+
+    @property
+    def content(self) -> str:
+        return self.message.content
+
+    @property
+    def reply_to(self) -> str | None:
+        return self.message.reply_to
+
+    def age_seconds(self, now: float | None = None) -> float:
+        """Seconds since the worker last wrote the reply (its heartbeat)."""
+        updated = datetime.fromisoformat(self.message.updated_at.replace("Z", "+00:00"))
+        return (time.time() if now is None else now) - updated.timestamp()
 
 
 def to_message(item: dict[str, Any]) -> Message:
@@ -36,6 +96,18 @@ def to_message(item: dict[str, Any]) -> Message:
         usage=Usage.model_validate(plain(usage)) if usage else None,
         created_at=str(item["created_at"]),
         updated_at=str(item["updated_at"]),
+    )
+
+
+def _reply_state(item: dict[str, Any]) -> ReplyState:
+    error = item.get("error")
+    return ReplyState(
+        message=to_message(item),
+        requested_by=str(item.get("requested_by", "")),
+        seq=int(item.get("seq", 0)),
+        stop_requested=bool(item.get("stop_requested", False)),
+        announced=bool(item.get("announced", False)),
+        error=str(error) if error else None,
     )
 
 
@@ -61,10 +133,24 @@ def _message_item(message: Message) -> dict[str, Any]:
     return item
 
 
-class MessageRepository:
-    def __init__(self, table: Table) -> None:
-        self.table = table
+def _key(conversation_id: str, message_id: str) -> dict[str, str]:
+    return {"pk": conv_pk(conversation_id), "sk": message_sk(message_id)}
 
+
+def _marker(conversation_id: str, message_id: str) -> dict[str, str]:
+    return {"pk": conv_pk(conversation_id), "sk": f"STREAM#{message_id}"}
+
+
+def _is_conditional(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class MessageRepository:
+    def __init__(self, table: Table, *, clock: Callable[[], float] = time.time) -> None:
+        self.table = table
+        self._clock = clock
+
+    # -- user messages ---------------------------------------------------------------------------
     def put_user_message(
         self,
         conversation_id: str,
@@ -73,15 +159,17 @@ class MessageRepository:
         author_name: str | None,
         content: str,
         client_message_id: str | None = None,
+        message_id: str | None = None,
     ) -> tuple[Message, bool]:
         """Store a user's message; `(message, False)` when this clientMessageId was stored before.
 
         The conversation's META must exist (checked in the same transaction), so a message
-        never lands in a deleted conversation.
+        never lands in a deleted conversation. `message_id` (a new ULID by default) lets a
+        caller that also picks its reply's id keep the two in order.
         """
         now = now_iso()
         message = Message(
-            id=new_ulid(),
+            id=message_id or new_ulid(),
             conversation_id=conversation_id,
             author_id=author_id,
             author_name=author_name,
@@ -154,77 +242,14 @@ class MessageRepository:
             return None
         return self.get(conversation_id, str(item["message_id"]))
 
+    # -- reading ---------------------------------------------------------------------------------
     def get(self, conversation_id: str, message_id: str) -> Message:
-        item = self.table.get_item(
-            Key={"pk": conv_pk(conversation_id), "sk": message_sk(message_id)},
-            ConsistentRead=True,
-        ).get("Item")
+        item = self.table.get_item(Key=_key(conversation_id, message_id), ConsistentRead=True).get(
+            "Item"
+        )
         if item is None:
             raise MessageNotFound()
         return to_message(item)
-
-    def put_assistant_message(
-        self,
-        conversation_id: str,
-        *,
-        reply_to: str,
-        content: str = "",
-        status: Status = "streaming",
-        usage: Usage | None = None,
-        author_id: str = "assistant",
-        author_name: str | None = "Assistant",
-    ) -> Message:
-        now = now_iso()
-        message = Message(
-            id=new_ulid(),
-            conversation_id=conversation_id,
-            author_id=author_id,
-            author_name=author_name,
-            role="assistant",
-            content=content,
-            status=status,
-            reply_to=reply_to,
-            usage=usage,
-            created_at=now,
-            updated_at=now,
-        )
-        self.table.put_item(
-            Item=_message_item(message), ConditionExpression="attribute_not_exists(pk)"
-        )
-        return message
-
-    def finish(
-        self,
-        conversation_id: str,
-        message_id: str,
-        *,
-        content: str,
-        status: Status,
-        usage: Usage | None = None,
-    ) -> Message:
-        """Final content, status and usage of an assistant message (only once it streams)."""
-        values: dict[str, Any] = {":c": content, ":s": status, ":u": now_iso()}
-        expression = "SET content = :c, #st = :s, updated_at = :u"
-        if usage is not None:
-            expression += ", #usage = :usage"
-            values[":usage"] = usage.model_dump()
-        try:
-            response = self.table.update_item(
-                Key={"pk": conv_pk(conversation_id), "sk": message_sk(message_id)},
-                UpdateExpression=expression,
-                ConditionExpression=Attr("pk").exists() & Attr("status").eq("streaming"),
-                ExpressionAttributeNames={
-                    "#st": "status",
-                    **({"#usage": "usage"} if usage is not None else {}),
-                },
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return self.get(conversation_id, message_id)
-        return to_message(response["Attributes"])
 
     def page(
         self, conversation_id: str, *, limit: int, cursor: str | None
@@ -245,14 +270,27 @@ class MessageRepository:
         items = [to_message(item) for item in response.get("Items", [])]
         return items, encode_cursor(response.get("LastEvaluatedKey"))
 
-    def recent(self, conversation_id: str, limit: int = 50) -> list[Message]:
-        """The latest messages, oldest first (the order a model reads history in)."""
-        items, _ = self.page(conversation_id, limit=limit, cursor=None)
-        return list(reversed(items))
+    def recent(
+        self, conversation_id: str, limit: int = 50, *, up_to: str | None = None
+    ) -> list[Message]:
+        """The latest messages (up to and including message id `up_to`), oldest first: the order
+        a model reads history in. Reads strongly, so a message just written is in it."""
+        condition: Any = Key("pk").eq(conv_pk(conversation_id))
+        if up_to is None:
+            condition = condition & Key("sk").begins_with("MSG#")
+        else:
+            condition = condition & Key("sk").between("MSG#", message_sk(up_to))
+        response = self.table.query(
+            KeyConditionExpression=condition,
+            ScanIndexForward=False,
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        return [to_message(item) for item in reversed(response.get("Items", []))]
 
     def reply_to(self, conversation_id: str, message_id: str) -> Message | None:
-        """A completed assistant reply to this message among the recent ones, if any."""
-        for message in self.recent(conversation_id, limit=100):
+        """The latest completed assistant reply to this message, if any."""
+        for message in reversed(self.recent(conversation_id, limit=100)):
             if (
                 message.reply_to == message_id
                 and message.role == "assistant"
@@ -260,3 +298,164 @@ class MessageRepository:
             ):
                 return message
         return None
+
+    # -- assistant replies -----------------------------------------------------------------------
+    def begin_reply(
+        self, conversation_id: str, message_id: str, *, reply_to: str, requested_by: str
+    ) -> tuple[ReplyState, bool]:
+        """Create the streaming reply; ``(state, False)`` if it already exists (a retry)."""
+        now = now_iso()
+        message = Message(
+            id=message_id,
+            conversation_id=conversation_id,
+            author_id=ASSISTANT_ID,
+            author_name=ASSISTANT_NAME,
+            role="assistant",
+            content="",
+            status="streaming",
+            reply_to=reply_to,
+            created_at=now,
+            updated_at=now,
+        )
+        item = {**_message_item(message), "requested_by": requested_by, "seq": 0}
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if not _is_conditional(exc):
+                raise
+            existing = self.reply(conversation_id, message_id)
+            if existing is None:  # deleted in between: the conversation is going away
+                raise MessageNotFound() from None
+            return existing, False
+        self.table.put_item(
+            Item={
+                **_marker(conversation_id, message_id),
+                "message_id": message_id,
+                "started_at": now,
+            }
+        )
+        return _reply_state(item), True
+
+    def reply(self, conversation_id: str, message_id: str) -> ReplyState | None:
+        """An assistant reply, or None (no such message, or not the assistant's)."""
+        item = self.table.get_item(Key=_key(conversation_id, message_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None or item.get("role") != "assistant":
+            return None
+        return _reply_state(item)
+
+    def progress(self, conversation_id: str, message_id: str, content: str, seq: int) -> bool:
+        """Persist the text so far (as of delta ``seq``); return True if a stop was asked.
+
+        The write is conditional on "streaming and not stopped", so the common case costs one
+        request; only a refused write reads the item to tell a stop from an ended reply
+        (`ReplyNotStreaming`). On a stop the caller stores the final text with `finish_reply`.
+        """
+        try:
+            self.table.update_item(
+                Key=_key(conversation_id, message_id),
+                UpdateExpression="SET content = :c, seq = :s, updated_at = :t",
+                ConditionExpression="#st = :streaming AND attribute_not_exists(stop_requested)",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={
+                    ":c": content,
+                    ":s": seq,
+                    ":t": now_iso(),
+                    ":streaming": "streaming",
+                },
+            )
+        except ClientError as exc:
+            if not _is_conditional(exc):
+                raise
+            state = self.reply(conversation_id, message_id)
+            if state is not None and state.status == "streaming" and state.stop_requested:
+                return True
+            raise ReplyNotStreaming(message_id) from None
+        return False
+
+    def request_stop(self, conversation_id: str, message_id: str) -> None:
+        """Set the cancel flag of a streaming reply (`ReplyNotStreaming` once it has ended)."""
+        try:
+            self.table.update_item(
+                Key=_key(conversation_id, message_id),
+                UpdateExpression="SET stop_requested = :t",
+                ConditionExpression="#st = :streaming",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":t": True, ":streaming": "streaming"},
+            )
+        except ClientError as exc:
+            if _is_conditional(exc):
+                raise ReplyNotStreaming(message_id) from None
+            raise
+
+    def finish_reply(
+        self,
+        conversation_id: str,
+        message_id: str,
+        *,
+        content: str,
+        seq: int,
+        status: Status,
+        usage: Usage | None = None,
+        error: str | None = None,
+    ) -> ReplyState:
+        """Store the final text and status once (`ReplyNotStreaming` if it had ended)."""
+        names = {"#st": "status"}
+        values: dict[str, Any] = {
+            ":c": content,
+            ":s": seq,
+            ":status": status,
+            ":t": now_iso(),
+            ":streaming": "streaming",
+        }
+        expression = "SET content = :c, seq = :s, #st = :status, updated_at = :t"
+        if usage is not None:
+            expression += ", #usage = :u"
+            names["#usage"] = "usage"
+            values[":u"] = usage.model_dump()
+        if error is not None:
+            expression += ", #error = :e"
+            names["#error"] = "error"
+            values[":e"] = error
+        try:
+            result = self.table.update_item(
+                Key=_key(conversation_id, message_id),
+                UpdateExpression=expression + " REMOVE stop_requested",
+                ConditionExpression="#st = :streaming",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _is_conditional(exc):
+                raise ReplyNotStreaming(message_id) from None
+            raise
+        self.table.delete_item(Key=_marker(conversation_id, message_id))
+        return _reply_state(dict(result["Attributes"]))
+
+    def mark_announced(self, conversation_id: str, message_id: str) -> None:
+        """Remember that the room was told how the reply ended (a retry then stays silent)."""
+        self.table.update_item(
+            Key=_key(conversation_id, message_id),
+            UpdateExpression="SET announced = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":t": True},
+        )
+
+    def live_replies(self, conversation_id: str) -> list[ReplyState]:
+        """The replies of the room still streaming (markers of ended ones are cleaned up)."""
+        markers = self.table.query(
+            KeyConditionExpression=Key("pk").eq(conv_pk(conversation_id))
+            & Key("sk").begins_with("STREAM#"),
+            ConsistentRead=True,
+        ).get("Items", [])
+        live: list[ReplyState] = []
+        for marker in markers:
+            message_id = str(marker["sk"]).removeprefix("STREAM#")
+            state = self.reply(conversation_id, message_id)
+            if state is not None and state.status == "streaming":
+                live.append(state)
+            else:
+                self.table.delete_item(Key=_marker(conversation_id, message_id))
+        return sorted(live, key=lambda s: s.message_id)

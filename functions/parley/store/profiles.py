@@ -1,4 +1,8 @@
-"""User profiles: `USER#<sub> / PROFILE`, found by e-mail through GSI2."""
+"""User profiles: `USER#<sub> / PROFILE`, found by e-mail through GSI2.
+
+Names are cleaned (`parley.names.display_name`) when stored and again when read, so an item
+written before the rule, or by hand, is shown the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from parley.ids import now_iso
 from parley.models import Profile
+from parley.names import display_name
 from parley.store.table import email_pk, user_pk
 
 if TYPE_CHECKING:
@@ -22,7 +27,10 @@ class ProfileRepository:
     def ensure(self, user_id: str, email: str, name: str | None = None) -> Profile:
         """Create the profile unless it exists (idempotent: triggers and retries repeat)."""
         profile = Profile(
-            id=user_id, email=email, name=name or email.split("@")[0], created_at=now_iso()
+            id=user_id,
+            email=email,
+            name=display_name(name or email.split("@")[0]),
+            created_at=now_iso(),
         )
         try:
             self.table.put_item(
@@ -52,7 +60,7 @@ class ProfileRepository:
         return Profile(
             id=user_id,
             email=str(item["email"]),
-            name=str(item.get("name") or item["email"]),
+            name=display_name(str(item.get("name") or item["email"])),
             created_at=str(item["created_at"]),
         )
 
@@ -64,7 +72,7 @@ class ProfileRepository:
             return Profile(
                 id=str(item["pk"]).removeprefix("USER#"),
                 email=str(item["email"]),
-                name=str(item.get("name") or item["email"]),
+                name=display_name(str(item.get("name") or item["email"])),
                 created_at=str(item["created_at"]),
             )
         return None

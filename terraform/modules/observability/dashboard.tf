@@ -12,8 +12,8 @@ locals {
     "Fan-out: recipients and time (ms)"   = [["FanoutSize", "Average"], ["FanoutDuration", "p95"]]
     "Fan-out: stale and failed posts"     = [["StaleConnectionsRemoved", "Sum"], ["FanoutFailures", "Sum"]]
     "Assistant: time to first token (ms)" = [["BotTimeToFirstToken", "p50"], ["BotTimeToFirstToken", "p95"]]
-    "Assistant: tokens"                   = [["BotInputTokens", "Sum"], ["BotOutputTokens", "Sum"], ["TokensIn", "Sum"], ["TokensOut", "Sum"]]
-    "Messages and replies"                = [["MessagesSent", "Sum"], ["AssistantReplies", "Sum"]]
+    "Assistant: tokens"                   = [["BotInputTokens", "Sum"], ["BotOutputTokens", "Sum"]]
+    "Messages and replies"                = [["MessagesSent", "Sum"], ["Replies", "Sum"], ["RepliesStopped", "Sum"], ["RepliesFailed", "Sum"]]
   }
   app_metrics = {
     for title, lines in local.app_metric_names : title => [

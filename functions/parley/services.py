@@ -1,6 +1,6 @@
-"""Settings and the cached clients of the real-time functions (one set per cold start).
+"""The cached services and clients of a cold start, for every function.
 
-Every factory reads its settings once and builds its client once; tests clear the caches to
+Every factory reads its settings once and builds its object once; tests clear the caches to
 simulate a new container. Nothing here knows whether it runs in AWS or locally: boto3 honours
 ``AWS_ENDPOINT_URL*`` and ``WS_MANAGEMENT_ENDPOINT`` names the management API either way.
 """
@@ -8,59 +8,38 @@ simulate a new container. Nothing here knows whether it runs in AWS or locally: 
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
-from pydantic import Field
 
 from parley.bots import get_provider
 from parley.config import (
-    BaseSettings,
-    ChatTableSettings,
-    ConfigurationError,
-    ModelSettings,
-    NonEmpty,
+    ApiSettings,
+    ConnectionSettings,
+    ConnectionsTableSettings,
+    MessageSettings,
+    QuotaSettings,
+    RoomSettings,
+    WorkerSettings,
     get_settings,
 )
+from parley.conversations import Conversations
+from parley.posting import MessagePipeline
+from parley.quota import Quota
 from parley.realtime.fanout import DEFAULT_POOL_SIZE, Broadcaster
-from parley.realtime.rooms import ReplyJob, Rooms, lambda_invoker
-from parley.realtime.worker import ReplyWriter
+from parley.realtime.presence import LivePresence
+from parley.realtime.rooms import Rooms, lambda_invoker
+from parley.replies import ReplyWriter
 from parley.store import get_store
 from parley.store.connections import ConnectionsRepository
-from parley.store.streaming import StreamingRepository
-from parley.store.table import chat_table
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_lambda import LambdaClient
 
-
-class ConnectionsTableSettings(BaseSettings):
-    """`ws_connect`: the connections table only."""
-
-    connections_table_name: NonEmpty
-
-
-class ConnectionSettings(ConnectionsTableSettings):
-    """Functions that post to clients: the management API too."""
-
-    ws_management_endpoint: NonEmpty
-
-
-class RoomSettings(ConnectionSettings, ChatTableSettings):
-    """What any function that checks membership and broadcasts to rooms reads."""
-
-
-class MessageSettings(RoomSettings):
-    """`ws_message`: rooms, plus the worker it invokes and the daily quota it enforces."""
-
-    bot_worker_function_name: NonEmpty
-    daily_token_quota: Annotated[int, Field(ge=0)] = 0
-
-
-class WorkerSettings(RoomSettings, ModelSettings):
-    """`bot_worker`: rooms and the model."""
+    from parley.jobs import ReplyJob
+    from parley.replies import ReplyOutcome
 
 
 @cache
@@ -68,11 +47,6 @@ def connections_repository() -> ConnectionsRepository:
     settings = get_settings(ConnectionsTableSettings)
     resource = boto3.resource("dynamodb", region_name=settings.aws_region)
     return ConnectionsRepository(resource.Table(settings.connections_table_name))
-
-
-@cache
-def streaming_repository() -> StreamingRepository:
-    return StreamingRepository(chat_table())
 
 
 @cache
@@ -108,41 +82,71 @@ def lambda_client() -> LambdaClient:
     )
 
 
+def quota(settings: QuotaSettings) -> Quota:
+    return Quota(
+        get_store(),
+        daily_tokens=settings.daily_token_quota,
+        max_output_tokens=settings.model_max_output_tokens,
+    )
+
+
+def _pipeline(settings: QuotaSettings) -> MessagePipeline:
+    get_settings(RoomSettings)
+    return MessagePipeline(store=get_store(), quota=quota(settings), broadcaster=broadcaster())
+
+
+@cache
+def presence() -> LivePresence:
+    """Presence, and what membership changes do to live sockets (`ws_disconnect`, `chat_api`)."""
+    get_settings(RoomSettings)
+    return LivePresence(
+        store=get_store(), connections=connections_repository(), broadcaster=broadcaster()
+    )
+
+
 @cache
 def rooms() -> Rooms:
-    """The actions of `ws_message` (and the presence updates of `ws_disconnect`)."""
-    get_settings(RoomSettings)
+    """The actions of `ws_message`."""
+    settings = get_settings(MessageSettings)
 
-    def invoke_worker(job: ReplyJob) -> None:
-        name = get_settings(MessageSettings).bot_worker_function_name
-        lambda_invoker(lambda_client(), name)(job)
+    def invoke_worker(job: ReplyJob) -> ReplyOutcome | None:
+        return lambda_invoker(lambda_client(), settings.bot_worker_function_name)(job)
 
     return Rooms(
         store=get_store(),
         connections=connections_repository(),
-        streaming=streaming_repository(),
         broadcaster=broadcaster(),
-        invoke_worker=invoke_worker,
-        daily_token_quota=_daily_quota(),
+        presence=presence(),
+        pipeline=_pipeline(settings),
+        dispatch=invoke_worker,
     )
 
 
-def _daily_quota() -> int:
-    """`ws_message` enforces the quota; `ws_disconnect` (no worker settings) never asks."""
-    try:
-        return int(get_settings(MessageSettings).daily_token_quota)
-    except ConfigurationError:
-        return 0
-
-
-@cache
-def reply_writer() -> ReplyWriter:
-    settings = get_settings(WorkerSettings)
+def _writer(settings: WorkerSettings | ApiSettings) -> ReplyWriter:
     return ReplyWriter(
         store=get_store(),
-        streaming=streaming_repository(),
+        quota=quota(settings),
         broadcaster=broadcaster(),
         provider=lambda: get_provider(settings),
         max_output_tokens=settings.model_max_output_tokens,
         history_token_budget=settings.history_token_budget,
     )
+
+
+@cache
+def reply_writer() -> ReplyWriter:
+    """`bot_worker`'s writer."""
+    return _writer(get_settings(WorkerSettings))
+
+
+@cache
+def api_pipeline() -> tuple[MessagePipeline, ReplyWriter]:
+    """`chat_api`: the pipeline and the writer it runs replies with, in process."""
+    settings = get_settings(ApiSettings)
+    return _pipeline(settings), _writer(settings)
+
+
+@cache
+def conversations() -> Conversations:
+    """Conversation management; membership changes reach live sockets through `Rooms`."""
+    return Conversations(get_store(), presence=presence())

@@ -1,41 +1,36 @@
-"""`bot_worker`'s logic: write one assistant reply, streamed to the room as it is generated.
+"""Writing one assistant reply, streamed to the room as it is generated — for every transport.
 
-The provider's token deltas go through the coalescer, and each coalesced chunk is first
-persisted (text so far + ``seq``; the write also tells whether a stop was asked) and then
-broadcast, in that order, so a client that subscribes at any moment gets a snapshot and every
-later delta: no loss, and duplicates are recognisable by ``seq``. A stop closes the provider's
-stream (closing the generator cancels the HTTP request) and stores what was said, marked
-``stopped``; a provider failure stores the partial text marked ``failed`` and tells the room
-with `message.failed` — the user's message is untouched, so `retry` can ask again.
+`bot_worker` runs a `ReplyJob` from `ws_message`; `chat_api` runs the same job in process and
+answers the HTTP request with the result. The provider's token deltas go through the
+coalescer, and each coalesced chunk is first persisted (text so far + ``seq``; the write also
+tells whether a stop was asked) and then broadcast, in that order, so a client that subscribes
+at any moment gets a snapshot and every later delta: no loss, and duplicates are recognisable
+by ``seq``. A stop closes the provider's stream (closing the generator cancels the HTTP
+request) and stores what was said, marked ``stopped``; a provider failure stores the partial
+text marked ``failed`` and tells the room with `message.failed` — the user's message is
+untouched, so it can be asked again. Whatever the ending, the reply's quota claim is settled
+once with what was really used.
 
-Idempotency: `ws_message` picks the reply id before the async invoke, and `begin` creates the
-reply only once. A retried invoke therefore never calls the model twice: it re-announces a reply
-that was stored but not announced, or closes a reply whose first worker died mid-stream.
+Idempotency: the asker picks the reply id before the job leaves, and `begin_reply` creates the
+reply only once. A retried invoke therefore never calls the model twice: it re-announces a
+reply that was stored but not announced, or closes a reply whose first worker died mid-stream.
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger
-
-from parley.bots import (
-    SYSTEM_PROMPT,
-    ChatTurn,
-    Delta,
-    Done,
-    ProviderError,
-    estimate_tokens,
-    trim_history,
-)
+from parley.bots import ChatTurn, Delta, Done, ProviderError, estimate_tokens
 from parley.errors import ConversationNotFound, MessageNotFound
+from parley.history import HISTORY_MESSAGES, model_history
 from parley.ids import today
-from parley.models import Usage
+from parley.models import Message, Usage
 from parley.realtime.coalescer import DEFAULT_INTERVAL, DEFAULT_MAX_BYTES, Chunk, DeltaCoalescer
+from parley.realtime.fanout import RoomMembers
 from parley.realtime.metrics import record_broadcast, record_reply
 from parley.realtime.protocol import (
     MAX_REPLY_BYTES,
@@ -45,36 +40,43 @@ from parley.realtime.protocol import (
     MessageFailed,
     encoded_size,
 )
-from parley.store.messages import to_message
-from parley.store.streaming import ReplyNotStreaming
+from parley.store.messages import ReplyNotStreaming
 
 if TYPE_CHECKING:
     from parley.bots import Provider
-    from parley.models import Message
+    from parley.jobs import ReplyJob
+    from parley.quota import Quota
     from parley.realtime.fanout import Broadcaster
     from parley.realtime.protocol import _Event
-    from parley.realtime.rooms import ReplyJob
     from parley.store import Store
     from parley.store.conversations import ConversationRecord
-    from parley.store.streaming import ReplyState, StreamingRepository
+    from parley.store.messages import ReplyState
 
-logger = Logger(child=True)
+logger = logging.getLogger(__name__)
 
 DEADLINE_MARGIN = 5.0
 """Seconds kept back from the function's timeout to store and announce the reply."""
 STALE_AFTER_SECONDS = 30.0
 """A streaming reply not written for this long has lost its worker (it writes every ~75 ms)."""
-HISTORY_MESSAGES = 50
-GROUP_PROMPT = (
-    " This is a group conversation: each user message starts with its author's name. "
-    "Answer the latest message that mentions @assistant."
-)
+MEMBERS_MAX_AGE = 1.0
+"""Seconds a reply's fan-out trusts the member list it read (removal also ends subscriptions
+at once; this bounds a removal that raced a subscribe)."""
 FAILED_REASON = "The assistant could not answer"
 INTERRUPTED_REASON = "The reply was interrupted"
 
 
 class ReplyBusy(Exception):
     """Another worker is writing this reply right now; Lambda retries the invoke later."""
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """How a job ended: `status` for logs and tests, the reply as stored when there is one,
+    and the provider's error when it failed (the HTTP transport maps it to 502/503)."""
+
+    status: str
+    reply: Message | None = None
+    error: ProviderError | None = None
 
 
 @dataclass
@@ -97,7 +99,7 @@ class ReplyWriter:
         self,
         *,
         store: Store,
-        streaming: StreamingRepository,
+        quota: Quota,
         broadcaster: Broadcaster,
         provider: Callable[[], Provider],
         max_output_tokens: int,
@@ -107,7 +109,7 @@ class ReplyWriter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self.streaming = streaming
+        self.quota = quota
         self.broadcaster = broadcaster
         self.provider = provider
         self.max_output_tokens = max_output_tokens
@@ -117,32 +119,44 @@ class ReplyWriter:
         self.clock = clock
         self._deadline: float | None = None
 
-    def run(self, job: ReplyJob, *, time_left: float | None = None) -> str:
-        """Write the reply; returns the outcome (for logs and tests).
+    def run(self, job: ReplyJob, *, time_left: float | None = None) -> ReplyOutcome:
+        """Write the reply.
 
         ``time_left`` (seconds, from the Lambda context) ends a reply that would outlive the
         function: it is stored as said so far, before Lambda's timeout could cut it anywhere.
         """
         started = self.clock()
         self._deadline = None if time_left is None else started + time_left - DEADLINE_MARGIN
+        conversations = self.store.conversations
         try:
-            record = self.store.conversations.record(job.conversation_id)
-            members = frozenset(
-                m.user_id for m in self.store.conversations.members(job.conversation_id)
-            )
+            record = conversations.record(job.conversation_id)
         except ConversationNotFound:
-            return "conversation_gone"
-        if job.requested_by not in members:
-            return "requester_left"
-        state, created = self.streaming.begin(
-            job.conversation_id, job.reply_id, reply_to=job.reply_to, requested_by=job.requested_by
+            self._settle(job, None)
+            return ReplyOutcome("conversation_gone")
+        members = RoomMembers(
+            lambda: [m.user_id for m in conversations.members(job.conversation_id)],
+            max_age=MEMBERS_MAX_AGE,
+            clock=self.clock,
         )
-        if not created:
-            return self._after_retry(state, members)
+        if job.requested_by not in members.current():
+            self._settle(job, None)
+            return ReplyOutcome("requester_left")
         try:
-            return self._stream(job, record, members, to_message(state.item), started)
+            state, created = self.store.messages.begin_reply(
+                job.conversation_id,
+                job.reply_id,
+                reply_to=job.reply_to,
+                requested_by=job.requested_by,
+            )
+        except MessageNotFound:
+            self._settle(job, None)
+            return ReplyOutcome("conversation_gone")
+        if not created:
+            return self._after_retry(job, state, members)
+        try:
+            return self._stream(job, record, members, state.message, started)
         except ReplyNotStreaming:
-            return "taken_over"
+            return ReplyOutcome("taken_over")
         except Exception:
             # A reply must end whatever broke: mark it failed and tell the room. If it had
             # already ended (the fault came after the store), re-raise so Lambda retries and
@@ -150,17 +164,18 @@ class ReplyWriter:
             logger.exception("reply failed unexpectedly", extra={"reply_id": job.reply_id})
             if not self._fail(job, members, None, INTERRUPTED_REASON, retryable=True):
                 raise
-            return "failed"
+            self._settle(job, None)
+            return ReplyOutcome("failed")
 
     # the stream ------------------------------------------------------------------------------
     def _stream(
         self,
         job: ReplyJob,
         record: ConversationRecord,
-        members: frozenset[str],
+        members: RoomMembers,
         reply: Message,
         started: float,
-    ) -> str:
+    ) -> ReplyOutcome:
         self._broadcast(
             job.conversation_id,
             MessageCreated(conversation_id=job.conversation_id, message=reply),
@@ -175,7 +190,7 @@ class ReplyWriter:
         ttft_ms: float | None = None
         status = "complete"
         stream: Iterator[Delta | Done] = self.provider().stream(
-            turns, max_tokens=self.max_output_tokens
+            turns, max_tokens=self.max_output_tokens, session_id=job.conversation_id
         )
         try:
             for item in stream:
@@ -194,8 +209,10 @@ class ReplyWriter:
             stream_close(stream)
             self._publish(job, members, coalescer.flush(), progress)
             self._fail(job, members, progress, exc.message or FAILED_REASON, exc.retryable)
-            spent = _estimate(turns, progress.text)  # what the model read and said still counts
-            self.store.usage.add(job.requested_by, today(), spent)
+            # What the model read and said counts once it has said something; a call the
+            # provider refused outright used nothing.
+            spent = _estimate(turns, progress.text) if progress.text else _nothing()
+            self._settle(job, spent)
             record_reply(
                 status="failed",
                 ttft_ms=ttft_ms,
@@ -203,23 +220,24 @@ class ReplyWriter:
                 output_tokens=spent.output_tokens,
                 frames=progress.frames,
             )
-            return "failed"
+            failed = self.store.messages.reply(job.conversation_id, job.reply_id)
+            return ReplyOutcome("failed", failed.message if failed else None, exc)
         finally:
             stream_close(stream)
         if self._publish(job, members, coalescer.flush(), progress):
             status = "stopped"
         if usage is None:  # stopped or cut: the provider never reported usage
             usage = _estimate(turns, progress.text)
-        final = self.streaming.finish(
+        final = self.store.messages.finish_reply(
             job.conversation_id,
             job.reply_id,
             content=progress.text,
             seq=coalescer.seq,
             status="stopped" if status == "stopped" else "complete",
-            usage=usage.model_dump(),
+            usage=usage,
         )
-        self.store.usage.add(job.requested_by, today(), usage)
-        self._announce(job.conversation_id, to_message(final), members)
+        self._settle(job, usage)
+        self._announce(final.message, members)
         record_reply(
             status=status,
             ttft_ms=ttft_ms,
@@ -227,7 +245,7 @@ class ReplyWriter:
             output_tokens=usage.output_tokens,
             frames=progress.frames,
         )
-        return status
+        return ReplyOutcome(status, final.message)
 
     def _fit(self, text: str, progress: _Progress) -> tuple[str, bool]:
         """Cut the reply at `MAX_REPLY_BYTES` so every frame carrying it fits (True = full)."""
@@ -242,14 +260,16 @@ class ReplyWriter:
         return text, True
 
     def _publish(
-        self, job: ReplyJob, members: frozenset[str], chunks: list[Chunk], progress: _Progress
+        self, job: ReplyJob, members: RoomMembers, chunks: list[Chunk], progress: _Progress
     ) -> bool:
         """Persist then broadcast each chunk; True when a stop was asked."""
         stop = False
         for chunk in chunks:
             progress.sent.append(chunk.text)
             stop = (
-                self.streaming.progress(job.conversation_id, job.reply_id, progress.text, chunk.seq)
+                self.store.messages.progress(
+                    job.conversation_id, job.reply_id, progress.text, chunk.seq
+                )
                 or stop
             )
             self._broadcast(
@@ -267,45 +287,38 @@ class ReplyWriter:
 
     def _context(self, job: ReplyJob, record: ConversationRecord) -> list[ChatTurn]:
         """The room's recent history up to the question, within the token budget."""
-        history = [
-            m
-            for m in self.store.messages.recent(job.conversation_id, limit=HISTORY_MESSAGES)
-            if m.id <= job.reply_to
-        ]
-        if not any(m.id == job.reply_to for m in history):
-            with contextlib.suppress(MessageNotFound):
-                history.append(self.store.messages.get(job.conversation_id, job.reply_to))
-        group = record.kind == "group"
-        turns = [ChatTurn(role="system", content=SYSTEM_PROMPT + (GROUP_PROMPT if group else ""))]
-        for message in history:
-            if message.role == "assistant":
-                if message.status in ("complete", "stopped") and message.content:
-                    turns.append(ChatTurn(role="assistant", content=message.content))
-            else:
-                author = message.author_name or "Someone"
-                content = f"{author}: {message.content}" if group else message.content
-                turns.append(ChatTurn(role="user", content=content))
-        return trim_history(turns, self.history_token_budget)
+        history = self.store.messages.recent(
+            job.conversation_id, limit=HISTORY_MESSAGES, up_to=job.reply_to
+        )
+        return model_history(history, kind=record.kind, budget=self.history_token_budget)
 
     # endings ---------------------------------------------------------------------------------
+    def _settle(self, job: ReplyJob, used: Usage | None) -> None:
+        """Release the job's claim and count what was used (once, however often retried)."""
+        spent = used or _nothing()
+        claim = job.claim
+        if claim is not None:
+            self.quota.settle(claim, spent)
+        elif spent.input_tokens or spent.output_tokens:  # a job queued before claims existed
+            self.store.usage.add(job.requested_by, today(), spent)
+
     def _fail(
         self,
         job: ReplyJob,
-        members: frozenset[str],
+        members: RoomMembers,
         progress: _Progress | None,
         reason: str,
         retryable: bool,
     ) -> bool:
         """End a streaming reply as failed and tell the room; False if it had already ended."""
-        state = self.streaming.get(job.conversation_id, job.reply_id)
+        state = self.store.messages.reply(job.conversation_id, job.reply_id)
         content = progress.text if progress is not None else (state.content if state else "")
-        seq = state.seq if state else 0
         try:
-            self.streaming.finish(
+            self.store.messages.finish_reply(
                 job.conversation_id,
                 job.reply_id,
                 content=content,
-                seq=seq,
+                seq=state.seq if state else 0,
                 status="failed",
                 error=reason,
             )
@@ -322,24 +335,25 @@ class ReplyWriter:
             ),
             members,
         )
-        self.streaming.mark_announced(job.conversation_id, job.reply_id)
+        self.store.messages.mark_announced(job.conversation_id, job.reply_id)
         return True
 
-    def _announce(self, conversation_id: str, message: Message, members: frozenset[str]) -> None:
+    def _announce(self, message: Message, members: RoomMembers) -> None:
         self._broadcast(
-            conversation_id,
-            MessageCompleted(conversation_id=conversation_id, message=message),
+            message.conversation_id,
+            MessageCompleted(conversation_id=message.conversation_id, message=message),
             members,
         )
-        self.streaming.mark_announced(conversation_id, message.id)
+        self.store.messages.mark_announced(message.conversation_id, message.id)
 
-    def _after_retry(self, state: ReplyState, members: frozenset[str]) -> str:
+    def _after_retry(self, job: ReplyJob, state: ReplyState, members: RoomMembers) -> ReplyOutcome:
         """A repeated invoke: finish the job of a worker that died, never answer twice."""
+        interrupted = False
         if state.status == "streaming":
             if state.age_seconds() < STALE_AFTER_SECONDS:
                 raise ReplyBusy(state.message_id)
             try:
-                self.streaming.finish(
+                state = self.store.messages.finish_reply(
                     state.conversation_id,
                     state.message_id,
                     content=state.content,
@@ -348,13 +362,11 @@ class ReplyWriter:
                     error=INTERRUPTED_REASON,
                 )
             except ReplyNotStreaming:
-                return "duplicate"
-            state = self.streaming.get(state.conversation_id, state.message_id) or state
+                return ReplyOutcome("duplicate")
             interrupted = True
-        else:
-            interrupted = False
-        if state.item.get("announced"):
-            return "duplicate"
+            self._settle(job, Usage(input_tokens=0, output_tokens=estimate_tokens(state.content)))
+        if state.announced:
+            return ReplyOutcome("duplicate", state.message)
         if state.status == "failed":
             self._broadcast(
                 state.conversation_id,
@@ -362,20 +374,26 @@ class ReplyWriter:
                     conversation_id=state.conversation_id,
                     message_id=state.message_id,
                     reply_to=state.reply_to,
-                    reason=str(state.item.get("error") or INTERRUPTED_REASON),
+                    reason=state.error or INTERRUPTED_REASON,
                     retryable=True,
                 ),
                 members,
             )
-            self.streaming.mark_announced(state.conversation_id, state.message_id)
-            return "failed_interrupted" if interrupted else "reannounced_failure"
-        self._announce(state.conversation_id, to_message(state.item), members)
-        return "reannounced"
+            self.store.messages.mark_announced(state.conversation_id, state.message_id)
+            return ReplyOutcome(
+                "failed_interrupted" if interrupted else "reannounced_failure", state.message
+            )
+        self._announce(state.message, members)
+        return ReplyOutcome("reannounced", state.message)
 
-    def _broadcast(self, conversation_id: str, event: _Event, members: frozenset[str]) -> None:
+    def _broadcast(self, conversation_id: str, event: _Event, members: RoomMembers) -> None:
         result = self.broadcaster.broadcast(conversation_id, event, members=members)
         if not isinstance(event, MessageDelta) or result.stale or result.failed:
             record_broadcast(result)  # deltas are counted per reply (DeltaFramesPerReply)
+
+
+def _nothing() -> Usage:
+    return Usage(input_tokens=0, output_tokens=0)
 
 
 def _estimate(turns: list[ChatTurn], said: str) -> Usage:

@@ -1,0 +1,94 @@
+"""Who may do what in a conversation: decided here, once, for every transport.
+
+Membership is the access check: a non-member gets `ConversationNotFound`, exactly as for an id
+that does not exist, so nobody learns which conversations exist. Past membership, the rules
+are small and named: the owner renames a room, adds and removes members and deletes the
+conversation; anyone may leave; a reply is stopped, or a message answered again, by who asked
+or by the owner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from parley.errors import Conflict, ConversationNotFound, Forbidden
+
+if TYPE_CHECKING:
+    from parley.models import Member
+    from parley.store import Store
+    from parley.store.conversations import ConversationRecord
+
+MAX_MEMBERS = 50
+"""Members of one conversation at most (a room's broadcast stays one small Query)."""
+
+
+@dataclass(frozen=True)
+class Room:
+    """A conversation as one member sees it: the record, every member, and the caller."""
+
+    record: ConversationRecord
+    members: dict[str, Member]
+    caller: Member
+
+    @property
+    def member_ids(self) -> frozenset[str]:
+        return frozenset(self.members)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.record.owner_id == self.caller.user_id
+
+
+def membership(store: Store, conversation_id: str, user_id: str) -> Member:
+    """The caller's member item; `ConversationNotFound` when not a member (no leak)."""
+    member = store.conversations.member(conversation_id, user_id)
+    if member is None:
+        raise ConversationNotFound()
+    return member
+
+
+def room_for(store: Store, conversation_id: str, user_id: str) -> Room:
+    """The room with all its members, if the user is one of them (one Query, one read)."""
+    members = {m.user_id: m for m in store.conversations.members(conversation_id)}
+    caller = members.get(user_id)
+    if caller is None:
+        raise ConversationNotFound()
+    return Room(store.conversations.record(conversation_id), members, caller)
+
+
+def require_may_rename(record: ConversationRecord, member: Member) -> None:
+    if record.kind == "group" and member.role != "owner":
+        raise Forbidden("Only the owner can rename a group conversation")
+
+
+def require_may_invite(record: ConversationRecord, member: Member, member_count: int) -> None:
+    """Checked before the invited address is looked up: who may not invite learns nothing."""
+    if record.kind != "group":
+        raise Conflict("Members can only be added to a group conversation")
+    if member.role != "owner":
+        raise Forbidden("Only the owner can add members")
+    if member_count >= MAX_MEMBERS:
+        raise Conflict(f"A conversation has at most {MAX_MEMBERS} members")
+
+
+def require_may_remove(actor: Member, target: Member) -> None:
+    if target.user_id != actor.user_id and actor.role != "owner":
+        raise Forbidden("Only the owner can remove other members")
+    if target.role == "owner":
+        raise Conflict("The owner cannot leave; delete the conversation instead")
+
+
+def require_may_delete(member: Member) -> None:
+    if member.role != "owner":
+        raise Forbidden("Only the owner can delete a conversation")
+
+
+def require_may_stop(room: Room, requested_by: str) -> None:
+    if requested_by != room.caller.user_id and not room.is_owner:
+        raise Forbidden("Only who asked for this reply, or the room's owner, can stop it")
+
+
+def require_may_retry(room: Room, author_id: str) -> None:
+    if author_id != room.caller.user_id and not room.is_owner:
+        raise Forbidden("Only the author or the room's owner can ask again")

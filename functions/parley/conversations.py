@@ -1,0 +1,83 @@
+"""Managing conversations and their members: the rules of `parley.access` applied to the store.
+
+Removing a member (or leaving) also ends that user's live subscriptions to the room, so their
+open sockets stop hearing it at once — including a reply that is streaming — and the room is
+told who is still there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from parley import access
+from parley.errors import MemberNotFound, UserNotFound
+
+if TYPE_CHECKING:
+    from parley.models import Conversation, Kind, Member, Profile
+    from parley.store import Store
+
+
+class RoomPresence:
+    """What the realtime side does when membership changes (`parley.realtime.rooms.Rooms`)."""
+
+    def member_removed(self, conversation_id: str, user_id: str) -> None:
+        """End the user's subscriptions to the room and tell the room who is left."""
+
+
+class Conversations:
+    def __init__(self, store: Store, presence: RoomPresence | None = None) -> None:
+        self.store = store
+        self.presence = presence or RoomPresence()
+
+    def create(self, owner: Profile, *, kind: Kind, title: str | None) -> Conversation:
+        return self.store.conversations.create(owner, kind=kind, title=title)
+
+    def get(self, conversation_id: str, user_id: str) -> Conversation:
+        member = access.membership(self.store, conversation_id, user_id)
+        return self.store.conversations.record(conversation_id).view(member.role)
+
+    def rename(self, conversation_id: str, user_id: str, title: str) -> Conversation:
+        member = access.membership(self.store, conversation_id, user_id)
+        record = self.store.conversations.record(conversation_id)
+        access.require_may_rename(record, member)
+        return self.store.conversations.retitle(record, title).view(member.role)
+
+    def delete(self, conversation_id: str, user_id: str) -> None:
+        member = access.membership(self.store, conversation_id, user_id)
+        access.require_may_delete(member)
+        self.store.conversations.delete(conversation_id, owner_id=user_id)
+
+    def members(self, conversation_id: str, user_id: str) -> list[Member]:
+        access.membership(self.store, conversation_id, user_id)
+        return self.store.conversations.members(conversation_id)
+
+    def invite(self, conversation_id: str, user_id: str, email: str) -> Member:
+        """Add a user by e-mail. Who may not invite is refused before the address is looked
+        up, so only an owner of a room learns whether an address has an account."""
+        room = access.room_for(self.store, conversation_id, user_id)
+        access.require_may_invite(room.record, room.caller, len(room.members))
+        invited = self.store.profiles.find_by_email(email)
+        if invited is None:
+            raise UserNotFound()
+        return self.store.conversations.add_member(room.record, invited)
+
+    def remove(self, conversation_id: str, user_id: str, target_id: str) -> None:
+        """Remove a member (the owner) or leave (anyone, themselves)."""
+        actor = access.membership(self.store, conversation_id, user_id)
+        target = actor if target_id == user_id else None
+        if target is None:
+            if actor.role != "owner":
+                access.require_may_remove(actor, _stranger(target_id))
+            target = self.store.conversations.member(conversation_id, target_id)
+            if target is None:
+                raise MemberNotFound()
+        access.require_may_remove(actor, target)
+        self.store.conversations.remove_member(conversation_id, target_id)
+        self.presence.member_removed(conversation_id, target_id)
+
+
+def _stranger(user_id: str) -> Member:
+    """A placeholder target for a non-owner's request: refused before anyone is looked up."""
+    from parley.models import Member
+
+    return Member(user_id=user_id, email="", name="", role="member", joined_at="")

@@ -1,0 +1,234 @@
+"""Posting a message and asking the assistant: one pipeline for HTTP and the WebSocket.
+
+`chat_api` (`POST /conversations/{id}/messages`, `POST /chat`) and `ws_message`
+(`sendMessage`, `retry`, `stop`) are thin callers of `MessagePipeline`. For every message it:
+
+1. checks membership (`parley.access`) — a non-member learns nothing;
+2. decides whether the assistant answers (always in an assistant chat; in a room when the
+   message mentions ``@assistant``);
+3. if so, claims the reply's tokens and the asker's reply slot (`parley.quota`) *before*
+   storing anything, so a refused question is not half-sent;
+4. stores the message idempotently on its `clientMessageId` (a resend stores nothing new and
+   releases the claim), with the author's name from their profile;
+5. broadcasts `message.created` to the room's live subscribers, records the activity, and
+   titles the conversation from its first message (`parley.titles`);
+6. hands the `ReplyJob` to the transport's dispatcher: an async invoke of `bot_worker`, or the
+   same writer run in process for HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from parley import access
+from parley.errors import (
+    AssistantUnavailable,
+    Conflict,
+    ConversationNotFound,
+    MessageNotFound,
+    QuotaExceeded,
+)
+from parley.ids import new_ulid
+from parley.jobs import ReplyJob
+from parley.realtime.fanout import RoomMembers
+from parley.realtime.metrics import record_broadcast, record_message
+from parley.realtime.protocol import MessageCreated
+from parley.replies import FAILED_REASON
+from parley.store.messages import ReplyNotStreaming
+from parley.titles import title_from
+
+if TYPE_CHECKING:
+    from parley.models import Kind, Message, Profile
+    from parley.quota import Quota
+    from parley.realtime.fanout import Broadcaster
+    from parley.replies import ReplyOutcome
+    from parley.store import Store
+    from parley.store.usage import Claim
+
+MENTION = re.compile(r"(?<![\w@])@assistant\b", re.IGNORECASE)
+"""How a room member calls the assistant in."""
+
+Dispatch = Callable[[ReplyJob], "ReplyOutcome | None"]
+"""Hands a reply job to its writer: None when it runs elsewhere (async), else its outcome."""
+
+
+def assistant_answers(kind: Kind, content: str) -> bool:
+    """The one rule for when the assistant replies to a message."""
+    return kind == "assistant" or MENTION.search(content) is not None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What posting did: the message (new, or the one a resend found), and the reply asked
+    for with its outcome when the dispatcher ran it in process."""
+
+    message: Message
+    created: bool
+    answers: bool
+    """Whether the assistant answers this message (asked now or not)."""
+    job: ReplyJob | None = None
+    outcome: ReplyOutcome | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A message and its reply, as `ask` returns them."""
+
+    message: Message
+    reply: Message | None
+    replayed: bool
+    """True when the reply was found from an earlier attempt, not made now."""
+
+
+class MessagePipeline:
+    def __init__(self, *, store: Store, quota: Quota, broadcaster: Broadcaster) -> None:
+        self.store = store
+        self.quota = quota
+        self.broadcaster = broadcaster
+
+    def post(
+        self,
+        author: Profile,
+        conversation_id: str,
+        content: str,
+        *,
+        client_message_id: str | None,
+        dispatch: Dispatch,
+    ) -> Posted:
+        """Store `content` as `author`'s message, tell the room, and ask for a reply if due."""
+        room = access.room_for(self.store, conversation_id, author.id)
+        message_id, reply_id = new_ulid(), new_ulid()  # in this order: the reply sorts after
+        claim: Claim | None = None
+        answers = assistant_answers(room.record.kind, content)
+        if answers:
+            try:
+                claim = self.quota.claim(author.id, conversation_id, reply_id, content)
+            except (QuotaExceeded, Conflict):
+                earlier = self._earlier(conversation_id, client_message_id, author.id)
+                if earlier is not None:  # a resend of a stored message is not a new question
+                    return Posted(earlier, created=False, answers=answers)
+                raise
+        try:
+            message, created = self.store.messages.put_user_message(
+                conversation_id,
+                author_id=author.id,
+                author_name=author.name,
+                content=content,
+                client_message_id=client_message_id,
+                message_id=message_id,
+            )
+        except Exception:
+            if claim is not None:
+                self.quota.release(claim)
+            raise
+        if not created:
+            if claim is not None:
+                self.quota.release(claim)
+            return Posted(message, created=False, answers=answers)
+        record_message()
+        members = RoomMembers(self._member_ids(conversation_id), known=room.member_ids)
+        result = self.broadcaster.broadcast(
+            conversation_id,
+            MessageCreated(conversation_id=conversation_id, message=message),
+            members=members,
+        )
+        record_broadcast(result)
+        self.store.conversations.touch(
+            conversation_id, message.created_at, member_ids=room.member_ids
+        )
+        if not room.record.titled:
+            self.store.conversations.title_if_untitled(room.record, title_from(content))
+        if claim is None:
+            return Posted(message, created=True, answers=False)
+        job = ReplyJob.for_claim(claim, reply_to=message.id)
+        outcome = self._dispatch(job, dispatch)
+        return Posted(message, created=True, answers=True, job=job, outcome=outcome)
+
+    def ask(
+        self,
+        author: Profile,
+        conversation_id: str,
+        content: str,
+        *,
+        client_message_id: str | None,
+        run: Dispatch,
+    ) -> Exchange:
+        """Post and wait for the reply (HTTP). Sending the same `clientMessageId` again
+        returns the earlier reply, or asks again when the earlier one did not complete."""
+        posted = self.post(
+            author, conversation_id, content, client_message_id=client_message_id, dispatch=run
+        )
+        if not posted.created:
+            if not posted.answers:
+                return Exchange(posted.message, None, replayed=True)
+            earlier = self.store.messages.reply_to(conversation_id, posted.message.id)
+            if earlier is not None:
+                return Exchange(posted.message, earlier, replayed=True)
+            posted = self.answer_again(author.id, conversation_id, posted.message.id, dispatch=run)
+        if posted.job is None:
+            return Exchange(posted.message, None, replayed=False)
+        outcome = posted.outcome
+        if outcome is not None and outcome.status in ("complete", "stopped") and outcome.reply:
+            return Exchange(posted.message, outcome.reply, replayed=False)
+        if outcome is not None and outcome.status in ("conversation_gone", "requester_left"):
+            raise ConversationNotFound()
+        error = outcome.error if outcome is not None else None
+        reason = error.message if error is not None else FAILED_REASON
+        raise AssistantUnavailable(
+            f"{reason}. Your message was saved; send it again to retry.",
+            retryable=error.retryable if error else True,
+            status=503 if error is not None and error.unavailable else 502,
+        )
+
+    def answer_again(
+        self, user_id: str, conversation_id: str, message_id: str, *, dispatch: Dispatch
+    ) -> Posted:
+        """Ask for a new reply to a user's message (after a failed or stopped one)."""
+        room = access.room_for(self.store, conversation_id, user_id)
+        message = self.store.messages.get(conversation_id, message_id)
+        if message.role != "user":
+            raise MessageNotFound("Only a user's message can be answered again")
+        access.require_may_retry(room, message.author_id)
+        if any(r.reply_to == message.id for r in self.store.messages.live_replies(conversation_id)):
+            raise Conflict("A reply to this message is still streaming")
+        claim = self.quota.claim(user_id, conversation_id, new_ulid(), message.content)
+        job = ReplyJob.for_claim(claim, reply_to=message.id)
+        outcome = self._dispatch(job, dispatch)
+        return Posted(message, created=False, answers=True, job=job, outcome=outcome)
+
+    def stop(self, user_id: str, conversation_id: str, reply_id: str) -> None:
+        """Ask the reply's writer to stop; it ends within one coalescing window."""
+        room = access.room_for(self.store, conversation_id, user_id)
+        reply = self.store.messages.reply(conversation_id, reply_id)
+        if reply is None:
+            raise MessageNotFound("No such reply")
+        access.require_may_stop(room, reply.requested_by)
+        if reply.status != "streaming":
+            raise Conflict("The reply has already ended")
+        try:
+            self.store.messages.request_stop(conversation_id, reply_id)
+        except ReplyNotStreaming:
+            raise Conflict("The reply has already ended") from None
+
+    # helpers ---------------------------------------------------------------------------------
+    def _dispatch(self, job: ReplyJob, dispatch: Dispatch) -> ReplyOutcome | None:
+        try:
+            return dispatch(job)
+        except AssistantUnavailable:
+            claim = job.claim
+            if claim is not None:
+                self.quota.release(claim)  # the writer never started: nothing to settle
+            raise
+
+    def _earlier(
+        self, conversation_id: str, client_message_id: str | None, author_id: str
+    ) -> Message | None:
+        if client_message_id is None:
+            return None
+        return self.store.messages.by_client_id(conversation_id, client_message_id, author_id)
+
+    def _member_ids(self, conversation_id: str) -> Callable[[], list[str]]:
+        return lambda: [m.user_id for m in self.store.conversations.members(conversation_id)]

@@ -1,0 +1,44 @@
+"""Who is in a room right now, and what membership changes do to live sockets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from parley.conversations import RoomPresence
+from parley.realtime.fanout import RoomMembers
+from parley.realtime.metrics import record_broadcast
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from parley.realtime.fanout import Broadcaster
+    from parley.store import Store
+    from parley.store.connections import ConnectionsRepository
+
+
+class LivePresence(RoomPresence):
+    def __init__(
+        self, *, store: Store, connections: ConnectionsRepository, broadcaster: Broadcaster
+    ) -> None:
+        self.store = store
+        self.connections = connections
+        self.broadcaster = broadcaster
+
+    def members(self, conversation_id: str, known: Collection[str] | None = None) -> RoomMembers:
+        """The room's members for a broadcast: `known` if just read, read again when needed."""
+        conversations = self.store.conversations
+        return RoomMembers(
+            lambda: [m.user_id for m in conversations.members(conversation_id)], known=known
+        )
+
+    def announce(self, conversation_id: str, members: Collection[str] | None = None) -> None:
+        """Tell the room who is in it (members read now unless the caller just read them)."""
+        room = self.members(conversation_id, members)
+        if not room.current():
+            return  # the conversation is gone: nobody to tell
+        record_broadcast(self.broadcaster.announce_presence(conversation_id, room))
+
+    def member_removed(self, conversation_id: str, user_id: str) -> None:
+        """End the removed user's subscriptions at once, then tell the room who is left."""
+        self.connections.unsubscribe_user(conversation_id, user_id)
+        self.announce(conversation_id)
