@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.models import ErrorResponse
+from parley.models import ErrorResponse, GatewayError
 
 _DESCRIPTIONS = {
     400: "Malformed request (unreadable JSON, bad cursor)",
-    401: "Missing or invalid token",
+    401: "Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it)",
     403: "Not allowed for the caller's role",
     404: "No such resource for this user",
     409: "Conflicts with the current state",
@@ -27,9 +27,11 @@ def errors(*statuses: int) -> dict[int, Any]:
     """Response documentation for these statuses plus the ones every route can give."""
     documented: dict[int, Any] = {}
     for status in sorted({*COMMON, *statuses}):
+        # Behind the gateway's JWT authorizer, a refused token never reaches the function.
+        model: Any = ErrorResponse | GatewayError if status == 401 else ErrorResponse
         documented[status] = {
             "description": _DESCRIPTIONS[status],
-            "content": {"application/json": {"model": ErrorResponse}},
+            "content": {"application/json": {"model": model}},
         }
     return documented
 

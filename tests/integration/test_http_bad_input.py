@@ -154,3 +154,94 @@ def test_bad_input_everywhere_writes_nothing(
         assert "botocore" not in answer.text
     assert snapshot(parley_env["CHAT_TABLE_NAME"]) == before
     assert scripted_model.completions() == []
+
+
+NOT_UTF8 = b'{"title": "caf\xe9", "content": "\xff\xfe", "email": "a@b.co"}'
+
+
+def test_a_body_that_is_not_utf8_is_refused_on_every_route_with_a_body(
+    api: Callable[..., ApiResponse],
+    user: TestUser,
+    scripted_model: ScriptedModel,
+    parley_env: dict[str, str],
+) -> None:
+    # GIVEN a group of the caller's; WHEN a body arrives as the gateway sends bytes that are not
+    # UTF-8 (base64-encoded); THEN 400 with a clear message, and nothing stored.
+    from chat_api.app import handler
+
+    mine = api("POST", "/conversations", user, body={"title": "mine", "kind": "group"}).json["id"]
+    before = snapshot(parley_env["CHAT_TABLE_NAME"])
+    for method, path in [
+        ("POST", "/conversations"),
+        ("PATCH", f"/conversations/{mine}"),
+        ("POST", f"/conversations/{mine}/messages"),
+        ("POST", f"/conversations/{mine}/members"),
+        ("POST", "/chat"),
+    ]:
+        headers = {"content-type": "application/json", **user.bearer()}
+        answer = call(handler, method, path, headers=headers, raw_body=NOT_UTF8, base64_body=True)
+        assert answer.status == 400, (method, path, answer.text[:300])
+        if path == "/chat":  # the compatible shape
+            assert answer.json == {"error": "Request body must be valid JSON encoded in UTF-8"}
+        else:
+            error = answer.json["error"]
+            assert error["code"] == "bad_request", (method, path)
+            assert error["message"] == "Request body must be valid JSON encoded in UTF-8"
+    assert snapshot(parley_env["CHAT_TABLE_NAME"]) == before
+    assert scripted_model.completions() == []
+
+
+def test_a_body_that_is_not_json_by_its_content_type_is_refused(
+    api: Callable[..., ApiResponse],
+    user: TestUser,
+    scripted_model: ScriptedModel,
+    parley_env: dict[str, str],
+) -> None:
+    # The API reads JSON only: any other declared type is a client error with a clear message
+    # (Powertools would parse forms, and answer 500 for other types or a multipart without a
+    # boundary).
+    from chat_api.app import handler
+
+    mine = api("POST", "/conversations", user, body={"title": "mine", "kind": "group"}).json["id"]
+    before = snapshot(parley_env["CHAT_TABLE_NAME"])
+    for method, path, body in [
+        ("POST", "/conversations", '{"title": "x"}'),
+        ("PATCH", f"/conversations/{mine}", '{"title": "x"}'),
+        ("POST", f"/conversations/{mine}/messages", '{"content": "hi"}'),
+        ("POST", f"/conversations/{mine}/members", '{"email": "a@b.co"}'),
+    ]:
+        for content_type in (
+            "text/plain",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "multipart/form-data; boundary=x",
+        ):
+            headers = {"content-type": content_type, **user.bearer()}
+            answer = call(handler, method, path, headers=headers, raw_body=body)
+            where = (method, path, content_type)
+            assert answer.status == 400, (where, answer.text[:300])
+            error = answer.json["error"]
+            assert error["code"] == "bad_request", where
+            assert "Content-Type: application/json" in error["message"], where
+    assert snapshot(parley_env["CHAT_TABLE_NAME"]) == before
+    assert scripted_model.completions() == []
+
+
+def test_the_token_then_the_size_are_checked_before_the_body_is_read(
+    user: TestUser, parley_env: dict[str, str]
+) -> None:
+    # Powertools validates only after the guard: no token → 401 whatever the body; a huge body
+    # → 413 before it is decoded or parsed.
+    from chat_api.app import handler
+
+    huge = b"\xff{not json" * 30_000
+    for headers, status, fragment in [
+        ({"content-type": "text/plain"}, 401, "token"),
+        ({"content-type": "text/plain", **user.bearer()}, 413, "at most 262144 bytes"),
+    ]:
+        answer = call(
+            handler, "POST", "/conversations", headers=headers, raw_body=huge, base64_body=True
+        )
+        assert answer.status == status, answer.text[:300]
+        assert fragment in answer.json["error"]["message"].lower()
