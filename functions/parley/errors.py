@@ -93,6 +93,14 @@ class QuotaExceeded(ParleyError):
     default_message = "Daily token quota exceeded"
 
 
+class RateLimited(ParleyError):
+    """Too many actions of one kind on one WebSocket connection; nothing was done."""
+
+    status = 429
+    code = "rate_limited"
+    default_message = "Too many requests; try again in a moment"
+
+
 class AssistantUnavailable(ParleyError):
     """The model provider failed; `retryable` tells a client whether to try again."""
 
@@ -138,8 +146,3 @@ def to_reply(exc: BaseException, request_id: str) -> ErrorReply:
         return ErrorReply(exc.status, exc.code, exc.message, dict(exc.headers))
     logger.error("request %s: unexpected error", request_id, exc_info=exc)
     return ErrorReply(500, "internal_error", "Internal server error")
-
-
-def error_body(reply: ErrorReply, request_id: str) -> dict[str, dict[str, str]]:
-    """The contract's `{"error": {"code", "message", "requestId"}}`."""
-    return {"error": {"code": reply.code, "message": reply.message, "requestId": request_id}}

@@ -174,6 +174,7 @@ ErrorCode = Literal[
     "conflict",
     "payload_too_large",
     "quota_exceeded",
+    "rate_limited",
     "assistant_unavailable",
     "internal_error",
 ]

@@ -47,7 +47,12 @@ def test_a_real_token_is_allowed_for_this_route_only(
     claims = jwt.decode(user.id_token, options={"verify_signature": False})
     shown = claims.get("name") or user.email.split("@")[0]  # moto's tokens carry no `name`
     assert policy["principalId"] == user.sub
-    assert policy["context"] == {"userId": user.sub, "email": user.email, "name": shown}
+    assert policy["context"] == {
+        "userId": user.sub,
+        "email": user.email,
+        "name": shown,
+        "tokenExpiresAt": claims["exp"],  # the connection ends with the token
+    }
     assert policy["policyDocument"]["Statement"] == [
         {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [METHOD_ARN]}
     ]

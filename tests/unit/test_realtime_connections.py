@@ -11,7 +11,11 @@ from parley.store.connections import (
     MAX_CONNECTION_SECONDS,
     ConnectionGone,
     ConnectionsRepository,
+    Rate,
+    RateLimited,
     Subscriber,
+    TokenExpired,
+    TooManyConnections,
 )
 from tasks.local.bootstrap import LocalResources
 
@@ -30,7 +34,13 @@ def repo(table) -> ConnectionsRepository:  # type: ignore[no-untyped-def]
 
 
 def keys(table) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    return {(i["pk"], i["sk"]) for i in table.scan()["Items"]}
+    """Connection and subscription items (the users' lists of open connections aside)."""
+    return {(i["pk"], i["sk"]) for i in table.scan()["Items"] if i["sk"] != "CONNS"}
+
+
+def open_connections(table, user: str) -> set[str]:  # type: ignore[no-untyped-def]
+    item = table.get_item(Key={"pk": f"USER#{user}", "sk": "CONNS"}).get("Item") or {}
+    return set(item.get("conns", {}))
 
 
 def test_subscribers_are_the_room_only(repo: ConnectionsRepository) -> None:
@@ -70,6 +80,8 @@ def test_disconnect_removes_the_connection_and_all_its_subscriptions(repo, table
     assert gone is not None
     assert gone.subscriptions == {ROOM, OTHER_ROOM}
     assert keys(table) == {("CONN#b=", "META"), (f"CONV#{ROOM}", "CONN#b=")}
+    assert open_connections(table, "u1") == set()
+    assert open_connections(table, "u2") == {"b="}
     assert repo.disconnect("a=") is None  # a repeated $disconnect is harmless
 
 
@@ -117,3 +129,37 @@ def test_subscribers_paginate_past_one_page(repo, table) -> None:  # type: ignor
                 }
             )
     assert len(repo.subscribers(ROOM)) == 12
+
+
+def test_a_users_open_connections_are_capped(repo, table) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):
+        repo.connect(f"c{n}=", "u1", "Ada", max_per_user=3)
+    with pytest.raises(TooManyConnections):
+        repo.connect("c3=", "u1", "Ada", max_per_user=3)
+    repo.connect("c0=", "u1", "Ada", max_per_user=3)  # a repeated $connect is not a new one
+    repo.connect("other=", "u2", "Bo", max_per_user=3)  # the cap is per user
+    repo.remove_stale(ROOM, "c1=")  # a connection API Gateway says is gone frees its place
+    repo.connect("c3=", "u1", "Ada", max_per_user=3)
+    assert open_connections(table, "u1") == {"c0=", "c2=", "c3="}
+
+
+def test_the_guard_admits_a_burst_then_one_per_interval_and_says_why_it_refuses(table) -> None:  # type: ignore[no-untyped-def]
+    now = [1000.0]
+    repo = ConnectionsRepository(table, clock=lambda: now[0])
+    repo.connect("a=", "u1", "Ada", token_expires_at=2000)
+    rate = Rate(burst=3, every=2.0)
+    for _ in range(3):
+        repo.admit("a=", "ask", rate)
+    with pytest.raises(RateLimited) as limited:
+        repo.admit("a=", "ask", rate)
+    assert limited.value.retry_after == pytest.approx(2.0)
+    repo.admit("a=", "other", rate)  # buckets are apart
+    now[0] += 2.0
+    repo.admit("a=", "ask", rate)  # one more after the interval
+    with pytest.raises(RateLimited):
+        repo.admit("a=", "ask", rate)
+    now[0] = 2000.0
+    with pytest.raises(TokenExpired):
+        repo.admit("a=", "ask", rate)
+    with pytest.raises(ConnectionGone):
+        repo.admit("gone=", "ask", rate)

@@ -254,7 +254,7 @@ export type components = {
              * Code
              * @enum {string}
              */
-            code: "bad_request" | "validation_error" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "quota_exceeded" | "assistant_unavailable" | "internal_error";
+            code: "bad_request" | "validation_error" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "quota_exceeded" | "rate_limited" | "assistant_unavailable" | "internal_error";
             /** Message */
             message: string;
             /** Requestid */

@@ -110,6 +110,7 @@ export interface ErrorEvent {
     | "conflict"
     | "payload_too_large"
     | "quota_exceeded"
+    | "rate_limited"
     | "assistant_unavailable"
     | "internal_error";
   message: string;

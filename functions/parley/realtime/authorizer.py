@@ -69,7 +69,13 @@ def authorize(event: dict[str, Any], verifier: CognitoVerifier) -> dict[str, Any
     response = APIGatewayAuthorizerResponseWebSocket.from_route_arn(
         method_arn,
         principal_id=identity.sub,
-        context={"userId": identity.sub, "email": identity.email or "", "name": name},
+        context={
+            "userId": identity.sub,
+            "email": identity.email or "",
+            "name": name,
+            # the connection ends with the token: every later action checks it
+            "tokenExpiresAt": int(identity.claims.get("exp") or 0),
+        },
     )
     response.allow_route(resource=_route(method_arn))
     return response.asdict()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from parley.names import display_name
 from parley.realtime.authorizer import SUBPROTOCOL
 from parley.realtime.events import caller
+from parley.store.connections import TooManyConnections
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from parley.realtime.presence import LivePresence
@@ -18,12 +22,19 @@ def connect(
     event: dict[str, Any], connections: ConnectionsRepository, store: Store
 ) -> dict[str, Any]:
     """Record who is on this connection, with the name of their profile (typing and presence
-    show it; a token's name is user-writable); answer with the `parley` subprotocol the client
-    offered (a browser drops a connection whose server picks no offered subprotocol)."""
+    show it; a token's name is user-writable) and when their token expires; answer with the
+    `parley` subprotocol the client offered (a browser drops a connection whose server picks no
+    offered subprotocol). A user with too many connections open is refused with 429."""
     who = caller(event)
     profile = store.profiles.get(who.user_id)
     name = profile.name if profile is not None else display_name(who.name)
-    connections.connect(who.connection_id, who.user_id, name)
+    try:
+        connections.connect(
+            who.connection_id, who.user_id, name, token_expires_at=who.token_expires_at
+        )
+    except TooManyConnections:
+        logger.info("connect refused", extra={"reason": "too many open connections"})
+        return {"statusCode": 429}
     return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": SUBPROTOCOL}}
 
 

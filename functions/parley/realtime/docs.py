@@ -87,8 +87,11 @@ The Cognito token travels in the `Sec-WebSocket-Protocol` header next to the `pa
 subprotocol — never in the URL, where it would reach access logs. The `$connect` authorizer
 verifies it exactly like the HTTP API does; a missing token is refused with 401, any other
 fault with 403, and the server answers the handshake with the `parley` subprotocol. A
-connection lives at most two hours (API Gateway's limit): reconnect with a fresh token and
-subscribe again.
+connection lives at most two hours (API Gateway's limit), and no longer than the token it was
+opened with: once that token has expired (or been revoked and not refreshed), the next action
+is answered with `error` code `unauthorized` and the server closes the connection. Reconnect
+with a fresh token and subscribe again. A user has at most 10 connections open at once; one
+more is refused with 429.
 
 ## Rules
 
@@ -98,12 +101,17 @@ subscribe again.
 - **Membership**: only members of a conversation can subscribe to it, send, type, stop or
   retry there, and only members receive its events. A non-member gets `error` with code
   `not_found` — the same answer as for a conversation that does not exist. A member removed
-  from a group stops receiving the room at its next event.
+  from a group stops receiving the room at once — also a reply that is streaming — and a
+  member added while a reply streams hears the rest of it after subscribing.
 - **Idempotent sending**: `clientMessageId` makes `sendMessage` safe to repeat (after a
   reconnect, say). A repeat stores and broadcasts nothing; the sender alone gets the original
   `message.created` again. Clients match their optimistic message by `clientMessageId`.
 - **The assistant** answers every message in an `assistant` conversation, and in a `group`
-  every message that mentions `@assistant` (with the room's recent history as context).
+  every message that mentions `@assistant` (with the room's recent history as context) — the
+  same rule as `POST /conversations/{{id}}/messages`, whose messages and replies a subscriber
+  sees exactly like those sent here. Each member has at most one reply in flight per
+  conversation (`conflict` until it ends or is stopped), and a question is refused before it is
+  stored when the daily token quota is spent (`quota_exceeded`, with the reset time).
   Its reply starts with `message.created` (status `streaming`, empty content), continues with
   `message.delta` events and ends with `message.completed` (status `complete` or `stopped`,
   with token `usage`) or `message.failed`.
@@ -127,9 +135,15 @@ subscribe again.
   (`payload_too_large`). Deltas are coalesced into pieces of at most 2 KB. Should a message
   event still not fit a frame, it is sent without its text and with `contentOmitted: true`;
   read the text with `GET /conversations/{{id}}/messages`.
-- **Errors** have a machine-readable `code`: `bad_request`, `validation_error`, `not_found`,
-  `forbidden`, `conflict`, `payload_too_large`, `quota_exceeded`, `assistant_unavailable`,
-  `internal_error` (its message carries a request id, never internals).
+- **Rates**: each connection may send a burst of 5 `sendMessage`/`retry` and then one every
+  2 s, 20 `subscribe`/`unsubscribe` then one every 0.5 s, 5 `stop` then one a second, and one
+  `typing` per conversation every 2 s. Past that an action is refused with `error` code
+  `rate_limited` (its message says when to try again); nothing is stored or broadcast, and the
+  connection stays open.
+- **Errors** have a machine-readable `code`: `bad_request`, `validation_error`,
+  `unauthorized`, `not_found`, `forbidden`, `conflict`, `payload_too_large`, `quota_exceeded`,
+  `rate_limited`, `assistant_unavailable`, `internal_error` (its message carries a request id,
+  never internals).
 """
 
 

@@ -16,6 +16,8 @@ class Caller:
     user_id: str
     name: str
     email: str
+    token_expires_at: int | None = None
+    """When the token the connection was opened with expires (epoch seconds)."""
 
 
 def caller(event: dict[str, Any]) -> Caller:
@@ -35,7 +37,15 @@ def caller(event: dict[str, Any]) -> Caller:
         user_id=str(user_id),
         name=str(authorizer.get("name") or "") or "Someone",
         email=str(authorizer.get("email") or ""),
+        token_expires_at=_int_or_none(authorizer.get("tokenExpiresAt")),
     )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "", 0, "0") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def body(event: dict[str, Any]) -> str | None:

@@ -109,6 +109,16 @@ class Broadcaster:
         """Post to one connection; False if it is gone or the post failed."""
         return self._post(connection_id, encode_event(event)) == "ok"
 
+    def close(self, connection_id: str) -> None:
+        """End a connection from the server side (API Gateway then runs `$disconnect`)."""
+        try:
+            self._client.delete_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") != "GoneException":
+                logger.warning("delete_connection failed", extra={"code": exc.response["Error"]})
+        except BotoCoreError as exc:
+            logger.warning("delete_connection failed", extra={"error": type(exc).__name__})
+
     def subscribers(self, conversation_id: str) -> list[Subscriber]:
         return self._connections.subscribers(conversation_id)
 

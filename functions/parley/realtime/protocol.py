@@ -2,7 +2,8 @@
 
 These models are the single source of the protocol: `ws_message` parses with them, the fan-out
 encodes with them, `docs/websocket-protocol.md` and the JSON Schema the frontend generates its
-TypeScript types from are produced from them (`python -m parley.realtime.schema`). Field names
+TypeScript types from are produced from them (`python -m parley.realtime.docs --write` and
+`invoke gen-types`). Field names
 are camelCase on the wire, snake_case in Python.
 
 API Gateway refuses frames over 32 KB, so sizes are bounded where they are born: a user's
@@ -14,7 +15,7 @@ fit by `contentOmitted: true` (the client then reads it over HTTP) instead of lo
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,7 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from parley.models import ErrorCode, Message
+from parley.models import ClientMessageId, ErrorCode, Message
 
 FRAME_LIMIT = 32 * 1024
 """API Gateway's WebSocket frame size limit, in bytes."""
@@ -41,9 +42,6 @@ MAX_INCOMING_BYTES = 64 * 1024
 
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 """A ULID (conversation and message ids)."""
-ClientMessageId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-]
 
 
 def encoded_size(text: str) -> int:
@@ -431,7 +429,6 @@ SERVER_EVENTS: tuple[type[_Event], ...] = (
     Presence,
     ErrorEvent,
 )
-_server_adapter: TypeAdapter[ServerEvent] = TypeAdapter(ServerEvent)
 
 
 class ClientFrame(RootModel[ClientAction]):
@@ -466,8 +463,3 @@ def encode_event(event: _Event) -> bytes:
         if len(data) <= FRAME_LIMIT:
             return data
     raise FrameTooLarge(f"{type(event).__name__} event of {len(data)} bytes exceeds {FRAME_LIMIT}")
-
-
-def decode_event(data: bytes | str) -> Any:
-    """Parse a server frame back into its model (tests and tools)."""
-    return _server_adapter.validate_json(data)

@@ -5,6 +5,11 @@ HTTP; what is only real-time lives here: subscriptions with their resume snapsho
 typing. Every action is refused to a non-member with `not_found`, exactly as for a room that
 does not exist, and broadcasts reach members only. Refusals become an `error` event to the
 sender; nothing is stored for a refused frame.
+
+Before any of that, each action passes the connection's guard (one conditional write): over its
+rate it is refused with `rate_limited` and the socket stays open; once the token the connection
+was opened with has expired, it is refused with `unauthorized` and the connection is closed (the
+app refreshes its token and reconnects).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from parley import access
 from parley.errors import AssistantUnavailable, ParleyError
+from parley.errors import RateLimited as TooFast
 from parley.profiles import profile_of
 from parley.realtime.metrics import record_broadcast
 from parley.realtime.protocol import (
@@ -37,7 +43,12 @@ from parley.realtime.protocol import (
     Unsubscribe,
     parse_action,
 )
-from parley.store.connections import ConnectionGone
+from parley.store.connections import (
+    ConnectionGone,
+    Rate,
+    RateLimited,
+    TokenExpired,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -53,6 +64,27 @@ if TYPE_CHECKING:
     from parley.store.connections import ConnectionsRepository
 
 logger = logging.getLogger(__name__)
+
+
+RATES: dict[str, Rate] = {
+    "ask": Rate(burst=5, every=2.0),  # sendMessage and retry: each may start a model call
+    "follow": Rate(burst=20, every=0.5),  # subscribe and unsubscribe: a reconnect re-subscribes
+    "stop": Rate(burst=5, every=1.0),
+    "typing": Rate(burst=1, every=2.0),  # per room: one broadcast per 2 s at most
+}
+"""Per-connection rates by bucket (API Gateway's stage and route throttles bound the sum)."""
+
+
+def rate_bucket(action: ClientAction) -> tuple[str, Rate]:
+    match action:
+        case SendMessage() | Retry():
+            return "ask", RATES["ask"]
+        case Subscribe() | Unsubscribe():
+            return "follow", RATES["follow"]
+        case Stop():
+            return "stop", RATES["stop"]
+        case Typing():
+            return f"typing_{action.conversation_id}", RATES["typing"]
 
 
 class Rooms:
@@ -82,6 +114,8 @@ class Rooms:
         try:
             action = parse_action(frame)
             action_name = action.action
+            if not self._admit(who, action):
+                return
             self.dispatch(who, action)
         except ProtocolError as exc:
             self._error(who, exc.code, exc.message, exc.action)
@@ -172,6 +206,27 @@ class Rooms:
         )
 
     # helpers --------------------------------------------------------------------------------
+    def _admit(self, who: Caller, action: ClientAction) -> bool:
+        """The connection's guard; False when the action must not run (nor be answered)."""
+        bucket, rate = rate_bucket(action)
+        try:
+            self.connections.admit(who.connection_id, bucket, rate)
+        except ConnectionGone:
+            return False  # the client left while its frame travelled: nobody to answer
+        except TokenExpired:
+            self._error(
+                who,
+                "unauthorized",
+                "Your sign-in has expired; reconnect with a fresh token",
+                action.action,
+            )
+            self.broadcaster.close(who.connection_id)
+            return False
+        except RateLimited as limited:
+            wait = max(1, round(limited.retry_after))
+            raise TooFast(f"Too many {action.action} actions; try again in {wait} s") from None
+        return True
+
     def _broadcast(
         self,
         conversation_id: str,

@@ -7,8 +7,16 @@ Two item kinds (keys in `functions/tables.yaml`, shapes in `docs/contracts.md`):
 * ``CONV#<c> / CONN#<id>`` — one subscription, stored under the room, so a broadcast is one
   Query on the room's key that reads exactly the room's subscribers — never a Scan.
 
+* ``USER#<u> / CONNS`` — the user's open connections (connection id → when it ends at the
+  latest), so `$connect` can cap them without searching.
+
 Every item carries ``expires_at``: API Gateway closes a connection after two hours at most, so
-DynamoDB's TTL sweeps whatever a lost `$disconnect` left behind.
+DynamoDB's TTL sweeps whatever a lost `$disconnect` left behind, and a connection that was lost
+without one stops counting against its user's cap when its two hours are over.
+
+The connection item also guards every action: `admit` is one conditional write that checks the
+connection still exists, its token has not expired (``token_expires_at``, from `$connect`) and
+the action's rate (a GCRA — a token bucket kept as one timestamp per bucket) is not exceeded.
 """
 
 from __future__ import annotations
@@ -26,10 +34,36 @@ if TYPE_CHECKING:
 MAX_CONNECTION_SECONDS = 2 * 60 * 60
 """API Gateway's hard limit on a WebSocket connection's life."""
 TTL_MARGIN_SECONDS = 10 * 60
+MAX_CONNECTIONS_PER_USER = 10
+"""Open connections one user may have (tabs and devices); one more is refused at `$connect`."""
 
 
 class ConnectionGone(Exception):
     """The connection has no META item (already disconnected or never connected)."""
+
+
+class TooManyConnections(Exception):
+    """The user already has `MAX_CONNECTIONS_PER_USER` open connections."""
+
+
+class TokenExpired(Exception):
+    """The token the connection was opened with has expired."""
+
+
+class RateLimited(Exception):
+    """The action's rate on this connection is exceeded; `retry_after` in seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """`burst` actions at once, then one every `every` seconds."""
+
+    burst: int
+    every: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +89,15 @@ def _conn_pk(connection_id: str) -> str:
     return f"CONN#{connection_id}"
 
 
+def _int(value: Any) -> int:
+    """A DynamoDB number (Decimal) as an int."""
+    return int(value)
+
+
+def _user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
 def _conv_pk(conversation_id: str) -> str:
     return f"CONV#{conversation_id}"
 
@@ -69,20 +112,61 @@ class ConnectionsRepository:
         """Items DynamoDB examined for subscriber queries (what a broadcast costs)."""
 
     # connections ----------------------------------------------------------------------------
-    def connect(self, connection_id: str, user_id: str, name: str) -> Connection:
-        """Record a new connection (idempotent: a repeated `$connect` rewrites the same item)."""
+    def connect(
+        self,
+        connection_id: str,
+        user_id: str,
+        name: str,
+        *,
+        token_expires_at: int | None = None,
+        max_per_user: int = MAX_CONNECTIONS_PER_USER,
+    ) -> Connection:
+        """Record a new connection, unless the user has `max_per_user` open already
+        (`TooManyConnections`). Idempotent: a repeated `$connect` rewrites the same items."""
         now = int(self._clock())
-        self._table.put_item(
-            Item={
-                "pk": _conn_pk(connection_id),
-                "sk": "META",
-                "user_id": user_id,
-                "name": name,
-                "connected_at": now,
-                "expires_at": now + MAX_CONNECTION_SECONDS + TTL_MARGIN_SECONDS,
+        expires = now + MAX_CONNECTION_SECONDS + TTL_MARGIN_SECONDS
+        meta: dict[str, Any] = {
+            "pk": _conn_pk(connection_id),
+            "sk": "META",
+            "user_id": user_id,
+            "name": name,
+            "connected_at": now,
+            "expires_at": expires,
+        }
+        if token_expires_at is not None:
+            meta["token_expires_at"] = int(token_expires_at)
+        # A connection ends within MAX_CONNECTION_SECONDS: entries past that are stale.
+        ends = now + MAX_CONNECTION_SECONDS
+        for _ in range(5):  # optimistic: another tab may connect at the same moment
+            key = {"pk": _user_pk(user_id), "sk": "CONNS"}
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            stored: Any = (item or {}).get("conns") or {}
+            open_now = {str(k): _int(v) for k, v in stored.items()}
+            live = {k for k, v in open_now.items() if v > now and k != connection_id}
+            if len(live) >= max_per_user:
+                raise TooManyConnections(user_id)
+            conns = {k: open_now[k] for k in live} | {connection_id: ends}
+            version = _int(item.get("version", 0)) if item else 0
+            user: Any = {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": {**key, "conns": conns, "version": version + 1, "expires_at": expires},
+                    "ConditionExpression": (
+                        "version = :v" if item is not None else "attribute_not_exists(pk)"
+                    ),
+                    **({"ExpressionAttributeValues": {":v": version}} if item is not None else {}),
+                }
             }
-        )
-        return Connection(connection_id, user_id, name)
+            try:
+                self._table.meta.client.transact_write_items(
+                    TransactItems=[{"Put": {"TableName": self._table.name, "Item": meta}}, user]
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                continue  # the user's list changed meanwhile: read it again
+            return Connection(connection_id, user_id, name)
+        raise TooManyConnections(user_id)  # contended beyond reason: refuse, the client retries
 
     def get(self, connection_id: str) -> Connection | None:
         item = self._table.get_item(
@@ -104,7 +188,71 @@ class ConnectionsRepository:
                     batch.delete_item(
                         Key={"pk": _conv_pk(conversation_id), "sk": _conn_pk(connection_id)}
                     )
+        if connection.user_id:
+            try:
+                self._table.update_item(
+                    Key={"pk": _user_pk(connection.user_id), "sk": "CONNS"},
+                    UpdateExpression="REMOVE conns.#c ADD version :one",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames={"#c": connection_id},
+                    ExpressionAttributeValues={":one": 1},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
         return connection
+
+    # the guard of every action --------------------------------------------------------------
+    def admit(self, connection_id: str, bucket: str, rate: Rate) -> None:
+        """Let one action through, or raise `ConnectionGone`, `TokenExpired` or `RateLimited`.
+
+        GCRA on one attribute per bucket (`tat`, the theoretical arrival time in ms): an idle
+        bucket costs one write, a bursting one two; only a refusal reads the item, to say why.
+        """
+        now_ms = int(self._clock() * 1000)
+        interval = max(1, int(rate.every * 1000))
+        tolerance = interval * (rate.burst - 1)
+        names = {"#t": f"rate_{bucket}"}
+        guard = (
+            "attribute_exists(pk) AND "
+            "(attribute_not_exists(token_expires_at) OR token_expires_at > :now_s)"
+        )
+        attempts: list[tuple[str, str, dict[str, Any]]] = [
+            (  # idle: the bucket is full
+                "SET #t = :next",
+                f"{guard} AND (attribute_not_exists(#t) OR #t < :now)",
+                {":next": now_ms + interval},
+            ),
+            (  # bursting: room left within the tolerance
+                "SET #t = #t + :interval",
+                f"{guard} AND #t >= :now AND #t <= :latest",
+                {":interval": interval, ":latest": now_ms + tolerance},
+            ),
+        ]
+        for update, condition, values in attempts:
+            try:
+                self._table.update_item(
+                    Key={"pk": _conn_pk(connection_id), "sk": "META"},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":now": now_ms, ":now_s": now_ms // 1000, **values},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue
+            return
+        item = self._table.get_item(
+            Key={"pk": _conn_pk(connection_id), "sk": "META"}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise ConnectionGone(connection_id)
+        expires = item.get("token_expires_at")
+        if expires is not None and _int(expires) <= now_ms // 1000:
+            raise TokenExpired(connection_id)
+        tat = _int(item.get(names["#t"], now_ms))
+        raise RateLimited(max(0.0, (tat - tolerance - now_ms) / 1000))
 
     # subscriptions --------------------------------------------------------------------------
     def subscribe(self, connection_id: str, conversation_id: str) -> Connection:
