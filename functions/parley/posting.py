@@ -129,18 +129,12 @@ class MessagePipeline:
                 self.quota.release(claim)
             return Posted(message, created=False, answers=answers)
         record_message()
-        members = RoomMembers(self._member_ids(conversation_id), known=room.member_ids)
-        result = self.broadcaster.broadcast(
-            conversation_id,
-            MessageCreated(conversation_id=conversation_id, message=message),
-            members=members,
-        )
-        record_broadcast(result)
-        self.store.conversations.touch(
-            conversation_id, message.created_at, member_ids=room.member_ids
-        )
-        if not room.record.titled:
-            self.store.conversations.title_if_untitled(room.record, title_from(content))
+        try:
+            self._announce(room, message, content)
+        except Exception:
+            if claim is not None:
+                self.quota.release(claim)  # stored, but no reply will be asked: `retry` can
+            raise
         if claim is None:
             return Posted(message, created=True, answers=False)
         job = ReplyJob.for_claim(claim, reply_to=message.id)
@@ -214,6 +208,21 @@ class MessagePipeline:
             raise Conflict("The reply has already ended") from None
 
     # helpers ---------------------------------------------------------------------------------
+    def _announce(self, room: access.Room, message: Message, content: str) -> None:
+        """Tell the room, record the activity, title the conversation from its first message."""
+        conversation_id = room.record.id
+        result = self.broadcaster.broadcast(
+            conversation_id,
+            MessageCreated(conversation_id=conversation_id, message=message),
+            members=RoomMembers(self._member_ids(conversation_id), known=room.member_ids),
+        )
+        record_broadcast(result)
+        self.store.conversations.touch(
+            conversation_id, message.created_at, member_ids=room.member_ids
+        )
+        if not room.record.titled:
+            self.store.conversations.title_if_untitled(room.record, title_from(content))
+
     def _dispatch(self, job: ReplyJob, dispatch: Dispatch) -> ReplyOutcome | None:
         try:
             return dispatch(job)

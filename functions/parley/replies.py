@@ -364,7 +364,12 @@ class ReplyWriter:
             except ReplyNotStreaming:
                 return ReplyOutcome("duplicate")
             interrupted = True
-            self._settle(job, Usage(input_tokens=0, output_tokens=estimate_tokens(state.content)))
+        # Settling is idempotent (the claim's slot names this reply): a worker that died between
+        # storing the reply and settling its claim is settled now, any other is left alone.
+        claim = job.claim
+        if claim is not None:
+            said = Usage(input_tokens=0, output_tokens=estimate_tokens(state.content))
+            self.quota.settle(claim, state.message.usage or said)
         if state.announced:
             return ReplyOutcome("duplicate", state.message)
         if state.status == "failed":

@@ -480,3 +480,41 @@ def test_reply_job_contract_lives_in_a_neutral_module() -> None:
 
     job = ReplyJob(conversation_id="c", reply_id="r", reply_to="m", requested_by="u")
     assert json.loads(job.model_dump_json(by_alias=True))["replyId"] == "r"
+
+
+def test_a_worker_that_dies_before_settling_is_settled_by_its_retry(
+    endpoint: ConnectionsEndpoint,
+    user: TestUser,
+    scripted_model: ScriptedModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from parley.quota import Quota
+
+    monkeypatch.setenv("DAILY_TOKEN_QUOTA", "100000")
+    clear_parley_caches()
+    room = make_room(user, kind="assistant")
+    client = online(endpoint, user, room)
+    scripted_model.enqueue(Reply(text="the answer"))
+    client.send("sendMessage", conversationId=room, clientMessageId="q1", content="question")
+    [invoke] = endpoint.invokes()
+    real = Quota.settle
+
+    def dies(self: Quota, *args: Any) -> bool:  # the reply is stored; the container dies here
+        raise RuntimeError("container lost")
+
+    monkeypatch.setattr(Quota, "settle", dies)
+    with pytest.raises(RuntimeError):
+        run_worker(endpoint, invoke)
+    monkeypatch.setattr(Quota, "settle", real)
+
+    assert run_worker(endpoint, invoke) == {"outcome": "reannounced"}  # Lambda's retry
+    assert run_worker(endpoint, invoke) == {"outcome": "duplicate"}  # and a late duplicate
+
+    usage = http("GET", "/me", user).json["usage"]
+    spent = usage["inputTokens"] + usage["outputTokens"]
+    assert 0 < spent < 1000  # counted once, the real usage
+    assert usage["remaining"] == 100000 - spent
+    assert len(scripted_model.completions()) == 1
+    scripted_model.enqueue(Reply(text="again"))
+    client.send("sendMessage", conversationId=room, clientMessageId="q2", content="next")
+    assert len(endpoint.invokes()) == 2  # the slot was freed
