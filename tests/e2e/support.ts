@@ -7,6 +7,7 @@ export interface Stack {
   appUrl: string;
   httpApiUrl: string;
   wsUrl: string;
+  cognitoEndpoint: string;
   controlUrl: string;
   demoUser: { email: string; password: string };
 }
@@ -35,6 +36,42 @@ export async function enqueue(...replies: ScriptedReply[]): Promise<void> {
 
 export async function resetModel(): Promise<void> {
   await fetch(`${stack().controlUrl}/reset`, { method: "POST", body: "null" });
+}
+
+/** The signed-in user's id token, as the app keeps it (Cognito's storage in localStorage). */
+export async function idToken(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const lastUser = Object.keys(localStorage).find((k) => k.endsWith(".LastAuthUser"));
+    if (!lastUser) throw new Error("nobody is signed in");
+    const prefix = lastUser.replace(/LastAuthUser$/, "");
+    return localStorage.getItem(`${prefix}${localStorage.getItem(lastUser)}.idToken`) ?? "";
+  });
+}
+
+/** The signed-in user's id (the token's `sub`), the key of their items on the server. */
+export async function userId(page: Page): Promise<string> {
+  const payload = (await idToken(page)).split(".")[1] ?? "";
+  return (JSON.parse(Buffer.from(payload, "base64url").toString()) as { sub: string }).sub;
+}
+
+export interface ServerConnection {
+  id: string;
+  /** The token's `exp` stored at `$connect` (epoch seconds). */
+  tokenExpiresAt: number | null;
+}
+
+/** The user's open WebSocket connections as the server keeps them (the connections table). */
+export async function connectionsOf(user: string): Promise<ServerConnection[]> {
+  const response = await fetch(`${stack().controlUrl}/connections?user=${encodeURIComponent(user)}`);
+  expect(response.ok, await response.clone().text()).toBe(true);
+  return ((await response.json()) as { connections: ServerConnection[] }).connections;
+}
+
+/** Makes the server see the tokens of the user's open connections as expired; their ids. */
+export async function expireConnections(user: string): Promise<string[]> {
+  const response = await fetch(`${stack().controlUrl}/connections/expire`, { method: "POST", body: JSON.stringify({ user }) });
+  expect(response.ok, await response.clone().text()).toBe(true);
+  return ((await response.json()) as { expired: string[] }).expired;
 }
 
 /** A fresh address per test, so tests never depend on each other's users. */
