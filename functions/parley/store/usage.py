@@ -127,7 +127,9 @@ class UsageRepository:
 
     def settle(self, claim: Claim, used: Usage) -> bool:
         """Release the claim and count what was really used, once: False if it was settled
-        before (a retried worker), and then nothing is counted again."""
+        before (a retried worker) or its slot was taken over, and then nothing is counted
+        again. A transaction cancelled for another reason (a concurrent write to the day's
+        counter) settled nothing and is raised, so the caller is retried."""
         spent = used.input_tokens + used.output_tokens
         name = self.table.name
         items: list[Any] = [
@@ -160,5 +162,8 @@ class UsageRepository:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            return False
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise
         return True
