@@ -89,6 +89,12 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False) -> Non
 MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (module under functions/, the tests that cover it): one line per module.
     ("parley/auth.py", ("tests/unit/test_core_auth.py", "tests/unit/test_realtime_authorizer.py")),
+    ("parley/access.py", ("tests/unit/test_access_rules.py",)),
+    ("parley/conversations.py", ("tests/unit/test_access_rules.py",)),
+    ("parley/quota.py", ("tests/unit/test_quota_claims.py",)),
+    ("parley/store/usage.py", ("tests/unit/test_quota_claims.py",)),
+    ("parley/store/messages.py", ("tests/unit/test_message_store.py",)),
+    ("parley/posting.py", ("tests/unit/test_posting_control.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it."""
 
