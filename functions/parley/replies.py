@@ -1,11 +1,14 @@
 """Writing one assistant reply, streamed to the room as it is generated — for every transport.
 
 `bot_worker` runs a `ReplyJob` from `ws_message`; `chat_api` runs the same job in process and
-answers the HTTP request with the result. The provider's token deltas go through the
-coalescer, and each coalesced chunk is first persisted (text so far + ``seq``; the write also
-tells whether a stop was asked) and then broadcast, in that order, so a client that subscribes
-at any moment gets a snapshot and every later delta: no loss, and duplicates are recognisable
-by ``seq``. A stop closes the provider's stream (closing the generator cancels the HTTP
+answers the HTTP request with the result. The provider's token deltas go through the coalescer
+(first text at once, then windows widening to 0.4 s) and each chunk is broadcast to the room's
+subscribers. The text so far is persisted with its ``seq`` about once a second (each write
+costs the whole text), and a stop is checked at every chunk with a one-unit read of the reply's
+marker. A client that subscribes mid-reply gets the persisted snapshot from `subscribe`; the
+writer, which reads the room's subscribers at every chunk, sends each new subscriber the chunks
+after the snapshot it can have read — so resume stays exact: no loss, and duplicates are
+recognisable by ``seq``. A stop closes the provider's stream (closing the generator cancels the HTTP
 request) and stores what was said, marked ``stopped``; a provider failure stores the partial
 text marked ``failed`` and tells the room with `message.failed` — the user's message is
 untouched, so it can be asked again. Whatever the ending, the reply's quota claim is settled
@@ -29,7 +32,14 @@ from parley.errors import ConversationNotFound, MessageNotFound
 from parley.history import HISTORY_MESSAGES, model_history
 from parley.ids import today
 from parley.models import Message, Usage
-from parley.realtime.coalescer import DEFAULT_INTERVAL, DEFAULT_MAX_BYTES, Chunk, DeltaCoalescer
+from parley.realtime.coalescer import (
+    DEFAULT_GROWTH,
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_INTERVAL,
+    Chunk,
+    DeltaCoalescer,
+)
 from parley.realtime.fanout import RoomMembers
 from parley.realtime.metrics import record_broadcast, record_reply
 from parley.realtime.protocol import (
@@ -49,6 +59,7 @@ if TYPE_CHECKING:
     from parley.realtime.fanout import Broadcaster
     from parley.realtime.protocol import _Event
     from parley.store import Store
+    from parley.store.connections import Subscriber
     from parley.store.conversations import ConversationRecord
     from parley.store.messages import ReplyState
 
@@ -58,6 +69,9 @@ DEADLINE_MARGIN = 5.0
 """Seconds kept back from the function's timeout to store and announce the reply."""
 STALE_AFTER_SECONDS = 30.0
 """A streaming reply not written for this long has lost its worker (it writes every ~75 ms)."""
+PERSIST_EVERY = 1.0
+"""Seconds between writes of the text so far (a crash loses at most this much of what was
+shown; the final text is always written)."""
 MEMBERS_MAX_AGE = 1.0
 """Seconds a reply's fan-out trusts the member list it read (removal also ends subscriptions
 at once; this bounds a removal that raced a subscribe)."""
@@ -81,11 +95,18 @@ class ReplyOutcome:
 
 @dataclass
 class _Progress:
-    """What has been streamed so far."""
+    """What has been streamed so far, and what the room's readers may hold of it."""
 
     sent: list[str] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
     frames: int = 0
     output_bytes: int = 0
+    persisted_seq: int = 0
+    persisted_at: float = float("-inf")
+    listeners: set[str] | None = None
+    """Connections that got the last chunk (None before the first)."""
+    floor: int = 0
+    """The persisted seq when `listeners` was read: a newcomer's snapshot is at least this."""
 
     @property
     def text(self) -> str:
@@ -105,7 +126,9 @@ class ReplyWriter:
         max_output_tokens: int,
         history_token_budget: int,
         interval: float = DEFAULT_INTERVAL,
+        max_interval: float = DEFAULT_MAX_INTERVAL,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        persist_every: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -115,7 +138,9 @@ class ReplyWriter:
         self.max_output_tokens = max_output_tokens
         self.history_token_budget = history_token_budget
         self.interval = interval
+        self.max_interval = max_interval
         self.max_bytes = max_bytes
+        self.persist_every = PERSIST_EVERY if persist_every is None else persist_every
         self.clock = clock
         self._deadline: float | None = None
 
@@ -183,7 +208,11 @@ class ReplyWriter:
         )
         turns = self._context(job, record)
         coalescer = DeltaCoalescer(
-            interval=self.interval, max_bytes=self.max_bytes, clock=self.clock
+            interval=self.interval,
+            max_interval=self.max_interval,
+            growth=DEFAULT_GROWTH,
+            max_bytes=self.max_bytes,
+            clock=self.clock,
         )
         progress = _Progress()
         usage: Usage | None = None
@@ -262,28 +291,46 @@ class ReplyWriter:
     def _publish(
         self, job: ReplyJob, members: RoomMembers, chunks: list[Chunk], progress: _Progress
     ) -> bool:
-        """Persist then broadcast each chunk; True when a stop was asked."""
+        """Broadcast each chunk (persisting the text about once a second); True when a stop
+        was asked."""
         stop = False
         for chunk in chunks:
             progress.sent.append(chunk.text)
-            stop = (
-                self.store.messages.progress(
-                    job.conversation_id, job.reply_id, progress.text, chunk.seq
-                )
-                or stop
-            )
-            self._broadcast(
-                job.conversation_id,
-                MessageDelta(
-                    conversation_id=job.conversation_id,
-                    message_id=job.reply_id,
-                    seq=chunk.seq,
-                    delta=chunk.text,
-                ),
-                members,
-            )
+            progress.chunks.append(chunk)
+            if self.clock() - progress.persisted_at >= self.persist_every:
+                stop = self._persist(job, progress, chunk.seq) or stop
+            else:
+                stop = self.store.messages.stop_asked(job.conversation_id, job.reply_id) or stop
+            self._send_chunk(job, members, chunk, progress)
             progress.frames += 1
         return stop
+
+    def _persist(self, job: ReplyJob, progress: _Progress, seq: int) -> bool:
+        stop = self.store.messages.progress(job.conversation_id, job.reply_id, progress.text, seq)
+        progress.persisted_seq = seq
+        progress.persisted_at = self.clock()
+        return stop
+
+    def _send_chunk(
+        self, job: ReplyJob, members: RoomMembers, chunk: Chunk, progress: _Progress
+    ) -> None:
+        """Post a chunk to the room; first, catch up connections that subscribed since the
+        last one: their snapshot is at least `progress.floor`, so they get every later chunk."""
+        subscribers = self.broadcaster.subscribers(job.conversation_id)
+        current = {s.connection_id for s in subscribers}
+        if progress.listeners is not None:
+            newcomers = [s for s in subscribers if s.connection_id not in progress.listeners]
+            for missed in progress.chunks:
+                if newcomers and progress.floor < missed.seq < chunk.seq:
+                    self._broadcast(
+                        job.conversation_id,
+                        _delta(job, missed),
+                        members,
+                        subscribers=newcomers,
+                    )
+        self._broadcast(job.conversation_id, _delta(job, chunk), members, subscribers=subscribers)
+        progress.listeners = current
+        progress.floor = progress.persisted_seq
 
     def _context(self, job: ReplyJob, record: ConversationRecord) -> list[ChatTurn]:
         """The room's recent history up to the question, within the token budget."""
@@ -391,10 +438,28 @@ class ReplyWriter:
         self._announce(state.message, members)
         return ReplyOutcome("reannounced", state.message)
 
-    def _broadcast(self, conversation_id: str, event: _Event, members: RoomMembers) -> None:
-        result = self.broadcaster.broadcast(conversation_id, event, members=members)
+    def _broadcast(
+        self,
+        conversation_id: str,
+        event: _Event,
+        members: RoomMembers,
+        *,
+        subscribers: list[Subscriber] | None = None,
+    ) -> None:
+        result = self.broadcaster.broadcast(
+            conversation_id, event, members=members, subscribers=subscribers
+        )
         if not isinstance(event, MessageDelta) or result.stale or result.failed:
             record_broadcast(result)  # deltas are counted per reply (DeltaFramesPerReply)
+
+
+def _delta(job: ReplyJob, chunk: Chunk) -> MessageDelta:
+    return MessageDelta(
+        conversation_id=job.conversation_id,
+        message_id=job.reply_id,
+        seq=chunk.seq,
+        delta=chunk.text,
+    )
 
 
 def _nothing() -> Usage:

@@ -218,6 +218,44 @@ def test_a_reload_mid_stream_resumes_without_loss_or_duplication(
     assert "".join(d["delta"] for d in deltas(client, reply_id)) == WORDS
 
 
+@pytest.mark.parametrize("persist_every", [0.0, 60.0], ids=["every_chunk", "once"])
+def test_a_late_subscriber_hears_every_chunk_whatever_the_snapshot_holds(
+    chat,
+    user: TestUser,
+    endpoint: ConnectionsEndpoint,
+    scripted_model: ScriptedModel,
+    monkeypatch: pytest.MonkeyPatch,
+    persist_every: float,
+) -> None:  # type: ignore[no-untyped-def]
+    """The text is persisted about once a second, not per chunk: a subscriber who joins
+    between two writes gets an older snapshot, and the writer sends it the chunks after it."""
+    from parley import replies
+
+    monkeypatch.setattr(replies, "PERSIST_EVERY", persist_every)
+    clear_parley_caches()
+    room, client = chat
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.02))
+    ask(client, room)
+    [invoke] = endpoint.invokes()
+    reply_id = invoke.json()["replyId"]
+    worker, _ = in_background(lambda: run_worker(endpoint, invoke))
+    assert endpoint.wait_for(lambda: len(deltas(client, reply_id)) >= 4, timeout=20)
+
+    late = WsClient(endpoint, user.id_token)
+    late.connect()
+    late.send("subscribe", conversationId=room)
+    worker.join(timeout=30)
+
+    [snapshot] = late.last("subscribed")["streaming"]
+    if persist_every:
+        assert snapshot["seq"] == 1  # only the first chunk was written before the end
+    heard = {d["seq"]: d["delta"] for d in deltas(late, reply_id) if d["seq"] > snapshot["seq"]}
+    last = max(heard)
+    assert sorted(heard) == list(range(snapshot["seq"] + 1, last + 1))  # no gap
+    final = late.last("message.completed")["message"]["content"]
+    assert snapshot["content"] + "".join(heard[s] for s in sorted(heard)) == final == WORDS
+
+
 class Crash(BaseException):
     """The Lambda process dying: no handler of ours sees it."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -103,3 +105,19 @@ def test_split_utf8_refuses_a_budget_smaller_than_a_character() -> None:
     with pytest.raises(ValueError, match="4 bytes"):
         split_utf8("€", 3)
     assert split_utf8("€€€", 4) == ["€", "€", "€"]
+
+
+def test_windows_widen_per_frame_up_to_the_maximum() -> None:
+    now = [0.0]
+    coalescer = DeltaCoalescer(interval=0.1, max_interval=0.3, growth=2.0, clock=lambda: now[0])
+    released_at: list[float] = []
+    for _ in range(200):  # a token every 10 ms for 2 s
+        if coalescer.add("x"):
+            released_at.append(now[0])
+        now[0] = round(now[0] + 0.01, 2)
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(released_at)]
+    assert released_at[0] == 0.0  # the first text at once
+    # 0.1 → 0.2 → 0.3 (capped) after each frame; a window opens with the next token (≤ 10 ms)
+    for gap, window in zip(gaps[:3], [0.2, 0.3, 0.3], strict=True):
+        assert window <= gap <= window + 0.02
+    assert max(gaps) <= 0.32

@@ -2,10 +2,13 @@
 
 A provider yields a delta per token (tens to hundreds a second); posting each one would cost a
 PostToConnection per token per subscriber. The coalescer buffers text and releases it as one
-chunk when the buffer is older than ``interval`` seconds or larger than ``max_bytes``, so a
-reply costs tens of frames. The very first text is released at once so the time to first
-token the user sees is the model's, not ours. Chunks carry a ``seq`` that counts from
-``start_seq + 1`` without gaps, which is what lets a client resume and drop duplicates.
+chunk when the buffer is older than its window or larger than ``max_bytes``, so a reply costs
+tens of frames. The very first text is released at once so the time to first token the user
+sees is the model's, not ours; the window then starts at ``interval`` and widens by ``growth``
+per frame up to ``max_interval`` — quick while the reader starts, few frames (each a billed
+WebSocket message per subscriber) once the answer is flowing. Chunks carry a ``seq`` that
+counts from ``start_seq + 1`` without gaps, which is what lets a client resume and drop
+duplicates.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 DEFAULT_INTERVAL = 0.075
+DEFAULT_MAX_INTERVAL = 0.4
+DEFAULT_GROWTH = 1.5
 DEFAULT_MAX_BYTES = 2048
 
 
@@ -54,10 +59,14 @@ class DeltaCoalescer:
         start_seq: int = 0,
         clock: Callable[[], float] = time.monotonic,
         release_first: bool = True,
+        max_interval: float | None = None,
+        growth: float = 1.0,
     ) -> None:
         if interval < 0:
             raise ValueError("interval must not be negative (0 releases every delta)")
         self.interval = interval
+        self.max_interval = interval if max_interval is None else max(interval, max_interval)
+        self.growth = growth
         self.max_bytes = max_bytes
         self._clock = clock
         self._seq = start_seq
@@ -106,6 +115,8 @@ class DeltaCoalescer:
         return []
 
     def _release(self) -> list[Chunk]:
+        if self.interval:
+            self.interval = min(self.max_interval, self.interval * self.growth)
         text = "".join(self._buffer)
         self._buffer.clear()
         self._buffered_bytes = 0

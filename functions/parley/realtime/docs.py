@@ -124,7 +124,8 @@ more is refused with 429.
   the snapshot and the live stream; one may arrive twice, and `seq` tells. When several long
   replies stream at once, `subscribed` comes in parts (one reply each, each within a frame):
   merge them.
-- **Stop**: `stop` ends a streaming reply within one coalescing window (~75 ms); what was said
+- **Stop**: `stop` ends a streaming reply within one coalescing window (75 ms at first,
+  widening to 0.4 s as the answer flows); what was said
   is kept and completed with status `stopped`. Only who asked for the reply, or the room's
   owner, may stop it (`forbidden` otherwise; `conflict` if it already ended).
 - **Failure**: `message.failed` says why and whether `retry` may help; the user's message is

@@ -7,10 +7,12 @@ This repository owns the message item, whoever writes it:
   message instead of storing a second one;
 * an assistant reply is a message item that streams: `begin_reply` creates it (status
   `streaming`) only if its id is new, which makes a retried worker harmless; `progress` stores
-  the text so far with its delta `seq` and answers whether a stop was asked (the cancel flag
-  `request_stop` sets), so the worker learns of a stop at no extra request; `finish_reply`
-  ends it once. A small marker `CONV#<id> / STREAM#<reply id>` lives while a reply streams, so
-  `live_replies` finds a room's streaming replies with one Query that reads only them.
+  the text so far with its delta `seq` (every second or so, not every chunk: each write costs
+  the whole text) and answers whether a stop was asked (the cancel flag `request_stop` sets);
+  `finish_reply` ends it once. A small marker `CONV#<id> / STREAM#<reply id>` lives while a
+  reply streams, so `live_replies` finds a room's streaming replies with one Query that reads
+  only them, and carries the stop flag too, so the writer checks it between its writes with a
+  one-unit read (`stop_asked`).
 
 Who may stop or retry is decided in the domain layer, never here.
 """
@@ -388,6 +390,24 @@ class MessageRepository:
             if _is_conditional(exc):
                 raise ReplyNotStreaming(message_id) from None
             raise
+        try:  # the flag the writer reads between its writes: a tiny item, a cheap read
+            self.table.update_item(
+                Key=_marker(conversation_id, message_id),
+                UpdateExpression="SET stop_requested = :t",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":t": True},
+            )
+        except ClientError as exc:
+            if not _is_conditional(exc):
+                raise  # no marker: the reply ended meanwhile, and the flag above is moot
+
+    def stop_asked(self, conversation_id: str, message_id: str) -> bool:
+        """Whether a stop was asked: one strongly consistent read of the small marker item
+        (1 read unit), instead of a write of the whole text."""
+        item = self.table.get_item(
+            Key=_marker(conversation_id, message_id), ConsistentRead=True
+        ).get("Item")
+        return bool(item and item.get("stop_requested"))
 
     def finish_reply(
         self,
