@@ -442,13 +442,24 @@ def check_elf_architecture(layer_zip: Path, architecture: Architecture) -> list[
 
 
 def smoke_import(
-    function_zip: Path, layer_zip: Path, handler: str, env: dict[str, str], python: str
+    function_zip: Path,
+    layer: Path,
+    handler: str,
+    env: dict[str, str],
+    python: str,
 ) -> subprocess.CompletedProcess[str]:
-    """Import `handler` from the unpacked artifacts in an isolated interpreter (no dev venv)."""
+    """Import `handler` from the unpacked artifacts in an isolated interpreter (no dev venv).
+
+    `layer` is the layer zip, or a folder it was unpacked into (as `/opt`), so several
+    functions can be checked against one unpacking of the layer.
+    """
     with tempfile.TemporaryDirectory(prefix="parley-smoke-") as tmp:
         code_dir, opt_dir = Path(tmp) / "task", Path(tmp) / "opt"
         zipfile.ZipFile(function_zip).extractall(code_dir)
-        zipfile.ZipFile(layer_zip).extractall(opt_dir)
+        if layer.is_dir():
+            opt_dir = layer
+        else:
+            zipfile.ZipFile(layer).extractall(opt_dir)
         module, func = handler.rsplit(".", 1)
         script = (
             "import sys, importlib\n"

@@ -9,6 +9,7 @@ aarch64 ELF files instead.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -57,13 +58,23 @@ _REF_VALUES = {
 }
 
 
+@pytest.fixture(scope="module")
+def layer_opt(artifacts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The x86_64 layer unpacked once, as Lambda mounts it at /opt, for every handler."""
+    opt = tmp_path_factory.mktemp("opt")
+    zipfile.ZipFile(artifacts["layer:deps-x86_64"]).extractall(opt)
+    return opt
+
+
 @pytest.mark.skipif(PYTHON is None, reason="no Python 3.12 interpreter on this machine")
 @pytest.mark.parametrize("name", sorted(MANIFEST.functions))
-def test_handler_imports_from_artifacts_alone(artifacts: dict[str, Path], name: str) -> None:
+def test_handler_imports_from_artifacts_alone(
+    artifacts: dict[str, Path], layer_opt: Path, name: str
+) -> None:
     assert PYTHON is not None
     result = smoke_import(
         artifacts[f"function:{name}"],
-        artifacts["layer:deps-x86_64"],
+        layer_opt,
         MANIFEST.functions[name].handler,
         _env(name),
         PYTHON,
