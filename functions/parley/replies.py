@@ -365,7 +365,9 @@ class ReplyWriter:
                 job.conversation_id,
                 job.reply_id,
                 content=content,
-                seq=state.seq if state else 0,
+                seq=progress.chunks[-1].seq
+                if progress and progress.chunks
+                else (state.seq if state else 0),
                 status="failed",
                 error=reason,
             )
