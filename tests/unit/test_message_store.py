@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from parley.errors import Conflict, ConversationNotFound, MessageNotFound
+from parley.errors import BadRequest, Conflict, ConversationNotFound, MessageNotFound
 from parley.models import Message, Profile, Usage
 from parley.store import Store
 from parley.store.messages import ASSISTANT_ID, ASSISTANT_NAME, ReplyNotStreaming, ReplyState
+from parley.store.table import encode_cursor
 from tests.unit.conftest import fresh_id
 
 
@@ -177,6 +178,10 @@ def test_a_reply_begins_streaming_once_with_a_marker(fast_store: Store, chat: st
         "started_at": state.message.created_at,
     }
 
+    stored = raw(fast_store, chat, f"MSG#{reply_id}")
+    assert stored is not None
+    assert (stored["status"], stored["seq"], stored["requested_by"]) == ("streaming", 0, "bob")
+
     fast_store.messages.progress(chat, reply_id, "Hel", 1)
     again, created_again = begin(fast_store, chat, reply_id, to="q-1", by="bob")
     assert not created_again
@@ -219,6 +224,37 @@ def test_progress_stores_the_text_until_a_stop_is_asked(fast_store: Store, chat:
     fast_store.messages.request_stop(chat, reply_id)  # a second stop is harmless
 
 
+def test_a_stop_is_flagged_on_the_marker_the_writer_reads(fast_store: Store, chat: str) -> None:
+    stopped, running = fresh_id(), fresh_id()
+    begin(fast_store, chat, stopped)
+    begin(fast_store, chat, running)
+    assert fast_store.messages.stop_asked(chat, stopped) is False
+
+    fast_store.messages.request_stop(chat, stopped)
+    assert fast_store.messages.stop_asked(chat, stopped) is True
+    marker = raw(fast_store, chat, f"STREAM#{stopped}")
+    assert marker is not None
+    assert marker["stop_requested"] is True
+    assert fast_store.messages.stop_asked(chat, running) is False  # only the one asked
+
+    fast_store.messages.finish_reply(chat, stopped, content="", seq=0, status="stopped")
+    assert fast_store.messages.stop_asked(chat, stopped) is False  # ended: nothing to stop
+    assert fast_store.messages.stop_asked(chat, fresh_id()) is False
+
+
+def test_a_stop_asked_as_the_reply_ends_leaves_no_marker_behind(
+    fast_store: Store, chat: str
+) -> None:
+    reply_id = fresh_id()
+    begin(fast_store, chat, reply_id)
+    # the writer ended it between the two writes of the stop: its marker is gone already
+    fast_store.messages.table.delete_item(Key={"pk": f"CONV#{chat}", "sk": f"STREAM#{reply_id}"})
+    fast_store.messages.request_stop(chat, reply_id)
+    assert raw(fast_store, chat, f"STREAM#{reply_id}") is None
+    assert fast_store.messages.live_replies(chat) == []
+    assert fast_store.messages.stop_asked(chat, reply_id) is False
+
+
 def test_a_reply_ends_once_and_then_takes_nothing(fast_store: Store, chat: str) -> None:
     reply_id = fresh_id()
     begin(fast_store, chat, reply_id, to="q-1")
@@ -246,8 +282,9 @@ def test_a_reply_ends_once_and_then_takes_nothing(fast_store: Store, chat: str) 
             chat, reply_id, content="x", seq=3, status="complete"
         ),
     ):
-        with pytest.raises(ReplyNotStreaming):
+        with pytest.raises(ReplyNotStreaming) as raised:
             late()
+        assert raised.value.args == (reply_id,)  # which reply, for the logs
     assert fast_store.messages.reply(chat, reply_id) == ended
 
 
@@ -277,6 +314,66 @@ def test_a_reply_that_does_not_exist_cannot_be_written_stopped_or_ended(
     with pytest.raises(ClientError):  # and is not created by being announced
         fast_store.messages.mark_announced(chat, missing)
     assert raw(fast_store, chat, f"MSG#{missing}") is None
+
+
+def test_a_reply_stored_before_replies_kept_their_state_reads_as_a_plain_one(
+    fast_store: Store, chat: str
+) -> None:
+    old = fresh_id()
+    fast_store.messages.table.put_item(
+        Item={
+            "pk": f"CONV#{chat}",
+            "sk": f"MSG#{old}",
+            "author_id": "assistant",
+            "role": "assistant",
+            "status": "complete",
+            "created_at": "2026-01-01T00:00:00.000Z",
+            "updated_at": "2026-01-01T00:00:00.000Z",
+        }
+    )
+    state = fast_store.messages.reply(chat, old)
+    assert state is not None
+    assert (state.content, state.seq, state.requested_by) == ("", 0, "")  # nobody asked
+    assert (state.stop_requested, state.announced, state.error) == (False, False, None)
+
+
+def test_the_reads_that_decide_are_strongly_consistent(fast_store: Store, chat: str) -> None:
+    """moto is always consistent, DynamoDB is not unless asked: a read that decides whether
+    a reply still streams, was stopped, or a message was sent before must see the last
+    write, so every such request is checked to ask for it."""
+    message, _ = say(fast_store, chat, "alice", "hi", cid="c-1")
+    reply_id = fresh_id()
+    begin(fast_store, chat, reply_id, to=message.id)
+    seen: list[tuple[str, Any]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        seen.append((model.name, params.get("ConsistentRead")))
+
+    events = fast_store.messages.table.meta.client.meta.events
+    for operation in ("GetItem", "Query"):
+        events.register(f"provide-client-params.dynamodb.{operation}", record)
+    reads = {
+        "by_client_id": lambda: fast_store.messages.by_client_id(chat, "c-1", "alice"),
+        "get": lambda: fast_store.messages.get(chat, message.id),
+        "recent": lambda: fast_store.messages.recent(chat),
+        "reply": lambda: fast_store.messages.reply(chat, reply_id),
+        "live_replies": lambda: fast_store.messages.live_replies(chat),
+        "stop_asked": lambda: fast_store.messages.stop_asked(chat, reply_id),
+    }
+    for name, read in reads.items():
+        seen.clear()
+        read()
+        assert seen, name
+        assert all(consistent is True for _, consistent in seen), (name, seen)
+
+
+def test_a_cursor_that_points_at_something_else_than_messages_is_refused(
+    fast_store: Store, chat: str
+) -> None:
+    forged = encode_cursor({"pk": f"CONV#{chat}", "sk": "MEMBER#someone"})
+    with pytest.raises(BadRequest) as refused:
+        fast_store.messages.page(chat, limit=5, cursor=forged)
+    assert refused.value.message == "Invalid cursor"
 
 
 def test_an_announced_reply_remembers_it(fast_store: Store, chat: str) -> None:

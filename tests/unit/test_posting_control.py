@@ -35,14 +35,17 @@ MAX_OUTPUT = 1000
 
 @dataclass
 class Room:
-    """A broadcaster that records what the room was told."""
+    """A broadcaster that records what the room was told, and who may hear it: as known to
+    the pipeline, and as read again (what a broadcaster does for a subscriber it does not know).
+    """
 
-    told: list[tuple[str, Any, frozenset[str]]] = field(default_factory=list)
+    told: list[tuple[str, Any, frozenset[str], frozenset[str]]] = field(default_factory=list)
 
     def broadcast(
         self, conversation_id: str, event: Any, *, members: RoomMembers, **_: Any
     ) -> BroadcastResult:
-        self.told.append((conversation_id, event, frozenset(members.current())))
+        known = frozenset(members.current())
+        self.told.append((conversation_id, event, known, frozenset(members.reload())))
         return BroadcastResult(recipients=1, delivered=1, stale=(), failed=0, duration_ms=0.0)
 
 
@@ -287,9 +290,9 @@ def test_a_question_claims_then_is_stored_told_and_handed_to_the_writer(s: Setti
     assert (job.reply_to, job.requested_by, job.claim_day) == (posted.message.id, s.bob.id, today())
     assert job.reply_id > posted.message.id  # the reply sorts after its question
     assert s.held(s.bob) == estimate_tokens("@assistant hi") + MAX_OUTPUT
-    [(conversation_id, event, members)] = s.room.told
+    [(conversation_id, event, members, read_again)] = s.room.told
     assert (conversation_id, event.message) == (s.group, posted.message)
-    assert members == {s.alice.id, s.bob.id, s.carol.id}
+    assert members == read_again == {s.alice.id, s.bob.id, s.carol.id}
     record = s.store.conversations.record(s.group)
     assert (record.title, record.titled) == ("@assistant hi", True)
     assert record.updated_at >= posted.message.created_at
@@ -414,20 +417,35 @@ def completed(s: Setting, job: ReplyJob, text: str) -> Message:
 
 
 class Writer(Dispatcher):
-    """Writes a complete reply, as the in-process writer does."""
+    """Writes a reply that ends with `status`, as the in-process writer does."""
 
-    def __init__(self, s: Setting, text: str) -> None:
+    def __init__(self, s: Setting, text: str, status: str = "complete") -> None:
         super().__init__()
-        self.s, self.text = s, text
+        self.s, self.text, self.status = s, text, status
 
     def __call__(self, job: ReplyJob) -> ReplyOutcome | None:
         self.jobs.append(job)
-        return ReplyOutcome(status="complete", reply=completed(self.s, job, self.text))
+        return ReplyOutcome(status=self.status, reply=completed(self.s, job, self.text))
 
 
-def test_ask_returns_the_reply_and_a_resend_replays_it(s: Setting) -> None:
+def test_a_message_moves_its_room_to_the_top_of_every_members_list(s: Setting) -> None:
+    titled = s.store.conversations.create(s.alice, kind="group", title="Plans").id
+    s.store.conversations.add_member(s.store.conversations.record(titled), s.carol)
+    s.store.conversations.create(s.carol, kind="assistant", title="Newer")
+    posted = s.pipeline().post(
+        s.alice, titled, "hello", client_message_id=None, dispatch=Dispatcher()
+    )
+    record = s.store.conversations.record(titled)
+    assert (record.updated_at, record.title) == (posted.message.created_at, "Plans")
+    for who in (s.alice, s.carol):
+        listed, _ = s.store.conversations.list_for(who.id, limit=1, cursor=None)
+        assert [c.id for c in listed] == [titled]
+
+
+@pytest.mark.parametrize("status", ["complete", "stopped"])
+def test_ask_returns_the_reply_and_a_resend_replays_it(s: Setting, status: str) -> None:
     chat = s.store.conversations.create(s.bob, kind="assistant", title=None).id
-    writer = Writer(s, "4")
+    writer = Writer(s, "4", status)
     asked = s.pipeline().ask(s.bob, chat, "2+2?", client_message_id="q1", run=writer)
     assert (asked.message.content, asked.replayed) == ("2+2?", False)
     assert asked.reply is not None

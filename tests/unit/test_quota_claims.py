@@ -199,6 +199,18 @@ def test_a_reply_that_lost_its_slot_settles_nothing(fast_store: Store, user: str
     assert slot_item(fast_store, "c", user)["reply_id"] == holder.reply_id  # type: ignore[index]
 
 
+def test_the_days_usage_is_read_strongly_consistent(fast_store: Store, user: str) -> None:
+    """moto is always consistent, DynamoDB only when asked: what a person is told is left
+    must include the reply that just settled."""
+    asked: list[Any] = []
+    fast_store.usage.table.meta.client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem",
+        lambda params, **_: asked.append(params.get("ConsistentRead")),
+    )
+    fast_store.usage.get(user, DAY)
+    assert asked == [True]
+
+
 def test_reserved_never_reads_below_zero(fast_store: Store, user: str) -> None:
     fast_store.usage.table.put_item(
         Item={
