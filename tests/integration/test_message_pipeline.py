@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,19 +24,6 @@ from tests.support.connections_endpoint import ConnectionsEndpoint, WsClient, ru
 from tests.support.environment import clear_parley_caches
 
 WORDS = " ".join(f"word{i}" for i in range(40))
-
-
-@pytest.fixture
-def endpoint(
-    parley_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ConnectionsEndpoint]:
-    with ConnectionsEndpoint() as server:
-        monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", server.url)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.origin)
-        monkeypatch.setenv("MODEL_MAX_RETRIES", "0")
-        clear_parley_caches()
-        yield server
-    clear_parley_caches()
 
 
 def store():  # type: ignore[no-untyped-def]

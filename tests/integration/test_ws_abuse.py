@@ -7,7 +7,7 @@ Every handler runs as deployed against moto and the loopback @connections endpoi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import boto3
 import pytest
@@ -15,19 +15,6 @@ import pytest
 from tasks.local.bootstrap import LocalResources
 from tests.support.cognito import TestUser
 from tests.support.connections_endpoint import ConnectionsEndpoint, WsClient
-from tests.support.environment import clear_parley_caches
-
-
-@pytest.fixture
-def endpoint(
-    parley_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ConnectionsEndpoint]:
-    with ConnectionsEndpoint() as server:
-        monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", server.url)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.origin)
-        clear_parley_caches()
-        yield server
-    clear_parley_caches()
 
 
 def store():  # type: ignore[no-untyped-def]

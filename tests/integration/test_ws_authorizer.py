@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import jwt
 import pytest
 
 from tests.support.cognito import TestUser
 from tests.support.connections_endpoint import METHOD_ARN, ConnectionsEndpoint, WsClient
-from tests.support.environment import clear_parley_caches
 from tests.support.token_attacks import TOKEN_ATTACKS, TokenAttack
 from tests.support.tokens import TokenFactory
-
-
-@pytest.fixture
-def endpoint(
-    parley_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ConnectionsEndpoint]:
-    with ConnectionsEndpoint() as server:
-        monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", server.url)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.origin)
-        clear_parley_caches()
-        yield server
-    clear_parley_caches()
 
 
 def refused(client: WsClient, protocol: str | None = None) -> str:

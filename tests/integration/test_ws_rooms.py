@@ -7,25 +7,12 @@ the loopback @connections endpoint; async invokes of the worker are recorded by 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from tests.support.cognito import TestUser
 from tests.support.connections_endpoint import ConnectionsEndpoint, WsClient
-from tests.support.environment import clear_parley_caches
-
-
-@pytest.fixture
-def endpoint(
-    parley_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ConnectionsEndpoint]:
-    with ConnectionsEndpoint() as server:
-        monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", server.url)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.origin)
-        clear_parley_caches()
-        yield server
-    clear_parley_caches()
 
 
 def store():  # type: ignore[no-untyped-def]
