@@ -96,7 +96,17 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/store/messages.py", ("tests/unit/test_message_store.py",)),
     ("parley/posting.py", ("tests/unit/test_posting_control.py",)),
 )
-"""What `invoke mutate` mutates, each module against only the tests that exercise it."""
+"""What `invoke mutate` mutates, each module against only the tests that exercise it.
+
+The checks that guard security or money are here, each against fast tests of its own (the
+integration suites are too slow to run once per mutant). Past token verification, the mutants
+known to survive change no check: an expression keyword in lower case (DynamoDB reads them in
+any case), a default for a key DynamoDB always sends (`Items`, `CancellationReasons`) or for an
+attribute that reads as false either way, code no caller reaches, a pre-check the next rule
+repeats or the fields of a placeholder no rule reads (`Conversations.remove`), a Query for
+members the caller already has, a "Z" Python 3.11+ parses either way, and the size of the
+window `reply_to` searches.
+"""
 
 
 def _mutation_tree(module: str, tests: tuple[str, ...]) -> Path:
