@@ -33,8 +33,6 @@ from parley.models import Message, Status, Usage
 from parley.store.table import conv_pk, decode_cursor, encode_cursor, message_sk, plain
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mypy_boto3_dynamodb.service_resource import Table
 
 ASSISTANT_ID = "assistant"
@@ -148,9 +146,8 @@ def _is_conditional(exc: ClientError) -> bool:
 
 
 class MessageRepository:
-    def __init__(self, table: Table, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, table: Table) -> None:
         self.table = table
-        self._clock = clock
 
     # -- user messages ---------------------------------------------------------------------------
     def put_user_message(
