@@ -214,7 +214,9 @@ class MessagePipeline:
         result = self.broadcaster.broadcast(
             conversation_id,
             MessageCreated(conversation_id=conversation_id, message=message),
-            members=RoomMembers(self._member_ids(conversation_id), known=room.member_ids),
+            members=RoomMembers.of(
+                self.store.conversations, conversation_id, known=room.member_ids
+            ),
         )
         record_broadcast(result)
         self.store.conversations.touch(
@@ -238,6 +240,3 @@ class MessagePipeline:
         if client_message_id is None:
             return None
         return self.store.messages.by_client_id(conversation_id, client_message_id, author_id)
-
-    def _member_ids(self, conversation_id: str) -> Callable[[], list[str]]:
-        return lambda: [m.user_id for m in self.store.conversations.members(conversation_id)]

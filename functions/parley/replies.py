@@ -158,10 +158,8 @@ class ReplyWriter:
         except ConversationNotFound:
             self._settle(job, None)
             return ReplyOutcome("conversation_gone")
-        members = RoomMembers(
-            lambda: [m.user_id for m in conversations.members(job.conversation_id)],
-            max_age=MEMBERS_MAX_AGE,
-            clock=self.clock,
+        members = RoomMembers.of(
+            conversations, job.conversation_id, max_age=MEMBERS_MAX_AGE, clock=self.clock
         )
         if job.requested_by not in members.current():
             self._settle(job, None)

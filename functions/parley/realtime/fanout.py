@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from parley.realtime.protocol import _Event
     from parley.store.connections import ConnectionsRepository, Subscriber
+    from parley.store.conversations import ConversationRepository
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,24 @@ class RoomMembers:
         self._max_age = max_age
         self._ids = frozenset(known) if known is not None else None
         self._read_at = clock() if known is not None else -math.inf
+
+    @classmethod
+    def of(
+        cls,
+        conversations: ConversationRepository,
+        conversation_id: str,
+        *,
+        known: Collection[str] | None = None,
+        max_age: float = math.inf,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RoomMembers:
+        """The members of a conversation, read from its member items when needed."""
+        return cls(
+            lambda: [m.user_id for m in conversations.members(conversation_id)],
+            known=known,
+            max_age=max_age,
+            clock=clock,
+        )
 
     @classmethod
     def fixed(cls, ids: Collection[str]) -> RoomMembers:

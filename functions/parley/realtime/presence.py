@@ -26,10 +26,7 @@ class LivePresence(RoomPresence):
 
     def members(self, conversation_id: str, known: Collection[str] | None = None) -> RoomMembers:
         """The room's members for a broadcast: `known` if just read, read again when needed."""
-        conversations = self.store.conversations
-        return RoomMembers(
-            lambda: [m.user_id for m in conversations.members(conversation_id)], known=known
-        )
+        return RoomMembers.of(self.store.conversations, conversation_id, known=known)
 
     def announce(self, conversation_id: str, members: Collection[str] | None = None) -> None:
         """Tell the room who is in it (members read now unless the caller just read them)."""
