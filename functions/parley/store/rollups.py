@@ -1,0 +1,136 @@
+"""Usage rollups per user per UTC day and month, kept by the change feed (`parley.rollups`).
+
+* `USER#<sub> / ROLLUP#D#<yyyy-mm-dd>` and `USER#<sub> / ROLLUP#M#<yyyy-mm>`: `messages` (the
+  user's messages), `tokens_in`, `tokens_out` (of the replies they asked for), `stopped`,
+  `failed` (replies that ended so). `GET /me` reads today's and this month's item; `GET
+  /me/usage` Queries the days of a range. Nothing is summed when read.
+* `COUNTED#<message id> / ROLLUP`: written in the same transaction as the counts, only if new,
+  so a change delivered twice (a retried batch, a redrive) counts once. DynamoDB's TTL removes
+  it after `MARKER_DAYS` (`purge_at`), long after the stream's 24 h retention.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from parley.store.table import user_pk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+MARKER_DAYS = 7
+"""How long a counted change's marker lives: past the stream's retention and any redrive."""
+
+FIELDS = ("messages", "tokens_in", "tokens_out", "stopped", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    messages: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    stopped: int = 0
+    failed: int = 0
+
+    def nonzero(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in FIELDS if getattr(self, name)}
+
+
+def day_sk(day: str) -> str:
+    return f"ROLLUP#D#{day}"
+
+
+def month_sk(month: str) -> str:
+    return f"ROLLUP#M#{month}"
+
+
+def _counts(item: dict[str, Any] | None) -> Counts:
+    item = item or {}
+    return Counts(**{name: int(item.get(name, 0)) for name in FIELDS})
+
+
+class RollupRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def count_once(self, key: str, user_id: str, day: str, counts: Counts) -> bool:
+        """Add `counts` to the user's day and month, once per `key` (the counted message's id):
+        False when it had been counted before."""
+        values = counts.nonzero()
+        if not values:
+            return False
+        expression = "ADD " + ", ".join(f"{name} :{name}" for name in values)
+        attributes = {f":{name}": value for name, value in values.items()}
+        name = self.table.name
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": name,
+                    "Item": {
+                        "pk": f"COUNTED#{key}",
+                        "sk": "ROLLUP",
+                        "purge_at": int(time.time()) + MARKER_DAYS * 86_400,
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            *(
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": user_pk(user_id), "sk": sk},
+                        "UpdateExpression": expression,
+                        "ExpressionAttributeValues": attributes,
+                    }
+                }
+                for sk in (day_sk(day), month_sk(day[:7]))
+            ),
+        ]
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise  # a concurrent write to the same counters: the batch is retried
+        return True
+
+    def day_and_month(self, user_id: str, day: str) -> tuple[Counts, Counts]:
+        """The day's and its month's counts: one BatchGetItem."""
+        keys = [
+            {"pk": user_pk(user_id), "sk": day_sk(day)},
+            {"pk": user_pk(user_id), "sk": month_sk(day[:7])},
+        ]
+        request: Any = {self.table.name: {"Keys": keys}}
+        found: dict[str, dict[str, Any]] = {}
+        while request:
+            response = self.table.meta.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table.name, []):
+                found[str(item["sk"])] = item
+            request = response.get("UnprocessedKeys") or {}
+        return _counts(found.get(day_sk(day))), _counts(found.get(month_sk(day[:7])))
+
+    def days(self, user_id: str, first: str, last: str) -> dict[str, Counts]:
+        """The days from `first` to `last` (inclusive) that have counts: one Query."""
+        args: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {
+                ":pk": user_pk(user_id),
+                ":a": day_sk(first),
+                ":b": day_sk(last),
+            },
+        }
+        found: dict[str, Counts] = {}
+        while True:
+            response = self.table.query(**args)
+            for item in response.get("Items", []):
+                found[str(item["sk"]).removeprefix("ROLLUP#D#")] = _counts(item)
+            if "LastEvaluatedKey" not in response:
+                return found
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
