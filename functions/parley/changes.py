@@ -104,10 +104,12 @@ def projections(store: Store) -> list[Projection]:
     from parley.activity import MemberActivity
     from parley.cleanup import ConversationCleanup
     from parley.rollups import UsageRollups
+    from parley.search import SearchIndex
 
     return [
         MemberActivity(store),
         UsageRollups(store),
+        SearchIndex(store),
         ConversationCleanup(store),
     ]
 

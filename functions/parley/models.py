@@ -138,6 +138,30 @@ class MemberList(ApiModel):
     items: list[Member]
 
 
+class SnippetSegment(ApiModel):
+    text: str
+    match: bool = Field(description="True for a word the query matched (render it marked)")
+
+
+class SearchHit(ApiModel):
+    conversation_id: str
+    conversation_title: str
+    conversation_kind: Kind
+    message_id: str
+    author_id: str
+    author_name: str | None = None
+    role: Role
+    created_at: str
+    snippet: list[SnippetSegment] = Field(
+        description="Plain-text pieces of the message around the first match, in order; never HTML"
+    )
+
+
+class SearchPage(ApiModel):
+    items: list[SearchHit] = Field(description="Best match first")
+    next_cursor: str | None = Field(description="Opaque; pass as `cursor` for the next results")
+
+
 class PostMessageResult(ApiModel):
     message: Message
     reply: Message | None = Field(

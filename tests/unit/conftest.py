@@ -16,6 +16,7 @@ from parley.store import Store
 from parley.store.conversations import ConversationRepository
 from parley.store.messages import MessageRepository
 from parley.store.profiles import ProfileRepository
+from parley.store.search import SearchIndexRepository
 from parley.store.usage import UsageRepository
 from tasks.local.bootstrap import create_table_args, load_tables
 from tests.support.moto_server import MotoServer
@@ -42,4 +43,5 @@ def fast_store(chat_table_name: str) -> Store:
         conversations=ConversationRepository(table),
         messages=MessageRepository(table),
         usage=UsageRepository(table),
+        search=SearchIndexRepository(table),
     )

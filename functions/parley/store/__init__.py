@@ -12,6 +12,7 @@ from functools import cache
 from parley.store.conversations import ConversationRecord, ConversationRepository
 from parley.store.messages import MessageRepository
 from parley.store.profiles import ProfileRepository
+from parley.store.search import SearchIndexRepository
 from parley.store.table import chat_table
 from parley.store.usage import UsageRepository
 
@@ -22,6 +23,7 @@ class Store:
     conversations: ConversationRepository
     messages: MessageRepository
     usage: UsageRepository
+    search: SearchIndexRepository
 
 
 @cache
@@ -33,6 +35,7 @@ def get_store() -> Store:
         conversations=ConversationRepository(table),
         messages=MessageRepository(table),
         usage=UsageRepository(table),
+        search=SearchIndexRepository(table),
     )
 
 
