@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from parley.errors import Conflict, ConversationNotFound, Forbidden
+from parley.errors import AttachmentNotFound, Conflict, ConversationNotFound, Forbidden
 
 if TYPE_CHECKING:
     from parley.models import Member
     from parley.store import Store
+    from parley.store.attachments import AttachmentRecord
     from parley.store.conversations import ConversationRecord
 
 MAX_MEMBERS = 50
@@ -92,3 +93,29 @@ def require_may_stop(room: Room, requested_by: str) -> None:
 def require_may_retry(room: Room, author_id: str) -> None:
     if author_id != room.caller.user_id and not room.is_owner:
         raise Forbidden("Only the author or the room's owner can ask again")
+
+
+# Attachments: membership is checked first; the record is read from the conversation's own
+# partition, so it is of this conversation or None.
+def require_may_see_attachment(record: AttachmentRecord | None, user_id: str) -> None:
+    """A file is the uploader's until it is sent; then the whole room's. Anyone else learns
+    nothing, not even that it exists."""
+    if record is None or (record.owner_id != user_id and record.message_id is None):
+        raise AttachmentNotFound()
+
+
+def require_may_download(record: AttachmentRecord | None, user_id: str) -> None:
+    require_may_see_attachment(record, user_id)
+    assert record is not None
+    if record.status != "ready":
+        raise Conflict(f"{record.name} cannot be downloaded: it is {record.status}")
+
+
+def require_may_reference(record: AttachmentRecord | None, author_id: str) -> None:
+    """A message carries only its sender's own uploads to this conversation, once ready."""
+    if record is None or record.owner_id != author_id:
+        raise AttachmentNotFound()
+    if record.status == "pending":
+        raise Conflict(f"{record.name} is still being checked; send it when it is ready")
+    if record.status != "ready":
+        raise Conflict(f"{record.name} was rejected and cannot be sent")

@@ -70,6 +70,20 @@ class ModelSettings(QuotaSettings):
     history_token_budget: Annotated[int, Field(gt=0)] = 6000
 
 
+class UploadSettings(BaseSettings):
+    """Attachments (`parley.attachments`): the uploads bucket and this environment's limits.
+    Read apart from each function's own settings; without a bucket, attachments are off."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", protected_namespaces=())
+
+    uploads_bucket_name: str | None = None
+    upload_max_document_bytes: Annotated[int, Field(gt=0, le=100 * 1024 * 1024)] = 10_485_760
+    upload_max_image_bytes: Annotated[int, Field(gt=0, le=20 * 1024 * 1024)] = 5_242_880
+    upload_max_attachments: Annotated[int, Field(gt=0, le=10)] = 10
+    model_accepts_images: bool = True
+    """False for a model that cannot see images: it gets a note instead, and the app says so."""
+
+
 class ConnectionsTableSettings(BaseSettings):
     """`ws_connect`: the connections table."""
 

@@ -73,6 +73,12 @@ class MessageNotFound(NotFound):
     default_message = "Message not found"
 
 
+class AttachmentNotFound(NotFound):
+    """Also raised for another member's file not yet sent: no existence leak."""
+
+    default_message = "Attachment not found"
+
+
 class UserNotFound(NotFound):
     default_message = "No user with that e-mail address"
 

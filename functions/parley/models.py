@@ -20,6 +20,10 @@ Kind = Literal["assistant", "group"]
 MemberRole = Literal["owner", "member"]
 Role = Literal["user", "assistant"]
 Status = Literal["complete", "streaming", "stopped", "failed"]
+AttachmentKind = Literal["document", "image"]
+AttachmentStatus = Literal["pending", "ready", "rejected"]
+MAX_ATTACHMENTS = 10
+"""Attachment ids one message may name at most (an environment may allow fewer)."""
 
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS)
@@ -78,6 +82,16 @@ class Conversation(ApiModel):
     updated_at: str
 
 
+class MessageAttachment(ApiModel):
+    """A file sent with a message (download it with `GET …/attachments/{id}/download`)."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    kind: AttachmentKind
+
+
 class Message(ApiModel):
     id: str
     conversation_id: str
@@ -89,6 +103,7 @@ class Message(ApiModel):
     client_message_id: str | None = None
     reply_to: str | None = None
     usage: Usage | None = None
+    attachments: list[MessageAttachment] = []
     created_at: str
     updated_at: str
 
@@ -182,6 +197,60 @@ class UpdateConversation(InputModel):
 class PostMessage(InputModel):
     content: Content
     client_message_id: ClientMessageId | None = None
+    attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] = []
+
+
+class RequestUpload(InputModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    size: int = Field(gt=0, description="Bytes; the upload may not be larger")
+
+
+class Attachment(ApiModel):
+    id: str
+    conversation_id: str
+    owner_id: str
+    name: str
+    content_type: str
+    size: int
+    kind: AttachmentKind
+    status: AttachmentStatus = Field(
+        description="pending until the file is uploaded and checked, then ready or rejected"
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why it was rejected: wrong_type, too_large, encrypted, malformed, "
+        "decompression_bomb or empty",
+    )
+    reason_message: str | None = None
+    text_chars: int | None = Field(default=None, description="Characters of extracted text")
+    truncated: bool = False
+    pages: int | None = None
+    created_at: str
+
+
+class UploadGrant(ApiModel):
+    attachment: Attachment
+    url: str = Field(description="POST the form here: the fields, then the file as `file`")
+    fields: dict[str, str]
+    expires_at: str
+    assistant_sees_images: bool = Field(
+        description="False when the model cannot see images: it is told one was attached"
+    )
+
+
+class AttachmentDownload(ApiModel):
+    url: str = Field(description="A presigned GET, valid for minutes")
+    expires_at: str
+    name: str
+    after: Id | None = Field(
+        default=None,
+        description="A chat with the assistant: the message this one follows (default: the newest)",
+    )
+    edit_of: Id | None = Field(
+        default=None,
+        description="A chat with the assistant: your earlier message this one is a new version of",
+    )
 
 
 class AddMember(InputModel):

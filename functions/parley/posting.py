@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from parley import access
+from parley.attachments import summary as attachment_summary
 from parley.errors import (
     AssistantUnavailable,
     Conflict,
     ConversationNotFound,
+    InvalidInput,
     MessageNotFound,
     QuotaExceeded,
 )
@@ -41,11 +43,15 @@ from parley.store.messages import ReplyNotStreaming
 from parley.titles import title_from
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from parley.attachments import Attachments
     from parley.models import Kind, Message, Profile
     from parley.quota import Quota
     from parley.realtime.fanout import Broadcaster
     from parley.replies import ReplyOutcome
     from parley.store import Store
+    from parley.store.attachments import AttachmentRecord
     from parley.store.usage import Claim
 
 MENTION = re.compile(r"(?<![\w@])@assistant\b", re.IGNORECASE)
@@ -84,6 +90,9 @@ class Exchange:
 
 
 class MessagePipeline:
+    attachments: Attachments | None = None
+    """Files sent with messages (`parley.attachments`); None where uploads are not set up."""
+
     def __init__(self, *, store: Store, quota: Quota, broadcaster: Broadcaster) -> None:
         self.store = store
         self.quota = quota
@@ -97,9 +106,11 @@ class MessagePipeline:
         *,
         client_message_id: str | None,
         dispatch: Dispatch,
+        attachment_ids: Sequence[str] = (),
     ) -> Posted:
         """Store `content` as `author`'s message, tell the room, and ask for a reply if due."""
         room = access.room_for(self.store, conversation_id, author.id)
+        sent = self._attachments_for(conversation_id, author.id, attachment_ids)
         message_id, reply_id = new_ulid(), new_ulid()  # in this order: the reply sorts after
         claim: Claim | None = None
         answers = assistant_answers(room.record.kind, content)
@@ -112,11 +123,17 @@ class MessagePipeline:
                     return Posted(earlier, created=False, answers=answers)
                 raise
         try:
+            if sent and self.attachments is not None:
+                self.attachments.keep(sent)  # out of the pending expiry before it is referenced
             message, created = self.store.messages.put_user_message(
                 conversation_id,
                 author_id=author.id,
                 author_name=author.name,
                 content=content,
+                attachments=[attachment_summary(r) for r in sent],
+                attachment_guards=self.store.attachments.reference_items(
+                    conversation_id, [r.id for r in sent], owner_id=author.id, message_id=message_id
+                ),
                 client_message_id=client_message_id,
                 message_id=message_id,
             )
@@ -149,11 +166,17 @@ class MessagePipeline:
         *,
         client_message_id: str | None,
         run: Dispatch,
+        attachment_ids: Sequence[str] = (),
     ) -> Exchange:
         """Post and wait for the reply (HTTP). Sending the same `clientMessageId` again
         returns the earlier reply, or asks again when the earlier one did not complete."""
         posted = self.post(
-            author, conversation_id, content, client_message_id=client_message_id, dispatch=run
+            author,
+            conversation_id,
+            content,
+            client_message_id=client_message_id,
+            dispatch=run,
+            attachment_ids=attachment_ids,
         )
         if not posted.created:
             if not posted.answers:
@@ -208,6 +231,17 @@ class MessagePipeline:
             raise Conflict("The reply has already ended") from None
 
     # helpers ---------------------------------------------------------------------------------
+    def _attachments_for(
+        self, conversation_id: str, author_id: str, attachment_ids: Sequence[str]
+    ) -> list[AttachmentRecord]:
+        """The sender's ready uploads to this conversation the message names (`parley.access`
+        decides; the store's transaction checks again)."""
+        if not attachment_ids:
+            return []
+        if self.attachments is None:
+            raise InvalidInput("Attachments are not available here")
+        return self.attachments.for_message(conversation_id, author_id, attachment_ids)
+
     def _announce(self, room: access.Room, message: Message, content: str) -> None:
         """Tell the room, record the activity, title the conversation from its first message."""
         conversation_id = room.record.id

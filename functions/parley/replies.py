@@ -53,6 +53,7 @@ from parley.realtime.protocol import (
 from parley.store.messages import ReplyNotStreaming
 
 if TYPE_CHECKING:
+    from parley.attachments import Attachments
     from parley.bots import Provider
     from parley.jobs import ReplyJob
     from parley.quota import Quota
@@ -115,6 +116,9 @@ class _Progress:
 
 class ReplyWriter:
     """Streams one reply from the provider to the room and the table."""
+
+    attachments: Attachments | None = None
+    """The files sent with messages, for the model's history; None where uploads are off."""
 
     def __init__(
         self,
@@ -335,7 +339,14 @@ class ReplyWriter:
         history = self.store.messages.recent(
             job.conversation_id, limit=HISTORY_MESSAGES, up_to=job.reply_to
         )
-        return model_history(history, kind=record.kind, budget=self.history_token_budget)
+        files = self.attachments
+        return model_history(
+            history,
+            kind=record.kind,
+            budget=self.history_token_budget,
+            attachments=files.contents(history) if files is not None else None,
+            sees_images=files.sees_images if files is not None else False,
+        )
 
     # endings ---------------------------------------------------------------------------------
     def _settle(self, job: ReplyJob, used: Usage | None) -> None:

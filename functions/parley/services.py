@@ -8,11 +8,12 @@ simulate a new container. Nothing here knows whether it runs in AWS or locally: 
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import boto3
 from botocore.config import Config
 
+from parley.attachments import Attachments, UploadLimits
 from parley.bots import get_provider
 from parley.config import (
     ApiSettings,
@@ -21,6 +22,7 @@ from parley.config import (
     MessageSettings,
     QuotaSettings,
     RoomSettings,
+    UploadSettings,
     WorkerSettings,
     get_settings,
 )
@@ -33,6 +35,7 @@ from parley.realtime.rooms import Rooms, lambda_invoker
 from parley.replies import ReplyWriter
 from parley.store import get_store
 from parley.store.connections import ConnectionsRepository
+from parley.store.uploads import UploadBucket
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -117,7 +120,7 @@ def rooms() -> Rooms:
         connections=connections_repository(),
         broadcaster=broadcaster(),
         presence=presence(),
-        pipeline=_pipeline(settings),
+        pipeline=_with_attachments(_pipeline(settings)),
         dispatch=invoke_worker,
     )
 
@@ -136,17 +139,49 @@ def _writer(settings: WorkerSettings | ApiSettings) -> ReplyWriter:
 @cache
 def reply_writer() -> ReplyWriter:
     """`bot_worker`'s writer."""
-    return _writer(get_settings(WorkerSettings))
+    return _with_attachments(_writer(get_settings(WorkerSettings)))
 
 
 @cache
 def api_pipeline() -> tuple[MessagePipeline, ReplyWriter]:
     """`chat_api`: the pipeline and the writer it runs replies with, in process."""
     settings = get_settings(ApiSettings)
-    return _pipeline(settings), _writer(settings)
+    return _with_attachments(_pipeline(settings)), _with_attachments(_writer(settings))
 
 
 @cache
 def conversations() -> Conversations:
     """Conversation management; membership changes reach live sockets through `Rooms`."""
     return Conversations(get_store(), presence=presence())
+
+
+# -- attachments -------------------------------------------------------------------------------
+@cache
+def attachments() -> Attachments | None:
+    """Attachments (`parley.attachments`) over the uploads bucket; None without one."""
+    settings = get_settings(UploadSettings)
+    if not settings.uploads_bucket_name:
+        return None
+    client = boto3.client(
+        "s3",
+        region_name=settings.aws_region,
+        config=Config(signature_version="s3v4", retries={"mode": "standard"}),
+    )
+    return Attachments(
+        get_store(),
+        UploadBucket(client, settings.uploads_bucket_name),
+        UploadLimits(
+            document_bytes=settings.upload_max_document_bytes,
+            image_bytes=settings.upload_max_image_bytes,
+            per_message=settings.upload_max_attachments,
+        ),
+        sees_images=settings.model_accepts_images,
+    )
+
+
+Part = TypeVar("Part", MessagePipeline, ReplyWriter)
+
+
+def _with_attachments(part: Part) -> Part:
+    part.attachments = attachments()
+    return part

@@ -63,6 +63,7 @@ def post_message(
         body.content,
         client_message_id=body.client_message_id,
         run=lambda job: writer.run(job, time_left=time_left),
+        attachment_ids=body.attachment_ids,
     )
     result = PostMessageResult(message=exchange.message, reply=exchange.reply)
     return Response(201, "application/json", result)

@@ -22,9 +22,21 @@ SYSTEM_PROMPT = (
 )
 
 
+class ImagePart(BaseModel):
+    """An image the user attached, for models that see images."""
+
+    media_type: str
+    data: bytes
+
+
+IMAGE_TOKENS = 1_000
+"""What one image is budgeted at (a high-detail image of ~1,000 px costs models about this)."""
+
+
 class ChatTurn(BaseModel):
     role: Literal["system", "user", "assistant"]
     content: str
+    images: list[ImagePart] = []
 
 
 class Delta(BaseModel):
@@ -131,9 +143,11 @@ def get_provider(settings: ModelSettings) -> Provider:
 
 
 __all__ = [
+    "IMAGE_TOKENS",
     "ChatTurn",
     "Delta",
     "Done",
+    "ImagePart",
     "Provider",
     "ProviderError",
     "Usage",

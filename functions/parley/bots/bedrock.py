@@ -83,10 +83,15 @@ def converse_messages(turns: Sequence[ChatTurn]) -> tuple[list[dict[str, Any]], 
     for turn in turns:
         if turn.role == "system" or not turn.content:
             continue
+        blocks: list[dict[str, Any]] = [{"text": turn.content}]
+        blocks += [
+            {"image": {"format": image.media_type.split("/")[1], "source": {"bytes": image.data}}}
+            for image in turn.images
+        ]
         if messages and messages[-1]["role"] == turn.role:
-            messages[-1]["content"].append({"text": turn.content})
+            messages[-1]["content"].extend(blocks)
         else:
-            messages.append({"role": turn.role, "content": [{"text": turn.content}]})
+            messages.append({"role": turn.role, "content": blocks})
     return system, messages
 
 

@@ -4,6 +4,7 @@ the local model). Timeouts and bounded retries on 429/5xx are the SDK's own, con
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,19 @@ logger = logging.getLogger("parley.bots")
 
 NO_KEY = "no-key"
 """Sent when no key parameter is configured (local servers ignore it)."""
+
+
+def openai_message(turn: ChatTurn) -> dict[str, Any]:
+    """A chat message; a turn with images becomes text and `image_url` parts (data URLs)."""
+    if not turn.images:
+        return {"role": turn.role, "content": turn.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": turn.content}]
+    for image in turn.images:
+        encoded = base64.b64encode(image.data).decode("ascii")
+        parts.append(
+            {"type": "image_url", "image_url": {"url": f"data:{image.media_type};base64,{encoded}"}}
+        )
+    return {"role": turn.role, "content": parts}
 
 
 class OpenAIProvider:
@@ -48,7 +62,7 @@ class OpenAIProvider:
     def _request(self, turns: Sequence[ChatTurn], max_tokens: int | None) -> dict[str, Any]:
         return {
             "model": self.settings.model_id,
-            "messages": [{"role": t.role, "content": t.content} for t in turns],
+            "messages": [openai_message(t) for t in turns],
             "max_tokens": max_tokens or self.settings.model_max_output_tokens,
         }
 

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from parley.models import ClientMessageId, ErrorCode, Message
+from parley.models import MAX_ATTACHMENTS, ClientMessageId, ErrorCode, Message
 
 FRAME_LIMIT = 32 * 1024
 """API Gateway's WebSocket frame size limit, in bytes."""
@@ -101,6 +101,8 @@ class SendMessage(_Wire):
     conversation_id: Id
     client_message_id: ClientMessageId
     content: Annotated[str, Field(min_length=1)]
+    attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] = []
+    """Files uploaded to this conversation by the sender and `ready` (`POST …/uploads`)."""
 
     @field_validator("content")
     @classmethod

@@ -186,6 +186,7 @@ class Rooms:
             action.content,
             client_message_id=action.client_message_id,
             dispatch=self.dispatch_job,
+            attachment_ids=action.attachment_ids,
         )
         if not posted.created:  # a resend: confirm to the sender alone, store nothing
             self.broadcaster.send(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from parley.store.attachments import AttachmentRepository
 from parley.store.conversations import ConversationRecord, ConversationRepository
 from parley.store.messages import MessageRepository
 from parley.store.profiles import ProfileRepository
@@ -24,6 +25,11 @@ class Store:
     messages: MessageRepository
     usage: UsageRepository
     search: SearchIndexRepository
+
+    @property
+    def attachments(self) -> AttachmentRepository:
+        """Attachment items, over the same table (a view: nothing to build at cold start)."""
+        return AttachmentRepository(self.messages.table)
 
 
 @cache

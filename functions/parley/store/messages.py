@@ -29,10 +29,12 @@ from botocore.exceptions import ClientError
 
 from parley.errors import BadRequest, Conflict, ConversationNotFound, MessageNotFound
 from parley.ids import new_ulid, now_iso
-from parley.models import Message, Status, Usage
+from parley.models import Message, MessageAttachment, Status, Usage
 from parley.store.table import conv_pk, decode_cursor, encode_cursor, message_sk, plain
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mypy_boto3_dynamodb.service_resource import Table
 
 ASSISTANT_ID = "assistant"
@@ -94,6 +96,9 @@ def to_message(item: dict[str, Any]) -> Message:
         client_message_id=item.get("client_message_id"),
         reply_to=item.get("reply_to"),
         usage=Usage.model_validate(plain(usage)) if usage else None,
+        attachments=[
+            MessageAttachment.model_validate(plain(a)) for a in item.get("attachments", ())
+        ],
         created_at=str(item["created_at"]),
         updated_at=str(item["updated_at"]),
     )
@@ -130,6 +135,8 @@ def _message_item(message: Message) -> dict[str, Any]:
     item.update({k: v for k, v in optional.items() if v is not None})
     if message.usage is not None:
         item["usage"] = message.usage.model_dump()
+    if message.attachments:
+        item["attachments"] = [a.model_dump() for a in message.attachments]
     return item
 
 
@@ -157,6 +164,8 @@ class MessageRepository:
         author_id: str,
         author_name: str | None,
         content: str,
+        attachments: Sequence[MessageAttachment] = (),
+        attachment_guards: Sequence[dict[str, Any]] = (),
         client_message_id: str | None = None,
         message_id: str | None = None,
     ) -> tuple[Message, bool]:
@@ -174,6 +183,7 @@ class MessageRepository:
             author_name=author_name,
             role="user",
             content=content,
+            attachments=list(attachments),
             status="complete",
             client_message_id=client_message_id,
             created_at=now,
@@ -212,6 +222,7 @@ class MessageRepository:
                     }
                 }
             )
+        transact.extend(attachment_guards)  # each attachment still the author's and ready
         try:
             # The resource's client takes plain Python values (boto3 serializes them).
             self.table.meta.client.transact_write_items(TransactItems=transact)  # type: ignore[arg-type]
@@ -221,6 +232,9 @@ class MessageRepository:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise ConversationNotFound() from None
+            guarded = reasons[len(transact) - len(attachment_guards) :] if attachment_guards else []
+            if "ConditionalCheckFailed" in guarded:
+                raise Conflict("An attachment is no longer ready to send") from None
             if client_message_id is not None:
                 existing = self.by_client_id(conversation_id, client_message_id, author_id)
                 if existing is not None:
