@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from parley.store.search import Posting
 
 MAX_QUERY_CHARS = 200
+MAX_SEARCH_PAGE = 50
 MAX_QUERY_TERMS = 5
 """Each term is one Query per conversation of the caller: the bound keeps a search's reads."""
 POSTINGS_PER_TERM = 500
@@ -100,7 +101,7 @@ class SearchIndex:
     def batched(self) -> Iterator[None]:
         """Apply many changes with one batch writer (a stream batch, a backfill): the index
         writes go out 25 to a call, and when the block ends."""
-        with self.store.search.batch() as writer:
+        with self.store.search.postings_writer() as writer:
             self._writer = writer
             try:
                 yield
@@ -120,7 +121,7 @@ class SearchIndex:
         previous, terms = _indexed(change.old), _indexed(change.new)
         if previous == terms:
             return  # streaming progress, or a change of something else (usage, announced…)
-        self.store.search.write(
+        self.store.search.write_postings(
             conversation_id,
             change.sk.removeprefix("MSG#"),
             terms,
@@ -318,7 +319,7 @@ class Search:
             ):
                 visible[conversation_id] = member
             allowed = [c for c in batch if visible[c.conversation_id]]
-            items = self.store.search.items(
+            items = self.store.search.hit_items(
                 [message_key(c.conversation_id, c.message_id) for c in allowed]
                 + [meta_key(c) for c in {c.conversation_id for c in allowed}]
             )

@@ -147,6 +147,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search my messages
+         * @description Messages the caller can read — in every conversation they are a member of, rooms included — best match first, each with its conversation and a snippet whose matched words are flagged. Common words (`the`, `and`…) are not searched.
+         */
+        get: operations["search_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -371,6 +391,59 @@ export type components = {
         ResponseValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** SearchHit */
+        SearchHit: {
+            /** Authorid */
+            authorId: string;
+            /** Authorname */
+            authorName?: string | null;
+            /** Conversationid */
+            conversationId: string;
+            /**
+             * Conversationkind
+             * @enum {string}
+             */
+            conversationKind: "assistant" | "group";
+            /** Conversationtitle */
+            conversationTitle: string;
+            /** Createdat */
+            createdAt: string;
+            /** Messageid */
+            messageId: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+            /**
+             * Snippet
+             * @description Plain-text pieces of the message around the first match, in order; never HTML
+             */
+            snippet: components["schemas"]["SnippetSegment"][];
+        };
+        /** SearchPage */
+        SearchPage: {
+            /**
+             * Items
+             * @description Best match first
+             */
+            items: components["schemas"]["SearchHit"][];
+            /**
+             * Nextcursor
+             * @description Opaque; pass as `cursor` for the next results
+             */
+            nextCursor: string | null;
+        };
+        /** SnippetSegment */
+        SnippetSegment: {
+            /**
+             * Match
+             * @description True for a word the query matched (render it marked)
+             */
+            match: boolean;
+            /** Text */
+            text: string;
         };
         /** UpdateConversation */
         UpdateConversation: {
@@ -1461,6 +1534,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    search_search_get: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` of the previous page of this listing (opaque) */
+                cursor?: string | null;
+                /** @description Results per page */
+                limit?: number;
+                /** @description Words to find (case and accents ignored; the last word also matches as the start of longer words); 1–200 characters */
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of results */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
                 };
             };
             /** @description Malformed request (unreadable JSON, bad cursor) */

@@ -55,11 +55,11 @@ class SearchIndexRepository:
         self.table = table
 
     # -- writing (the stream projection) -------------------------------------------------------
-    def batch(self) -> AbstractContextManager[BatchWriter]:
+    def postings_writer(self) -> AbstractContextManager[BatchWriter]:
         """One batch writer for many changes (later writes of a key replace earlier ones)."""
         return self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"])
 
-    def write(
+    def write_postings(
         self,
         conversation_id: str,
         message_id: str,
@@ -71,8 +71,10 @@ class SearchIndexRepository:
         """Change the message's postings from `previous` to `terms`: put the new or changed
         ones, delete the ones it no longer has. Returns the number of items written."""
         if writer is None:
-            with self.batch() as own:
-                return self.write(conversation_id, message_id, terms, previous=previous, writer=own)
+            with self.postings_writer() as own:
+                return self.write_postings(
+                    conversation_id, message_id, terms, previous=previous, writer=own
+                )
         pk = index_pk(conversation_id)
         length = sum(terms.values())
         same_length = length == sum(previous.values())
@@ -133,7 +135,7 @@ class SearchIndexRepository:
             )
         return found
 
-    def items(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    def hit_items(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """`chat` items by (pk, sk), read in BatchGetItem calls (the results page's messages and
         conversations); missing items are absent from the answer."""
         wanted = list(dict.fromkeys(keys))
