@@ -37,13 +37,16 @@ def fmt(c: Context) -> None:
 
 @task
 def lint(c: Context) -> None:
-    """Lint: ruff format and ruff, mypy (strict on parley), zizmor on workflows, tsc and eslint."""
+    """Lint: ruff format and ruff, mypy (strict on parley), zizmor on workflows, asl-validator on
+    state machines, tsc and eslint."""
     steps = [
         ("ruff format", f"ruff format --check {PY_PATHS}"),
         ("ruff", f"ruff check {PY_PATHS}"),
         ("mypy", "mypy functions tasks"),
         # GitHub Actions security audit at its default persona; offline: no GitHub API calls.
         ("zizmor", "zizmor --offline --no-progress .github/workflows"),
+        # Amazon States Language: every state machine definition, with asl-validator.
+        ("asl-validator", "invoke check-workflows"),
     ]
     if _has_frontend():
         steps.append(("frontend lint", "npm --prefix frontend run --silent lint"))

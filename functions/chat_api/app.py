@@ -16,12 +16,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chat_api import errors, guard, openapi
 from chat_api.deps import CurrentUser
 from chat_api.docs import errors as error_docs
-from chat_api.routes import attachments, compat, conversations, me, members, messages, search
+from chat_api.routes import (
+    attachments,
+    compat,
+    conversations,
+    exports,
+    me,
+    members,
+    messages,
+    search,
+)
 from parley.observability import lambda_handler
 
 # No `enable_validation`: Powertools would validate before the guard; `guard.install` adds it.
 app = APIGatewayHttpResolver()
-for module in (me, conversations, messages, members, attachments, search, compat):
+for module in (me, conversations, messages, members, attachments, exports, search, compat):
     app.include_router(module.router)
 guard.install(app)
 errors.install(app)

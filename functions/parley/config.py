@@ -114,6 +114,26 @@ class ApiSettings(RoomSettings, AuthSettings, ModelSettings):
     """`chat_api`: everything it reads (it writes replies in process and broadcasts them)."""
 
 
+class ExportRequestSettings(ChatTableSettings):
+    """`chat_api`'s exports: the workflow it starts and the bucket it links to."""
+
+    exports_bucket_name: NonEmpty
+    export_state_machine_arn: NonEmpty
+
+
+class ExportWorkerSettings(RoomSettings):
+    """`export_worker`: the history, the exports bucket, and the user's connections."""
+
+    exports_bucket_name: NonEmpty
+
+
+class MaintenanceSettings(RoomSettings, QuotaSettings):
+    """`maintenance`: rooms (to tell them of failed replies), the quota it settles, retention."""
+
+    retention_days: Annotated[int, Field(ge=0, le=36_500)] = 0
+    """Delete conversations untouched for this many days; 0 (the default) keeps them."""
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 

@@ -87,6 +87,12 @@ class MemberNotFound(NotFound):
     default_message = "Member not found"
 
 
+class ExportNotFound(NotFound):
+    """Also raised for another user's export: no existence leak."""
+
+    default_message = "Export not found"
+
+
 class Conflict(ParleyError):
     status = 409
     code = "conflict"

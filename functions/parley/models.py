@@ -184,6 +184,30 @@ class PostMessageResult(ApiModel):
     )
 
 
+ExportFormat = Literal["md", "json"]
+ExportState = Literal["running", "ready", "failed", "expired"]
+
+
+class ExportStatus(ApiModel):
+    """An export of a conversation's history (`POST /conversations/{id}/exports`)."""
+
+    id: str
+    conversation_id: str
+    format: ExportFormat
+    status: ExportState = Field(
+        description="`running` until the file is written; `expired` once its file was removed"
+    )
+    created_at: str
+    finished_at: str | None = None
+    message_count: int | None = None
+    file_name: str | None = None
+    download_url: str | None = Field(
+        default=None, description="While `ready`: a link to the file, valid for a few minutes"
+    )
+    download_expires_at: str | None = None
+    error: str | None = Field(default=None, description="While `failed`: why, in a sentence")
+
+
 # -- inputs ----------------------------------------------------------------------------------
 class CreateConversation(InputModel):
     title: Title | None = None
@@ -255,6 +279,10 @@ class AttachmentDownload(ApiModel):
 
 class AddMember(InputModel):
     email: Email
+
+
+class CreateExport(InputModel):
+    format: ExportFormat = "md"
 
 
 # -- errors ----------------------------------------------------------------------------------

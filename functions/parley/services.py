@@ -15,10 +15,16 @@ from botocore.config import Config
 
 from parley.attachments import Attachments, UploadLimits
 from parley.bots import get_provider
+from parley.changes import ChangeFeed, projections
 from parley.config import (
     ApiSettings,
+    ChatTableSettings,
     ConnectionSettings,
     ConnectionsTableSettings,
+    ContextSettings,
+    ExportRequestSettings,
+    ExportWorkerSettings,
+    MaintenanceSettings,
     MessageSettings,
     QuotaSettings,
     RoomSettings,
@@ -27,6 +33,10 @@ from parley.config import (
     get_settings,
 )
 from parley.conversations import Conversations
+from parley.export_job import ExportJob
+from parley.exports import LINK_SECONDS as EXPORT_LINK_SECONDS
+from parley.exports import Exports
+from parley.maintenance import Maintenance, connection_alive
 from parley.posting import MessagePipeline
 from parley.quota import Quota
 from parley.realtime.fanout import DEFAULT_POOL_SIZE, Broadcaster
@@ -35,11 +45,15 @@ from parley.realtime.rooms import Rooms, lambda_invoker
 from parley.replies import ReplyWriter
 from parley.store import get_store
 from parley.store.connections import ConnectionsRepository
+from parley.store.exports import ExportRepository
+from parley.store.housekeeping import HousekeepingRepository
+from parley.store.table import chat_table
 from parley.store.uploads import UploadBucket
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
 
     from parley.jobs import ReplyJob
     from parley.replies import ReplyOutcome
@@ -153,6 +167,81 @@ def api_pipeline() -> tuple[MessagePipeline, ReplyWriter]:
 def conversations() -> Conversations:
     """Conversation management; membership changes reach live sockets through `Rooms`."""
     return Conversations(get_store(), presence=presence())
+
+
+@cache
+def change_feed() -> ChangeFeed:
+    """`stream_processor`: every projection of `parley.changes`, over this cold start's store."""
+    return ChangeFeed(projections(get_store()))
+
+
+@cache
+def maintenance() -> Maintenance:
+    """The scheduled maintenance (`maintenance`)."""
+    settings = get_settings(MaintenanceSettings)
+    client = management_client()
+    return Maintenance(
+        store=get_store(),
+        housekeeping=HousekeepingRepository(chat_table()),
+        connections=connections_repository(),
+        broadcaster=broadcaster(),
+        quota=quota(settings),
+        alive=lambda connection_id: connection_alive(client, connection_id),
+    )
+
+
+@cache
+def s3_client() -> S3Client:
+    """The exports bucket's client: Signature V4, as KMS-encrypted objects' links need."""
+    settings = get_settings(ChatTableSettings)
+    return boto3.client(
+        "s3",
+        region_name=settings.aws_region,
+        config=Config(signature_version="s3v4", retries={"mode": "standard"}),
+    )
+
+
+@cache
+def exports() -> Exports:
+    """`chat_api`: asking for exports and reading their status."""
+    settings = get_settings(ExportRequestSettings)
+    workflows: Any = boto3.client(  # no stubs for Step Functions in the environment
+        "stepfunctions",
+        region_name=settings.aws_region,
+        config=Config(retries={"mode": "standard"}),
+    )
+    s3 = s3_client()
+
+    def start(name: str, document: str) -> None:
+        workflows.start_execution(
+            stateMachineArn=settings.export_state_machine_arn, name=name, input=document
+        )
+
+    def presign(key: str, file_name: str) -> str:
+        return s3.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": settings.exports_bucket_name,
+                "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{file_name}"',
+            },
+            ExpiresIn=EXPORT_LINK_SECONDS,
+        )
+
+    return Exports(get_store(), ExportRepository(chat_table()), start=start, presign=presign)
+
+
+@cache
+def export_job() -> ExportJob:
+    """`export_worker`: the steps of the export workflow."""
+    settings = get_settings(ExportWorkerSettings)
+    return ExportJob(
+        store=get_store(),
+        records=ExportRepository(chat_table()),
+        s3=s3_client(),
+        bucket=settings.exports_bucket_name,
+        broadcaster=broadcaster(),
+    )
 
 
 # -- attachments -------------------------------------------------------------------------------

@@ -467,11 +467,26 @@ def serve(
     )
     from werkzeug.serving import make_server
 
+    from tasks.local import snapshot
+    from tasks.local.cognito_mail import Mailbox, hook_cognito_mail
+
+    mailbox = Mailbox()
     if tuned:
         tune_moto()
+        hook_cognito_mail(mailbox)
     if post_confirmation:
         hook_post_confirmation(lambda_invoker(post_confirmation, "post_confirmation"))
-    app = DomainDispatcherApplication(create_backend_app)
+        # State machines run on moto's executor, their Lambda tasks on the same Invoke API.
+        from tasks.local.workflows import run_state_machines
+
+        run_state_machines(post_confirmation)
+    restored = False
+    if state_file is not None:
+        extra = snapshot.load(state_file)  # SnapshotError: the process ends with its message
+        if extra is not None:
+            mailbox = extra.get("mailbox", mailbox)
+            restored = True
+    app = with_mailbox(DomainDispatcherApplication(create_backend_app), mailbox)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     tmp = ready_file.with_suffix(".tmp")

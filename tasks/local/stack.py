@@ -42,6 +42,7 @@ SERVICE_ENDPOINTS = (
     "SQS",
     "STS",
     "SECRETS_MANAGER",
+    "SFN",
 )
 """Services the functions reach on moto (AWS_ENDPOINT_URL_<service>, honoured by boto3)."""
 
@@ -67,6 +68,17 @@ class StackConfig:
     scripted_token_delay: float = 0.03
     gateway: dict[str, Any] = field(default_factory=dict)
     """GatewaySettings overrides (throttling, concurrency…) for tests and benchmarks."""
+    retention_days: int = 0
+    """The maintenance's retention (RETENTION_DAYS); 0 keeps every conversation."""
+    schedule_interval: float = field(
+        default_factory=lambda: float(os.environ.get("PARLEY_SCHEDULE_INTERVAL", "3600"))
+    )
+    """Seconds between runs of each scheduled function (nightly in AWS); 0 never runs them."""
+    state_dir: Path | None = None
+    """Keep moto's state (users, tables, the mailbox…) here across restarts: restored at start,
+    saved at stop (`tasks.local.snapshot`). None: every start is clean (tests)."""
+    fresh: bool = False
+    """Forget the state saved in `state_dir` and start clean."""
 
     def port(self, name: str) -> int:
         return int(self.ports.get(name, 0))
@@ -179,9 +191,15 @@ class LocalStack:
         model_refs, model_url, model_label = self._start_model()
 
         # The gateway and its functions.
+        # Step Functions on moto's own executor, and the exports bucket (tasks.local.workflows).
+        from tasks.local.workflows import create_workflows
+
+        workflow_refs = create_workflows(session, moto_url, manifest)
         refs = {
             **resources.refs(),
             **model_refs,
+            **workflow_refs,
+            "retention_days": str(cfg.retention_days),
             "daily_token_quota": str(cfg.daily_token_quota),
             "bedrock_agent_id": os.environ.get("BEDROCK_AGENT_ID", ""),
             "bedrock_agent_alias_id": os.environ.get("BEDROCK_AGENT_ALIAS_ID", ""),
@@ -229,6 +247,12 @@ class LocalStack:
             self._background.append(
                 asyncio.run_coroutine_threadsafe(gateway.warm(), self.loop.loop)
             )
+        if cfg.schedule_interval > 0:  # EventBridge Scheduler: each schedule on a timer
+            from tasks.local.workflows import schedule_forever, scheduled_functions
+
+            for function, event in scheduled_functions(manifest).items():
+                timer = schedule_forever(gateway.runtime, function, event, cfg.schedule_interval)
+                self._background.append(asyncio.run_coroutine_threadsafe(timer, self.loop.loop))
 
         self.info = {
             "appUrl": app_url,

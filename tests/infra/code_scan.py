@@ -47,6 +47,20 @@ OPERATION_ACTIONS: dict[str, tuple[str, ...]] = {
     "converse": ("bedrock:InvokeModel",),
     "converse_stream": ("bedrock:InvokeModelWithResponseStream",),
     "invoke_agent": ("bedrock:InvokeAgent",),
+    "start_execution": ("states:StartExecution",),
+    "put_object": ("s3:PutObject",),
+    "get_object": ("s3:GetObject",),
+    "delete_objects": ("s3:DeleteObject",),
+    "list_objects_v2": ("s3:ListBucket",),
+    "create_multipart_upload": ("s3:PutObject",),
+    "upload_part": ("s3:PutObject",),
+    "complete_multipart_upload": ("s3:PutObject",),
+    "abort_multipart_upload": ("s3:AbortMultipartUpload",),
+    # A presigned link is a request signed with the function's role: it needs the action.
+    "generate_presigned_url": ("s3:GetObject",),
+    "generate_presigned_post": ("s3:PutObject", "s3:PutObjectTagging"),
+    "put_object_tagging": ("s3:PutObjectTagging",),
+    "delete_object": ("s3:DeleteObject",),
 }
 # Library classes that make AWS calls for the code (operation as in OPERATION_ACTIONS).
 LIBRARY_OPERATIONS: dict[tuple[str, str], str] = {

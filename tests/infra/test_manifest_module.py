@@ -33,6 +33,9 @@ def expected_function(manifest: Manifest, name: str) -> dict[str, Any]:
         "websocket_routes": list(fn.triggers.websocket),
         "authorizer": fn.triggers.authorizer,
         "cognito": list(fn.triggers.cognito),
+        "stream": None if fn.triggers.stream is None else fn.triggers.stream.model_dump(),
+        "schedule": None if fn.triggers.schedule is None else fn.triggers.schedule.model_dump(),
+        "workflows": list(fn.triggers.workflow),
         "async": None if async_ is None else async_.model_dump(),
         "permissions": [{"resource": p.resource, "actions": p.actions} for p in fn.permissions],
     }
@@ -72,6 +75,21 @@ def test_routes_triggers_and_tables_read_the_same(
         f.name: f.triggers.async_.model_dump()
         for f in manifest.functions.values()
         if f.triggers.async_ is not None
+    }
+    assert manifest_outputs["schedules"] == {
+        f.name: f.triggers.schedule.model_dump()
+        for f in manifest.functions.values()
+        if f.triggers.schedule is not None
+    }
+    workflows = {w for f in manifest.functions.values() for w in f.triggers.workflow}
+    assert manifest_outputs["workflow_functions"] == {
+        w: sorted(f.name for f in manifest.functions.values() if w in f.triggers.workflow)
+        for w in workflows
+    }
+    assert manifest_outputs["stream_functions"] == {
+        f.name: f.triggers.stream.model_dump()
+        for f in manifest.functions.values()
+        if f.triggers.stream is not None
     }
     assert manifest_outputs["architectures"] == manifest.architectures
     assert manifest_outputs["env_refs"] == sorted(

@@ -452,3 +452,292 @@ def test_websocket_rejects_a_bad_token(stack: LocalStack) -> None:
     with pytest.raises(InvalidStatus) as rejected:
         connect(stack.info["wsUrl"], subprotocols=["parley", "not-a-token"], open_timeout=TIMEOUT)  # type: ignore[list-item]
     assert rejected.value.response.status_code in (401, 403)
+
+
+# -- exports (Step Functions on moto's executor, its tasks in the local Lambda runtime) ------------
+EXPORT_MESSAGES = 2000
+
+
+def _fill_history(stack: LocalStack, conversation_id: str, author: TestUser) -> list[Any]:
+    """2,000 stored messages of every kind (user and assistant, failed and stopped replies,
+    usage, Markdown and non-ASCII text), written straight to the table; oldest first."""
+    from parley.ids import new_ulid
+    from parley.models import Message, Usage
+    from parley.store.messages import _message_item
+
+    table = boto3.resource(
+        "dynamodb",
+        endpoint_url=stack.info["motoUrl"],
+        region_name=stack.info["region"],
+        **FAKE_CREDENTIALS,
+    ).Table(stack.resources.chat_table)
+    messages = []
+    for n in range(EXPORT_MESSAGES):
+        assistant = n % 2 == 1
+        stamp = f"2026-11-{1 + n // 1000:02d}T{(n // 60) % 24:02d}:{n % 60:02d}:00.000Z"
+        messages.append(
+            Message(
+                id=new_ulid(),
+                conversation_id=conversation_id,
+                author_id="assistant" if assistant else author.sub,
+                author_name="Assistant" if assistant else "Ada",
+                role="assistant" if assistant else "user",
+                content=f"Line {n}: **bold** `code` — naïve café ✓\n\n- item {n}",
+                status=("failed" if n % 97 == 1 else "stopped" if n % 89 == 1 else "complete")
+                if assistant
+                else "complete",
+                usage=Usage(input_tokens=n, output_tokens=2 * n) if assistant else None,
+                reply_to=messages[-1].id if assistant else None,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+    with table.batch_writer() as batch:
+        for message in messages:
+            batch.put_item(Item=_message_item(message))
+    return messages
+
+
+def _await_export(api: httpx.Client, user: TestUser, export_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        status = api.get(f"/exports/{export_id}", headers=user.bearer()).json()
+        if status["status"] != "running":
+            return dict(status)
+        time.sleep(0.5)
+    raise AssertionError(f"export {export_id} still running after 180 s")
+
+
+def test_a_2000_message_conversation_exports_exactly_as_stored(
+    stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser]
+) -> None:
+    ada, eve = make_user("Ada"), make_user("Eve")
+    cid = api.post(
+        "/conversations", json={"title": "Trip: Lisbon & Porto"}, headers=ada.bearer()
+    ).json()["id"]
+    stored = _fill_history(stack, cid, ada)
+    as_api = api.get(f"/conversations/{cid}/messages?limit=3", headers=ada.bearer()).json()
+
+    # JSON, announced over the WebSocket with a download link.
+    socket = Socket(stack, ada.id_token)
+    try:
+        started = api.post(
+            f"/conversations/{cid}/exports", json={"format": "json"}, headers=ada.bearer()
+        )
+        assert started.status_code == 202, started.text
+        export = started.json()
+        assert (export["status"], export["format"], export["conversationId"]) == (
+            "running",
+            "json",
+            cid,
+        )
+        ready = socket.until(_of("export.ready", exportId=export["id"]), timeout=180)
+    finally:
+        socket.close()
+    assert ready["messageCount"] == EXPORT_MESSAGES
+    assert ready["fileName"] == "trip-lisbon-porto.json"
+    document = httpx.get(ready["downloadUrl"], timeout=TIMEOUT)
+    assert document.status_code == 200
+    assert "attachment" in document.headers.get("content-disposition", "")
+    exported = document.json()
+    assert exported["conversation"] == {
+        "id": cid,
+        "kind": "assistant",
+        "title": "Trip: Lisbon & Porto",
+    }
+    assert exported["messageCount"] == EXPORT_MESSAGES
+    assert exported["messages"] == [m.model_dump(mode="json", by_alias=True) for m in stored]
+    # The same shape as the HTTP API shows a message (newest first there).
+    assert exported["messages"][-3:] == list(reversed(as_api["items"]))
+
+    # Markdown, followed with GET /exports/{id}.
+    md = api.post(f"/conversations/{cid}/exports", json={"format": "md"}, headers=ada.bearer())
+    assert md.status_code == 202
+    status = _await_export(api, ada, md.json()["id"])
+    assert status["status"] == "ready", status
+    assert status["messageCount"] == EXPORT_MESSAGES
+    text = httpx.get(status["downloadUrl"], timeout=TIMEOUT).text
+    header, *blocks = text.split("\n### ")
+    assert header.startswith("# Trip: Lisbon & Porto\n")
+    assert f"{EXPORT_MESSAGES} messages" in header
+    assert len(blocks) == EXPORT_MESSAGES
+    for block, message in zip(blocks, stored, strict=True):
+        title, _, body = block.partition("\n\n")
+        note = "" if message.status == "complete" else f" _({message.status})_"
+        assert title == f"{message.author_name} · {message.created_at}{note}"
+        assert body.rstrip("\n") == message.content
+
+    # Only its owner reads an export; a non-member cannot export.
+    assert api.get(f"/exports/{md.json()['id']}", headers=eve.bearer()).status_code == 404
+    refused = api.post(f"/conversations/{cid}/exports", json={"format": "md"}, headers=eve.bearer())
+    assert refused.status_code == 404
+    bad = api.post(f"/conversations/{cid}/exports", json={"format": "pdf"}, headers=ada.bearer())
+    assert bad.status_code == 422
+
+
+def test_an_export_the_user_may_no_longer_make_fails_with_a_reason(
+    stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser]
+) -> None:
+    """Deleted between the request and the workflow's first step: `export.failed`, no retries."""
+    ada = make_user("Ada")
+    cid = api.post("/conversations", json={"title": "Gone soon"}, headers=ada.bearer()).json()["id"]
+    socket = Socket(stack, ada.id_token)
+    try:
+        started = api.post(
+            f"/conversations/{cid}/exports", json={"format": "md"}, headers=ada.bearer()
+        )
+        assert started.status_code == 202
+        assert api.delete(f"/conversations/{cid}", headers=ada.bearer()).status_code == 204
+        failed = socket.until(
+            lambda f: (
+                f.get("type") in ("export.failed", "export.ready")
+                and f.get("exportId") == started.json()["id"]
+            ),
+            timeout=180,
+        )
+    finally:
+        socket.close()
+    assert failed["type"] == "export.failed"
+    assert "deleted" in failed["reason"]
+    status = api.get(f"/exports/{started.json()['id']}", headers=ada.bearer()).json()
+    assert (status["status"], status["error"], status["downloadUrl"]) == (
+        "failed", failed["reason"], None
+    )  # fmt: skip
+
+
+# -- attachments: the browser's presigned POST, the processor, the model, downloads -------------
+def _grant(api: httpx.Client, user: TestUser, cid: str, name: str, kind: str, size: int) -> Any:
+    return api.post(
+        f"/conversations/{cid}/uploads",
+        json={"name": name, "contentType": kind, "size": size},
+        headers=user.bearer(),
+    )
+
+
+def _post_file(grant: dict[str, Any], data: bytes, **override: str) -> httpx.Response:
+    """What the app does: the grant's fields, then the file, posted from the app's origin."""
+    fields = {**grant["fields"], **override}
+    return httpx.post(
+        grant["url"],
+        data=fields,
+        files={"file": ("upload", data, fields.get("Content-Type", "application/octet-stream"))},
+        timeout=TIMEOUT,
+    )
+
+
+def _settled(api: httpx.Client, user: TestUser, cid: str, attachment_id: str) -> dict[str, Any]:
+    def read() -> dict[str, Any] | None:
+        found = api.get(f"/conversations/{cid}/attachments/{attachment_id}", headers=user.bearer())
+        body = found.json()
+        return body if body["status"] != "pending" else None
+
+    return _wait_for(read, "the upload processor")
+
+
+def _attach(
+    api: httpx.Client, user: TestUser, cid: str, name: str, kind: str, data: bytes
+) -> dict[str, Any]:
+    grant = _grant(api, user, cid, name, kind, len(data))
+    assert grant.status_code == 201, grant.text
+    assert _post_file(grant.json(), data).status_code == 204
+    return _settled(api, user, cid, grant.json()["attachment"]["id"])
+
+
+def test_a_pdf_and_an_image_reach_the_model(
+    stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser], model: Any
+) -> None:
+    from tests.support import documents
+
+    ada = make_user("Ada")
+    cid = api.post("/conversations", json={}, headers=ada.bearer()).json()["id"]
+    pdf = documents.text_pdf([["Quarterly report"], ["The codeword is HELIOTROPE-7."]])
+    doc = _attach(api, ada, cid, "report.pdf", "application/pdf", pdf)
+    assert (doc["status"], doc["pages"]) == ("ready", 2)
+    image = documents.png()
+    picture = _attach(api, ada, cid, "red.png", "image/png", image)
+    assert picture["status"] == "ready"
+    sent = api.post(
+        f"/conversations/{cid}/messages",
+        json={"content": "What is the codeword?", "attachmentIds": [doc["id"], picture["id"]]},
+        headers=ada.bearer(),
+    )
+    assert sent.status_code == 201, sent.text
+    assert [a["name"] for a in sent.json()["message"]["attachments"]] == ["report.pdf", "red.png"]
+    request = model.completions()[-1].body
+    question = request["messages"][-1]["content"]
+    text = question[0]["text"]
+    assert "HELIOTROPE-7" in text
+    assert '"report.pdf"' in text
+    assert "untrusted" in text
+    assert question[1]["type"] == "image_url"
+    assert question[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+def test_uploads_s3_and_the_processor_refuse(
+    stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser], model: Any
+) -> None:
+    from tests.support import documents
+
+    ada, eve = make_user("Ada"), make_user("Eve")
+    cid = api.post("/conversations", json={}, headers=ada.bearer()).json()["id"]
+    assert _grant(api, ada, cid, "x.html", "text/html", 10).status_code == 422  # wrong type
+    assert _grant(api, ada, cid, "x.pdf", "application/pdf", 50 * 1024 * 1024).status_code == 413
+    assert _grant(api, eve, cid, "x.txt", "text/plain", 10).status_code == 404  # not a member
+    grant = _grant(api, ada, cid, "notes.txt", "text/plain", 5).json()
+    assert _post_file(grant, b"far more than five bytes").status_code == 400  # oversize
+    other_key = grant["fields"]["key"].replace(ada.sub, eve.sub)
+    assert _post_file(grant, b"hello", key=other_key).status_code == 403  # another user's key
+    assert _post_file(grant, b"hello", **{"Content-Type": "text/html"}).status_code == 403
+    gate = stack._uploads
+    gate.clock = lambda: time.time() + 3600  # an hour later: the policy has expired
+    try:
+        assert _post_file(grant, b"hello").status_code == 403
+    finally:
+        gate.clock = time.time
+    fake = _attach(api, ada, cid, "a.pdf", "application/pdf", documents.png())
+    assert (fake["status"], fake["reason"]) == ("rejected", "wrong_type")  # not what it claims
+    broken = _attach(api, ada, cid, "b.pdf", "application/pdf", documents.malformed_pdf())
+    assert (broken["status"], broken["reason"]) == ("rejected", "malformed")
+    bomb = _attach(api, ada, cid, "c.pdf", "application/pdf", documents.zip_bomb())
+    assert (bomb["status"], bomb["reason"]) == ("rejected", "decompression_bomb")
+    pending = _grant(api, ada, cid, "p.txt", "text/plain", 3).json()["attachment"]["id"]
+    for ids, status in (([pending], 409), ([fake["id"]], 409)):
+        refused = api.post(
+            f"/conversations/{cid}/messages",
+            json={"content": "see", "attachmentIds": ids},
+            headers=ada.bearer(),
+        )
+        assert refused.status_code == status, refused.text
+
+
+def test_a_room_member_downloads_a_teammates_attachment(
+    stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser], model: Any
+) -> None:
+    ada, bob, eve = make_user("Ada"), make_user("Bob"), make_user("Eve")
+    cid = api.post("/conversations", json={"kind": "group"}, headers=ada.bearer()).json()["id"]
+    api.post(f"/conversations/{cid}/members", json={"email": bob.email}, headers=ada.bearer())
+    data = b"minutes of the meeting\n"
+    notes = _attach(api, bob, cid, "minutes.txt", "text/plain", data)
+    path = f"/conversations/{cid}/attachments/{notes['id']}/download"
+    assert api.get(path, headers=ada.bearer()).status_code == 404  # not sent yet: bob's alone
+    sent = api.post(
+        f"/conversations/{cid}/messages",
+        json={"content": "the minutes", "attachmentIds": [notes["id"]]},
+        headers=bob.bearer(),
+    )
+    assert sent.status_code == 201
+    refused = api.post(  # someone else's attachment
+        f"/conversations/{cid}/messages",
+        json={"content": "mine now", "attachmentIds": [notes["id"]]},
+        headers=ada.bearer(),
+    )
+    assert refused.status_code == 404
+    link = api.get(path, headers=ada.bearer())
+    assert link.status_code == 200
+    got = httpx.get(link.json()["url"], timeout=TIMEOUT)
+    assert got.status_code == 200
+    assert got.content == data
+    assert got.headers["content-disposition"].startswith("attachment;")
+    tampered = link.json()["url"].replace("minutes.txt", "minutes.html")
+    assert httpx.get(tampered, timeout=TIMEOUT).status_code == 403
+    assert api.get(path, headers=eve.bearer()).status_code == 404  # not a member

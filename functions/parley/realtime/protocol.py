@@ -410,6 +410,128 @@ class ErrorEvent(_Event):
     action: str | None = None
 
 
+class ConversationAdded(_Event):
+    """Personal: you were added to a conversation (sent to every connection of yours, with or
+    without a subscription), so your list shows it at once."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "conversation.added",
+                    "conversation": {
+                        "id": "01JDX3Z8N4Q7RM2V5K6B9C1T0E",
+                        "kind": "group",
+                        "title": "Lunch",
+                        "ownerId": "7c0e5a5e-0000-4000-8000-000000000001",
+                        "role": "member",
+                        "createdAt": "2026-11-27T08:00:00.000Z",
+                        "updatedAt": "2026-11-27T08:00:00.000Z",
+                    },
+                }
+            ]
+        }
+    )
+    type: Literal["conversation.added"] = "conversation.added"
+    conversation: Conversation
+
+
+class ConversationUpdated(_Event):
+    """Personal: a conversation you belong to changed (renamed); `conversation` is as you see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "conversation.updated",
+                    "conversation": {
+                        "id": "01JDX3Z8N4Q7RM2V5K6B9C1T0E",
+                        "kind": "group",
+                        "title": "Friday lunch",
+                        "ownerId": "7c0e5a5e-0000-4000-8000-000000000001",
+                        "role": "member",
+                        "createdAt": "2026-11-27T08:00:00.000Z",
+                        "updatedAt": "2026-11-27T08:05:00.000Z",
+                    },
+                }
+            ]
+        }
+    )
+    type: Literal["conversation.updated"] = "conversation.updated"
+    conversation: Conversation
+
+
+class ConversationRemoved(_Event):
+    """Personal: a conversation left your list — you were removed, you left (on another
+    device), or it was deleted. Its room's events stopped reaching you already."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "conversation.removed",
+                    "conversationId": "01JDX3Z8N4Q7RM2V5K6B9C1T0E",
+                    "reason": "removed",
+                }
+            ]
+        }
+    )
+    type: Literal["conversation.removed"] = "conversation.removed"
+    conversation_id: Id
+    reason: Literal["removed", "left", "deleted"]
+
+
+class ExportReady(_Event):
+    """Personal (every connection of the user who asked): their export's file is ready. The
+    link works for a few minutes; `GET /exports/{id}` gives a new one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "export.ready",
+                    "exportId": "01JDX50A1B2C3D4E5F6G7H8J9K",
+                    "conversationId": "01JDX3Z8N4Q7RM2V5K6B9C1T0E",
+                    "format": "md",
+                    "fileName": "trip-to-lisbon.md",
+                    "messageCount": 42,
+                    "downloadUrl": "https://parley-dev-exports.s3.amazonaws.com/exports/…",
+                    "downloadExpiresAt": "2026-11-27T08:05:00.000Z",
+                }
+            ]
+        }
+    )
+    type: Literal["export.ready"] = "export.ready"
+    export_id: Id
+    conversation_id: Id
+    format: Literal["md", "json"]
+    file_name: str
+    message_count: Annotated[int, Field(ge=0)]
+    download_url: str
+    download_expires_at: str
+
+
+class ExportFailed(_Event):
+    """Personal: the user's export could not be made; `reason` says why in a sentence."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "export.failed",
+                    "exportId": "01JDX50A1B2C3D4E5F6G7H8J9K",
+                    "conversationId": "01JDX3Z8N4Q7RM2V5K6B9C1T0E",
+                    "reason": "The export could not be completed; please try again",
+                }
+            ]
+        }
+    )
+    type: Literal["export.failed"] = "export.failed"
+    export_id: Id
+    conversation_id: Id
+    reason: str
+
+
 ServerEvent = Annotated[
     Subscribed
     | MessageCreated
@@ -418,7 +540,12 @@ ServerEvent = Annotated[
     | MessageFailed
     | TypingEvent
     | Presence
-    | ErrorEvent,
+    | ConversationAdded
+    | ConversationUpdated
+    | ConversationRemoved
+    | ErrorEvent
+    | ExportReady
+    | ExportFailed,
     Field(discriminator="type"),
 ]
 SERVER_EVENTS: tuple[type[_Event], ...] = (
@@ -429,7 +556,12 @@ SERVER_EVENTS: tuple[type[_Event], ...] = (
     MessageFailed,
     TypingEvent,
     Presence,
+    ConversationAdded,
+    ConversationUpdated,
+    ConversationRemoved,
     ErrorEvent,
+    ExportReady,
+    ExportFailed,
 )
 
 

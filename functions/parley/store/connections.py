@@ -341,6 +341,66 @@ class ConnectionsRepository:
                 return subscribers
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    # housekeeping -----------------------------------------------------------------------------
+    def sweep(self, alive: Any, *, now: int | None = None) -> tuple[int, int]:
+        """Remove what a lost `$disconnect` left behind, before DynamoDB's TTL gets to it (TTL
+        deletes within days, not at once): connections past their end or that API Gateway
+        no longer knows (`alive(connection_id)` is False), subscriptions whose connection is
+        gone, and users' entries of connections that have ended. The table holds only live
+        connections, so this is one Scan of a small table. Returns (connections,
+        subscriptions) removed."""
+        moment = int(self._clock()) if now is None else now
+        metas: dict[str, int] = {}
+        subscriptions: list[tuple[str, str]] = []
+        users: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page.get("Items", []):
+                pk, sk = str(item["pk"]), str(item["sk"])
+                if pk.startswith("CONN#") and sk == "META":
+                    metas[pk.removeprefix("CONN#")] = _int(item.get("expires_at", 0))
+                elif pk.startswith("CONV#") and sk.startswith("CONN#"):
+                    subscriptions.append((pk.removeprefix("CONV#"), sk.removeprefix("CONN#")))
+                elif pk.startswith("USER#") and sk == "CONNS":
+                    users.append(item)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        removed: set[str] = set()
+        for connection_id, expires in sorted(metas.items()):
+            gone = expires <= moment or not alive(connection_id)
+            if gone and self.disconnect(connection_id) is not None:
+                removed.add(connection_id)
+        orphans = 0
+        for conversation_id, connection_id in subscriptions:
+            if connection_id in metas and connection_id not in removed:
+                continue
+            if self.get(connection_id) is not None:  # connected after the Scan passed it
+                continue
+            old = self._table.delete_item(
+                Key={"pk": _conv_pk(conversation_id), "sk": _conn_pk(connection_id)},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+            orphans += 1 if old else 0
+        for item in users:
+            conns: Any = item.get("conns") or {}
+            for connection_id, ends in conns.items():
+                if _int(ends) > moment:
+                    continue
+                try:
+                    self._table.update_item(
+                        Key={"pk": item["pk"], "sk": "CONNS"},
+                        UpdateExpression="REMOVE conns.#c ADD version :one",
+                        ConditionExpression="conns.#c = :ends",
+                        ExpressionAttributeNames={"#c": str(connection_id)},
+                        ExpressionAttributeValues={":one": 1, ":ends": ends},
+                    )
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                        raise
+        return len(removed), orphans
+
 
 def _connection(connection_id: str, item: dict[str, Any]) -> Connection:
     return Connection(

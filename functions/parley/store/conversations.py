@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from parley.errors import Conflict, ConversationNotFound
 from parley.ids import new_ulid, now_iso
 from parley.models import Conversation, Kind, Member, MemberRole, Profile
+from parley.store.housekeeping import sweep_key
 from parley.store.table import (
     activity_sk,
     conv_pk,
@@ -159,6 +160,7 @@ class ConversationRepository:
             "owner_id": owner.id,
             "created_at": now,
             "updated_at": now,
+            "sweep": sweep_key("CONV", record.id),  # retention finds it by its activity
         }
         # The resource's client takes plain Python values (boto3 serializes them).
         items: list[Any] = [
@@ -315,13 +317,24 @@ class ConversationRepository:
     def remove_member(self, conversation_id: str, user_id: str) -> None:
         self.table.delete_item(Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)})
 
-    def delete(self, conversation_id: str, owner_id: str) -> None:
-        """Delete the conversation with every item under it, if `owner_id` still owns it."""
+    def mark_deleted(
+        self, conversation_id: str, owner_id: str, *, untouched_before: str | None = None
+    ) -> None:
+        """Mark the conversation deleted, if `owner_id` still owns it: one write. From here on
+        every reader treats it as gone and every guarded write fails; the items under it are
+        purged by the change feed (`purge`)."""
         try:
-            # META first: from here on every membership-guarded write fails.
-            self.table.delete_item(
+            self.table.update_item(
                 Key={"pk": conv_pk(conversation_id), "sk": "META"},
-                ConditionExpression=Attr("owner_id").eq(owner_id),
+                UpdateExpression="SET deleted_at = :now, purge_pass = :zero",
+                ConditionExpression=Attr("owner_id").eq(owner_id)
+                & Attr("deleted_at").not_exists()
+                & (  # retention (`parley.maintenance`): only if nothing happened since
+                    Attr("updated_at").lt(untouched_before)
+                    if untouched_before is not None
+                    else Attr("pk").exists()
+                ),
+                ExpressionAttributeValues={":now": now_iso(), ":zero": 0},
             )
         except ClientError as exc:
             if not _conditional_failed(exc):

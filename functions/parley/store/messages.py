@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from parley.errors import BadRequest, Conflict, ConversationNotFound, MessageNotFound
 from parley.ids import new_ulid, now_iso
 from parley.models import Message, MessageAttachment, Status, Usage
+from parley.store.housekeeping import sweep_key
 from parley.store.table import conv_pk, decode_cursor, encode_cursor, message_sk, plain
 
 if TYPE_CHECKING:
@@ -345,6 +346,9 @@ class MessageRepository:
                 **_marker(conversation_id, message_id),
                 "message_id": message_id,
                 "started_at": now,
+                # In the housekeeping index while it lives: maintenance finds dead workers' replies.
+                "sweep": sweep_key("STREAM", message_id),
+                "updated_at": now,
             }
         )
         return _reply_state(item), True

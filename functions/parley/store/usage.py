@@ -11,11 +11,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from parley.ids import iso
 from parley.models import Usage
+from parley.store.housekeeping import sweep_key
 from parley.store.table import conv_pk, user_pk
 
 if TYPE_CHECKING:
@@ -95,6 +98,9 @@ class UsageRepository:
                     "day": claim.day,
                     "tokens": claim.tokens,
                     "expires_at": now + lock_seconds,
+                    # In the housekeeping index: maintenance releases a slot nobody settled.
+                    "sweep": sweep_key("SLOT", claim.reply_id),
+                    "updated_at": iso(datetime.fromtimestamp(now, UTC)),
                 },
                 "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
                 "ExpressionAttributeValues": {":now": now},
@@ -167,3 +173,20 @@ class UsageRepository:
                 return False
             raise
         return True
+
+    def held_slot(self, conversation_id: str, user_id: str) -> tuple[Claim, int] | None:
+        """The claim holding the user's reply slot in the conversation and when the slot
+        expires (epoch seconds), or None when the slot is free."""
+        item = self.table.get_item(
+            Key=_lock_key(conversation_id, user_id), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        claim = Claim(
+            user_id=user_id,
+            conversation_id=conversation_id,
+            reply_id=str(item["reply_id"]),
+            day=str(item["day"]),
+            tokens=int(item.get("tokens", 0)),  # type: ignore[arg-type]
+        )
+        return claim, int(item.get("expires_at", 0))  # type: ignore[arg-type]

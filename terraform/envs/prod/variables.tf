@@ -67,6 +67,12 @@ variable "daily_token_quota" {
   default     = 200000
 }
 
+variable "retention_days" {
+  description = "Delete conversations untouched for this many days (nightly); 0 keeps them for ever."
+  type        = number
+  default     = 0
+}
+
 variable "deletion_protection" {
   description = "Protect the user pool and tables against deletion."
   type        = bool

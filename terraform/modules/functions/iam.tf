@@ -32,7 +32,13 @@ locals {
       "bedrock:model"     = var.refs.model_provider == "bedrock" ? local.bedrock_model_arns : []
       "bedrock:agent"     = var.refs.model_provider == "bedrock-agent" ? local.bedrock_agent_arns : []
       "sqs:dlq"           = local.has_dlq ? [aws_sqs_queue.dlq[0].arn] : []
-      "*"                 = ["*"]
+      # The exports bucket (objects, and the bucket itself for s3:ListBucket) and the export
+      # state machine, both made by modules/workflows.
+      # Objects only, under the prefix the code writes (uploads/<conversation>/<user>/<id>).
+      "bucket:uploads"      = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
+      "bucket:exports"      = var.exports_bucket_arn == null ? [] : [var.exports_bucket_arn, "${var.exports_bucket_arn}/*"]
+      "statemachine:export" = var.export_state_machine_arn == null ? [] : [var.export_state_machine_arn]
+      "*"                   = ["*"]
     },
   )
 

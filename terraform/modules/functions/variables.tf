@@ -45,19 +45,28 @@ variable "release" {
 variable "refs" {
   description = "Values for the manifest's environment refs (docs/contracts.md). bot_worker_function_name is derived here; secrets never appear, only the SSM parameter name."
   type = object({
-    chat_table_name         = string
-    connections_table_name  = string
-    user_pool_id            = string
-    user_pool_client_id     = string
-    jwks_url                = string
-    model_provider          = string
-    model_id                = string
-    model_base_url          = string
-    model_api_key_parameter = string
-    bedrock_agent_id        = string
-    bedrock_agent_alias_id  = string
-    daily_token_quota       = string
-    ws_management_endpoint  = string
+    chat_table_name          = string
+    connections_table_name   = string
+    user_pool_id             = string
+    user_pool_client_id      = string
+    jwks_url                 = string
+    model_provider           = string
+    model_id                 = string
+    model_base_url           = string
+    model_api_key_parameter  = string
+    bedrock_agent_id         = string
+    bedrock_agent_alias_id   = string
+    daily_token_quota        = string
+    ws_management_endpoint   = string
+    retention_days           = string
+    exports_bucket_name      = string
+    export_state_machine_arn = string
+    # Attachments (parley.attachments): optional so a deployment without uploads keeps its refs.
+    uploads_bucket_name       = optional(string, "")
+    upload_max_document_bytes = optional(string, "10485760")
+    upload_max_image_bytes    = optional(string, "5242880")
+    upload_max_attachments    = optional(string, "10")
+    model_accepts_images      = optional(string, "true")
   })
 
   validation {
@@ -110,6 +119,51 @@ variable "reserved_concurrency" {
     condition     = length(setsubtract(keys(var.reserved_concurrency), module.manifest.function_names)) == 0
     error_message = "The reserved_concurrency keys must be function names of functions/manifest.yaml."
   }
+}
+
+variable "alias_name" {
+  description = "The alias every trigger invokes; the release pipeline points it at published versions."
+  type        = string
+  default     = "live"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,31}$", var.alias_name)) && var.alias_name != "latest"
+    error_message = "The alias_name must be 1-32 lower-case letters, digits or dashes (not a version number, not $LATEST)."
+  }
+}
+
+variable "provisioned_concurrency" {
+  description = "Execution environments kept initialised on the live alias, by manifest function name (e.g. { chat_api = 2, ws_authorizer = 1 }); billed per hour whether used or not. Empty = none."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for n in values(var.provisioned_concurrency) : n >= 1 && floor(n) == n])
+    error_message = "Each provisioned_concurrency must be a whole number ≥ 1 (leave a function out for none)."
+  }
+
+  validation {
+    condition     = length(setsubtract(keys(var.provisioned_concurrency), module.manifest.function_names)) == 0
+    error_message = "The provisioned_concurrency keys must be function names of functions/manifest.yaml."
+  }
+}
+
+variable "model_api_key_kms_key_arn" {
+  description = "Customer-managed KMS key the model API key's SecureString is encrypted with; functions that read the parameter get kms:Decrypt on it through SSM only. null = the parameter uses alias/aws/ssm (no grant needed)."
+  type        = string
+  default     = null
+}
+
+variable "exports_bucket_arn" {
+  description = "The exports bucket (modules/workflows) for manifest permissions on bucket:exports; null when there is none."
+  type        = string
+  default     = null
+}
+
+variable "export_state_machine_arn" {
+  description = "The export state machine (modules/workflows) for manifest permissions on statemachine:export; null when there is none."
+  type        = string
+  default     = null
 }
 
 variable "kms_key_arn" {

@@ -49,6 +49,30 @@ locals {
       websocket_routes = try(f.triggers.websocket, [])
       authorizer       = try(f.triggers.authorizer, null)
       cognito          = try(f.triggers.cognito, [])
+      stream = try(f.triggers.stream, null) == null ? null : {
+        table                   = f.triggers.stream.table
+        batch_size              = coalesce(try(f.triggers.stream.batch_size, null), 100)
+        batching_window_seconds = coalesce(try(f.triggers.stream.batching_window_seconds, null), 0)
+        max_retries             = coalesce(try(f.triggers.stream.max_retries, null), 5)
+        max_record_age_seconds  = coalesce(try(f.triggers.stream.max_record_age_seconds, null), 3600)
+        bisect_on_error         = coalesce(try(f.triggers.stream.bisect_on_error, null), true)
+        starting_position       = coalesce(try(f.triggers.stream.starting_position, null), "TRIM_HORIZON")
+        key_prefix              = try(f.triggers.stream.key_prefix, null)
+        on_failure              = try(f.triggers.stream.on_failure, "dlq")
+      }
+      schedule = try(f.triggers.schedule, null) == null ? null : {
+        expression            = f.triggers.schedule.expression
+        timezone              = coalesce(try(f.triggers.schedule.timezone, null), "UTC")
+        input                 = try(f.triggers.schedule.input, {})
+        max_retries           = coalesce(try(f.triggers.schedule.max_retries, null), 3)
+        max_event_age_seconds = coalesce(try(f.triggers.schedule.max_event_age_seconds, null), 3600)
+      }
+      workflows = try(f.triggers.workflow, [])
+      s3 = try(f.triggers.s3, null) == null ? null : {
+        bucket = f.triggers.s3.bucket
+        prefix = f.triggers.s3.prefix
+        events = f.triggers.s3.events
+      }
       async = try(f.triggers.async, null) == null ? null : {
         max_retries           = coalesce(try(f.triggers.async.max_retries, null), 2)
         max_event_age_seconds = coalesce(try(f.triggers.async.max_event_age_seconds, null), 3600)

@@ -43,6 +43,30 @@ output "async_functions" {
   value       = { for name, f in local.functions : name => f.async if f.async != null }
 }
 
+output "schedules" {
+  description = "Functions invoked on a schedule => expression, timezone, input, retries and event age."
+  value       = { for name, f in local.functions : name => f.schedule if f.schedule != null }
+}
+
+output "workflow_functions" {
+  description = "State machine name (functions/workflows/<name>.asl.json) => the functions its tasks invoke."
+  value = {
+    for workflow in distinct(flatten([for f in local.functions : f.workflows])) : workflow => sort([
+      for name, f in local.functions : name if contains(f.workflows, workflow)
+    ])
+  }
+}
+
+output "stream_functions" {
+  description = "Functions fed by a table's DynamoDB stream => table, batching, retries, record age, bisect, start, key filter and failure destination."
+  value       = { for name, f in local.functions : name => f.stream if f.stream != null }
+}
+
+output "s3_functions" {
+  description = "Functions S3 notifies => bucket (a key the deployment resolves, e.g. uploads), key prefix and events."
+  value       = { for name, f in local.functions : name => f.s3 if f.s3 != null }
+}
+
 output "cognito_triggers" {
   description = "Cognito trigger (PostConfirmation, …) => function."
   value       = local.cognito_triggers

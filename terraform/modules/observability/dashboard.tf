@@ -42,6 +42,8 @@ locals {
     [for metric, lines in local.lambda_metric : { title = "Lambda ${metric}", metrics = lines, stat = metric == "Duration" ? "p95" : "Sum" }],
     [for title, lines in local.api_metrics : { title = title, metrics = lines, stat = "Sum" }],
     [for title, lines in local.app_metrics : { title = title, metrics = lines, stat = "Sum" }],
+    local.workflow_widgets,
+    local.stream_widgets,
   )
 }
 

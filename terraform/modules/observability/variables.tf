@@ -29,6 +29,18 @@ variable "dlq_name" {
   default     = null
 }
 
+variable "state_machine_arns" {
+  description = "Workflow name => state machine ARN (modules/workflows): failed executions are alarmed and charted."
+  type        = map(string)
+  default     = {}
+}
+
+variable "schedule_dlq_name" {
+  description = "The schedules' dead-letter queue name (modules/workflows), or null when nothing is scheduled."
+  type        = string
+  default     = null
+}
+
 variable "metrics_namespace" {
   description = "Namespace of the functions' EMF metrics (POWERTOOLS_METRICS_NAMESPACE)."
   type        = string

@@ -72,20 +72,48 @@ module "functions" {
   websocket_stage         = module.websocket_api.stage_name
 
   refs = {
-    chat_table_name         = module.data.table_names["chat"]
-    connections_table_name  = module.data.table_names["connections"]
-    user_pool_id            = module.auth.user_pool_id
-    user_pool_client_id     = module.auth.user_pool_client_id
-    jwks_url                = module.auth.jwks_url
-    model_provider          = var.model_provider
-    model_id                = var.model_id
-    model_base_url          = var.model_base_url
-    model_api_key_parameter = var.model_api_key_parameter
-    bedrock_agent_id        = var.bedrock_agent_id
-    bedrock_agent_alias_id  = var.bedrock_agent_alias_id
-    daily_token_quota       = tostring(var.daily_token_quota)
-    ws_management_endpoint  = module.websocket_api.management_endpoint
+    chat_table_name          = module.data.table_names["chat"]
+    connections_table_name   = module.data.table_names["connections"]
+    user_pool_id             = module.auth.user_pool_id
+    user_pool_client_id      = module.auth.user_pool_client_id
+    jwks_url                 = module.auth.jwks_url
+    model_provider           = var.model_provider
+    model_id                 = var.model_id
+    model_base_url           = var.model_base_url
+    model_api_key_parameter  = var.model_api_key_parameter
+    bedrock_agent_id         = var.bedrock_agent_id
+    bedrock_agent_alias_id   = var.bedrock_agent_alias_id
+    daily_token_quota        = tostring(var.daily_token_quota)
+    ws_management_endpoint   = module.websocket_api.management_endpoint
+    retention_days           = tostring(var.retention_days)
+    exports_bucket_name      = module.workflows.exports_bucket_name
+    export_state_machine_arn = module.workflows.state_machine_arns["export"]
+
+    uploads_bucket_name       = module.frontend.uploads_bucket
+    upload_max_document_bytes = tostring(var.attachments.max_document_bytes)
+    upload_max_image_bytes    = tostring(var.attachments.max_image_bytes)
+    upload_max_attachments    = tostring(var.attachments.max_per_message)
+    model_accepts_images      = tostring(var.attachments.model_sees_images)
   }
+
+  uploads_bucket = {
+    name = module.frontend.uploads_bucket
+    arn  = module.frontend.uploads_bucket_arn
+  }
+
+  exports_bucket_arn       = module.workflows.exports_bucket_arn
+  export_state_machine_arn = module.workflows.state_machine_arns["export"]
+}
+
+module "workflows" {
+  source        = "../workflows"
+  name_prefix   = local.name_prefix
+  manifest_path = local.manifest_path
+  tables_path   = local.tables_path
+  workflows_dir = "${local.repo_root}/functions/workflows"
+  function_arns = module.functions.alias_arns
+  force_destroy = var.force_destroy
+  kms_key_arn   = var.kms_key_arn
 }
 
 module "http_api" {
@@ -131,12 +159,17 @@ module "frontend" {
 }
 
 module "observability" {
-  source           = "../observability"
-  name_prefix      = local.name_prefix
-  function_names   = module.functions.function_names
-  http_api_id      = module.http_api.api_id
-  websocket_api_id = module.websocket_api.api_id
-  dlq_name         = module.functions.dlq_name
-  alarm_emails     = var.alarm_emails
-  kms_key_arn      = var.kms_key_arn
+  source                = "../observability"
+  name_prefix           = local.name_prefix
+  function_names        = module.functions.function_names
+  http_api_id           = module.http_api.api_id
+  websocket_api_id      = module.websocket_api.api_id
+  dlq_name              = module.functions.dlq_name
+  function_timeouts     = module.functions.timeouts
+  state_machine_arns    = module.workflows.state_machine_arns
+  schedule_dlq_name     = module.workflows.schedule_dlq_name
+  stream_dlq_name       = module.functions.stream_dlq_name
+  stream_function_names = module.functions.stream_function_names
+  alarm_emails          = var.alarm_emails
+  kms_key_arn           = var.kms_key_arn
 }

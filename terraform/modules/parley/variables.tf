@@ -59,6 +59,17 @@ variable "daily_token_quota" {
   }
 }
 
+variable "retention_days" {
+  description = "Delete conversations untouched for this many days (the nightly maintenance); 0 keeps them for ever."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.retention_days >= 0 && floor(var.retention_days) == var.retention_days
+    error_message = "The retention_days must be a whole number ≥ 0 (0: off)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Protect the user pool and tables against deletion."
   type        = bool

@@ -1,0 +1,1 @@
+"""`maintenance`: the scheduled clean-up (`parley.maintenance`)."""
