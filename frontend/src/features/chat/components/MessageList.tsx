@@ -7,6 +7,7 @@ import { MessageItem } from "@/features/chat/components/MessageItem";
 import type { MessageActions } from "@/features/chat/components/MessageItem";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import type { ChatController } from "@/features/chat/hooks/useChat";
+import { useJumpToMessage } from "@/features/chat/hooks/useJumpToMessage";
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -30,6 +31,7 @@ export function MessageList({
   const sentinel = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
   const beforeOlder = useRef<{ height: number; top: number } | null>(null);
+  useJumpToMessage(chat, scroller, pinned);
   const { history, messages } = chat;
 
   const loadOlder = () => {

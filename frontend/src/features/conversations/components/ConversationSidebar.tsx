@@ -11,6 +11,7 @@ import { useCreateConversation } from "@/features/conversations/api/createConver
 import { useDeleteConversation } from "@/features/conversations/api/deleteConversation";
 import { useConversations } from "@/features/conversations/api/listConversations";
 import { useRenameConversation } from "@/features/conversations/api/renameConversation";
+import { MessageSearch } from "@/features/conversations/components/MessageSearch";
 import { displayTitle, filterConversations, relativeTime } from "@/features/conversations/format";
 import { hrefFor, navigate } from "@/lib/router";
 import type { Conversation } from "@/types/api";
@@ -44,12 +45,14 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
       {create.error && <Alert>{create.error.message}</Alert>}
       <div className="sidebar-search">
         <label htmlFor="conversation-search" className="visually-hidden">
-          Search conversations
+          Search conversations and messages
         </label>
         <input
           id="conversation-search"
           type="search"
-          placeholder="Search conversations"
+          placeholder="Search conversations and messages"
+          maxLength={200}
+          onKeyDown={(event) => event.key === "Escape" && setSearch("")}
           value={search}
           onChange={(event) => setSearch(event.target.value)}
         />
@@ -86,8 +89,9 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
         ))}
       </ul>
       {!conversations.isPending && visible.length === 0 && (
-        <p className="muted sidebar-empty">{search ? "No conversation matches." : "No conversations yet."}</p>
+        <p className="muted sidebar-empty">{search ? "No conversation title matches." : "No conversations yet."}</p>
       )}
+      {search.trim() && <MessageSearch query={search} onNavigate={onNavigate} />}
       {conversations.hasNextPage && (
         <Button variant="ghost" onClick={() => void conversations.fetchNextPage()} busy={conversations.isFetchingNextPage}>
           Show older
