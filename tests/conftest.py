@@ -10,6 +10,8 @@ import pytest
 
 from tasks.local.bootstrap import FAKE_CREDENTIALS, LocalResources, bootstrap
 from tasks.local.scripted_model import ScriptedModel
+from tasks.local.streams import StreamPoller
+from tests.support.change_feed import in_process_feed
 from tests.support.cognito import TestUser, create_user
 from tests.support.environment import clear_parley_caches, function_env
 from tests.support.moto_server import MotoServer
@@ -69,6 +71,12 @@ def parley_env(
     clear_parley_caches()
     yield env
     clear_parley_caches()
+
+
+@pytest.fixture
+def change_feed(parley_env: dict[str, str], aws: LocalResources) -> StreamPoller:
+    """The chat table's change feed, delivered to `stream_processor` in process on `drain()`."""
+    return in_process_feed(aws)
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ PURGE_LIMIT = 1000
 
 
 class ConversationCleanup:
-    def __init__(self, store: Store, *, limit: int = PURGE_LIMIT) -> None:
+    def __init__(self, store: Store, *, limit: int | None = None) -> None:
         self.store = store
-        self.limit = limit
+        self.limit = limit or PURGE_LIMIT
 
     def apply(self, change: Change) -> None:
         if change.sk != "META" or change.new is None or "deleted_at" not in change.new:

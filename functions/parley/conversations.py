@@ -43,9 +43,11 @@ class Conversations:
         return self.store.conversations.retitle(record, title).view(member.role)
 
     def delete(self, conversation_id: str, user_id: str) -> None:
+        """Mark it deleted and answer at once: it leaves every member's list now, and the change
+        feed removes its messages, members and the rest in the background (`parley.cleanup`)."""
         member = access.membership(self.store, conversation_id, user_id)
         access.require_may_delete(member)
-        self.store.conversations.delete(conversation_id, owner_id=user_id)
+        self.store.conversations.mark_deleted(conversation_id, owner_id=user_id)
 
     def members(self, conversation_id: str, user_id: str) -> list[Member]:
         access.membership(self.store, conversation_id, user_id)

@@ -10,8 +10,9 @@
    storing anything, so a refused question is not half-sent;
 4. stores the message idempotently on its `clientMessageId` (a resend stores nothing new and
    releases the claim), with the author's name from their profile;
-5. broadcasts `message.created` to the room's live subscribers, records the activity, and
-   titles the conversation from its first message (`parley.titles`);
+5. broadcasts `message.created` to the room's live subscribers and titles the conversation from
+   its first message (`parley.titles`); the members' lists move up from the change feed
+   (`parley.activity`), so a message costs the same writes in a room of any size;
 6. hands the `ReplyJob` to the transport's dispatcher: an async invoke of `bot_worker`, or the
    same writer run in process for HTTP.
 """
@@ -243,7 +244,7 @@ class MessagePipeline:
         return self.attachments.for_message(conversation_id, author_id, attachment_ids)
 
     def _announce(self, room: access.Room, message: Message, content: str) -> None:
-        """Tell the room, record the activity, title the conversation from its first message."""
+        """Tell the room and title the conversation from its first message."""
         conversation_id = room.record.id
         result = self.broadcaster.broadcast(
             conversation_id,
@@ -253,9 +254,8 @@ class MessagePipeline:
             ),
         )
         record_broadcast(result)
-        self.store.conversations.touch(
-            conversation_id, message.created_at, member_ids=room.member_ids
-        )
+        # Every member's list moves up from the change feed (`parley.activity`): the request
+        # writes nothing that grows with the room.
         if not room.record.titled:
             self.store.conversations.title_if_untitled(room.record, title_from(content))
 

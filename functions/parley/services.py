@@ -274,3 +274,9 @@ Part = TypeVar("Part", MessagePipeline, ReplyWriter)
 def _with_attachments(part: Part) -> Part:
     part.attachments = attachments()
     return part
+
+
+@cache
+def change_feed() -> ChangeFeed:
+    """`stream_processor`: every projection of `parley.changes`, over this cold start's store."""
+    return ChangeFeed(projections(get_store()))

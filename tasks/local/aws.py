@@ -9,7 +9,8 @@ answers:
 
 - TransactWriteItems deep-copies every table it touches, to roll back on failure. The copy grows
   with the table (all of a chat's history), so each message got slower than the last. Here the
-  transaction saves only the items it names and puts exactly those back.
+  transaction saves only the items it names and puts exactly those back, and takes the stream
+  records of a cancelled transaction back too (moto keeps them; DynamoDB never writes them).
 - A Query on a table's own key sorts every item of the table to find one partition; here it
   reads just that partition (moto keeps items by partition already).
 - Every request lists moto's package directory to learn the service names; the list is cached.
@@ -231,11 +232,18 @@ def _item_level_transactions() -> None:
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved = _save_items(self, transact_items)
+        # moto applies the items before a failing one (and after it) to the table and its
+        # stream, then rolls the table back; a cancelled transaction must leave no stream
+        # record either, as in DynamoDB.
+        shards = {id(t): t.stream_shard for t, *_ in saved if t.stream_shard is not None}
+        marks = [(shard, len(shard.items)) for shard in shards.values()]
         try:
             original(self, transact_items)
         except BaseException:
             for table, hash_key, range_key, item in saved:
                 _restore_item(table, hash_key, range_key, item)
+            for shard, mark in marks:
+                del shard.items[mark:]
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

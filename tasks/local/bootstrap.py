@@ -119,6 +119,8 @@ def create_table_args(name: str, spec: dict[str, Any]) -> dict[str, Any]:
         )
     if indexes:
         args["GlobalSecondaryIndexes"] = indexes
+    if spec.get("stream"):
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec["stream"]}
     return args
 
 

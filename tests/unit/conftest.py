@@ -16,6 +16,7 @@ from parley.store import Store
 from parley.store.conversations import ConversationRepository
 from parley.store.messages import MessageRepository
 from parley.store.profiles import ProfileRepository
+from parley.store.rollups import RollupRepository
 from parley.store.search import SearchIndexRepository
 from parley.store.usage import UsageRepository
 from tasks.local.bootstrap import create_table_args, load_tables
@@ -43,5 +44,6 @@ def fast_store(chat_table_name: str) -> Store:
         conversations=ConversationRepository(table),
         messages=MessageRepository(table),
         usage=UsageRepository(table),
+        rollups=RollupRepository(table),
         search=SearchIndexRepository(table),
     )

@@ -12,6 +12,7 @@ from parley.models import Profile, Usage
 from parley.store import Store, get_store
 from parley.store.messages import ReplyNotStreaming
 from parley.store.usage import Claim, ClaimRefused
+from tasks.local.streams import StreamPoller
 
 
 @pytest.fixture
@@ -101,7 +102,9 @@ def test_non_members_see_not_found(store: Store, rooms: Conversations) -> None:
             attempt()
 
 
-def test_title_from_first_message_only_once(store: Store, rooms: Conversations) -> None:
+def test_title_from_first_message_only_once(
+    store: Store, rooms: Conversations, change_feed: StreamPoller
+) -> None:
     me = profile(store, 1)
     conversation = store.conversations.create(me, kind="assistant", title=None)
     assert conversation.title == "New conversation"
@@ -109,6 +112,7 @@ def test_title_from_first_message_only_once(store: Store, rooms: Conversations) 
     assert store.conversations.title_if_untitled(record, "First")
     assert not store.conversations.title_if_untitled(record, "Second")  # raced: stale record
     assert rooms.get(conversation.id, me.id).title == "First"
+    change_feed.drain()  # the members' copy of the title follows from the change feed
     listed, _ = store.conversations.list_for(me.id, limit=5, cursor=None)
     assert listed[0].title == "First"
 
@@ -205,7 +209,7 @@ def test_message_into_deleted_conversation_is_refused(store: Store, rooms: Conve
 
 
 def test_delete_removes_every_item(
-    store: Store, rooms: Conversations, parley_env: dict[str, str]
+    store: Store, rooms: Conversations, parley_env: dict[str, str], change_feed: StreamPoller
 ) -> None:
     me, friend = profile(store, 1), profile(store, 2)
     group = store.conversations.create(me, kind="group", title="Room")
@@ -217,6 +221,11 @@ def test_delete_removes_every_item(
     with pytest.raises(Forbidden):
         rooms.delete(group.id, friend.id)
     rooms.delete(group.id, me.id)
+    # Gone for everyone at once; the items follow in the background.
+    assert store.conversations.list_for(friend.id, limit=5, cursor=None) == ([], None)
+    with pytest.raises(ConversationNotFound):
+        rooms.get(group.id, friend.id)
+    change_feed.drain()
     table = boto3.resource("dynamodb").Table(parley_env["CHAT_TABLE_NAME"])
     left = table.query(
         KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": f"CONV#{group.id}"}

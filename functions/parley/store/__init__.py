@@ -13,6 +13,7 @@ from parley.store.attachments import AttachmentRepository
 from parley.store.conversations import ConversationRecord, ConversationRepository
 from parley.store.messages import MessageRepository
 from parley.store.profiles import ProfileRepository
+from parley.store.rollups import RollupRepository
 from parley.store.search import SearchIndexRepository
 from parley.store.table import chat_table
 from parley.store.usage import UsageRepository
@@ -25,6 +26,7 @@ class Store:
     messages: MessageRepository
     usage: UsageRepository
     search: SearchIndexRepository
+    rollups: RollupRepository
 
     @property
     def attachments(self) -> AttachmentRepository:
@@ -41,6 +43,7 @@ def get_store() -> Store:
         conversations=ConversationRepository(table),
         messages=MessageRepository(table),
         usage=UsageRepository(table),
+        rollups=RollupRepository(table),
         search=SearchIndexRepository(table),
     )
 

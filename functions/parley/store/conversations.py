@@ -2,7 +2,14 @@
 
 `CONV#<id> / META` holds the conversation; `CONV#<id> / MEMBER#<sub>` one member each, projected
 into GSI1 (`USER#<sub>` / `<updated_at>#CONV#<id>`) so "my conversations by recent activity" is
-one Query. Who may read or change a conversation is decided in the domain layer (`parley.access`,
+one Query. The members' copies (activity key, title) are moved by the change feed
+(`parley.activity`), not by the request that changed META.
+
+Deleting is two steps: the request marks META `deleted_at` (from then on the conversation is
+gone for every reader and every guarded write), and the change feed purges the items under it
+in passes (`purge_pass`), deleting META last (`parley.cleanup`).
+
+Who may read or change a conversation is decided in the domain layer (`parley.access`,
 `parley.conversations`); this repository only reads and writes the items.
 """
 
@@ -96,16 +103,29 @@ class ConversationRepository:
     # -- reading -------------------------------------------------------------------------------
     def record(self, conversation_id: str) -> ConversationRecord:
         item = self.table.get_item(Key={"pk": conv_pk(conversation_id), "sk": "META"}).get("Item")
-        if item is None:
+        if item is None or "deleted_at" in item:
             raise ConversationNotFound()
         return _record(item)
 
     def member(self, conversation_id: str, user_id: str) -> Member | None:
-        """The user's member item, or None."""
-        item = self.table.get_item(
-            Key={"pk": conv_pk(conversation_id), "sk": member_sk(user_id)}, ConsistentRead=True
-        ).get("Item")
-        return _member(item) if item is not None else None
+        """The user's member item, or None (also when the conversation is being deleted).
+
+        One BatchGetItem reads the member item and META together (strongly consistent), so a
+        deleted conversation's members, still there until the purge, are no longer members.
+        """
+        pk = conv_pk(conversation_id)
+        keys = [{"pk": pk, "sk": member_sk(user_id)}, {"pk": pk, "sk": "META"}]
+        request: Any = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
+        found: dict[str, dict[str, Any]] = {}
+        while request:
+            response = self.table.meta.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table.name, []):
+                found[str(item["sk"])] = item
+            request = response.get("UnprocessedKeys") or {}
+        meta, mine = found.get("META"), found.get(member_sk(user_id))
+        if meta is None or "deleted_at" in meta or mine is None:
+            return None
+        return _member(mine)
 
     def list_for(
         self, user_id: str, *, limit: int, cursor: str | None
@@ -121,6 +141,7 @@ class ConversationRepository:
         if start:
             args["ExclusiveStartKey"] = start
         response = self.table.query(**args)
+        gone = self._deleted([str(item["pk"]) for item in response.get("Items", [])])
         items = [
             Conversation(
                 id=str(item["pk"]).removeprefix("CONV#"),
@@ -132,8 +153,25 @@ class ConversationRepository:
                 updated_at=str(item["updated_at"]),
             )
             for item in response.get("Items", [])
+            if item["pk"] not in gone
         ]
         return items, encode_cursor(response.get("LastEvaluatedKey"))
+
+    def _deleted(self, pks: list[str]) -> set[str]:
+        """Which of these conversations are marked deleted (their members go in the background,
+        so the list drops them here at once): one BatchGetItem of their META items' keys."""
+        if not pks:
+            return set()
+        keys = [{"pk": pk, "sk": "META"} for pk in dict.fromkeys(pks)]
+        request: Any = {self.table.name: {"Keys": keys, "ProjectionExpression": "pk, deleted_at"}}
+        gone: set[str] = set()
+        while request:
+            response = self.table.meta.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table.name, []):
+                if "deleted_at" in item:
+                    gone.add(str(item["pk"]))
+            request = response.get("UnprocessedKeys") or {}
+        return gone
 
     def members(self, conversation_id: str) -> list[Member]:
         items = self._query_all(conversation_id, "MEMBER#")
@@ -220,7 +258,7 @@ class ConversationRepository:
         self, record: ConversationRecord, title: str, *, only_if_untitled: bool
     ) -> ConversationRecord:
         now = now_iso()
-        condition: Any = Attr("pk").exists()
+        condition: Any = Attr("pk").exists() & Attr("deleted_at").not_exists()
         if only_if_untitled:
             condition = condition & Attr("titled").eq(False)
         try:
@@ -236,7 +274,6 @@ class ConversationRepository:
             if only_if_untitled:
                 raise Conflict("Already titled") from None
             raise ConversationNotFound() from None
-        self._touch_members(record.id, now, title=title)
         return ConversationRecord(
             id=record.id,
             kind=record.kind,
@@ -254,14 +291,18 @@ class ConversationRepository:
         *,
         member_ids: Iterable[str] | None = None,
     ) -> str:
-        """Record activity: META and every member's GSI1 key move to `at`. A caller that has
-        just read the members passes their ids and saves the Query."""
+        """Record activity: META and every member's GSI1 key move to `at` (the change feed does
+        this, `parley.activity`). Doing it again with the same `at` moves the members a failed
+        first attempt did not reach; an older `at` than META's changes nothing. A caller that
+        has just read the members passes their ids and saves the Query."""
         now = at or now_iso()
         try:
             self.table.update_item(
                 Key={"pk": conv_pk(conversation_id), "sk": "META"},
                 UpdateExpression="SET updated_at = :u",
-                ConditionExpression=Attr("pk").exists() & Attr("updated_at").lt(now),
+                ConditionExpression=Attr("pk").exists()
+                & Attr("deleted_at").not_exists()
+                & Attr("updated_at").lte(now),
                 ExpressionAttributeValues={":u": now},
             )
         except ClientError as exc:
@@ -270,6 +311,20 @@ class ConversationRepository:
             return now  # deleted meanwhile, or a later activity already won
         self._touch_members(conversation_id, now, member_ids=member_ids)
         return now
+
+    def copy_title(self, conversation_id: str, title: str) -> None:
+        """Copy META's title to every member item (the GSI1 list shows it without a read)."""
+        for item in self._query_all(conversation_id, "MEMBER#", keys_only=True):
+            try:
+                self.table.update_item(
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET title = :t",
+                    ConditionExpression=Attr("pk").exists(),
+                    ExpressionAttributeValues={":t": title},
+                )
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise  # left meanwhile
 
     def _touch_members(
         self,
@@ -340,9 +395,47 @@ class ConversationRepository:
             if not _conditional_failed(exc):
                 raise
             raise ConversationNotFound() from None
+
+    def purge(self, conversation_id: str, pass_number: int, *, limit: int) -> bool:
+        """Delete up to `limit` items of a conversation marked deleted, META last. True when
+        it is all gone; False when more remain, after bumping META's `purge_pass` so the next
+        pass follows as its own change (each pass stays far inside the function's timeout).
+        Running a pass twice is harmless: deletes of gone items change nothing."""
+        pk = conv_pk(conversation_id)
+        args: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk),
+            "ProjectionExpression": "pk, sk",
+            "Limit": limit + 1,
+        }
+        keys: list[dict[str, Any]] = []
+        while len(keys) <= limit:
+            response = self.table.query(**args)
+            keys.extend(i for i in response.get("Items", []) if i["sk"] != "META")
+            if "LastEvaluatedKey" not in response:
+                break
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        more = len(keys) > limit
         with self.table.batch_writer() as batch:
-            for item in self._query_all(conversation_id, None, keys_only=True):
-                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+            for key in keys[:limit]:
+                batch.delete_item(Key={"pk": key["pk"], "sk": key["sk"]})
+        try:
+            if more:
+                self.table.update_item(
+                    Key={"pk": pk, "sk": "META"},
+                    UpdateExpression="SET purge_pass = :next",
+                    ConditionExpression=Attr("deleted_at").exists()
+                    & Attr("purge_pass").lt(pass_number + 1),
+                    ExpressionAttributeValues={":next": pass_number + 1},
+                )
+            else:
+                self.table.delete_item(
+                    Key={"pk": pk, "sk": "META"},
+                    ConditionExpression=Attr("deleted_at").exists(),
+                )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise  # already purged, or a later pass is under way
+        return not more
 
     def _query_all(
         self, conversation_id: str, prefix: str | None, *, keys_only: bool = False

@@ -196,7 +196,9 @@ class MessageRepository:
                 "ConditionCheck": {
                     "TableName": name,
                     "Key": {"pk": conv_pk(conversation_id), "sk": "META"},
-                    "ConditionExpression": "attribute_exists(pk)",
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND attribute_not_exists(deleted_at)"
+                    ),
                 }
             },
             {
