@@ -33,6 +33,14 @@ EnvRef = Literal[
     "daily_token_quota",
     "ws_management_endpoint",
     "bot_worker_function_name",
+    "uploads_bucket_name",
+    "upload_max_document_bytes",
+    "upload_max_image_bytes",
+    "upload_max_attachments",
+    "model_accepts_images",
+    "retention_days",
+    "exports_bucket_name",
+    "export_state_machine_arn",
 ]
 """Values only the deployment knows; Terraform and the local stack each resolve every one."""
 
@@ -41,7 +49,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY
 _ROUTE = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/[A-Za-z0-9_.{}/+-]*)$")
 _RESOURCE = re.compile(
     r"^(\*|table:[a-z_]+|index:[a-z_]+/[A-Za-z0-9_]+|function:[a-z_]+|websocket:manage"
-    r"|ssm:[a-z_]+|bedrock:(model|agent)|sqs:[a-z_]+)$"
+    r"|ssm:[a-z_]+|bedrock:(model|agent)|sqs:[a-z_]+|bucket:[a-z_]+|statemachine:[a-z_]+)$"
 )
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z]+$")
 _HANDLER = re.compile(r"^(?P<package>[a-z_][a-z0-9_]*)(\.[a-z_][a-z0-9_]*)*\.(?P<func>[a-z_]\w*)$")
@@ -119,6 +127,26 @@ class StreamConfig(_Strict):
     on_failure: Literal["dlq"] | None = "dlq"
 
 
+class Schedule(_Strict):
+    """An EventBridge Scheduler schedule that invokes the function with a fixed input."""
+
+    expression: Annotated[str, Field(pattern=r"^(cron|rate)\(.+\)$")]
+    timezone: str = "UTC"
+    input: dict[str, Any] = {}
+    max_retries: Annotated[int, Field(ge=0, le=185)] = 3
+    max_event_age_seconds: Annotated[int, Field(ge=60, le=86400)] = 3600
+
+
+class S3Trigger(_Strict):
+    """S3 notifies the function (asynchronously) of these events under `prefix` of a bucket."""
+
+    bucket: Literal["uploads"]
+    prefix: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+/$")]
+    events: Annotated[
+        list[Literal["s3:ObjectCreated:*", "s3:ObjectCreated:Post"]], Field(min_length=1)
+    ]
+
+
 class Triggers(_Strict):
     stream: StreamConfig | None = None
     http: list[HttpRoute] = []
@@ -128,6 +156,10 @@ class Triggers(_Strict):
     authorizer: Literal["websocket"] | None = None
     async_: AsyncConfig | None = Field(default=None, alias="async")
     cognito: list[Literal["PostConfirmation", "PreSignUp", "PreTokenGeneration"]] = []
+    s3: S3Trigger | None = None
+    schedule: Schedule | None = None
+    workflow: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = []
+    """State machines (functions/workflows/<name>.asl.json) whose tasks invoke the function."""
 
 
 class Permission(_Strict):
@@ -140,7 +172,7 @@ class Permission(_Strict):
         if not _RESOURCE.match(value):
             raise ValueError(
                 "must be '*', table:<t>, index:<t>/<index>, function:<name>, websocket:manage, "
-                "ssm:<name>, sqs:<name> or bedrock:model|agent"
+                "ssm:<name>, sqs:<name>, bucket:<name>, statemachine:<name> or bedrock:model|agent"
             )
         return value
 
