@@ -306,6 +306,20 @@ class AttachmentCleanup:
     def __init__(self, bucket: UploadBucket | None) -> None:
         self.bucket = bucket
 
+    @classmethod
+    def from_environment(cls) -> AttachmentCleanup:
+        """Over the uploads bucket the environment names (none: attachments are off)."""
+        import boto3
+
+        from parley.config import UploadSettings, get_settings
+        from parley.store.uploads import UploadBucket
+
+        settings = get_settings(UploadSettings)
+        if not settings.uploads_bucket_name:
+            return cls(None)
+        client = boto3.client("s3", region_name=settings.aws_region)
+        return cls(UploadBucket(client, settings.uploads_bucket_name))
+
     def apply(self, change: Change) -> None:
         if change.event != "REMOVE" or not change.sk.startswith("ATT#") or change.old is None:
             return

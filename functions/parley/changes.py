@@ -102,6 +102,7 @@ class Projection(Protocol):
 def projections(store: Store) -> list[Projection]:
     """THE list of projections, applied to every change in this order."""
     from parley.activity import MemberActivity
+    from parley.attachments import AttachmentCleanup
     from parley.cleanup import ConversationCleanup
     from parley.rollups import UsageRollups
     from parley.search import SearchIndex
@@ -111,6 +112,7 @@ def projections(store: Store) -> list[Projection]:
         UsageRollups(store),
         SearchIndex(store),
         ConversationCleanup(store),
+        AttachmentCleanup.from_environment(),
     ]
 
 

@@ -106,6 +106,8 @@ class LocalStack:
         self._app_server: Any = None
         self._background: list[Any] = []
         self._lambda_sock: Any = None
+        self._uploads: Any = None
+        self._gate_server: Any = None
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -205,6 +207,17 @@ class LocalStack:
             "bedrock_agent_alias_id": os.environ.get("BEDROCK_AGENT_ALIAS_ID", ""),
         }
         origins = (app_url, app_url.replace(cfg.host, "localhost"), *cfg.extra_origins)
+        # Attachments: the uploads bucket behind a gate that checks POST policies as S3 does
+        # and notifies the upload processor (tasks.local.uploads).
+        from tasks.local.uploads import S3Gate, create_bucket, notifications, upload_refs
+
+        gate_sock = bind(cfg.host, cfg.port("s3"), "S3")
+        gate_url = f"http://{cfg.host}:{port_of(gate_sock)}"
+        self._uploads = S3Gate(
+            moto_url, create_bucket(session, moto_url, origins), origins, resources.region,
+            notify=notifications(manifest),
+        )  # fmt: skip
+        refs.update(upload_refs(cfg.model))
         settings = replace(
             GatewaySettings(region=resources.region, cors=Cors(allow_origins=origins)),
             **cfg.gateway,
@@ -218,7 +231,7 @@ class LocalStack:
         self.gateway = gateway = LocalGateway(
             manifest,
             refs,
-            self._function_env(moto_url, resources.region),
+            {**self._function_env(moto_url, resources.region), "AWS_ENDPOINT_URL_S3": gate_url},
             settings,
             jwt=JwtConfig(resources.issuer, (resources.client_id,), resources.jwks_url),
             sweep=(session.client("dynamodb", endpoint_url=moto_url), resources.connections_table),
@@ -228,6 +241,9 @@ class LocalStack:
         self.loop = LoopThread()
         try:
             endpoints = self.loop.run(gateway.start(cfg.port("http"), cfg.port("ws"), lambda_sock))
+            self._uploads.runtime = gateway.runtime
+            self._gate_server = AsgiServer(self._uploads, gate_sock)
+            self.loop.run(self._gate_server.start())
         except MissingRefs as exc:
             raise StackError(str(exc)) from None
         config = frontend_config(
@@ -367,7 +383,7 @@ class LocalStack:
             future.cancel()
         self._background = []
         if self.loop is not None:
-            for part in (self.gateway, self._app_server):
+            for part in (self.gateway, self._app_server, self._gate_server):
                 if part is not None:
                     with contextlib.suppress(Exception):
                         self.loop.run(part.stop(), timeout=30)

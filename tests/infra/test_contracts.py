@@ -43,6 +43,27 @@ REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
     ("ws_disconnect", "dynamodb:GetItem"): (
         "repository .get methods matched by name through dict.get; $disconnect deletes and queries"
     ),
+    # Attachments (parley.attachments): a function holding the uploads bucket reaches every
+    # method of UploadBucket and AttachmentRepository; each calls only its own part.
+    ("chat_api", "s3:DeleteObject"): "deleting files is the processor's and the clean-up's",
+    ("ws_message", "s3:GetObject"): "ws_message only re-tags a sent file (keep)",
+    ("ws_message", "s3:PutObject"): "only chat_api signs upload grants",
+    ("ws_message", "s3:DeleteObject"): "deleting files is the processor's and the clean-up's",
+    ("bot_worker", "s3:PutObject"): "only chat_api signs upload grants",
+    ("bot_worker", "s3:PutObjectTagging"): "sending a file (keep) happens in the pipeline",
+    ("bot_worker", "s3:DeleteObject"): "deleting files is the processor's and the clean-up's",
+    ("bot_worker", "dynamodb:ConditionCheckItem"): "attachments are granted by chat_api only",
+    ("upload_processor", "s3:PutObject"): "only chat_api signs upload grants",
+    ("upload_processor", "s3:PutObjectTagging"): "sending a file (keep) happens in the pipeline",
+    ("upload_processor", "dynamodb:BatchGetItem"): "the processor reads one attachment (GetItem)",
+    ("upload_processor", "dynamodb:PutItem"): "attachments are granted by chat_api only",
+    ("upload_processor", "dynamodb:ConditionCheckItem"): "attachments are granted by chat_api only",
+    ("upload_processor", "dynamodb:DeleteItem"): "the processor settles, never deletes",
+    ("upload_processor", "dynamodb:Query"): "the processor reads one attachment by its key",
+    ("stream_processor", "s3:GetObject"): "the clean-up only deletes files",
+    ("stream_processor", "s3:PutObject"): "only chat_api signs upload grants",
+    ("stream_processor", "s3:PutObjectTagging"): "sending a file (keep) happens in the pipeline",
+    ("maintenance", "s3:GetObject"): "the maintenance never reads attachments",
 }
 
 
@@ -164,7 +185,9 @@ def test_lambda_environment_is_the_manifests(tf: dict[str, Config]) -> None:
 def terraform_ref_names(tf: dict[str, Config]) -> set[str]:
     """The refs the functions module can resolve: its `refs` variable plus what it derives."""
     functions = tf["modules/functions"]
-    declared = set(re.findall(r"(\w+)\s*=\s*string", functions.variables["refs"]["type"]))
+    declared = set(
+        re.findall(r"(\w+)\s*=\s*(?:optional\()?string", functions.variables["refs"]["type"])
+    )
     derived = set(re.findall(r"(\w+)\s*=", str(functions.locals["refs"]).split("var.refs", 1)[1]))
     return declared | derived
 

@@ -15,6 +15,7 @@ module "parley" {
   bedrock_agent_alias_id          = var.bedrock_agent_alias_id
   daily_token_quota               = var.daily_token_quota
   retention_days                  = var.retention_days
+  attachments                     = var.attachments
   deletion_protection             = var.deletion_protection
   force_destroy                   = var.force_destroy
   domain_name                     = var.domain_name

@@ -16,3 +16,11 @@ alarm_emails                    = []
 # Sign-in: SRP only (the local stack has its own moto pool); threat protection records risky
 # sign-ins without acting on them (the default, AUDIT).
 allow_user_password_auth = false
+# Attachments (parley.attachments): what one file may weigh, how many a message carries.
+attachments = {
+  max_document_bytes = 10485760 # 10 MB
+  max_image_bytes    = 5242880  # 5 MB
+  max_per_message    = 10
+  model_sees_images  = true
+  pending_days       = 1
+}

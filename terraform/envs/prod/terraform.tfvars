@@ -24,3 +24,11 @@ reserved_concurrency = {
 # docs/deploy.md for its cost).
 allow_user_password_auth = false
 advanced_security_mode   = "ENFORCED"
+# Attachments (parley.attachments): what one file may weigh, how many a message carries.
+attachments = {
+  max_document_bytes = 10485760 # 10 MB
+  max_image_bytes    = 5242880  # 5 MB
+  max_per_message    = 10
+  model_sees_images  = true # gpt-4o-mini and Claude 3+ read images
+  pending_days       = 1
+}

@@ -165,3 +165,14 @@ variable "web_acl_arn" {
   type        = string
   default     = null
 }
+variable "attachments" {
+  description = "Files attached to messages: document and image size limits (bytes), attachments per message, whether the model sees images, days an unsent upload is kept (defaults: 10 MB, 5 MB, 10, true, 1)."
+  type = object({
+    max_document_bytes = optional(number, 10485760)
+    max_image_bytes    = optional(number, 5242880)
+    max_per_message    = optional(number, 10)
+    model_sees_images  = optional(bool, true)
+    pending_days       = optional(number, 1)
+  })
+  default = {}
+}

@@ -15,6 +15,9 @@ locals {
     regex("^https://[^/]+", var.app_config.httpApiUrl),
     regex("^wss://[^/]+", var.app_config.wsUrl),
     local.cognito_origin,
+    # Attachments: the presigned POST and GET go to the uploads bucket (thumbnails are blobs).
+    "https://${aws_s3_bucket.uploads.bucket_regional_domain_name}",
+    "https://${aws_s3_bucket.uploads.bucket_domain_name}",
   ]
   csp_directives = [
     "default-src 'self'",

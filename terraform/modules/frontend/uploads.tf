@@ -1,11 +1,15 @@
-# Files people attach to conversations: uploaded with presigned URLs from the app's origin,
-# encrypted, expired after uploads_expiration_days.
+# Files people attach to messages (parley.attachments): uploaded by the browser with a presigned
+# POST whose policy fixes the key, type, size and the `parley-state=pending` tag; checked by
+# upload_processor on ObjectCreated (the notification is in modules/functions, beside the
+# function); downloaded through presigned GETs. Private, encrypted, TLS only, CORS for the app's
+# origin only. A file never sent expires after uploads_pending_days; a sent one is re-tagged
+# `kept` and deleted with its conversation (the change feed's AttachmentCleanup).
 
 resource "aws_s3_bucket" "uploads" {
   #checkov:skip=CKV_AWS_144:Uploads are short-lived (lifecycle expiry); replication would outlive their purpose
-  #checkov:skip=CKV_AWS_18:Access goes through presigned URLs minted by chat_api, which logs every grant
-  #checkov:skip=CKV2_AWS_62:Nothing reacts to uploads yet
-  #checkov:skip=CKV_AWS_21:Uploads are immutable and expire; versioning would only keep deleted files longer
+  #checkov:skip=CKV_AWS_18:Every upload and download is granted by an authenticated API request (POST /conversations/{id}/uploads, GET …/download) recorded in the HTTP API's access log
+  #checkov:skip=CKV2_AWS_62:The ObjectCreated notification to upload_processor is declared in modules/functions (aws_s3_bucket_notification.uploads), where the function is
+  #checkov:skip=CKV_AWS_21:Each attachment has its own immutable key; versioning would only keep deleted and rejected files longer
   #checkov:skip=CKV_AWS_145:SSE-S3 keeps presigned uploads simple for browsers; no customer key is required for this data class
   bucket_prefix = "${var.name_prefix}-uploads-"
   force_destroy = var.force_destroy
@@ -43,8 +47,8 @@ resource "aws_s3_bucket_cors_configuration" "uploads" {
 
   cors_rule {
     allowed_origins = [local.app_origin]
-    allowed_methods = ["GET", "PUT", "HEAD"]
-    allowed_headers = ["content-type", "content-md5", "x-amz-*"]
+    allowed_methods = ["POST", "GET", "HEAD"] # presigned POST uploads, presigned GET downloads
+    allowed_headers = ["content-type"]
     expose_headers  = ["etag"]
     max_age_seconds = 600
   }
@@ -54,14 +58,26 @@ resource "aws_s3_bucket_lifecycle_configuration" "uploads" {
   bucket = aws_s3_bucket.uploads.id
 
   rule {
-    id     = "expire-uploads"
+    id     = "expire-unsent-uploads"
+    status = "Enabled"
+
+    filter {
+      tag {
+        key   = "parley-state"
+        value = "pending"
+      }
+    }
+
+    expiration {
+      days = var.uploads_pending_days
+    }
+  }
+
+  rule {
+    id     = "abort-incomplete-uploads"
     status = "Enabled"
 
     filter {}
-
-    expiration {
-      days = var.uploads_expiration_days
-    }
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 1

@@ -49,14 +49,14 @@ variable "web_acl_arn" {
   default     = null
 }
 
-variable "uploads_expiration_days" {
-  description = "Days an uploaded file is kept."
+variable "uploads_pending_days" {
+  description = "Days an uploaded file that was never sent in a message is kept (tag parley-state=pending); a sent file stays until its conversation is deleted."
   type        = number
-  default     = 30
+  default     = 1
 
   validation {
-    condition     = var.uploads_expiration_days >= 1
-    error_message = "Keep uploads at least one day."
+    condition     = var.uploads_pending_days >= 1
+    error_message = "Keep unsent uploads at least one day (a grant is valid for minutes)."
   }
 }
 

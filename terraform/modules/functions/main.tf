@@ -132,3 +132,39 @@ resource "aws_lambda_permission" "cognito" {
   principal     = "cognito-idp.amazonaws.com"
   source_arn    = var.user_pool_arn
 }
+# S3 notifies the functions whose manifest `s3` trigger names the uploads bucket (asynchronous
+# invokes of the live alias: the async settings and the DLQ above apply).
+locals {
+  s3_functions = var.uploads_bucket == null ? {} : {
+    for name, t in module.manifest.s3_functions : name => t if t.bucket == "uploads"
+  }
+}
+
+resource "aws_lambda_permission" "s3" {
+  for_each = local.s3_functions
+
+  statement_id   = "AllowS3Uploads"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this[each.key].function_name
+  qualifier      = aws_lambda_alias.live[each.key].name
+  principal      = "s3.amazonaws.com"
+  source_arn     = var.uploads_bucket.arn
+  source_account = local.account
+}
+
+resource "aws_s3_bucket_notification" "uploads" {
+  count  = length(local.s3_functions) > 0 ? 1 : 0
+  bucket = var.uploads_bucket.name
+
+  dynamic "lambda_function" {
+    for_each = local.s3_functions
+    content {
+      id                  = lambda_function.key
+      lambda_function_arn = aws_lambda_alias.live[lambda_function.key].arn
+      events              = lambda_function.value.events
+      filter_prefix       = lambda_function.value.prefix
+    }
+  }
+
+  depends_on = [aws_lambda_permission.s3]
+}

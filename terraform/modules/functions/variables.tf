@@ -177,3 +177,11 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+variable "uploads_bucket" {
+  description = "The attachments bucket (modules/frontend): its name and ARN, for bucket:uploads permissions and the S3 notifications of manifest s3 triggers; null when there is none."
+  type = object({
+    name = string
+    arn  = string
+  })
+  default = null
+}

@@ -148,6 +148,8 @@ module "frontend" {
   web_acl_arn         = var.web_acl_arn
   force_destroy       = var.force_destroy
 
+  uploads_pending_days = var.attachments.pending_days
+
   app_config = {
     cognito = {
       userPoolId = module.auth.user_pool_id

@@ -167,3 +167,24 @@ variable "web_acl_arn" {
     error_message = "The web_acl_arn must be a CLOUDFRONT-scope WAFv2 web ACL ARN (arn:aws:wafv2:us-east-1:<account>:global/webacl/…) or null."
   }
 }
+variable "attachments" {
+  description = "Files attached to messages: the largest document and image (bytes), attachments per message, whether the model sees images (false: it gets a note and the app says so), and days an upload never sent is kept."
+  type = object({
+    max_document_bytes = optional(number, 10485760)
+    max_image_bytes    = optional(number, 5242880)
+    max_per_message    = optional(number, 10)
+    model_sees_images  = optional(bool, true)
+    pending_days       = optional(number, 1)
+  })
+  default = {}
+
+  validation {
+    condition     = var.attachments.max_document_bytes >= 1 && var.attachments.max_document_bytes <= 104857600 && var.attachments.max_image_bytes >= 1 && var.attachments.max_image_bytes <= 20971520
+    error_message = "Attachment limits: a document at most 100 MB, an image at most 20 MB (what a model request can carry)."
+  }
+
+  validation {
+    condition     = var.attachments.max_per_message >= 1 && var.attachments.max_per_message <= 10 && var.attachments.pending_days >= 1
+    error_message = "1 to 10 attachments per message; unsent uploads are kept at least a day."
+  }
+}
