@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
+
+STATE_DIR = Path(__file__).resolve().parents[1] / ".local" / "state"
+"""Where `invoke dev` keeps local data between runs (`--fresh` forgets it)."""
 
 
 @task(
@@ -15,12 +19,18 @@ from invoke.tasks import task
         "provider": "alias of --model for openai|bedrock",
         "free_ports": "pick free ports instead of the fixed 8080–8085",
         "ready_file": "also write the ready JSON here",
+        "fresh": "forget the local data kept from the last run (users, chats) and start clean",
     }
 )
 def dev(
-    c: Context, model: str = "", provider: str = "", free_ports: bool = False, ready_file: str = ""
+    c: Context,
+    model: str = "",
+    provider: str = "",
+    free_ports: bool = False,
+    ready_file: str = "",
+    fresh: bool = False,
 ) -> None:
-    """Run the whole stack locally (no AWS, no API key) until Ctrl-C."""
+    """Run the whole stack locally (no AWS, no API key) until Ctrl-C; local data is kept."""
     from tasks.local import model as local_model
     from tasks.local.stack import main
 
@@ -43,6 +53,9 @@ def dev(
     ]
     if not free_ports:
         argv.append("--dev-ports")
+    argv += ["--state-dir", str(STATE_DIR)]
+    if fresh:
+        argv.append("--fresh")
     if ready_file:
         argv += ["--ready-file", ready_file]
     code = main(argv)

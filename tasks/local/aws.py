@@ -342,6 +342,10 @@ def _serialize_dynamodb() -> None:
 
 
 # -- Cognito's post-confirmation trigger ---------------------------------------------------------
+TRIGGERED = "_parley_post_confirmed"
+"""The attribute of a moto user set once its post-confirmation trigger has run."""
+
+
 def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> None:
     """Run Cognito's post-confirmation trigger, `invoke(event)`, inside the call that confirms
     a user and before it answers, as Cognito does — once per user:
@@ -359,7 +363,6 @@ def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> None:
 
     from tasks.local.cognito_triggers import confirmation_event
 
-    triggered: set[tuple[str, str]] = set()
     lock = threading.Lock()
 
     def once(
@@ -369,10 +372,10 @@ def hook_post_confirmation(invoke: Callable[[dict[str, Any]], None]) -> None:
         with lock:
             result = call()
             user = backend.admin_get_user(pool_id, username)
-            key = (pool_id, user.username)
-            first = user.status is UserStatus.CONFIRMED and key not in triggered
+            # kept on the user, so a saved and restored moto (tasks.local.snapshot) remembers it
+            first = user.status is UserStatus.CONFIRMED and not user.__dict__.get(TRIGGERED)
             if first:
-                triggered.add(key)
+                user.__dict__[TRIGGERED] = True
         if first:
             listed = {"Username": user.username, "Attributes": list(user.attributes)}
             client = client_id or next(iter(backend.user_pools[pool_id].clients), "")
@@ -459,6 +462,33 @@ def lambda_invoker(
 
 
 # -- the process ---------------------------------------------------------------------------------
+MAILBOX_PATH = "/_local/mailbox.json"
+"""Where moto's process answers with the local mailbox: `{"messages": [...]}`, newest first,
+`?to=<address>` for one address's."""
+
+
+def with_mailbox(app: Any, mailbox: Any) -> Callable[[dict[str, Any], Any], Any]:
+    """moto's WSGI app, plus the mailbox at MAILBOX_PATH."""
+    from urllib.parse import parse_qs
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != MAILBOX_PATH:
+            return app(environ, start_response)
+        to = parse_qs(environ.get("QUERY_STRING", "")).get("to", [""])[0]
+        body = json.dumps({"messages": [m.to_json() for m in mailbox.messages(to)]}).encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [body]
+
+    return wsgi
+
+
 def serve(
     host: str,
     port: int,
@@ -466,8 +496,10 @@ def serve(
     post_confirmation: str | None,
     *,
     tuned: bool = True,
+    state_file: Path | None = None,
 ) -> None:
-    """Serve moto until SIGINT/SIGTERM or until the parent process goes away."""
+    """Serve moto until SIGINT/SIGTERM or until the parent process goes away; with
+    `state_file`, restore moto's state from it first and save it there after the last request."""
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -498,7 +530,8 @@ def serve(
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     tmp = ready_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"url": f"http://{bound_host}:{bound_port}"}), encoding="utf-8")
+    ready = {"url": f"http://{bound_host}:{bound_port}", "restored": restored}
+    tmp.write_text(json.dumps(ready), encoding="utf-8")
     tmp.replace(ready_file)
 
     parent = os.getppid()
@@ -514,7 +547,19 @@ def serve(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     threading.Thread(target=watch_parent, daemon=True).start()
-    server.serve_forever(poll_interval=0.1)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()
+        if state_file is not None:
+            started = time.monotonic()
+            size = snapshot.save(state_file, {"mailbox": mailbox})
+            log.warning(
+                "saved moto's state to %s (%d KB in %.2f s)",
+                state_file,
+                size // 1024,
+                time.monotonic() - started,
+            )
 
 
 class MotoProcess:
@@ -529,8 +574,13 @@ class MotoProcess:
         post_confirmation_url: str | None = None,
         start_timeout: float = 60.0,
         tuned: bool = True,
+        state_file: Path | None = None,
     ) -> None:
         self.host = host
+        self.state_file = state_file
+        """Restore moto's state from this file at start and save it there at stop."""
+        self.restored = False
+        """Whether `start()` restored a saved state."""
         self.port = port
         self.workdir = workdir
         self.post_confirmation_url = post_confirmation_url
@@ -563,6 +613,8 @@ class MotoProcess:
             command += ["--post-confirmation", self.post_confirmation_url]
         if not self.tuned:
             command.append("--as-shipped")
+        if self.state_file is not None:
+            command += ["--state-file", str(self.state_file)]
         with self.log_path.open("ab") as log_file:
             self._process = subprocess.Popen(
                 command,
@@ -579,7 +631,9 @@ class MotoProcess:
                 self.stop()
                 raise MotoStartError(f"moto did not start (log {self.log_path}):\n{tail}")
             time.sleep(0.05)
-        self.url = json.loads(ready.read_text(encoding="utf-8"))["url"]
+        answer = json.loads(ready.read_text(encoding="utf-8"))
+        self.url = answer["url"]
+        self.restored = bool(answer.get("restored"))
         ready.unlink(missing_ok=True)
         return self.url
 
@@ -589,7 +643,7 @@ class MotoProcess:
             return
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(30)  # it saves its state (tasks.local.snapshot) before it exits
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
@@ -602,10 +656,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--post-confirmation", help="Lambda Invoke endpoint for the trigger")
     parser.add_argument("--as-shipped", action="store_true", help="skip the tuning (baseline)")
+    parser.add_argument("--state-file", type=Path, help="restore from / save to this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    serve(args.host, args.port, args.ready_file, args.post_confirmation, tuned=not args.as_shipped)
+    from tasks.local.snapshot import SnapshotError
+
+    try:
+        serve(
+            args.host,
+            args.port,
+            args.ready_file,
+            args.post_confirmation,
+            tuned=not args.as_shipped,
+            state_file=args.state_file,
+        )
+    except SnapshotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -30,6 +30,17 @@ FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "te
 
 DEFAULT_MODEL_KEY = "local-scripted-model-key"
 
+PASSWORD_POLICY: dict[str, Any] = {
+    "MinimumLength": 12,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+    "TemporaryPasswordValidityDays": 3,
+}
+"""The Terraform pool's policy (terraform/modules/auth: `password_minimum_length` defaults to
+12; tests/infra checks they agree). The app shows it (config.json `passwordPolicy`)."""
+
 
 @dataclass(frozen=True)
 class LocalResources:
@@ -124,12 +135,60 @@ def create_table_args(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+class BootstrapMismatch(Exception):
+    """Existing resources (restored local data) differ from the definitions in a way that
+    cannot be brought up to date in place; the message says what to do."""
+
+
+def _keys(schema: Any) -> list[tuple[str, str]]:
+    return [(k["AttributeName"], k["KeyType"]) for k in schema]
+
+
+def _update_table(client: DynamoDBClient, name: str, args: dict[str, Any]) -> None:
+    """Bring an existing table to its definition: add the indexes it lacks; a changed key or
+    index cannot be changed in place (BootstrapMismatch)."""
+    table = client.describe_table(TableName=name)["Table"]
+    if _keys(table["KeySchema"]) != _keys(args["KeySchema"]):
+        raise BootstrapMismatch(
+            f"table {name} has other keys than functions/tables.yaml declares:"
+            " start with clean local data (`invoke dev --fresh`)"
+        )
+    stream = args.get("StreamSpecification")
+    if stream and table.get("StreamSpecification") != stream:
+        client.update_table(TableName=name, StreamSpecification=stream)
+    existing = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
+    for index in args.get("GlobalSecondaryIndexes", []):
+        found = existing.get(index["IndexName"])
+        if found is None:
+            client.update_table(
+                TableName=name,
+                AttributeDefinitions=args["AttributeDefinitions"],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
+        elif _keys(found["KeySchema"]) != _keys(index["KeySchema"]):
+            raise BootstrapMismatch(
+                f"index {index['IndexName']} of table {name} has other keys than"
+                " functions/tables.yaml declares: start with clean local data"
+                " (`invoke dev --fresh`)"
+            )
+
+
 def create_tables(client: DynamoDBClient, prefix: str) -> dict[str, str]:
-    """Create every table of tables.yaml named `<prefix><logical name>`; TTL where declared."""
+    """Create every table of tables.yaml named `<prefix><logical name>` (a table that exists,
+    from restored local data, gets the indexes it lacks); TTL where declared."""
     names: dict[str, str] = {}
+    existing = {
+        name
+        for page in client.get_paginator("list_tables").paginate()
+        for name in page["TableNames"]
+    }
     for logical, spec in load_tables().items():
         name = f"{prefix}{logical}"
-        client.create_table(**create_table_args(name, spec))
+        args = create_table_args(name, spec)
+        if name in existing:
+            _update_table(client, name, args)
+        else:
+            client.create_table(**args)
         if spec.get("ttl_attribute"):
             client.update_time_to_live(
                 TableName=name,
@@ -161,43 +220,49 @@ def bootstrap(
     prefix: str = "parley-local-",
     model_api_key: str = DEFAULT_MODEL_KEY,
 ) -> LocalResources:
-    """Create the tables, the user pool and its client, and the model key parameter."""
+    """Create the tables, the user pool and its client, and the model key parameter; what
+    exists already (restored local data) is found and kept, and brought up to date where it
+    can be (BootstrapMismatch where it cannot)."""
     dynamodb, cognito, ssm = clients(endpoint_url, region)
 
     table_names = create_tables(dynamodb, prefix)
 
-    pool = cognito.create_user_pool(
-        PoolName=f"{prefix}users",
-        UsernameAttributes=["email"],
-        AutoVerifiedAttributes=["email"],
-        Policies={
-            "PasswordPolicy": {
-                "MinimumLength": 12,
-                "RequireUppercase": True,
-                "RequireLowercase": True,
-                "RequireNumbers": True,
-                "RequireSymbols": True,
-                "TemporaryPasswordValidityDays": 7,
-            }
-        },
-        Schema=[
-            {"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True},
-            {"Name": "name", "AttributeDataType": "String", "Required": False, "Mutable": True},
-        ],
-    )["UserPool"]
-    pool_id = pool["Id"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName=f"{prefix}web",
-        GenerateSecret=False,
-        ExplicitAuthFlows=[
-            "ALLOW_USER_PASSWORD_AUTH",
-            "ALLOW_USER_SRP_AUTH",
-            "ALLOW_REFRESH_TOKEN_AUTH",
-        ],
-        PreventUserExistenceErrors="ENABLED",
-        EnableTokenRevocation=True,
-    )["UserPoolClient"]
+    pool_name = f"{prefix}users"
+    pools = [
+        p for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60)
+        for p in page["UserPools"]
+    ]  # fmt: skip
+    pool_id = next((p["Id"] for p in pools if p["Name"] == pool_name), None)
+    if pool_id is None:
+        pool_id = cognito.create_user_pool(
+            PoolName=pool_name,
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Policies={"PasswordPolicy": PASSWORD_POLICY},
+            Schema=[
+                {"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True},
+                {"Name": "name", "AttributeDataType": "String", "Required": False, "Mutable": True},
+            ],
+        )["UserPool"]["Id"]
+    client_name = f"{prefix}web"
+    clients_found = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)
+    client_id = next(
+        (c["ClientId"] for c in clients_found["UserPoolClients"] if c["ClientName"] == client_name),
+        None,
+    )
+    if client_id is None:
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=client_name,
+            GenerateSecret=False,
+            ExplicitAuthFlows=[
+                "ALLOW_USER_PASSWORD_AUTH",
+                "ALLOW_USER_SRP_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+            ],
+            PreventUserExistenceErrors="ENABLED",
+            EnableTokenRevocation=True,
+        )["UserPoolClient"]["ClientId"]
 
     parameter = f"/{prefix.strip('-')}/model-api-key"
     ssm.put_parameter(Name=parameter, Value=model_api_key, Type="SecureString", Overwrite=True)
@@ -207,7 +272,7 @@ def bootstrap(
         region=region,
         table_names=table_names,
         user_pool_id=pool_id,
-        client_id=client["ClientId"],
+        client_id=client_id,
         jwks_url=f"{endpoint_url.rstrip('/')}/{pool_id}/.well-known/jwks.json",
         issuer=f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
         model_api_key_parameter=parameter,

@@ -32,6 +32,9 @@ MODELS = ("scripted", "local", "openai", "bedrock")
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Parley-demo-2026!"  # noqa: S105 - moto's local demo user, printed on purpose
 DEMO_NAME = "Demo User"
+STATE_FILE = "moto.pickle"
+DEMO_MODEL = "SmolLM2-135M-Instruct"
+"""The tiny local model `--model local` runs; the app says answers come from it."""
 DEV_PORTS = {"app": 8080, "http": 8081, "ws": 8082, "lambda": 8083, "moto": 8084, "model": 8085}
 """`invoke dev`'s fixed ports, so a browser tab survives a restart."""
 SERVICE_ENDPOINTS = (
@@ -68,6 +71,8 @@ class StackConfig:
     scripted_token_delay: float = 0.03
     gateway: dict[str, Any] = field(default_factory=dict)
     """GatewaySettings overrides (throttling, concurrency…) for tests and benchmarks."""
+    stream_window: float | None = None
+    """The change feed's batching window in seconds; None: the manifest's (1 s). Tests set 0."""
     retention_days: int = 0
     """The maintenance's retention (RETENTION_DAYS); 0 keeps every conversation."""
     schedule_interval: float = field(
@@ -105,6 +110,8 @@ class LocalStack:
         self._model_server: Any = None
         self._app_server: Any = None
         self._background: list[Any] = []
+        self.streams: dict[str, Any] = {}
+        """The change feed's pollers by function (tasks.local.streams), while running."""
         self._lambda_sock: Any = None
         self._uploads: Any = None
         self._gate_server: Any = None
@@ -129,8 +136,14 @@ class LocalStack:
 
         from tasks.core.manifest import ManifestError, load_manifest
         from tasks.local.aws import MotoProcess, MotoStartError
-        from tasks.local.bootstrap import DEFAULT_MODEL_KEY, FAKE_CREDENTIALS, bootstrap
-        from tasks.local.frontend import frontend_app, frontend_config
+        from tasks.local.bootstrap import (
+            DEFAULT_MODEL_KEY,
+            FAKE_CREDENTIALS,
+            PASSWORD_POLICY,
+            BootstrapMismatch,
+            bootstrap,
+        )
+        from tasks.local.frontend import MAILBOX_PAGE, frontend_app, frontend_config
         from tasks.local.gateway import GatewaySettings, JwtConfig, LocalGateway
         from tasks.local.gateway.settings import Cors, MissingRefs
         from tasks.local.servers import AsgiServer, LoopThread, bind, port_of
@@ -161,6 +174,7 @@ class LocalStack:
         self._lambda_sock = lambda_sock = bind(cfg.host, cfg.port("lambda"), "Lambda API")
 
         # AWS on moto, in its own process, from the same definitions Terraform uses.
+        state_file = self._state_file()
         self._moto = MotoProcess(
             cfg.host,
             cfg.port("moto"),
@@ -170,12 +184,16 @@ class LocalStack:
                 if "post_confirmation" in manifest.functions
                 else None
             ),
+            state_file=state_file,
         )
         try:
             moto_url = self._moto.start()
         except MotoStartError as exc:
             raise StackError(str(exc)) from None
-        self.resources = resources = bootstrap(moto_url, model_api_key=api_key)
+        try:
+            self.resources = resources = bootstrap(moto_url, model_api_key=api_key)
+        except BootstrapMismatch as exc:
+            raise StackError(str(exc)) from None
         session = boto3.Session(
             aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
             aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
@@ -253,12 +271,18 @@ class LocalStack:
             cognito_endpoint=moto_url,
             http_api_url=endpoints.http_url,
             ws_url=endpoints.ws_url,
+            password_policy=PASSWORD_POLICY,
+            demo_model=DEMO_MODEL if cfg.model == "local" else None,
         )
-        self._app_server = AsgiServer(frontend_app(config), app_sock)
+        self._app_server = AsgiServer(frontend_app(config, moto_url=moto_url), app_sock)
         self.loop.run(self._app_server.start())
 
         # moto runs the post-confirmation trigger for the demo user before this returns.
         self._create_demo_user(cognito)
+        if self._moto.restored:  # the WebSocket connections of the last run are gone
+            clear_table(
+                session.client("dynamodb", endpoint_url=moto_url), resources.connections_table
+            )
         if cfg.warm:
             self._background.append(
                 asyncio.run_coroutine_threadsafe(gateway.warm(), self.loop.loop)
@@ -269,6 +293,9 @@ class LocalStack:
             for function, event in scheduled_functions(manifest).items():
                 timer = schedule_forever(gateway.runtime, function, event, cfg.schedule_interval)
                 self._background.append(asyncio.run_coroutine_threadsafe(timer, self.loop.loop))
+
+        # DynamoDB Streams → the stream functions, as Lambda's event source mapping does.
+        self.streams = self._start_streams(manifest, session, moto_url, resources, sqs)
 
         self.info = {
             "appUrl": app_url,
@@ -283,8 +310,28 @@ class LocalStack:
             "demoUser": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
             "model": model_label,
             "logDir": str(cfg.log_dir),
+            "lambdaUrl": endpoints.lambda_url,
+            "changeFeed": {
+                name: {"deadLetterQueueUrl": poller.dead_letter_queue_url}
+                for name, poller in self.streams.items()
+            },
+            "mailboxUrl": f"{app_url}{MAILBOX_PAGE}",
+            "data": {
+                "stateDir": str(cfg.state_dir) if cfg.state_dir else None,
+                "restored": self._moto.restored,
+                "fresh": cfg.fresh,
+            },
         }
         return self.info
+
+    def _state_file(self) -> Path | None:
+        """Where moto's state is kept (None: not kept); `fresh` forgets what was saved."""
+        if self.config.state_dir is None:
+            return None
+        path = self.config.state_dir / STATE_FILE
+        if self.config.fresh:
+            path.unlink(missing_ok=True)
+        return path
 
     def _start_model(self) -> tuple[dict[str, str], str, str]:
         """Start (or point at) the model: (refs, its URL, what the summary calls it)."""
@@ -359,6 +406,11 @@ class LocalStack:
         return env
 
     def _create_demo_user(self, cognito: Any) -> None:
+        try:  # restored local data has it already
+            cognito.admin_get_user(UserPoolId=self.resources.user_pool_id, Username=DEMO_EMAIL)
+            return
+        except cognito.exceptions.UserNotFoundException:
+            pass
         cognito.admin_create_user(
             UserPoolId=self.resources.user_pool_id,
             Username=DEMO_EMAIL,
@@ -376,9 +428,52 @@ class LocalStack:
             Permanent=True,
         )
 
+    def _start_streams(
+        self, manifest: Any, session: Any, moto_url: str, resources: Any, sqs: Any
+    ) -> dict[str, Any]:
+        """One poller per manifest `triggers.stream` (tasks.local.streams), each with its
+        dead-letter queue on moto, invoking the function through the local Lambda runtime."""
+        from tasks.local.streams import Mapping, StreamPoller
+
+        dynamodb = session.client("dynamodb", endpoint_url=moto_url)
+        streams_client = session.client("dynamodbstreams", endpoint_url=moto_url)
+        pollers: dict[str, Any] = {}
+        for function in manifest.functions.values():
+            config = function.triggers.stream
+            if config is None:
+                continue
+            table = resources.table_names[config.table]
+            arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+            queue = sqs.create_queue(QueueName=f"parley-local-{function.name}-stream-dlq")[
+                "QueueUrl"
+            ]
+
+            def invoke(event: dict[str, Any], name: str = function.name) -> Any:
+                call = self.gateway.runtime.invoke(name, event)
+                return asyncio.run_coroutine_threadsafe(call, self.loop.loop).result(timeout=960)
+
+            def dead_letter(record: dict[str, Any], queue: str = queue) -> None:
+                sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(record))
+
+            poller = StreamPoller(
+                streams_client,
+                arn,
+                function_arn=f"arn:aws:lambda:{resources.region}:000000000000:function:{function.name}",
+                mapping=Mapping.from_manifest(config, window=self.config.stream_window),
+                invoke=invoke,
+                dead_letter=dead_letter,
+                region=resources.region,
+            )
+            poller.dead_letter_queue_url = queue
+            pollers[function.name] = poller.start()
+        return pollers
+
     # -- stop ----------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop everything that started, in reverse order; safe to call twice."""
+        for poller in self.streams.values():
+            poller.stop()
+        self.streams = {}
         for future in self._background:
             future.cancel()
         self._background = []
@@ -402,6 +497,16 @@ class LocalStack:
         if self._lambda_sock is not None:  # bound before moto; the gateway may never have run
             self._lambda_sock.close()
             self._lambda_sock = None
+
+
+def clear_table(dynamodb: Any, table: str) -> None:
+    """Delete every item of a table (the connections of a run that has ended)."""
+    keys = ("pk", "sk")
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=table, ProjectionExpression="pk, sk"
+    ):
+        for item in page["Items"]:
+            dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys if k in item})
 
 
 # -- CLI ---------------------------------------------------------------------------------------
@@ -433,6 +538,18 @@ def configure_logging(log_dir: Path) -> None:
     logging.getLogger("parley.local.lambda").addHandler(console)
 
 
+def data_line(data: dict[str, Any]) -> str:
+    """What the summary says about local data: kept or not, restored or new."""
+    if not data.get("stateDir"):
+        return "not kept: everything starts clean and is gone when the stack stops"
+    where = data["stateDir"]
+    if data.get("restored"):
+        return f"restored from the last run ({where}); `invoke dev --fresh` starts clean"
+    if data.get("fresh"):
+        return f"started clean (--fresh); kept in {where} for the next run"
+    return f"new; kept in {where} for the next run"
+
+
 def summary(info: dict[str, Any]) -> str:
     demo = info["demoUser"]
     return "\n".join(
@@ -441,6 +558,8 @@ def summary(info: dict[str, Any]) -> str:
             "Parley is running locally — open the app:",
             f"  app          {info['appUrl']}",
             f"  sign in as   {demo['email']} / {demo['password']}",
+            f"  mailbox      {info['mailboxUrl']}  (the codes Cognito would e-mail)",
+            f"  data         {data_line(info['data'])}",
             f"  assistant    {info['model']}"
             + (f" at {info['modelUrl']}" if info["modelUrl"] else ""),
             f"  HTTP API     {info['httpApiUrl']}",
@@ -470,6 +589,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--log-dir", type=Path, default=ROOT / ".local" / "logs")
     parser.add_argument("--warm", action="store_true", help="start every function at once")
     parser.add_argument("--daily-token-quota", type=int, default=0)
+    parser.add_argument(
+        "--state-dir", type=Path, help="keep local data here across restarts (default: not kept)"
+    )
+    parser.add_argument("--fresh", action="store_true", help="forget the data kept in --state-dir")
     return parser.parse_args(argv)
 
 
@@ -491,6 +614,8 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
         extra_origins=tuple(args.origin),
         warm=args.warm,
         daily_token_quota=args.daily_token_quota,
+        state_dir=args.state_dir,
+        fresh=args.fresh,
     )
 
 

@@ -80,7 +80,31 @@ export function newUser(name: string) {
   return { name, email: `${name.toLowerCase()}.${id}@example.com`, password: "Parley-test-2026!" };
 }
 
-/** Sign up through the app: create account, confirm with the code (moto accepts any), land signed in. */
+export interface MailboxMessage {
+  id: string;
+  to: string;
+  kind: "verification" | "reset" | "invitation";
+  subject: string;
+  body: string;
+  code: string;
+  sentAt: string;
+}
+
+/** What the local stack's mailbox holds for one address, newest first. */
+export async function mailbox(to: string): Promise<MailboxMessage[]> {
+  const response = await fetch(`${stack().appUrl}/_local/mailbox.json?to=${encodeURIComponent(to)}`);
+  expect(response.ok, await response.clone().text()).toBe(true);
+  return ((await response.json()) as { messages: MailboxMessage[] }).messages;
+}
+
+/** The newest code of `kind` the local stack e-mailed to `to` (waits for it to arrive). */
+export async function mailedCode(to: string, kind: MailboxMessage["kind"] = "verification"): Promise<string> {
+  let code = "";
+  await expect.poll(async () => (code = (await mailbox(to)).find((m) => m.kind === kind)?.code ?? "")).not.toBe("");
+  return code;
+}
+
+/** Sign up through the app: create account, confirm with the code from the local mailbox, land signed in. */
 export async function signUp(page: Page, user: { name: string; email: string; password: string }) {
   await page.goto(stack().appUrl);
   await page.getByRole("button", { name: "Create an account" }).click();
@@ -89,7 +113,7 @@ export async function signUp(page: Page, user: { name: string; email: string; pa
   await page.getByLabel("Password").fill(user.password);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByRole("heading", { name: "Confirm your email" })).toBeVisible();
-  await page.getByLabel("Confirmation code").fill("123456");
+  await page.getByLabel("Confirmation code").fill(await mailedCode(user.email));
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
   await expect(page.getByRole("status").filter({ hasText: "Live" })).toBeVisible({ timeout: 30_000 });

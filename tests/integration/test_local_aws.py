@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import tomllib
@@ -28,6 +29,8 @@ from tasks.local.aws import (
     tune_moto,
 )
 from tasks.local.bootstrap import FAKE_CREDENTIALS, LocalResources, bootstrap
+from tasks.local.cognito_mail import HOOKED as MAIL_HOOKED
+from tasks.local.cognito_mail import latest_code, read_mailbox
 from tasks.local.servers import bind, port_of
 
 REGION = "us-east-1"
@@ -240,7 +243,7 @@ def test_moto_is_pinned_to_the_version_the_patches_were_written_for() -> None:
     dev = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["dependency-groups"]
     assert f"moto[server]=={MOTO_VERSION}" in dev["dev"]
     assert moto.__version__ == MOTO_VERSION
-    check_moto(TUNED + COGNITO_HOOKED)  # the installed moto has every expected signature
+    check_moto(TUNED + COGNITO_HOOKED + MAIL_HOOKED)  # moto has every expected signature
 
 
 def test_tuning_refuses_a_moto_whose_patched_method_changed(
@@ -374,7 +377,9 @@ def test_confirming_a_sign_up_runs_the_trigger_before_answering(
     cognito = _sign_up(pool, "ada@example.com")
     assert lambda_endpoint.calls == []
     cognito.confirm_sign_up(
-        ClientId=pool.client_id, Username="ada@example.com", ConfirmationCode="123456"
+        ClientId=pool.client_id,
+        Username="ada@example.com",
+        ConfirmationCode=latest_code(pool.endpoint_url, "ada@example.com"),
     )
     [(path, event)] = lambda_endpoint.calls
     assert path == "/2015-03-31/functions/post_confirmation/invocations"
@@ -402,9 +407,13 @@ def test_the_trigger_runs_once_per_user_however_often_it_is_confirmed(
     pool: LocalResources, lambda_endpoint: Any
 ) -> None:
     cognito = _sign_up(pool, "di@example.com")
-    for _ in range(2):
+    code = latest_code(pool.endpoint_url, "di@example.com")
+    cognito.confirm_sign_up(
+        ClientId=pool.client_id, Username="di@example.com", ConfirmationCode=code
+    )
+    with pytest.raises(cognito.exceptions.NotAuthorizedException, match="CONFIRMED"):
         cognito.confirm_sign_up(
-            ClientId=pool.client_id, Username="di@example.com", ConfirmationCode="123456"
+            ClientId=pool.client_id, Username="di@example.com", ConfirmationCode=code
         )
     cognito.admin_confirm_sign_up(UserPoolId=pool.user_pool_id, Username="di@example.com")
     assert [e["request"]["userAttributes"]["email"] for _, e in lambda_endpoint.calls] == [
@@ -416,11 +425,17 @@ def test_concurrent_confirmations_run_the_trigger_once(
     pool: LocalResources, lambda_endpoint: Any
 ) -> None:
     _sign_up(pool, "ed@example.com")
+    code = latest_code(pool.endpoint_url, "ed@example.com")
+    outcomes: list[str] = []
 
     def confirm() -> None:
-        _client("cognito-idp", pool.endpoint_url).confirm_sign_up(
-            ClientId=pool.client_id, Username="ed@example.com", ConfirmationCode="123456"
-        )
+        try:
+            _client("cognito-idp", pool.endpoint_url).confirm_sign_up(
+                ClientId=pool.client_id, Username="ed@example.com", ConfirmationCode=code
+            )
+            outcomes.append("confirmed")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
 
     threads = [threading.Thread(target=confirm) for _ in range(6)]
     for thread in threads:
@@ -428,6 +443,7 @@ def test_concurrent_confirmations_run_the_trigger_once(
     for thread in threads:
         thread.join(30)
     assert len(lambda_endpoint.calls) == 1
+    assert outcomes.count("confirmed") == 1, outcomes  # the code is used once
 
 
 def test_a_user_an_admin_gives_a_permanent_password_gets_the_trigger_once(
@@ -467,12 +483,196 @@ def test_a_failing_trigger_leaves_the_user_confirmed(
     lambda_endpoint.fail = True
     cognito = _sign_up(pool, "cy@example.com")
     cognito.confirm_sign_up(
-        ClientId=pool.client_id, Username="cy@example.com", ConfirmationCode="123456"
+        ClientId=pool.client_id,
+        Username="cy@example.com",
+        ConfirmationCode=latest_code(pool.endpoint_url, "cy@example.com"),
     )
     user = cognito.admin_get_user(UserPoolId=pool.user_pool_id, Username="cy@example.com")
     assert user["UserStatus"] == "CONFIRMED"
     assert len(lambda_endpoint.calls) == 1
     assert "post confirmation for cy@example.com failed" in moto_process.log_path.read_text()
+
+
+# -- the local mailbox: the codes Cognito would e-mail, checked --------------------------------
+def _error(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    return str(caught.value.response["Error"]["Code"])
+
+
+def test_a_sign_up_code_is_mailed_and_only_that_code_confirms(
+    pool: LocalResources, lambda_endpoint: Any
+) -> None:
+    cognito = _sign_up(pool, "gil@example.com")
+    [message] = read_mailbox(pool.endpoint_url, "GIL@example.com")
+    assert message["kind"] == "verification"
+    assert message["code"].isdigit()
+    assert len(message["code"]) == 6
+    assert message["body"] == f"Your verification code is {message['code']}."
+    wrong = f"{(int(message['code']) + 1) % 1_000_000:06d}"
+    confirm = functools.partial(
+        cognito.confirm_sign_up, ClientId=pool.client_id, Username="gil@example.com"
+    )
+    assert _error(confirm, ConfirmationCode=wrong) == "CodeMismatchException"
+    assert _error(confirm, ConfirmationCode=" ") == "CodeMismatchException"
+    user = cognito.admin_get_user(UserPoolId=pool.user_pool_id, Username="gil@example.com")
+    assert user["UserStatus"] == "UNCONFIRMED"
+    assert lambda_endpoint.calls == []
+    confirm(ConfirmationCode=message["code"])
+    assert len(lambda_endpoint.calls) == 1
+
+
+def test_a_new_code_replaces_the_old_one(pool: LocalResources, lambda_endpoint: Any) -> None:
+    cognito = _sign_up(pool, "hal@example.com")
+    first = latest_code(pool.endpoint_url, "hal@example.com")
+    sent = cognito.resend_confirmation_code(ClientId=pool.client_id, Username="hal@example.com")
+    assert sent["CodeDeliveryDetails"] == {
+        "Destination": "h***@e***",
+        "DeliveryMedium": "EMAIL",
+        "AttributeName": "email",
+    }
+    second = latest_code(pool.endpoint_url, "hal@example.com")
+    assert len(read_mailbox(pool.endpoint_url, "hal@example.com")) == 2
+    confirm = functools.partial(
+        cognito.confirm_sign_up, ClientId=pool.client_id, Username="hal@example.com"
+    )
+    if first != second:
+        assert _error(confirm, ConfirmationCode=first) == "CodeMismatchException"
+    confirm(ConfirmationCode=second)
+    resend = functools.partial(cognito.resend_confirmation_code, ClientId=pool.client_id)
+    assert _error(resend, Username="hal@example.com") == "InvalidParameterException"
+    # nobody learns who has an account: an unknown address gets the same answer, and no mail
+    unknown = resend(Username="nobody@example.com")["CodeDeliveryDetails"]
+    assert unknown["Destination"] == "n***@e***"
+    assert read_mailbox(pool.endpoint_url, "nobody@example.com") == []
+
+
+def test_a_password_reset_needs_the_mailed_code_and_a_strong_password(
+    pool: LocalResources, lambda_endpoint: Any
+) -> None:
+    cognito = _sign_up(pool, "ivy@example.com")
+    code = latest_code(pool.endpoint_url, "ivy@example.com")
+    cognito.confirm_sign_up(
+        ClientId=pool.client_id, Username="ivy@example.com", ConfirmationCode=code
+    )
+    cognito.forgot_password(ClientId=pool.client_id, Username="ivy@example.com")
+    reset = latest_code(pool.endpoint_url, "ivy@example.com", kind="reset")
+    change = functools.partial(
+        cognito.confirm_forgot_password, ClientId=pool.client_id, Username="ivy@example.com"
+    )
+    wrong = f"{(int(reset) + 1) % 1_000_000:06d}"
+    assert _error(change, ConfirmationCode=wrong, Password="New-Pass-word-1!") == (
+        "CodeMismatchException"
+    )
+    assert _error(change, ConfirmationCode=reset, Password="weak") == "InvalidPasswordException"
+    change(ConfirmationCode=reset, Password="New-Pass-word-1!")
+    assert _error(change, ConfirmationCode=reset, Password="New-Pass-word-2!") == (
+        "CodeMismatchException"  # used once
+    )
+    cognito.initiate_auth(
+        ClientId=pool.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ivy@example.com", "PASSWORD": "New-Pass-word-1!"},
+    )
+
+
+def test_an_invitation_mails_a_temporary_password_that_signs_in(
+    pool: LocalResources, lambda_endpoint: Any
+) -> None:
+    cognito = _client("cognito-idp", pool.endpoint_url)
+    cognito.admin_create_user(
+        UserPoolId=pool.user_pool_id,
+        Username="jo@example.com",
+        UserAttributes=[{"Name": "email", "Value": "jo@example.com"}],
+    )
+    [invitation] = read_mailbox(pool.endpoint_url, "jo@example.com")
+    assert invitation["kind"] == "invitation"
+    assert invitation["body"] == (
+        f"Your username is jo@example.com and temporary password is {invitation['code']}."
+    )
+    answer = cognito.initiate_auth(
+        ClientId=pool.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "jo@example.com", "PASSWORD": invitation["code"]},
+    )
+    assert answer["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    cognito.admin_create_user(
+        UserPoolId=pool.user_pool_id, Username="jo@example.com", MessageAction="RESEND"
+    )
+    assert len(read_mailbox(pool.endpoint_url, "jo@example.com")) == 2
+    cognito.admin_create_user(
+        UserPoolId=pool.user_pool_id,
+        Username="kim@example.com",
+        UserAttributes=[{"Name": "email", "Value": "kim@example.com"}],
+        MessageAction="SUPPRESS",
+    )
+    assert read_mailbox(pool.endpoint_url, "kim@example.com") == []
+
+
+# -- local data kept across restarts ------------------------------------------------------------
+def test_a_restarted_moto_has_the_users_items_tokens_and_mail_of_the_last_run(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state" / "moto.pickle"
+    process = MotoProcess("127.0.0.1", 0, tmp_path, state_file=state)
+    process.start()
+    try:
+        assert process.restored is False
+        first = bootstrap(process.url, region=REGION)
+        cognito = _sign_up(first, "lou@example.com")
+        code = latest_code(first.endpoint_url, "lou@example.com")
+        cognito.confirm_sign_up(
+            ClientId=first.client_id, Username="lou@example.com", ConfirmationCode=code
+        )
+        tokens = cognito.initiate_auth(
+            ClientId=first.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "lou@example.com", "PASSWORD": "Sign-up-Pass-1!"},
+        )["AuthenticationResult"]
+        _client("dynamodb", process.url).put_item(
+            TableName=first.chat_table, Item=_item("CONV#1", "META", title="kept")
+        )
+    finally:
+        process.stop()
+    assert state.exists()
+
+    again = MotoProcess("127.0.0.1", 0, tmp_path, state_file=state)
+    again.start()
+    try:
+        assert again.restored is True
+        second = bootstrap(again.url, region=REGION)  # finds what is there, creates nothing
+        assert (second.user_pool_id, second.client_id) == (first.user_pool_id, first.client_id)
+        assert second.table_names == first.table_names
+        item = _client("dynamodb", again.url).get_item(
+            TableName=second.chat_table, Key={"pk": {"S": "CONV#1"}, "sk": {"S": "META"}}
+        )["Item"]
+        assert item["title"] == {"S": "kept"}
+        cognito = _client("cognito-idp", again.url)
+        assert cognito.get_user(AccessToken=tokens["AccessToken"])["Username"]
+        refreshed = cognito.initiate_auth(
+            ClientId=second.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
+        )["AuthenticationResult"]
+        assert refreshed["IdToken"]
+        assert [m["code"] for m in read_mailbox(again.url, "lou@example.com")] == [code]
+    finally:
+        again.stop()
+
+
+def test_saved_state_from_another_moto_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    import pickle
+
+    from tasks.local.snapshot import SnapshotError, load
+
+    state = tmp_path / "moto.pickle"
+    state.write_bytes(pickle.dumps({"format": 1, "moto": "0.0.1", "python": "3.12"}))
+    with pytest.raises(SnapshotError, match=r"moto 0\.0\.1.*invoke dev --fresh"):
+        load(state)
+    state.write_bytes(b"not a pickle")
+    with pytest.raises(SnapshotError, match=r"cannot be read.*invoke dev --fresh"):
+        load(state)
+    assert load(tmp_path / "none.pickle") is None
 
 
 def test_stop_ends_the_process_and_frees_the_port(tmp_path: Path) -> None:

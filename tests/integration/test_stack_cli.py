@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import pytest
 
+from tasks.local.bootstrap import FAKE_CREDENTIALS
 from tasks.local.stack import DEMO_EMAIL
 
 pytestmark = pytest.mark.slow
@@ -34,49 +38,89 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_cli_starts_reports_and_stops_cleanly(tmp_path: Path) -> None:
+def _start_cli(ready: Path, logs: Path, *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "tasks.local.stack", "--model", "scripted"]
+    command += ["--ready-file", str(ready), "--log-dir", str(logs), *extra]
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _wait_ready(process: subprocess.Popen[str], ready: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    while not ready.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the stack did not get ready"
+        time.sleep(0.2)
+    info: dict[str, Any] = json.loads(ready.read_text())
+    return info
+
+
+def _sign_up(info: dict[str, Any], email: str, password: str) -> str:
+    """A new user, confirmed with the code the stack's mailbox page shows; their id token."""
+    cognito = boto3.client(
+        "cognito-idp", endpoint_url=info["cognitoEndpoint"], region_name=info["region"],
+        **FAKE_CREDENTIALS,
+    )  # fmt: skip
+    client = info["clientId"]
+    attributes = [{"Name": "email", "Value": email}]
+    cognito.sign_up(ClientId=client, Username=email, Password=password, UserAttributes=attributes)
+    page = httpx.get(info["mailboxUrl"], params={"to": email}, timeout=30).text
+    code = re.search(r"Your verification code is (\d{6})\.", page)
+    assert code, page
+    cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=code[1])
+    auth = cognito.initiate_auth(
+        ClientId=client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )
+    return str(auth["AuthenticationResult"]["IdToken"])
+
+
+def _warm(url: str, headers: dict[str, str]) -> None:
+    """GET until the function answers: its first start may outlast the gateway's 30 s timeout
+    on a loaded machine (a 503), and a POST retried after a timeout could be made twice."""
+    deadline = time.monotonic() + 180
+    while (answer := httpx.get(url, headers=headers, timeout=60)).status_code == 503:
+        assert time.monotonic() < deadline, answer.text
+    assert answer.status_code == 200, answer.text
+
+
+def test_cli_starts_reports_and_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"
     logs = tmp_path / "logs"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tasks.local.stack",
-            "--model",
-            "scripted",
-            "--ready-file",
-            str(ready),
-            "--log-dir",
-            str(logs),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    state = tmp_path / "state"
+    process = _start_cli(ready, logs, "--state-dir", str(state))
     try:
-        deadline = time.monotonic() + 180
-        while not ready.exists():
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the stack did not get ready"
-            time.sleep(0.2)
-        info = json.loads(ready.read_text())
+        info = _wait_ready(process, ready)
         assert info["demoUser"]["email"] == DEMO_EMAIL
+        assert info["data"] == {"stateDir": str(state), "restored": False, "fresh": False}
         app = httpx.get(info["appUrl"], timeout=30)
         assert app.status_code == 200
-        assert (
-            httpx.get(f"{info['appUrl']}/config.json", timeout=30).json()["wsUrl"] == info["wsUrl"]
-        )
+        config = httpx.get(f"{info['appUrl']}/config.json", timeout=30).json()
+        assert config["wsUrl"] == info["wsUrl"]
+        assert config["local"] == {"mailboxUrl": "/_local/mailbox", "demoModel": None}
         unauthenticated = httpx.get(f"{info['httpApiUrl']}/me", timeout=30)
         assert unauthenticated.status_code == 401
         workers = _children(process.pid)
         assert workers, "function environments run as child processes"
+        # data made in this run: a user (confirmed from the mailbox) and a conversation
+        token = _sign_up(info, "keep@example.com", "Keep-me-2026!")
+        headers = {"Authorization": f"Bearer {token}"}
+        _warm(f"{info['httpApiUrl']}/conversations", headers)
+        created = httpx.post(
+            f"{info['httpApiUrl']}/conversations", json={"title": "Kept"}, headers=headers,
+            timeout=60,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=90)
     assert process.returncode == 0, err
     assert "Parley is running locally" in out
     assert info["appUrl"] in out
+    assert f"mailbox      {info['appUrl']}/_local/mailbox" in out
+    assert f"data         new; kept in {state} for the next run" in out
     assert "Ctrl-C" in out
     assert "Traceback" not in err
     assert not ready.exists(), "the ready file goes away with the stack"
@@ -88,6 +132,24 @@ def test_cli_starts_reports_and_stops_cleanly(tmp_path: Path) -> None:
     access = (logs / "access.log").read_text().splitlines()
     assert any(json.loads(line).get("status") == 401 for line in access)
     assert (logs / "functions.log").exists()
+
+    # WHEN the stack starts again on the same state directory
+    process = _start_cli(ready, logs, "--state-dir", str(state))
+    try:
+        info = _wait_ready(process, ready)
+        # THEN the user, their session and their conversation are still there
+        assert info["data"]["restored"] is True
+        _warm(f"{info['httpApiUrl']}/conversations", headers)
+        listed = httpx.get(f"{info['httpApiUrl']}/conversations", headers=headers, timeout=60)
+        assert listed.status_code == 200, listed.text
+        assert [c["title"] for c in listed.json()["items"]] == ["Kept"]
+        page = httpx.get(info["mailboxUrl"], params={"to": "keep@example.com"}, timeout=30)
+        assert "Your verification code is" in page.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=90)
+    assert process.returncode == 0, err
+    assert f"data         restored from the last run ({state})" in out
 
 
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:

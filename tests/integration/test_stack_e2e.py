@@ -21,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tasks.core.manifest import load_manifest
 from tasks.local.bootstrap import FAKE_CREDENTIALS
+from tasks.local.cognito_mail import latest_code
 from tasks.local.scripted_model import Reply
 from tasks.local.servers import bind, port_of
 from tasks.local.stack import DEMO_EMAIL, DEMO_PASSWORD, LocalStack, StackConfig
@@ -234,7 +235,9 @@ def test_sign_up_confirm_and_sign_in(stack: LocalStack, api: httpx.Client) -> No
         UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": "New Person"}],
     )
     cognito.confirm_sign_up(
-        ClientId=stack.info["clientId"], Username=email, ConfirmationCode="123456"
+        ClientId=stack.info["clientId"],
+        Username=email,
+        ConfirmationCode=latest_code(stack.info["motoUrl"], email),
     )
     auth = cognito.initiate_auth(
         ClientId=stack.info["clientId"],
@@ -262,9 +265,11 @@ def test_a_sign_up_runs_post_confirmation_exactly_once(stack: LocalStack) -> Non
         UserAttributes=[{"Name": "email", "Value": email}],
     )
     before = trigger.invocations
-    for _ in range(2):
+    code = latest_code(stack.info["motoUrl"], email)
+    cognito.confirm_sign_up(ClientId=stack.info["clientId"], Username=email, ConfirmationCode=code)
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
         cognito.confirm_sign_up(
-            ClientId=stack.info["clientId"], Username=email, ConfirmationCode="123456"
+            ClientId=stack.info["clientId"], Username=email, ConfirmationCode=code
         )
     assert trigger.invocations == before + 1  # ran before ConfirmSignUp answered
     time.sleep(3.0)
