@@ -98,6 +98,7 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/store/usage.py", ("tests/unit/test_quota_claims.py",)),
     ("parley/store/messages.py", ("tests/unit/test_message_store.py",)),
     ("parley/posting.py", ("tests/unit/test_posting_control.py",)),
+    ("parley/search.py", ("tests/unit/test_search.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it.
 

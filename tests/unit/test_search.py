@@ -410,32 +410,6 @@ def test_messages_indexed_at_once_are_all_found(fast_store: Store) -> None:
 FILLER = ["weather", "lunch", "meeting", "train", "coffee", "garden", "music", "report"]
 
 
-def history(store: Store, conversation: str, author: Profile, size: int) -> list[str]:
-    """`size` messages indexed through the projection in one batch. Only the index is written
-    (a search reads the message items of its hits alone), which keeps this cheap on moto."""
-    index = SearchIndex(store)
-    items = [message_item(conversation, author, FILLER[n % 8]) for n in range(size)]
-    with index.batched():
-        for item in items:
-            index.apply(change("INSERT", None, item))
-    return [str(item["sk"]).removeprefix("MSG#") for item in items]
-
-
-def test_a_word_is_found_in_a_two_thousand_message_history(fast_store: Store, chat: Chat) -> None:
-    alice = person("alice")
-    conversation = room(fast_store, alice, title="Long history")
-    ids = history(fast_store, conversation, alice, 1000)
-    needle = chat.post(conversation, alice, "The capybara was in the garden")
-    ids += history(fast_store, conversation, alice, 999)
-    assert len(ids) + 1 == 2000
-    assert len(chat.index_items(conversation)) == 2001
-    hits = find(fast_store, alice, "capybara")
-    assert [h.message_id for h in hits] == [needle]
-    assert [s.text for s in hits[0].snippet if s.match] == ["capybara"]
-    assert hits[0].conversation_title == "Long history"
-    assert [h.message_id for h in find(fast_store, alice, "capyb")] == [needle]
-
-
 def test_pages_cover_every_hit_once_in_rank_order(fast_store: Store, chat: Chat) -> None:
     alice = person("alice")
     rooms = [room(fast_store, alice) for _ in range(3)]
@@ -471,9 +445,21 @@ def test_ranking_prefers_every_term_then_frequency_then_short_then_recent(
     assert order.index(newer) < order.index(one) < order.index(long)
 
 
+def ulid_at(seconds: float, tail: str = "0" * 16) -> str:
+    """A ULID of that moment (`new_ulid` never goes back in time within a process)."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    ms = int(seconds * 1000)
+    return "".join(alphabet[(ms >> shift) & 31] for shift in range(45, -5, -5)) + tail
+
+
+def test_ulid_time_is_read_back() -> None:
+    assert search_module.ulid_seconds(ulid_at(1_800_000_000.5)) == 1_800_000_000.5
+    assert search_module.ulid_seconds("!" * 26) == 0.0
+
+
 def test_recency_breaks_near_ties_and_rarer_terms_weigh_more() -> None:
     now = 1_800_000_000.0
-    old_id, new_id = new_ulid(int((now - 90 * DAY) * 1000)), new_ulid(int(now * 1000))
+    old_id, new_id = ulid_at(now - 90 * DAY), ulid_at(now)
     terms = [QueryTerm("rare", prefix=False), QueryTerm("common", prefix=False)]
     postings = [
         Posting("c", old_id, "rare", 1, 3),

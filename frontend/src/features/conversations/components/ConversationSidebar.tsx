@@ -89,7 +89,7 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
         ))}
       </ul>
       {!conversations.isPending && visible.length === 0 && (
-        <p className="muted sidebar-empty">{search ? "No conversation title matches." : "No conversations yet."}</p>
+        <p className="muted sidebar-empty">{search ? "No conversation matches." : "No conversations yet."}</p>
       )}
       {search.trim() && <MessageSearch query={search} onNavigate={onNavigate} />}
       {conversations.hasNextPage && (

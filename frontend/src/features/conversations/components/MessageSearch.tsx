@@ -34,7 +34,7 @@ export function MessageSearch({ query, onNavigate }: { query: string; onNavigate
 
   let status = "";
   if (tooLong) status = `A search is at most ${MAX_SEARCH_CHARS} characters.`;
-  else if (tooShort) status = "";
+  else if (tooShort) status = `Type ${MIN_SEARCH_CHARS} or more characters to search messages.`;
   else if (search.error) status = search.error.message;
   else if (search.isSuccess) {
     status = hits.length === 0 ? "No messages match." : `${hits.length}${search.hasNextPage ? "+" : ""} ${hits.length === 1 ? "message" : "messages"} found.`;
