@@ -93,11 +93,16 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (module under functions/, the tests that cover it): one line per module.
     ("parley/auth.py", ("tests/unit/test_core_auth.py", "tests/unit/test_realtime_authorizer.py")),
     ("parley/access.py", ("tests/unit/test_access_rules.py",)),
-    ("parley/conversations.py", ("tests/unit/test_access_rules.py",)),
+    (
+        "parley/conversations.py",
+        ("tests/unit/test_access_rules.py", "tests/unit/test_personal_events.py"),
+    ),
     ("parley/quota.py", ("tests/unit/test_quota_claims.py",)),
     ("parley/store/usage.py", ("tests/unit/test_quota_claims.py",)),
     ("parley/store/messages.py", ("tests/unit/test_message_store.py",)),
     ("parley/posting.py", ("tests/unit/test_posting_control.py",)),
+    ("parley/budget.py", ("tests/unit/test_budget_branches.py",)),
+    ("parley/branches.py", ("tests/unit/test_budget_branches.py",)),
     ("parley/search.py", ("tests/unit/test_search.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it.

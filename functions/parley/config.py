@@ -8,9 +8,12 @@ from deep inside a request.
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from parley.budget import Budget
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -58,9 +61,23 @@ class QuotaSettings(BaseSettings):
     model_max_output_tokens: Annotated[int, Field(gt=0, le=32_000)] = 1024
 
 
-class ModelSettings(QuotaSettings):
-    model_provider: Literal["openai", "bedrock", "bedrock-agent"] = "openai"
+class ContextSettings(QuotaSettings):
+    """What sizing a prompt needs (`parley.budget`): the model and its context window."""
+
     model_id: str = "gpt-4o-mini"
+    model_context_window: Annotated[int, Field(ge=512)] | None = None
+    """Tokens; unset = the window `parley.budget` lists for `model_id`."""
+
+    @property
+    def budget(self) -> Budget:
+        from parley.budget import Budget, context_window  # the budget reads the bots' prompt
+
+        window = context_window(self.model_id, self.model_context_window)
+        return Budget(window=window, max_output=self.model_max_output_tokens)
+
+
+class ModelSettings(ContextSettings):
+    model_provider: Literal["openai", "bedrock", "bedrock-agent"] = "openai"
     model_base_url: str | None = None
     model_api_key_parameter: str | None = None
     bedrock_agent_id: str | None = None
@@ -100,8 +117,9 @@ class RoomSettings(ConnectionSettings, ChatTableSettings):
     """What any function that checks membership and broadcasts to rooms reads."""
 
 
-class MessageSettings(RoomSettings, QuotaSettings):
-    """`ws_message`: rooms, the quota it claims against, and the worker it invokes."""
+class MessageSettings(RoomSettings, ContextSettings):
+    """`ws_message`: rooms, the quota it claims against, the model's budget (a message that
+    cannot fit is refused), and the worker it invokes."""
 
     bot_worker_function_name: NonEmpty
 

@@ -3,6 +3,11 @@
 Removing a member (or leaving) also ends that user's live subscriptions to the room, so their
 open sockets stop hearing it at once — including a reply that is streaming — and the room is
 told who is still there.
+
+Whoever a change concerns is told on every connection they have open, subscribed or not (their
+personal event stream): the invitee that they were added, the member removed (or who left on
+another device) that the conversation left their list, every member of a conversation renamed
+or deleted. These events are decided here, and only here.
 """
 
 from __future__ import annotations
@@ -11,9 +16,13 @@ from typing import TYPE_CHECKING
 
 from parley import access
 from parley.errors import MemberNotFound, UserNotFound
+from parley.realtime.protocol import ConversationAdded, ConversationRemoved, ConversationUpdated
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from parley.models import Conversation, Kind, Member, Profile
+    from parley.realtime.protocol import _Event
     from parley.store import Store
 
 
@@ -22,6 +31,9 @@ class RoomPresence:
 
     def member_removed(self, conversation_id: str, user_id: str) -> None:
         """End the user's subscriptions to the room and tell the room who is left."""
+
+    def tell(self, events: Mapping[str, _Event]) -> None:
+        """Send each user (by id) their personal event, on every connection they have open."""
 
 
 class Conversations:
@@ -40,14 +52,24 @@ class Conversations:
         member = access.membership(self.store, conversation_id, user_id)
         record = self.store.conversations.record(conversation_id)
         access.require_may_rename(record, member)
-        return self.store.conversations.retitle(record, title).view(member.role)
+        renamed = self.store.conversations.retitle(record, title)
+        self.presence.tell(
+            {
+                m.user_id: ConversationUpdated(conversation=renamed.view(m.role))
+                for m in self.store.conversations.members(conversation_id)
+            }
+        )
+        return renamed.view(member.role)
 
     def delete(self, conversation_id: str, user_id: str) -> None:
         """Mark it deleted and answer at once: it leaves every member's list now, and the change
         feed removes its messages, members and the rest in the background (`parley.cleanup`)."""
         member = access.membership(self.store, conversation_id, user_id)
         access.require_may_delete(member)
+        told = self.store.conversations.members(conversation_id)
         self.store.conversations.mark_deleted(conversation_id, owner_id=user_id)
+        gone = ConversationRemoved(conversation_id=conversation_id, reason="deleted")
+        self.presence.tell({m.user_id: gone for m in told})
 
     def members(self, conversation_id: str, user_id: str) -> list[Member]:
         access.membership(self.store, conversation_id, user_id)
@@ -61,7 +83,10 @@ class Conversations:
         invited = self.store.profiles.find_by_email(email)
         if invited is None:
             raise UserNotFound()
-        return self.store.conversations.add_member(room.record, invited)
+        member = self.store.conversations.add_member(room.record, invited)
+        added = ConversationAdded(conversation=room.record.view(member.role))
+        self.presence.tell({member.user_id: added})
+        return member
 
     def remove(self, conversation_id: str, user_id: str, target_id: str) -> None:
         """Remove a member (the owner) or leave (anyone, themselves)."""
@@ -76,6 +101,10 @@ class Conversations:
         access.require_may_remove(actor, target)
         self.store.conversations.remove_member(conversation_id, target_id)
         self.presence.member_removed(conversation_id, target_id)
+        reason = "left" if target_id == user_id else "removed"
+        self.presence.tell(
+            {target_id: ConversationRemoved(conversation_id=conversation_id, reason=reason)}
+        )
 
 
 def _stranger(user_id: str) -> Member:

@@ -1,11 +1,14 @@
 """What the model reads before it answers: one rule for every transport.
 
 The system prompt (plus the group prompt in a room), then the conversation's recent messages
-up to the question, oldest first: users' messages, and the assistant's replies that said
+up to the question, oldest first — in a chat with the assistant only the branch the question
+is on (`parley.branches`: an edited question or an earlier version of a reply is not part of
+it); in a room every message in order: users' messages, and the assistant's replies that said
 something (complete or stopped; a failed reply is not something the assistant said). In a room
 each user's turn starts with its author's name as a JSON string, so a name cannot break the
 line and what someone wrote cannot pass for another speaker. The whole is cut to the token
-budget, oldest turns first.
+budget (`parley.budget`), oldest turns first; the question itself is never cut: one that does
+not fit is refused (`ContextTooLong`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from parley.attachments import AttachmentContent
+    from parley.store.messages import MessageRepository
 
 HISTORY_MESSAGES = 50
 """How many recent messages are read at most (the token budget usually cuts first)."""
@@ -42,6 +46,15 @@ GROUP_PROMPT = (
 def speaker_line(author: str | None, content: str) -> str:
     """A room member's turn as the model reads it."""
     return f"{json.dumps(display_name(author), ensure_ascii=False)}: {content}"
+
+
+def messages_before(
+    messages: MessageRepository, conversation_id: str, *, kind: Kind, question_id: str
+) -> list[Message]:
+    """The messages the model may read for `question_id`, oldest first, the question last."""
+    if kind == "assistant":
+        return messages.branch(conversation_id, question_id, limit=HISTORY_MESSAGES)
+    return messages.recent(conversation_id, limit=HISTORY_MESSAGES, up_to=question_id)
 
 
 def model_history(

@@ -102,6 +102,14 @@ class Message(ApiModel):
     status: Status
     client_message_id: str | None = None
     reply_to: str | None = None
+    parent_id: str | None = Field(
+        default=None,
+        description=(
+            "In a chat with the assistant, the message this one follows (the conversation's id "
+            "for the first); an edit is a sibling of what it edits, a reply follows `replyTo`. "
+            "Absent: the message before it"
+        ),
+    )
     usage: Usage | None = None
     attachments: list[MessageAttachment] = []
     created_at: str
@@ -131,11 +139,21 @@ class UsageToday(ApiModel):
     remaining: int | None = Field(description="Tokens left today; null when unlimited")
 
 
+class Limits(ApiModel):
+    message_chars: int = Field(
+        description=(
+            "The longest message the deployment's model can take whole (characters of plain "
+            "text); a longer one is refused with `validation_error`"
+        )
+    )
+
+
 class Me(ApiModel):
     id: str
     email: str
     name: str
     usage: UsageToday
+    limits: Limits
 
 
 # -- pages and results -----------------------------------------------------------------------
@@ -222,6 +240,14 @@ class PostMessage(InputModel):
     content: Content
     client_message_id: ClientMessageId | None = None
     attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] = []
+    after: Id | None = Field(
+        default=None,
+        description="A chat with the assistant: the message this one follows (default: the newest)",
+    )
+    edit_of: Id | None = Field(
+        default=None,
+        description="A chat with the assistant: your earlier message this one is a new version of",
+    )
 
 
 class RequestUpload(InputModel):

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from parley import access
+from parley import access, branches
 from parley.attachments import summary as attachment_summary
 from parley.errors import (
     AssistantUnavailable,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from parley.attachments import Attachments
+    from parley.budget import Budget
     from parley.models import Kind, Message, Profile
     from parley.quota import Quota
     from parley.realtime.fanout import Broadcaster
@@ -94,10 +95,19 @@ class MessagePipeline:
     attachments: Attachments | None = None
     """Files sent with messages (`parley.attachments`); None where uploads are not set up."""
 
-    def __init__(self, *, store: Store, quota: Quota, broadcaster: Broadcaster) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        quota: Quota,
+        broadcaster: Broadcaster,
+        budget: Budget | None = None,
+    ) -> None:
         self.store = store
         self.quota = quota
         self.broadcaster = broadcaster
+        self.budget = budget
+        """The model's budget: a message that cannot fit it is refused (None: not checked)."""
 
     def post(
         self,
@@ -108,9 +118,19 @@ class MessagePipeline:
         client_message_id: str | None,
         dispatch: Dispatch,
         attachment_ids: Sequence[str] = (),
+        after: str | None = None,
+        edit_of: str | None = None,
     ) -> Posted:
-        """Store `content` as `author`'s message, tell the room, and ask for a reply if due."""
+        """Store `content` as `author`'s message, tell the room, and ask for a reply if due.
+
+        In a chat with the assistant the message continues the branch that ends at `after`
+        (default: the newest message), or, with `edit_of`, is a new version of that earlier
+        message of the author's: a new branch from the same point (`parley.branches`).
+        """
+        if self.budget is not None:
+            self.budget.check(content)  # before anything is read, claimed or stored
         room = access.room_for(self.store, conversation_id, author.id)
+        parent_id = branches.parent_for(self.store, room, author.id, after=after, edit_of=edit_of)
         sent = self._attachments_for(conversation_id, author.id, attachment_ids)
         message_id, reply_id = new_ulid(), new_ulid()  # in this order: the reply sorts after
         claim: Claim | None = None
@@ -137,6 +157,7 @@ class MessagePipeline:
                 ),
                 client_message_id=client_message_id,
                 message_id=message_id,
+                parent_id=parent_id,
             )
         except Exception:
             if claim is not None:
@@ -168,6 +189,8 @@ class MessagePipeline:
         client_message_id: str | None,
         run: Dispatch,
         attachment_ids: Sequence[str] = (),
+        after: str | None = None,
+        edit_of: str | None = None,
     ) -> Exchange:
         """Post and wait for the reply (HTTP). Sending the same `clientMessageId` again
         returns the earlier reply, or asks again when the earlier one did not complete."""
@@ -178,6 +201,8 @@ class MessagePipeline:
             client_message_id=client_message_id,
             dispatch=run,
             attachment_ids=attachment_ids,
+            after=after,
+            edit_of=edit_of,
         )
         if not posted.created:
             if not posted.answers:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from parley.bots import ChatTurn, Delta, Done, ProviderError, estimate_tokens
 from parley.errors import ConversationNotFound, MessageNotFound
-from parley.history import HISTORY_MESSAGES, model_history
+from parley.history import messages_before, model_history
 from parley.ids import today
 from parley.models import Message, Usage
 from parley.realtime.coalescer import (
@@ -208,7 +208,11 @@ class ReplyWriter:
             MessageCreated(conversation_id=job.conversation_id, message=reply),
             members,
         )
-        turns = self._context(job, record)
+        progress = _Progress()
+        try:
+            turns = self._context(job, record)
+        except ProviderError as exc:  # the question cannot fit: refused before any model call
+            return self._provider_failed(job, members, progress, exc, [], None)
         coalescer = DeltaCoalescer(
             interval=self.interval,
             max_interval=self.max_interval,
@@ -216,7 +220,6 @@ class ReplyWriter:
             max_bytes=self.max_bytes,
             clock=self.clock,
         )
-        progress = _Progress()
         usage: Usage | None = None
         ttft_ms: float | None = None
         status = "complete"
@@ -239,20 +242,7 @@ class ReplyWriter:
         except ProviderError as exc:
             stream_close(stream)
             self._publish(job, members, coalescer.flush(), progress)
-            self._fail(job, members, progress, exc.message or FAILED_REASON, exc.retryable)
-            # What the model read and said counts once it has said something; a call the
-            # provider refused outright used nothing.
-            spent = _estimate(turns, progress.text) if progress.text else _nothing()
-            self._settle(job, spent)
-            record_reply(
-                status="failed",
-                ttft_ms=ttft_ms,
-                input_tokens=spent.input_tokens,
-                output_tokens=spent.output_tokens,
-                frames=progress.frames,
-            )
-            failed = self.store.messages.reply(job.conversation_id, job.reply_id)
-            return ReplyOutcome("failed", failed.message if failed else None, exc)
+            return self._provider_failed(job, members, progress, exc, turns, ttft_ms)
         finally:
             stream_close(stream)
         if self._publish(job, members, coalescer.flush(), progress):
@@ -277,6 +267,31 @@ class ReplyWriter:
             frames=progress.frames,
         )
         return ReplyOutcome(status, final.message)
+
+    def _provider_failed(
+        self,
+        job: ReplyJob,
+        members: RoomMembers,
+        progress: _Progress,
+        exc: ProviderError,
+        turns: list[ChatTurn],
+        ttft_ms: float | None,
+    ) -> ReplyOutcome:
+        """End the reply as failed with the provider's reason, and settle what it used."""
+        self._fail(job, members, progress, exc.message or FAILED_REASON, exc.retryable)
+        # What the model read and said counts once it has said something; a call the
+        # provider refused outright used nothing.
+        spent = _estimate(turns, progress.text) if progress.text else _nothing()
+        self._settle(job, spent)
+        record_reply(
+            status="failed",
+            ttft_ms=ttft_ms,
+            input_tokens=spent.input_tokens,
+            output_tokens=spent.output_tokens,
+            frames=progress.frames,
+        )
+        failed = self.store.messages.reply(job.conversation_id, job.reply_id)
+        return ReplyOutcome("failed", failed.message if failed else None, exc)
 
     def _fit(self, text: str, progress: _Progress) -> tuple[str, bool]:
         """Cut the reply at `MAX_REPLY_BYTES` so every frame carrying it fits (True = full)."""
@@ -336,8 +351,8 @@ class ReplyWriter:
 
     def _context(self, job: ReplyJob, record: ConversationRecord) -> list[ChatTurn]:
         """The room's recent history up to the question, within the token budget."""
-        history = self.store.messages.recent(
-            job.conversation_id, limit=HISTORY_MESSAGES, up_to=job.reply_to
+        history = messages_before(
+            self.store.messages, job.conversation_id, kind=record.kind, question_id=job.reply_to
         )
         files = self.attachments
         return model_history(

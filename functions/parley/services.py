@@ -107,9 +107,14 @@ def quota(settings: QuotaSettings) -> Quota:
     )
 
 
-def _pipeline(settings: QuotaSettings) -> MessagePipeline:
+def _pipeline(settings: ContextSettings) -> MessagePipeline:
     get_settings(RoomSettings)
-    return MessagePipeline(store=get_store(), quota=quota(settings), broadcaster=broadcaster())
+    return MessagePipeline(
+        store=get_store(),
+        quota=quota(settings),
+        broadcaster=broadcaster(),
+        budget=settings.budget,
+    )
 
 
 @cache
@@ -146,7 +151,7 @@ def _writer(settings: WorkerSettings | ApiSettings) -> ReplyWriter:
         broadcaster=broadcaster(),
         provider=lambda: get_provider(settings),
         max_output_tokens=settings.model_max_output_tokens,
-        history_token_budget=settings.history_token_budget,
+        history_token_budget=settings.budget.history_tokens(settings.history_token_budget),
     )
 
 

@@ -31,7 +31,8 @@ DEFAULT_TEXT = "Hello! I am the scripted assistant."
 class Reply:
     """One scripted answer, or one fault.
 
-    status: an HTTP error status (429, 500…) answered with an OpenAI-style error body.
+    status: an HTTP error status (429, 500…) answered with an OpenAI-style error body, with
+        `error_code` as its `code` (OpenAI's `context_length_exceeded`, for one).
     hang: seconds to wait before anything is sent (longer than the client timeout = timeout).
     token_delay: seconds between streamed chunks.
     break_after: close the connection after this many chunks (a broken stream).
@@ -42,6 +43,7 @@ class Reply:
     chunks: tuple[str, ...] | None = None
     status: int = 200
     error_message: str = "scripted failure"
+    error_code: str | None = None
     retry_after: int | None = None
     hang: float = 0.0
     token_delay: float = 0.0
@@ -244,8 +246,10 @@ def _make_handler(model: ScriptedModel) -> type[BaseHTTPRequestHandler]:
                     {
                         "error": {
                             "message": reply.error_message,
-                            "type": "server_error",
-                            "code": None,
+                            "type": "server_error"
+                            if reply.status >= 500
+                            else "invalid_request_error",
+                            "code": reply.error_code,
                         }
                     },
                     headers,

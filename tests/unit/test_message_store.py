@@ -85,6 +85,7 @@ def test_a_message_is_stored_as_sent(fast_store: Store, chat: str) -> None:
         "status": "complete",
         "client_message_id": "c-1",
         "reply_to": None,
+        "parent_id": None,
         "usage": None,
         "created_at": message.created_at,
         "updated_at": message.created_at,

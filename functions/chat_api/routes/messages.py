@@ -47,7 +47,7 @@ def list_messages(
     tags=["messages"],
     responses={
         **ok(201, PostMessageResult, "The message and the reply"),
-        **errors(404, 409, 429, 502, 503),
+        **errors(404, 409, 422, 429, 502, 503),
     },
 )
 def post_message(
@@ -63,7 +63,9 @@ def post_message(
         body.content,
         client_message_id=body.client_message_id,
         run=lambda job: writer.run(job, time_left=time_left),
-        attachment_ids=body.attachment_ids,
+        attachment_ids=body.attachment_ids or (),
+        after=body.after,
+        edit_of=body.edit_of,
     )
     result = PostMessageResult(message=exchange.message, reply=exchange.reply)
     return Response(201, "application/json", result)

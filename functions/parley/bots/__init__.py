@@ -61,6 +61,19 @@ class ProviderError(Exception):
         """True when the model could not be reached at all (503) rather than answered badly."""
 
 
+CONTEXT_TOO_LONG = (
+    "Your message and the conversation before it are too long for the assistant; "
+    "shorten the message or start a new chat"
+)
+
+
+class ContextTooLong(ProviderError):
+    """The prompt does not fit the model's context window: asking again cannot help."""
+
+    def __init__(self) -> None:
+        super().__init__(CONTEXT_TOO_LONG, retryable=False)
+
+
 class Provider(Protocol):
     """`session_id` names the conversation, for providers that keep memory per session (a
     Bedrock Agent); the others ignore it."""
@@ -83,15 +96,18 @@ class Provider(Protocol):
 
 
 def estimate_tokens(text: str) -> int:
-    """About four characters a token: enough to budget history without a tokenizer."""
-    return (len(text) + 3) // 4 + 4
+    """About four ASCII characters a token, one token for any other character, four for the
+    turn: enough to budget history without a tokenizer (why: `parley.budget`)."""
+    plain = len(text.encode("ascii", "ignore"))
+    return (plain + 3) // 4 + (len(text) - plain) + 4
 
 
 def trim_history(turns: Sequence[ChatTurn], budget: int) -> list[ChatTurn]:
-    """System turns plus the most recent turns that fit `budget` tokens, oldest first.
+    """System turns plus the most recent turns that fit `budget` tokens, oldest first: the
+    oldest turns are dropped first.
 
-    The newest turn is always kept (cut to the budget if it alone is too long), so the model
-    always sees the question it is asked.
+    The newest turn is the question: it is sent whole or not at all (`ContextTooLong`), never
+    cut, so the model never answers half a question.
     """
     system = [t for t in turns if t.role == "system"]
     rest = [t for t in turns if t.role != "system"]
@@ -101,10 +117,7 @@ def trim_history(turns: Sequence[ChatTurn], budget: int) -> list[ChatTurn]:
         cost = estimate_tokens(turn.content)
         if cost > left:
             if not kept:
-                chars = max(0, (left - 4) * 4)
-                kept.append(
-                    ChatTurn(role=turn.role, content=turn.content[-chars:] if chars else "")
-                )
+                raise ContextTooLong()
             break
         kept.append(turn)
         left -= cost
@@ -143,8 +156,10 @@ def get_provider(settings: ModelSettings) -> Provider:
 
 
 __all__ = [
+    "CONTEXT_TOO_LONG",
     "IMAGE_TOKENS",
     "ChatTurn",
+    "ContextTooLong",
     "Delta",
     "Done",
     "ImagePart",

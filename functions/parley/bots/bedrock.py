@@ -17,7 +17,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from parley.bots import ChatTurn, Delta, Done, ProviderError, collect, estimate_tokens
+from parley.bots import (
+    ChatTurn,
+    ContextTooLong,
+    Delta,
+    Done,
+    ProviderError,
+    collect,
+    estimate_tokens,
+)
 from parley.config import ModelSettings
 from parley.errors import ServiceUnavailable
 from parley.models import Usage
@@ -36,6 +44,14 @@ RETRYABLE_CODES = {
     "ModelNotReadyException",
     "ModelStreamErrorException",
 }
+
+
+CONTEXT_MESSAGE = re.compile(
+    r"too long|too many (input )?tokens|context (length|window)|maximum context", re.IGNORECASE
+)
+"""How Bedrock words a prompt over the model's context window: a `ValidationException` whose
+message is all that tells it from other invalid requests ("Input is too long for requested
+model", "prompt is too long", "too many input tokens")."""
 
 
 SESSION_ID = re.compile(r"[0-9a-zA-Z._:-]{2,100}")
@@ -71,6 +87,9 @@ def _error(exc: Exception) -> ProviderError:
             )
         if code in RETRYABLE_CODES:
             return ProviderError("The assistant failed to answer", retryable=True)
+        message = str(exc.response.get("Error", {}).get("Message", ""))
+        if code == "ValidationException" and CONTEXT_MESSAGE.search(message):
+            return ContextTooLong()
         return ProviderError("The assistant rejected the request", retryable=False)
     logger.warning("bedrock call failed: %s", type(exc).__name__)
     return ProviderError("The assistant could not be reached", retryable=True, unavailable=True)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from parley.bots import ChatTurn, Delta, Done, ProviderError, estimate_tokens
+from parley.bots import ChatTurn, ContextTooLong, Delta, Done, ProviderError, estimate_tokens
 from parley.bots.secrets import ssm_secret
 from parley.config import ModelSettings
 from parley.models import Usage
@@ -21,6 +22,13 @@ logger = logging.getLogger("parley.bots")
 
 NO_KEY = "no-key"
 """Sent when no key parameter is configured (local servers ignore it)."""
+CONTEXT_CODE = "context_length_exceeded"
+"""OpenAI's error code for a prompt over the context window (llama.cpp's server uses it too)."""
+CONTEXT_MESSAGE = re.compile(
+    r"context[ _]length|context window|maximum context|prompt is too long", re.IGNORECASE
+)
+"""How compatible servers that send no code word the same refusal (llama.cpp: "Requested
+tokens (3589) exceed context window of 2048"); the error's text is all they give."""
 
 
 def openai_message(turn: ChatTurn) -> dict[str, Any]:
@@ -149,6 +157,8 @@ def _provider_error(exc: Exception) -> ProviderError:
     import openai
 
     logger.warning("model call failed: %s", type(exc).__name__)
+    if isinstance(exc, openai.APIError) and _context_exceeded(exc):
+        return ContextTooLong()
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(
             "The assistant took too long to answer", retryable=True, unavailable=True
@@ -164,3 +174,14 @@ def _provider_error(exc: Exception) -> ProviderError:
             return ProviderError("The assistant failed to answer", retryable=True)
         return ProviderError("The assistant rejected the request", retryable=False)
     return ProviderError("The assistant failed to answer", retryable=True)
+
+
+def _context_exceeded(exc: Exception) -> bool:
+    """A refusal because the prompt does not fit the context window (a 4xx or a stream's
+    error event, never a server fault)."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return False
+    if getattr(exc, "code", None) == CONTEXT_CODE:
+        return True
+    return CONTEXT_MESSAGE.search(str(getattr(exc, "message", "") or exc)) is not None

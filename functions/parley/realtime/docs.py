@@ -103,6 +103,22 @@ more is refused with 429.
   `not_found` — the same answer as for a conversation that does not exist. A member removed
   from a group stops receiving the room at once — also a reply that is streaming — and a
   member added while a reply streams hears the rest of it after subscribing.
+- **Your own events**: every connection of a signed-in user also receives, without any
+  subscription, the events about their conversation list: `conversation.added` (you were
+  added), `conversation.updated` (one of yours was renamed) and `conversation.removed` (you
+  were removed, you left on another device, or it was deleted) — on every device at once.
+  Missed while offline? Read `GET /conversations` again after reconnecting.
+- **Branches**: in a chat with the assistant, `sendMessage` may say which message it follows
+  (`after`: the last one the sender sees) or which earlier message of the sender's it is a
+  new version of (`editOf`: a new branch from where that one was; the original is kept), and
+  `retry` makes a new version of the reply to that message. Each message carries `parentId`
+  (the message it follows; the conversation's id for the first) and each reply `replyTo`;
+  messages with the same parent are versions of each other. The assistant reads the branch of
+  the question only. Rooms are linear and take neither field.
+- **Length**: a message the model cannot read whole is refused with `validation_error` before
+  anything is stored or claimed; `GET /me` gives the limit (`limits.messageChars`) and the
+  refusal reads `Message is too long: N characters; the limit is L.` A reply the model's
+  provider refuses for the context's length fails with `retryable: false`.
 - **Idempotent sending**: `clientMessageId` makes `sendMessage` safe to repeat (after a
   reconnect, say). A repeat stores and broadcasts nothing; the sender alone gets the original
   `message.created` again. Clients match their optimistic message by `clientMessageId`.
@@ -214,7 +230,7 @@ def render() -> str:
     lines += ["## Server → client events", ""]
     for event in SERVER_EVENTS:
         lines += _section(event, "type", defs)
-    shared = ["Message", "Usage", "StreamingSnapshot", "OnlineUser"]
+    shared = ["Message", "Usage", "StreamingSnapshot", "OnlineUser", "Conversation"]
     lines += ["## Shared shapes", ""]
     for name in shared:
         lines += [f"### {name}", "", *_fields(defs[name]), ""]

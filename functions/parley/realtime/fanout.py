@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -181,6 +181,33 @@ class Broadcaster:
             self.announce_presence(conversation_id, members)
         return BroadcastResult(
             recipients=len(targets),
+            delivered=outcomes.count("ok"),
+            stale=stale,
+            failed=outcomes.count("failed"),
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def tell_users(self, events: Mapping[str, _Event]) -> BroadcastResult:
+        """Personal events: post each user's event to every open connection of theirs, found
+        from their connection list (one read per user, `ConnectionsRepository.
+        user_connections`), subscribed to any room or not. A connection that answers 410 is
+        forgotten."""
+        started = time.perf_counter()
+        by_user = self._connections.user_connections(list(events))
+        posts = [
+            (connection_id, encode_event(events[user_id]))
+            for user_id, connections in by_user.items()
+            for connection_id in connections
+        ]
+        if len(posts) <= 1:
+            outcomes = [self._post(c, d) for c, d in posts]
+        else:
+            outcomes = list(self._executor().map(lambda post: self._post(*post), posts))
+        stale = tuple(c for (c, _), o in zip(posts, outcomes, strict=True) if o == "gone")
+        for connection_id in stale:
+            self._connections.disconnect(connection_id)
+        return BroadcastResult(
+            recipients=len(posts),
             delivered=outcomes.count("ok"),
             stale=stale,
             failed=outcomes.count("failed"),

@@ -9,9 +9,10 @@ from parley.realtime.fanout import RoomMembers
 from parley.realtime.metrics import record_broadcast
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Mapping
 
     from parley.realtime.fanout import Broadcaster
+    from parley.realtime.protocol import _Event
     from parley.store import Store
     from parley.store.connections import ConnectionsRepository
 
@@ -34,6 +35,11 @@ class LivePresence(RoomPresence):
         if not room.current():
             return  # the conversation is gone: nobody to tell
         record_broadcast(self.broadcaster.announce_presence(conversation_id, room))
+
+    def tell(self, events: Mapping[str, _Event]) -> None:
+        """Send each user their personal event, on every connection they have open."""
+        if events:
+            record_broadcast(self.broadcaster.tell_users(events))
 
     def member_removed(self, conversation_id: str, user_id: str) -> None:
         """End the removed user's subscriptions at once, then tell the room who is left."""

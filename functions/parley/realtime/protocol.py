@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from parley.models import MAX_ATTACHMENTS, ClientMessageId, ErrorCode, Message
+from parley.models import MAX_ATTACHMENTS, ClientMessageId, Conversation, ErrorCode, Message
 
 FRAME_LIMIT = 32 * 1024
 """API Gateway's WebSocket frame size limit, in bytes."""
@@ -83,7 +83,10 @@ class Unsubscribe(_Wire):
 
 class SendMessage(_Wire):
     """Post a message. Sending the same `clientMessageId` again stores and broadcasts nothing
-    new; the sender alone gets the stored `message.created` again."""
+    new; the sender alone gets the stored `message.created` again. In a chat with the
+    assistant, `after` is the message it follows (the last one the sender sees; default: the
+    newest) and `editOf` makes it a new version of an earlier message of the sender's — a new
+    branch from where that one was (rooms take neither)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -103,6 +106,8 @@ class SendMessage(_Wire):
     content: Annotated[str, Field(min_length=1)]
     attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] = []
     """Files uploaded to this conversation by the sender and `ready` (`POST …/uploads`)."""
+    after: Id | None = None
+    edit_of: Id | None = None
 
     @field_validator("content")
     @classmethod

@@ -186,7 +186,9 @@ class Rooms:
             action.content,
             client_message_id=action.client_message_id,
             dispatch=self.dispatch_job,
-            attachment_ids=action.attachment_ids,
+            attachment_ids=action.attachment_ids or (),
+            after=action.after,
+            edit_of=action.edit_of,
         )
         if not posted.created:  # a resend: confirm to the sender alone, store nothing
             self.broadcaster.send(

@@ -22,6 +22,7 @@ the action's rate (a GCRA — a token bucket kept as one timestamp per bucket) i
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -253,6 +254,31 @@ class ConnectionsRepository:
             raise TokenExpired(connection_id)
         tat = _int(item.get(names["#t"], now_ms))
         raise RateLimited(max(0.0, (tat - tolerance - now_ms) / 1000))
+
+    # a user's connections ---------------------------------------------------------------------
+    def user_connections(self, user_ids: Collection[str]) -> dict[str, list[str]]:
+        """The open connections of each user (personal events): their ``USER#<u> / CONNS``
+        items, read strongly in batches of 100 — one read per user, never a Scan. Entries
+        past a connection's latest end are left out."""
+        now = int(self._clock())
+        found: dict[str, list[str]] = {}
+        wanted = sorted(set(user_ids))
+        for start in range(0, len(wanted), 100):
+            keys: list[dict[str, Any]] = [
+                {"pk": _user_pk(u), "sk": "CONNS"} for u in wanted[start : start + 100]
+            ]
+            name = self._table.name
+            while keys:
+                answer: Any = self._table.meta.client.batch_get_item(
+                    RequestItems={name: {"Keys": keys, "ConsistentRead": True}}
+                )
+                for item in answer.get("Responses", {}).get(name, []):
+                    conns: Any = item.get("conns") or {}
+                    live = sorted(str(c) for c, ends in conns.items() if _int(ends) > now)
+                    if live:
+                        found[str(item["pk"]).removeprefix("USER#")] = live
+                keys = list(answer.get("UnprocessedKeys", {}).get(name, {}).get("Keys", []))
+        return found
 
     # subscriptions --------------------------------------------------------------------------
     def subscribe(self, connection_id: str, conversation_id: str) -> Connection:

@@ -96,6 +96,7 @@ def to_message(item: dict[str, Any]) -> Message:
         status=item["status"],
         client_message_id=item.get("client_message_id"),
         reply_to=item.get("reply_to"),
+        parent_id=item.get("parent_id"),
         usage=Usage.model_validate(plain(usage)) if usage else None,
         attachments=[
             MessageAttachment.model_validate(plain(a)) for a in item.get("attachments", ())
@@ -132,6 +133,7 @@ def _message_item(message: Message) -> dict[str, Any]:
         "author_name": message.author_name,
         "client_message_id": message.client_message_id,
         "reply_to": message.reply_to,
+        "parent_id": message.parent_id,
     }
     item.update({k: v for k, v in optional.items() if v is not None})
     if message.usage is not None:
@@ -169,6 +171,7 @@ class MessageRepository:
         attachment_guards: Sequence[dict[str, Any]] = (),
         client_message_id: str | None = None,
         message_id: str | None = None,
+        parent_id: str | None = None,
     ) -> tuple[Message, bool]:
         """Store a user's message; `(message, False)` when this clientMessageId was stored before.
 
@@ -187,6 +190,7 @@ class MessageRepository:
             attachments=list(attachments),
             status="complete",
             client_message_id=client_message_id,
+            parent_id=parent_id,
             created_at=now,
             updated_at=now,
         )
@@ -303,6 +307,63 @@ class MessageRepository:
             ConsistentRead=True,
         )
         return [to_message(item) for item in reversed(response.get("Items", []))]
+
+    def newest(self, conversation_id: str) -> Message | None:
+        """The conversation's latest message (strongly read), or None."""
+        found = self.recent(conversation_id, limit=1)
+        return found[-1] if found else None
+
+    def parent_of(self, message: Message) -> str:
+        """The message `message` follows in its branch (`parley.branches`): its `parent_id`,
+        the question of a reply, else (stored before branches) the message before it, or the
+        conversation's id for the first."""
+        if message.parent_id:
+            return message.parent_id
+        if message.role == "assistant" and message.reply_to:
+            return message.reply_to
+        before = self.table.query(
+            KeyConditionExpression=Key("pk").eq(conv_pk(message.conversation_id))
+            & Key("sk").between("MSG#", message_sk(message.id)),
+            ScanIndexForward=False,
+            Limit=2,
+            ConsistentRead=True,
+        ).get("Items", [])
+        older = [to_message(i) for i in before if str(i["sk"]) != message_sk(message.id)]
+        return older[0].id if older else message.conversation_id
+
+    def branch(self, conversation_id: str, leaf_id: str, limit: int = 50) -> list[Message]:
+        """The branch ending at message `leaf_id`, oldest first, at most `limit` messages: the
+        leaf and what it follows, back to the start (`parley.branches`). One strongly
+        consistent Query, newest first from the leaf, read on until the branch is complete —
+        messages of other branches are passed over."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(conv_pk(conversation_id))
+            & Key("sk").between("MSG#", message_sk(leaf_id)),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        path: list[Message] = []
+        wanted: str | None = leaf_id
+        while True:
+            page = self.table.query(**kwargs)
+            for item in page.get("Items", []):
+                message = to_message(item)
+                if wanted is not None and message.id != wanted:
+                    continue  # another branch
+                path.append(message)
+                if len(path) >= limit:
+                    return path[::-1]
+                if message.parent_id:
+                    wanted = message.parent_id
+                elif message.role == "assistant" and message.reply_to:
+                    wanted = message.reply_to
+                else:
+                    wanted = None  # stored before branches: the message before it
+                if wanted == conversation_id:
+                    return path[::-1]
+            if "LastEvaluatedKey" not in page:
+                return path[::-1]
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def reply_to(self, conversation_id: str, message_id: str) -> Message | None:
         """The latest completed assistant reply to this message, if any."""
