@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -24,3 +25,26 @@ def bench(c: Context, only: str = "") -> None:
             failed.append(path.stem)
     if failed:
         raise Exit(f"benchmarks failed: {', '.join(failed)}", code=1)
+
+
+@task(
+    help={
+        "daily_users": "daily active users (e.g. 1000000)",
+        "model_file": "a usage model in YAML (default tests/benchmarks/usage_model.yaml)",
+    }
+)
+def cost(c: Context, daily_users: int, model_file: str = "") -> None:
+    """Print Parley's monthly AWS bill at N daily users: coalesced streaming and per-token."""
+    sys.path.insert(0, str(ROOT))
+    from tests.benchmarks.cost import PriceTable
+    from tests.benchmarks.monthly import MODEL_FILE, UsageModel, load_reply_usage, render
+
+    if daily_users <= 0:
+        raise Exit("--daily-users must be a positive number", code=1)
+    path = Path(model_file).resolve() if model_file else MODEL_FILE
+    try:
+        model = UsageModel.load(path)
+        reply_usage = load_reply_usage()
+    except (OSError, KeyError, ValueError) as exc:
+        raise Exit(f"invoke cost: {exc}", code=1) from None
+    print(render(model, reply_usage, PriceTable.load(), daily_users, path))

@@ -2,13 +2,16 @@
 
 `bot_worker` runs a `ReplyJob` from `ws_message`; `chat_api` runs the same job in process and
 answers the HTTP request with the result. The provider's token deltas go through the coalescer
-(first text at once, then windows widening to 0.4 s) and each chunk is broadcast to the room's
-subscribers. The text so far is persisted with its ``seq`` about once a second (each write
-costs the whole text), and a stop is checked at every chunk with a one-unit read of the reply's
-marker. A client that subscribes mid-reply gets the persisted snapshot from `subscribe`; the
-writer, which reads the room's subscribers at every chunk, sends each new subscriber the chunks
-after the snapshot it can have read — so resume stays exact: no loss, and duplicates are
-recognisable by ``seq``. A stop closes the provider's stream (closing the generator cancels the HTTP
+(first text at once, then windows doubling up to 2 s: each frame is a billed WebSocket message
+per subscriber) and each chunk is broadcast to the room's subscribers. The text so far is
+persisted with its ``seq`` every `PERSIST_EVERY` seconds (each write costs the whole text).
+Between chunks the writer reads the reply's small marker (one read unit): it says whether a
+stop was asked and the version of the room's subscriber list, so the subscribers are read
+again only when someone subscribed, unsubscribed or was removed (`listeners_changed`), not per
+chunk. A client that subscribes mid-reply gets the persisted snapshot from `subscribe`; the
+writer then reads the subscribers again and sends each new one the chunks after the oldest
+snapshot it can have read — so resume stays exact: no loss, and duplicates are recognisable by
+``seq``. A stop closes the provider's stream (closing the generator cancels the HTTP
 request) and stores what was said, marked ``stopped``; a provider failure stores the partial
 text marked ``failed`` and tells the room with `message.failed` — the user's message is
 untouched, so it can be asked again. Whatever the ending, the reply's quota claim is settled
@@ -37,6 +40,7 @@ from parley.realtime.coalescer import (
     DEFAULT_INTERVAL,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_INTERVAL,
+    DEFAULT_RAMP_UNTIL,
     Chunk,
     DeltaCoalescer,
 )
@@ -57,7 +61,7 @@ if TYPE_CHECKING:
     from parley.bots import Provider
     from parley.jobs import ReplyJob
     from parley.quota import Quota
-    from parley.realtime.fanout import Broadcaster
+    from parley.realtime.fanout import Broadcaster, BroadcastResult
     from parley.realtime.protocol import _Event
     from parley.store import Store
     from parley.store.connections import Subscriber
@@ -70,12 +74,11 @@ DEADLINE_MARGIN = 5.0
 """Seconds kept back from the function's timeout to store and announce the reply."""
 STALE_AFTER_SECONDS = 30.0
 """A streaming reply not written for this long has lost its worker (it writes every ~75 ms)."""
-PERSIST_EVERY = 1.0
+PERSIST_EVERY = 3.0
 """Seconds between writes of the text so far (a crash loses at most this much of what was
-shown; the final text is always written)."""
-MEMBERS_MAX_AGE = 1.0
-"""Seconds a reply's fan-out trusts the member list it read (removal also ends subscriptions
-at once; this bounds a removal that raced a subscribe)."""
+shown, and the retry stores the reply as failed with the rest; the final text is always
+written). Each write costs the whole text: at 1 s a 4 KB reply's writes cost 25 write units,
+at 3 s about 8."""
 FAILED_REASON = "The assistant could not answer"
 INTERRUPTED_REASON = "The reply was interrupted"
 
@@ -106,8 +109,12 @@ class _Progress:
     persisted_at: float = float("-inf")
     listeners: set[str] | None = None
     """Connections that got the last chunk (None before the first)."""
+    subscribers: list[Subscriber] = field(default_factory=list)
+    """The room's subscribers as last read: the chunks go to them."""
+    version: int = 0
+    """The marker's listener version when `subscribers` was read."""
     floor: int = 0
-    """The persisted seq when `listeners` was read: a newcomer's snapshot is at least this."""
+    """The persisted seq when `subscribers` was read: a newcomer's snapshot is at least this."""
 
     @property
     def text(self) -> str:
@@ -162,9 +169,9 @@ class ReplyWriter:
         except ConversationNotFound:
             self._settle(job, None)
             return ReplyOutcome("conversation_gone")
-        members = RoomMembers.of(
-            conversations, job.conversation_id, max_age=MEMBERS_MAX_AGE, clock=self.clock
-        )
+        # Read now, and again whenever the room's subscriptions change (a removal ends the
+        # removed member's subscriptions and moves the listener version).
+        members = RoomMembers.of(conversations, job.conversation_id)
         if job.requested_by not in members.current():
             self._settle(job, None)
             return ReplyOutcome("requester_left")
@@ -217,6 +224,7 @@ class ReplyWriter:
             interval=self.interval,
             max_interval=self.max_interval,
             growth=DEFAULT_GROWTH,
+            ramp_until=DEFAULT_RAMP_UNTIL,
             max_bytes=self.max_bytes,
             clock=self.clock,
         )
@@ -314,11 +322,11 @@ class ReplyWriter:
         for chunk in chunks:
             progress.sent.append(chunk.text)
             progress.chunks.append(chunk)
+            signal = self.store.messages.stream_signal(job.conversation_id, job.reply_id)
+            stop = signal.stop or stop
             if self.clock() - progress.persisted_at >= self.persist_every:
                 stop = self._persist(job, progress, chunk.seq) or stop
-            else:
-                stop = self.store.messages.stop_asked(job.conversation_id, job.reply_id) or stop
-            self._send_chunk(job, members, chunk, progress)
+            self._send_chunk(job, members, chunk, progress, signal.listeners)
             progress.frames += 1
         return stop
 
@@ -329,25 +337,37 @@ class ReplyWriter:
         return stop
 
     def _send_chunk(
-        self, job: ReplyJob, members: RoomMembers, chunk: Chunk, progress: _Progress
+        self, job: ReplyJob, members: RoomMembers, chunk: Chunk, progress: _Progress, version: int
     ) -> None:
-        """Post a chunk to the room; first, catch up connections that subscribed since the
-        last one: their snapshot is at least `progress.floor`, so they get every later chunk."""
-        subscribers = self.broadcaster.subscribers(job.conversation_id)
-        current = {s.connection_id for s in subscribers}
-        if progress.listeners is not None:
-            newcomers = [s for s in subscribers if s.connection_id not in progress.listeners]
-            for missed in progress.chunks:
-                if newcomers and progress.floor < missed.seq < chunk.seq:
-                    self._broadcast(
-                        job.conversation_id,
-                        _delta(job, missed),
-                        members,
-                        subscribers=newcomers,
-                    )
-        self._broadcast(job.conversation_id, _delta(job, chunk), members, subscribers=subscribers)
-        progress.listeners = current
-        progress.floor = progress.persisted_seq
+        """Post a chunk to the room's subscribers. When their list changed (`version`), read
+        it and the members again, and first catch up connections that subscribed since the
+        last read: their snapshot is at least `progress.floor`, so they get every later chunk."""
+        if progress.listeners is None or version != progress.version:
+            subscribers = self.broadcaster.subscribers(job.conversation_id)
+            if progress.listeners is not None:
+                members.reload()
+                newcomers = [s for s in subscribers if s.connection_id not in progress.listeners]
+                for missed in progress.chunks:
+                    if newcomers and progress.floor < missed.seq < chunk.seq:
+                        self._broadcast(
+                            job.conversation_id,
+                            _delta(job, missed),
+                            members,
+                            subscribers=newcomers,
+                        )
+            progress.subscribers = subscribers
+            progress.listeners = {s.connection_id for s in subscribers}
+            progress.version = version
+            progress.floor = progress.persisted_seq
+        result = self._broadcast(
+            job.conversation_id, _delta(job, chunk), members, subscribers=progress.subscribers
+        )
+        allowed = members.current()
+        progress.subscribers = [  # the broadcast removed the gone and the outsiders
+            s
+            for s in progress.subscribers
+            if s.connection_id not in result.stale and s.user_id in allowed
+        ]
 
     def _context(self, job: ReplyJob, record: ConversationRecord) -> list[ChatTurn]:
         """The room's recent history up to the question, within the token budget."""
@@ -471,12 +491,13 @@ class ReplyWriter:
         members: RoomMembers,
         *,
         subscribers: list[Subscriber] | None = None,
-    ) -> None:
+    ) -> BroadcastResult:
         result = self.broadcaster.broadcast(
             conversation_id, event, members=members, subscribers=subscribers
         )
         if not isinstance(event, MessageDelta) or result.stale or result.failed:
             record_broadcast(result)  # deltas are counted per reply (DeltaFramesPerReply)
+        return result
 
 
 def _delta(job: ReplyJob, chunk: Chunk) -> MessageDelta:

@@ -188,6 +188,10 @@ class ModelClock:
         return self.now
 
 
+CPU_AT_FIRST_TOKEN: list[float] = []
+"""`time.thread_time()` when the writer got the model's first delta (one per reply)."""
+
+
 class PacedProvider:
     """The real provider, its deltas timed as a model streaming at TOKENS_PER_SECOND."""
 
@@ -203,6 +207,8 @@ class PacedProvider:
         try:
             for item in stream:
                 if isinstance(item, Delta):
+                    if gap == FIRST_TOKEN_SECONDS:
+                        CPU_AT_FIRST_TOKEN.append(time.thread_time())
                     self.clock.now += gap
                     gap = 1 / TOKENS_PER_SECOND
                 yield item
@@ -242,6 +248,10 @@ class Scenario:
     frames: float
     work_seconds: float
     calls: list[Call]
+    cpu_seconds: float = 0.0
+    """bot_worker's CPU a reply (its thread; posts to rooms run on the pool and are not in it)."""
+    cpu_before_model: float = 0.0
+    """Of which before the model's first token (setup, history: first-token latency)."""
 
     @property
     def label(self) -> str:
@@ -272,7 +282,7 @@ def run_scenario(stage: Stage, name: str, members: int, mode: str, replies: int)
     stage.meter.frames.clear()
     content = "Count to a thousand, please." if members == 1 else "@assistant count to 1000"
     label = f"{name} · {mode}"
-    work = 0.0
+    work = cpu = before_model = 0.0
     for n in range(replies):
         stage.model.enqueue(Reply(chunks=tuple(PIECES)))
         before = len(stage.endpoint.invokes())
@@ -285,9 +295,12 @@ def run_scenario(stage: Stage, name: str, members: int, mode: str, replies: int)
             )
             if len(stage.endpoint.invokes()) != before + 1:
                 raise SystemExit(f"{label}: sendMessage asked for no reply: {client.events()[-1]}")
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            CPU_AT_FIRST_TOKEN.clear()
             outcome = worker(stage, floor_seconds=MODEL_SECONDS)
             work += time.perf_counter() - started
+            cpu += time.thread_time() - cpu_started
+            before_model += (CPU_AT_FIRST_TOKEN or [cpu_started])[0] - cpu_started
             stage.meter.connection_minutes(members * MODEL_SECONDS / 60)
         assert outcome == {"outcome": "complete"}, outcome
     frames = _check_stream(stage, client.connection_id, replies)
@@ -301,6 +314,8 @@ def run_scenario(stage: Stage, name: str, members: int, mode: str, replies: int)
         frames=frames / replies,
         work_seconds=work / replies,
         calls=stage.meter.scope_calls(label),
+        cpu_seconds=cpu / replies,
+        cpu_before_model=before_model / replies,
     )
 
 
@@ -404,6 +419,84 @@ def _clip(text: str, width: int) -> str:
 
 def _short_table(name: str) -> str:
     return name.removeprefix("parley-local-")
+
+
+FULL_VCPU_MB = 1769
+"""Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion below."""
+MEMORY_SIZES = (128, 160, 192, 256, 512)
+INIT_SNIPPET = """
+import resource, sys, time
+sys.path.insert(0, {functions!r})
+cpu = time.process_time()
+import bot_worker.app
+from parley import services
+import openai, httpx  # the provider's SDK, imported on the first reply
+import boto3
+for name in ("dynamodb", "apigatewaymanagementapi", "ssm", "lambda"):
+    boto3.client(name, region_name="us-east-1")
+print(time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def measure_init() -> tuple[float, float]:
+    """bot_worker's cold start in a fresh interpreter: CPU seconds and peak RSS in MB (its
+    handler, the provider SDK and the AWS clients a reply builds); best of 3."""
+    import subprocess
+
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "bot_worker", "AWS_REGION": REGION}
+    runs = []
+    for _ in range(3):
+        answer = subprocess.run(
+            [sys.executable, "-c", INIT_SNIPPET.format(functions=str(ROOT / "functions"))],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout.split()
+        runs.append((float(answer[0]), int(answer[1]) / 1024))
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def print_memory(results: list[Scenario], prices: PriceTable, manifest_mb: int) -> None:
+    """What bot_worker's memory size costs and does, from the CPU it was measured using."""
+    init_cpu, rss = measure_init()
+    price = prices.usage["lambda_gb_seconds_arm64"].each
+    say(
+        f"   bot_worker memory (manifest: {manifest_mb} MB): it waits on the model; CPU is "
+        f"memory/{FULL_VCPU_MB} of a vCPU. Cold start here: {init_cpu:.2f} s of CPU, peak RSS "
+        f"{rss:.0f} MB (handler, provider SDK, AWS clients)."
+    )
+    say(
+        f"   {'scenario':<30}{'CPU/reply':>10}{'/chunk':>8}{'pre-model':>10}"
+        + "".join(f"{f'{m} MB':>22}" for m in MEMORY_SIZES)
+    )
+    for result in results:
+        if result.mode != "coalesced":
+            continue
+        per_chunk = result.cpu_seconds / max(1.0, result.frames)
+        cells = []
+        for memory in MEMORY_SIZES:
+            share = memory / FULL_VCPU_MB
+            wall = max(MODEL_SECONDS, result.cpu_seconds / share)
+            dollars = memory / 1024 * wall * price * 1000
+            delay = result.cpu_before_model / share
+            fits = "" if rss < memory * 0.9 else "!"
+            cells.append(f"{f'${dollars:.3f} {wall:4.1f}s +{delay * 1000:.0f}ms{fits}':>22}")
+        say(
+            f"   {result.label:<30}{result.cpu_seconds:>9.2f}s{per_chunk * 1000:>6.0f}ms"
+            f"{result.cpu_before_model * 1000:>8.0f}ms" + "".join(cells)
+        )
+    say(
+        "   each size: bot_worker compute per 1,000 replies, the reply's duration (the model's "
+        f"{MODEL_SECONDS:.1f} s unless CPU-bound) and the first token's delay from the CPU "
+        "spent before the model call; ! = peak RSS above 90% of the memory. CPU measured on "
+        "this shared machine (an upper bound: Graviton is not slower)."
+    )
+    say(
+        "   cold start CPU at each size: "
+        + ", ".join(f"{m} MB {init_cpu * FULL_VCPU_MB / m:.1f} s" for m in MEMORY_SIZES)
+        + " (if init got only its share; Lambda bills init like any duration)"
+    )
 
 
 # --- 2. DynamoDB calls per route and per action ---------------------------------------------
@@ -689,6 +782,41 @@ def print_idle(prices: PriceTable) -> float:
     return total["prod"]
 
 
+def write_reply_usage(results: list[Scenario], idle_prod: float) -> None:
+    """What one reply of each scenario used, for `invoke cost` (tests/benchmarks/monthly.py).
+    Scenarios run in only one mode keep the other mode's figures from the file."""
+    from tests.benchmarks.monthly import REPLY_FIELDS, REPLY_USAGE_FILE
+
+    known: dict[str, Any] = (
+        json.loads(REPLY_USAGE_FILE.read_text(encoding="utf-8"))
+        if REPLY_USAGE_FILE.exists()
+        else {}
+    )
+    scenarios: dict[str, dict[str, dict[str, float]]] = known.get("scenarios", {})
+    for result in results:
+        thousand = result.usage  # per 1,000 replies
+        values = {
+            "write_units": thousand.write_units / 1000,
+            "read_units": thousand.read_units / 1000,
+            "websocket_units": thousand.websocket_units / 1000,
+            "lambda_requests": thousand.lambda_requests / 1000,
+            "lambda_gb_seconds": thousand.lambda_gb_seconds / 1000,
+            "log_bytes": thousand.log_bytes / 1000,
+        }
+        assert set(values) == set(REPLY_FIELDS)
+        scenarios.setdefault(result.name, {})[result.mode] = {
+            k: round(float(v), 4) for k, v in values.items()
+        }
+    document = {
+        "written_by": "invoke bench --only cost",
+        "tokens": TOKENS,
+        "scenarios": scenarios,
+        "idle_monthly": {"prod": round(idle_prod, 2)},
+    }
+    REPLY_USAGE_FILE.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    say(f"   one reply's usage per scenario written to {REPLY_USAGE_FILE.relative_to(ROOT)}")
+
+
 _SERIES: set[tuple[str, ...]] = set()
 
 
@@ -770,6 +898,7 @@ def main() -> int:
                 results.append(run_scenario(stage, name, members, mode, replies[mode]))
                 say(f"   ({name} · {mode}: {time.perf_counter() - lap:.1f} s)")
         totals = print_costs(results, prices, meter.replayed)
+        print_memory(results, prices, memory["bot_worker"])
         for result in results:
             if result.mode == "coalesced" or result.members == 1:
                 print_breakdown(result, prices)
@@ -780,6 +909,7 @@ def main() -> int:
         counts = print_calls(stage, labels)
         say()
         idle = print_idle(prices)
+        write_reply_usage(results, idle)
         say(
             json.dumps(
                 {

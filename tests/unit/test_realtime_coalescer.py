@@ -121,3 +121,21 @@ def test_windows_widen_per_frame_up_to_the_maximum() -> None:
     for gap, window in zip(gaps[:3], [0.2, 0.3, 0.3], strict=True):
         assert window <= gap <= window + 0.02
     assert max(gaps) <= 0.32
+
+
+def test_the_window_jumps_to_the_widest_once_the_ramp_is_done() -> None:
+    """Quick frames while the reader starts, then one every `max_interval` (each frame is a
+    billed message per subscriber)."""
+    now = [0.0]
+    coalescer = DeltaCoalescer(
+        interval=0.1, max_interval=3.0, growth=2.0, ramp_until=0.5, clock=lambda: now[0]
+    )
+    released: list[float] = []
+    for _ in range(1000):  # a token every 10 ms for 10 s
+        if coalescer.add("ab "):
+            released.append(round(now[0], 2))
+        now[0] += 0.01
+    # at once, then windows of 0.2 and 0.4 (each opens with the next token, 10 ms later);
+    # 0.8 is past the ramp: 3 s from then on
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(released)]
+    assert gaps == [0.2, 0.4, 3.0, 3.0, 3.0]

@@ -5,8 +5,9 @@ PostToConnection per token per subscriber. The coalescer buffers text and releas
 chunk when the buffer is older than its window or larger than ``max_bytes``, so a reply costs
 tens of frames. The very first text is released at once so the time to first token the user
 sees is the model's, not ours; the window then starts at ``interval`` and widens by ``growth``
-per frame up to ``max_interval`` — quick while the reader starts, few frames (each a billed
-WebSocket message per subscriber) once the answer is flowing. Chunks carry a ``seq`` that
+per frame, and jumps to ``max_interval`` once it reaches ``ramp_until`` — quick while the reader
+starts (110, 170, 250, 380 ms), then few frames (each a billed WebSocket message per subscriber)
+once the answer is flowing. Chunks carry a ``seq`` that
 counts from ``start_seq + 1`` without gaps, which is what lets a client resume and drop
 duplicates.
 """
@@ -18,8 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 DEFAULT_INTERVAL = 0.075
-DEFAULT_MAX_INTERVAL = 0.4
+DEFAULT_MAX_INTERVAL = 3.0
+"""The widest window. Each frame is a billed WebSocket message per subscriber: a 1,000-token
+reply is 9 frames at 3 s after the ramp (27 at 0.4 s), and a client that paces what it shows
+keeps the text flowing between them."""
 DEFAULT_GROWTH = 1.5
+DEFAULT_RAMP_UNTIL = 0.5
+"""Once the growing window reaches this, it jumps to the widest: quick frames while the
+reader starts (the first second), then few."""
 DEFAULT_MAX_BYTES = 2048
 
 
@@ -61,12 +68,14 @@ class DeltaCoalescer:
         release_first: bool = True,
         max_interval: float | None = None,
         growth: float = 1.0,
+        ramp_until: float | None = None,
     ) -> None:
         if interval < 0:
             raise ValueError("interval must not be negative (0 releases every delta)")
         self.interval = interval
         self.max_interval = interval if max_interval is None else max(interval, max_interval)
         self.growth = growth
+        self.ramp_until = self.max_interval if ramp_until is None else ramp_until
         self.max_bytes = max_bytes
         self._clock = clock
         self._seq = start_seq
@@ -117,6 +126,8 @@ class DeltaCoalescer:
     def _release(self) -> list[Chunk]:
         if self.interval:
             self.interval = min(self.max_interval, self.interval * self.growth)
+            if self.interval >= self.ramp_until:
+                self.interval = self.max_interval
         text = "".join(self._buffer)
         self._buffer.clear()
         self._buffered_bytes = 0

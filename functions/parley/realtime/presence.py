@@ -42,6 +42,8 @@ class LivePresence(RoomPresence):
             record_broadcast(self.broadcaster.tell_users(events))
 
     def member_removed(self, conversation_id: str, user_id: str) -> None:
-        """End the removed user's subscriptions at once, then tell the room who is left."""
-        self.connections.unsubscribe_user(conversation_id, user_id)
+        """End the removed user's subscriptions at once (the room's streaming replies read
+        their listeners again before the next chunk), then tell the room who is left."""
+        if self.connections.unsubscribe_user(conversation_id, user_id):
+            self.store.messages.listeners_changed(conversation_id)
         self.announce(conversation_id)

@@ -154,14 +154,18 @@ class Rooms:
             self.connections.subscribe(who.connection_id, action.conversation_id)
         except ConnectionGone:
             return  # the client left while we worked: nobody to answer
-        # Subscribed first, snapshot second: a delta the worker persists after this read is
-        # posted to us too, so nothing falls between the snapshot and the live deltas.
+        # Subscribed first, snapshot second, then the streaming replies are told their
+        # listeners changed: each writer reads its subscribers again before its next chunk and
+        # sends us every chunk after the oldest snapshot we can have read, so nothing falls
+        # between the snapshot and the live deltas.
+        live = self.store.messages.live_replies(action.conversation_id)
         snapshot = [
             StreamingSnapshot(
                 message_id=s.message_id, seq=s.seq, content=s.content, reply_to=s.reply_to
             )
-            for s in self.store.messages.live_replies(action.conversation_id)
+            for s in live
         ]
+        self.store.messages.listeners_changed(action.conversation_id, [s.message_id for s in live])
         answer = Subscribed(conversation_id=action.conversation_id, streaming=snapshot)
         try:
             self.broadcaster.send(who.connection_id, answer)
@@ -176,6 +180,7 @@ class Rooms:
     def unsubscribe(self, who: Caller, action: Unsubscribe) -> None:
         if not self.connections.unsubscribe(who.connection_id, action.conversation_id):
             return  # not subscribed: nothing changed, nobody to tell
+        self.store.messages.listeners_changed(action.conversation_id)
         self.presence.announce(action.conversation_id)
 
     def send_message(self, who: Caller, action: SendMessage) -> None:

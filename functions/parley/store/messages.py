@@ -20,8 +20,10 @@ Who may stop or retry is decided in the domain layer, never here.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -145,6 +147,15 @@ def _message_item(message: Message) -> dict[str, Any]:
 
 def _key(conversation_id: str, message_id: str) -> dict[str, str]:
     return {"pk": conv_pk(conversation_id), "sk": message_sk(message_id)}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSignal:
+    """A streaming reply's marker as its writer reads it between chunks."""
+
+    stop: bool
+    listeners: int
+    """The version of the room's subscriber list (moved by `listeners_changed`)."""
 
 
 def _marker(conversation_id: str, message_id: str) -> dict[str, str]:
@@ -482,10 +493,49 @@ class MessageRepository:
     def stop_asked(self, conversation_id: str, message_id: str) -> bool:
         """Whether a stop was asked: one strongly consistent read of the small marker item
         (1 read unit), instead of a write of the whole text."""
+        return self.stream_signal(conversation_id, message_id).stop
+
+    def stream_signal(self, conversation_id: str, message_id: str) -> StreamSignal:
+        """What the writer checks between chunks, in one strongly consistent read of the
+        marker (1 read unit): whether a stop was asked, and the version of the room's listener
+        list (`listeners_changed`), so the subscriber list is read again only when it moved."""
         item = self.table.get_item(
             Key=_marker(conversation_id, message_id), ConsistentRead=True
         ).get("Item")
-        return bool(item and item.get("stop_requested"))
+        if item is None:
+            return StreamSignal(stop=False, listeners=0)
+        version = item.get("listeners", 0)
+        return StreamSignal(
+            stop=bool(item.get("stop_requested")),
+            listeners=int(version) if isinstance(version, int | Decimal) else 0,
+        )
+
+    def listeners_changed(
+        self, conversation_id: str, message_ids: Iterable[str] | None = None
+    ) -> None:
+        """Tell the room's streaming replies (all, or those named) that its subscriptions
+        changed: each marker's ``listeners`` version moves, and its writer reads the
+        subscriber list again before its next chunk. Called after the subscription write, so
+        the read that follows the bump sees it. A marker already gone is left gone."""
+        if message_ids is None:
+            markers = self.table.query(
+                KeyConditionExpression=Key("pk").eq(conv_pk(conversation_id))
+                & Key("sk").begins_with("STREAM#"),
+                ProjectionExpression="sk",
+                ConsistentRead=True,
+            ).get("Items", [])
+            message_ids = [str(m["sk"]).removeprefix("STREAM#") for m in markers]
+        for message_id in message_ids:
+            try:
+                self.table.update_item(
+                    Key=_marker(conversation_id, message_id),
+                    UpdateExpression="ADD listeners :one",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":one": 1},
+                )
+            except ClientError as exc:
+                if not _is_conditional(exc):
+                    raise
 
     def finish_reply(
         self,
