@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from invoke.context import Context
@@ -21,6 +21,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tasks.core import release as core
+from tasks.core import release_shift as shifting
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -153,6 +154,8 @@ def publish(
         "deep": "also download every object and hash its bytes",
         "check": "run every check, pin nothing",
         "keep": f"release records kept per environment (default: {core.DEFAULT_KEEP})",
+        "strategy": "how `invoke shift` moves traffic after the apply: all-at-once (default), "
+        "canary<P>-<M>m (e.g. canary10-5m) or linear<P>-<M>m (e.g. linear10-1m)",
     },
 )
 def promote(
@@ -165,10 +168,12 @@ def promote(
     deep: bool = False,
     check: bool = False,
     keep: int = core.DEFAULT_KEEP,
+    strategy: str = shifting.ALL_AT_ONCE,
 ) -> None:
     """Pin an env to the exact release another env runs (--from dev --to prod), or --release ID."""
     name = _bucket(bucket)
     with _user_errors("promote"):
+        shifting.strategy_steps(strategy)  # refuse a bad name before anything is pinned
         result = core.promote(
             _s3(),
             name,
@@ -180,6 +185,7 @@ def promote(
             keep=keep,
             deep=deep,
             check_only=check,
+            strategy=strategy,
         )
     already = result.previous is not None and result.previous.release_id == result.record.release_id
     if check and not already:
@@ -201,13 +207,23 @@ def promote(
     help={
         "env": "show this environment's kept history instead of every environment",
         "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
+        "traffic": "with --env: each function's traffic split on its live alias (needs Lambda "
+        "read access in the environment's account)",
     }
 )
-def releases(c: Context, env: str = "", bucket: str = "") -> None:
+def releases(c: Context, env: str = "", bucket: str = "", traffic: bool = False) -> None:
     """List what each environment runs, or one environment's release history (--env)."""
     name = _bucket(bucket)
     with _user_errors("releases"):
         s3 = _s3()
+        if env and traffic:
+            pinned = core.current(s3, name, env)
+            if pinned is None:
+                raise core.ReleaseNotFound(f"{env} has no release yet")
+            print(f"{env} runs {pinned.release_id}; traffic on the live aliases:")
+            for split in shifting.traffic(_client("lambda"), pinned, f"parley-{env}"):
+                print(f"  {split.name:<22} {split.describe()}")
+            return
         if env:
             now = core.current(s3, name, env)
             records = core.history(s3, name, env)
@@ -234,6 +250,46 @@ def _row(mark: str, env: str, record: core.ReleaseRecord) -> None:
         f"{mark} {env:<6} {s['release_id']}  commit {s['git_commit']:<12}"
         f"  created {s['created_at']}  {s['artifacts']} artifacts  {s['pinned']}"
     )
+
+
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    retries = Config(retries={"mode": "standard", "max_attempts": 5})
+    return boto3.client(service, config=retries)  # type: ignore[call-overload]
+
+
+@task(
+    help={
+        "env": "environment whose functions to move (default: dev)",
+        "strategy": "all-at-once, canary<P>-<M>m or linear<P>-<M>m; default: the one the "
+        "release was promoted with, else all-at-once",
+        "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
+        "name_prefix": "prefix of the environment's function names (default: parley-<env>)",
+    }
+)
+def shift(
+    c: Context, env: str = "dev", strategy: str = "", bucket: str = "", name_prefix: str = ""
+) -> None:
+    """After terraform apply: move each changed function's live alias to the release's version,
+    watching the rollback alarms (an alarm puts every alias back; docs/release.md)."""
+    name = _bucket(bucket)
+    with _user_errors("shift"):
+        record = core.current(_s3(), name, env)
+        if record is None:
+            raise core.ReleaseNotFound(
+                f"{env} has no release yet: run `invoke publish --env {env}`"
+            )
+        chosen = strategy or (record.pin.strategy if record.pin else None) or shifting.ALL_AT_ONCE
+        print(f"shifting {env} to {record.release_id} ({chosen})")
+        shifting.shift(
+            _client("lambda"),
+            _client("cloudwatch"),
+            record,
+            name_prefix=name_prefix or f"parley-{env}",
+            strategy=chosen,
+        )
 
 
 @task(

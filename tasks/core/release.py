@@ -133,6 +133,8 @@ class Pin(BaseModel):
     action: Literal["publish", "promote", "rollback"]
     source: str | None = None
     at: str
+    strategy: str | None = None
+    """How `invoke shift` moves traffic to this release (all-at-once, canary…, linear…)."""
 
 
 class ReleaseRecord(BuildManifest):
@@ -549,6 +551,7 @@ def promote(
     keep: int = DEFAULT_KEEP,
     deep: bool = False,
     check_only: bool = False,
+    strategy: str | None = None,
     progress: Progress = print,
 ) -> PromoteResult:
     """Pin `target` to the release `source` runs, or to an earlier release by id (rollback).
@@ -616,7 +619,8 @@ def promote(
         )
     if check_only:
         return PromoteResult(record=record, previous=previous, action=action, pinned=False)
-    pinned = record.model_copy(update={"pin": Pin(action=action, source=source, at=iso(now))})
+    pin = Pin(action=action, source=source, at=iso(now), strategy=strategy)
+    pinned = record.model_copy(update={"pin": pin})
     pruned = _pin(s3, bucket, target, pinned, etag, keep)
     return PromoteResult(record=pinned, previous=previous, action=action, pruned=pruned)
 

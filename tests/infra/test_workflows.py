@@ -138,7 +138,16 @@ def test_least_privilege(pipeline: dict[str, Any]) -> None:
 
 def test_aws_access_is_by_oidc_role_per_environment(pipeline: dict[str, Any]) -> None:
     deploying = {n: j for n, j in jobs(pipeline).items() if uses(j, AWS_CREDENTIALS)}
-    assert set(deploying) == {"deploy-dev", "promote-prod"}
+    assert set(deploying) == {"plan", "deploy-dev", "promote-prod"}
+    # Pull requests plan with the read-only role (terraform/envs/bootstrap: parley-deploy-plan),
+    # which trusts pull_request tokens only; they never hold an environment's deploy role.
+    plan = deploying.pop("plan")
+    assert plan["if"] == "github.event_name == 'pull_request'"
+    assert "environment" not in plan
+    for step in uses(plan, AWS_CREDENTIALS):
+        assert step["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN }}"
+    assert "apply" not in "\n".join(runs(plan))
+    assert "-lock=false" in "\n".join(runs(plan))
     for name, job in deploying.items():
         for step in uses(job, AWS_CREDENTIALS):
             options = step["with"]
@@ -193,6 +202,11 @@ def test_build_once_then_promote_the_same_bytes(pipeline: dict[str, Any]) -> Non
     prod = scripts["promote-prod"]
     assert "invoke publish" not in prod
     assert prod.index("invoke promote --from dev --to prod") < prod.index("plan -input=false")
+    # Functions shift after the apply published their versions; the web app follows them.
+    for script in (dev, prod):
+        assert script.index("apply -input=false tfplan") < script.index("invoke shift")
+        assert script.index("invoke shift") < script.index("invoke sync-frontend")
+    assert "--strategy" in prod
     assert "--expect-commit" in prod
     assert "--release" in prod
     assert "refs/tags/v" in every["promote-prod"]["if"]

@@ -12,3 +12,8 @@ output "state_bucket" {
   description = "The envs' backend bucket."
   value       = module.state.bucket_name
 }
+
+output "deploy_role_arns" {
+  description = "Environment (or plan) => deploy role ARN: set it as the GitHub environment's AWS_DEPLOY_ROLE_ARN."
+  value       = one(module.deploy[*].role_arns)
+}

@@ -4,3 +4,10 @@
 region              = "eu-west-1"
 allowed_account_ids = ["222222222222"]
 state_bucket        = "parley-terraform-state-222222222222"
+
+# v* tags (and runs of main) in the prod GitHub environment deploy with parley-deploy-prod,
+# which promotes what dev runs: it reads the dev account's bucket and writes releases/prod*.
+github_repository                 = "parley-app/parley"
+deploy_environments               = { prod = { branch = "main", tags = ["v*"], promote_from = "dev" } }
+deploy_from_artifacts_bucket      = "parley-artifacts-111111111111"
+deploy_from_artifacts_kms_key_arn = "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000"

@@ -19,13 +19,41 @@ variable "artifacts_bucket" {
   default     = null
 }
 
-variable "artifacts_reader_account_ids" {
-  description = "Accounts whose environments deploy from this account's artifacts bucket (e.g. production)."
-  type        = list(string)
-  default     = []
+variable "artifacts_promote_accounts" {
+  description = "Environments in other accounts that promote from this account's artifacts bucket => account id (e.g. { prod = \"222222222222\" })."
+  type        = map(string)
+  default     = {}
 }
 
 variable "state_bucket" {
   description = "Name of the Terraform state bucket (the envs' backend \"s3\" bucket)."
   type        = string
+}
+
+variable "github_repository" {
+  description = "owner/name of the repository whose workflow deploys; null = no deploy roles here."
+  type        = string
+  default     = null
+}
+
+variable "deploy_environments" {
+  description = "Environments deployed into this account => {branch, tags, promote_from} (modules/deploy_identity)."
+  type = map(object({
+    branch       = string
+    tags         = optional(list(string), [])
+    promote_from = optional(string)
+  }))
+  default = {}
+}
+
+variable "deploy_from_artifacts_bucket" {
+  description = "The artifacts bucket of another account this account's environments deploy from (when artifacts_bucket is null)."
+  type        = string
+  default     = null
+}
+
+variable "deploy_from_artifacts_kms_key_arn" {
+  description = "That bucket's KMS key (its bootstrap's artifacts_kms_key_arn output)."
+  type        = string
+  default     = null
 }

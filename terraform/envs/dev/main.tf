@@ -29,6 +29,10 @@ module "parley" {
   advanced_security_mode          = var.advanced_security_mode
   allow_user_password_auth        = var.allow_user_password_auth
   web_acl_arn                     = var.web_acl_arn
+  email_sender                    = var.email_sender
+  model_api_key_kms_key_arn       = var.model_api_key_kms_key_arn
+  provisioned_concurrency         = var.provisioned_concurrency
+  release_record                  = var.release_record
 }
 
 # The modules were called from this root until they moved into modules/parley: these blocks let an

@@ -165,6 +165,40 @@ variable "web_acl_arn" {
   type        = string
   default     = null
 }
+
+variable "email_sender" {
+  description = "Cognito's e-mail through SES: {source_arn, from, reply_to}; required in prod."
+  type = object({
+    source_arn = string
+    from       = string
+    reply_to   = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.environment != "prod" || var.email_sender != null
+    error_message = "Production needs email_sender (a verified SES identity): Cognito's built-in sender allows a few dozen e-mails a day."
+  }
+}
+
+variable "model_api_key_kms_key_arn" {
+  description = "Customer-managed KMS key of the model API key's SecureString; null = alias/aws/ssm."
+  type        = string
+  default     = null
+}
+
+variable "provisioned_concurrency" {
+  description = "Initialised execution environments on the live alias by function name (chat_api, ws_authorizer)."
+  type        = map(number)
+  default     = {}
+}
+
+variable "release_record" {
+  description = "A release record's JSON to plan with instead of the pinned releases/<environment>.json; null = the pinned one."
+  type        = string
+  default     = null
+}
+
 variable "attachments" {
   description = "Files attached to messages: document and image size limits (bytes), attachments per message, whether the model sees images, days an unsent upload is kept (defaults: 10 MB, 5 MB, 10, true, 1)."
   type = object({

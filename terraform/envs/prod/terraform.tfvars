@@ -24,6 +24,20 @@ reserved_concurrency = {
 # docs/deploy.md for its cost).
 allow_user_password_auth = false
 advanced_security_mode   = "ENFORCED"
+
+# Sign-up codes and invitations through SES (the identity is verified in this account and out of
+# the SES sandbox; docs/deploy.md, "E-mail").
+email_sender = {
+  source_arn = "arn:aws:ses:eu-west-1:222222222222:identity/parley.example.com"
+  from       = "Parley <no-reply@parley.example.com>"
+}
+
+# The first chat request and WebSocket $connect skip the cold start (billed per hour).
+provisioned_concurrency = {
+  chat_api      = 2
+  ws_authorizer = 1
+}
+
 # Attachments (parley.attachments): what one file may weigh, how many a message carries.
 attachments = {
   max_document_bytes = 10485760 # 10 MB

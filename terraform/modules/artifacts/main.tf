@@ -7,48 +7,23 @@ resource "aws_kms_key" "this" {
   description             = "Encrypts ${var.bucket_name}"
   enable_key_rotation     = true
   deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
+  policy                  = module.policies.artifacts_key_policy
   tags                    = var.tags
 }
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
-# The account administers the key; use is granted by IAM policies (deployers, readers).
-data "aws_iam_policy_document" "key" {
-  #checkov:skip=CKV_AWS_109:In a key policy "*" means this key only; the account root administers it, as AWS's default key policy does
-  #checkov:skip=CKV_AWS_111:In a key policy "*" means this key only; the account root administers it, as AWS's default key policy does
-  #checkov:skip=CKV_AWS_356:In a key policy "*" means this key only; the account root administers it, as AWS's default key policy does
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
+# The account administers the key; deploy roles of other accounts (var.promote_accounts) may
+# use it through S3 only. Documents: modules/deploy_policies (tested there).
+module "policies" {
+  source = "../deploy_policies"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.reader_account_ids) > 0 ? [1] : []
-    content {
-      sid       = "ReaderAccountsDecrypt"
-      actions   = ["kms:Decrypt"]
-      resources = ["*"]
-
-      principals {
-        type        = "AWS"
-        identifiers = [for id in var.reader_account_ids : "arn:${data.aws_partition.current.partition}:iam::${id}:root"]
-      }
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
-      }
-    }
-  }
+  partition        = data.aws_partition.current.partition
+  account_id       = data.aws_caller_identity.current.account_id
+  region           = data.aws_region.current.name
+  artifacts_bucket = var.bucket_name
+  promote_accounts = var.promote_accounts
 }
 
 data "aws_region" "current" {}
@@ -123,50 +98,10 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
-data "aws_iam_policy_document" "bucket" {
-  # Environments in other accounts read the artifacts and their release record, nothing else.
-  dynamic "statement" {
-    for_each = length(var.reader_account_ids) > 0 ? [1] : []
-    content {
-      sid     = "ReaderAccountsRead"
-      actions = ["s3:GetObject", "s3:GetObjectVersion"]
-      resources = [
-        "${aws_s3_bucket.this.arn}/sha256/*",
-        "${aws_s3_bucket.this.arn}/releases/*",
-      ]
-
-      principals {
-        type        = "AWS"
-        identifiers = [for id in var.reader_account_ids : "arn:${data.aws_partition.current.partition}:iam::${id}:root"]
-      }
-    }
-  }
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.this.arn,
-      "${aws_s3_bucket.this.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
 resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.id
-  policy = data.aws_iam_policy_document.bucket.json
+  # TLS only; other accounts' deploy roles: read artifacts and records, write their own record.
+  policy = module.policies.artifacts_bucket_policy
 
   depends_on = [aws_s3_bucket_public_access_block.this]
 }

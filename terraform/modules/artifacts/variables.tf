@@ -25,14 +25,14 @@ variable "noncurrent_version_days" {
   }
 }
 
-variable "reader_account_ids" {
-  description = "Other AWS accounts whose environments deploy from this bucket (read sha256/* and releases/*)."
-  type        = list(string)
-  default     = []
+variable "promote_accounts" {
+  description = "Environments in other accounts that deploy from this bucket => their account id (e.g. { prod = \"222222222222\" }). Their deploy role (parley-deploy-<env>) may read sha256/* and releases/*, write releases/<env>.json and its history, and use the key through S3."
+  type        = map(string)
+  default     = {}
 
   validation {
-    condition     = alltrue([for id in var.reader_account_ids : can(regex("^[0-9]{12}$", id))])
-    error_message = "List 12-digit account ids."
+    condition     = alltrue([for id in values(var.promote_accounts) : can(regex("^[0-9]{12}$", id))])
+    error_message = "Give 12-digit account ids."
   }
 }
 

@@ -42,6 +42,18 @@ resource "aws_cognito_user_pool" "this" {
     attributes_require_verification_before_update = ["email"]
   }
 
+  # Production mail goes through SES (var.email_sender): Cognito's own sender allows only a few
+  # dozen e-mails a day per account.
+  dynamic "email_configuration" {
+    for_each = var.email_sender == null ? [] : [var.email_sender]
+    content {
+      email_sending_account  = "DEVELOPER"
+      source_arn             = email_configuration.value.source_arn
+      from_email_address     = email_configuration.value.from
+      reply_to_email_address = email_configuration.value.reply_to
+    }
+  }
+
   lambda_config {
     post_confirmation    = lookup(var.lambda_triggers, "PostConfirmation", null)
     pre_sign_up          = lookup(var.lambda_triggers, "PreSignUp", null)

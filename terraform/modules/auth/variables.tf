@@ -64,6 +64,21 @@ variable "lambda_triggers" {
   }
 }
 
+variable "email_sender" {
+  description = "Send Cognito's e-mail (codes, invitations) through SES from a verified identity: {source_arn (the SES identity ARN), from (e.g. \"Parley <no-reply@example.com>\"), reply_to (optional)}. null = Cognito's built-in sender, limited to a few dozen e-mails a day: fine for dev, not for production."
+  type = object({
+    source_arn = string
+    from       = string
+    reply_to   = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.email_sender == null || can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/.+$", var.email_sender.source_arn))
+    error_message = "The email_sender.source_arn must be an SES identity ARN (arn:aws:ses:<region>:<account>:identity/<domain or address>)."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -25,7 +25,8 @@ locals {
         "${var.table_arns[split("/", split(":", ref)[1])[0]]}/index/${split("/", split(":", ref)[1])[1]}"
       ]
     },
-    { for name, arn in local.function_arns : "function:${name}" => [arn] },
+    # Functions invoke each other through the alias, as every trigger does.
+    { for name, arn in local.alias_arns : "function:${name}" => [arn] },
     {
       "websocket:manage"  = ["${var.websocket_execution_arn}/${var.websocket_stage}/*/@connections/*"]
       "ssm:model_api_key" = var.refs.model_api_key_parameter == "" ? [] : ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.refs.model_api_key_parameter}"]
@@ -75,6 +76,15 @@ locals {
           Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
           Resource = [key]
         }],
+        [for key in compact([var.model_api_key_kms_key_arn]) : {
+          Sid      = "DecryptModelApiKey"
+          Effect   = "Allow"
+          Action   = ["kms:Decrypt"]
+          Resource = [key]
+          Condition = {
+            StringEquals = { "kms:ViaService" = "ssm.${local.region}.amazonaws.com" }
+          }
+        } if contains([for p in f.permissions : p.resource], "ssm:model_api_key") && var.refs.model_api_key_parameter != ""],
         [for index, p in f.permissions : {
           Sid      = "Manifest${index}"
           Effect   = "Allow"

@@ -23,6 +23,9 @@ locals {
   function_arns = {
     for name, fn in local.function_names : name => "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${fn}"
   }
+  # What every caller invokes: the `live` alias, never the unqualified function ($LATEST). The
+  # pipeline moves the alias between published versions (`invoke shift`, docs/release.md).
+  alias_arns = { for name, arn in local.function_arns : name => "${arn}:${var.alias_name}" }
 
   # The manifest's reservation unless this environment overrides it; -1 = the shared pool.
   reserved_concurrency = {
@@ -30,7 +33,7 @@ locals {
   }
 
   refs = merge(var.refs, {
-    bot_worker_function_name = lookup(local.function_names, "bot_worker", "")
+    bot_worker_function_name = contains(keys(local.function_names), "bot_worker") ? "${local.function_names["bot_worker"]}:${var.alias_name}" : ""
   })
 
   # One layer per architecture, keyed as `invoke build` keys it (arm64 carries no suffix).
@@ -75,6 +78,9 @@ resource "aws_lambda_function" "this" {
   source_code_hash               = var.release.artifacts["function:${each.key}"].sha256_base64
   layers                         = [aws_lambda_layer_version.deps[each.value.architecture].arn]
   kms_key_arn                    = var.kms_key_arn
+  # Every change of code (the artifact's hash) or configuration publishes a version; callers
+  # reach it only once the pipeline points the `live` alias at it.
+  publish = true
 
   environment {
     variables = merge(
@@ -93,6 +99,34 @@ resource "aws_lambda_function" "this" {
   }
 
   tags = merge(var.tags, { Name = local.function_names[each.key] })
+
+  # The role must be able to write logs and reach its resources before the first invocation.
+  depends_on = [aws_iam_role_policy.this]
+}
+
+# The name every trigger calls. Terraform creates it on the first published version; after
+# that the release pipeline owns which version(s) it routes to (all at once, canary or linear,
+# rolled back on an alarm), so a plan never undoes a traffic shift in progress.
+resource "aws_lambda_alias" "live" {
+  for_each = local.functions
+
+  name             = var.alias_name
+  description      = "What callers invoke; moved between versions by the release pipeline"
+  function_name    = aws_lambda_function.this[each.key].function_name
+  function_version = aws_lambda_function.this[each.key].version
+
+  lifecycle {
+    ignore_changes = [function_version, routing_config]
+  }
+}
+
+# Pre-initialised execution environments on the alias, per environment (var.provisioned_concurrency).
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  for_each = var.provisioned_concurrency
+
+  function_name                     = aws_lambda_alias.live[each.key].function_name
+  qualifier                         = aws_lambda_alias.live[each.key].name
+  provisioned_concurrent_executions = each.value
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -110,6 +144,7 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   for_each = local.async
 
   function_name                = aws_lambda_function.this[each.key].function_name
+  qualifier                    = aws_lambda_alias.live[each.key].name
   maximum_retry_attempts       = each.value.max_retries
   maximum_event_age_in_seconds = each.value.max_event_age_seconds
 
@@ -121,6 +156,9 @@ resource "aws_lambda_function_event_invoke_config" "this" {
       }
     }
   }
+
+  # The role must be allowed to send to the queue before Lambda accepts the destination.
+  depends_on = [aws_iam_role_policy.this]
 }
 
 resource "aws_lambda_permission" "cognito" {
@@ -129,6 +167,7 @@ resource "aws_lambda_permission" "cognito" {
   statement_id  = "AllowCognito${each.key}"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this[each.value].function_name
+  qualifier     = aws_lambda_alias.live[each.value].name
   principal     = "cognito-idp.amazonaws.com"
   source_arn    = var.user_pool_arn
 }

@@ -1,10 +1,13 @@
 output "functions" {
-  description = "Manifest name => {function_name, arn, invoke_arn} of each deployed function."
+  description = "Manifest name => {function_name, alias, arn, invoke_arn, qualified_name, unqualified_arn} of each deployed function. arn and invoke_arn are the live alias's: a trigger wired to them calls the alias, never $LATEST; a lambda permission takes function_name with qualifier = alias."
   value = {
     for name, fn in aws_lambda_function.this : name => {
-      function_name = fn.function_name
-      arn           = fn.arn
-      invoke_arn    = fn.invoke_arn
+      function_name   = fn.function_name
+      alias           = aws_lambda_alias.live[name].name
+      arn             = aws_lambda_alias.live[name].arn
+      invoke_arn      = aws_lambda_alias.live[name].invoke_arn
+      qualified_name  = "${fn.function_name}:${aws_lambda_alias.live[name].name}"
+      unqualified_arn = fn.arn
     }
   }
 }
@@ -19,9 +22,14 @@ output "function_arns" {
   value       = local.function_arns
 }
 
+output "alias_arns" {
+  description = "Manifest name => the live alias ARN, known before the functions exist."
+  value       = local.alias_arns
+}
+
 output "cognito_trigger_arns" {
-  description = "Cognito trigger => function ARN, for the auth module's lambda_triggers."
-  value       = { for trigger, name in module.manifest.cognito_triggers : trigger => local.function_arns[name] }
+  description = "Cognito trigger => the function's live alias ARN, for the auth module's lambda_triggers."
+  value       = { for trigger, name in module.manifest.cognito_triggers : trigger => local.alias_arns[name] }
 }
 
 output "role_arns" {
@@ -52,4 +60,24 @@ output "dlq_name" {
 output "release_id" {
   description = "The release deployed."
   value       = var.release.release_id
+}
+
+output "timeouts" {
+  description = "Manifest name => timeout in seconds (the duration alarms' threshold)."
+  value       = { for name, f in local.functions : name => f.timeout }
+}
+
+output "stream_dlq_name" {
+  description = "The change feed's dead-letter queue name (batches the stream processor gave up on), or null when no function reads a stream."
+  value       = local.has_stream_dlq ? aws_sqs_queue.stream_dlq[0].name : null
+}
+
+output "stream_dlq_url" {
+  description = "The change feed's dead-letter queue URL (`invoke redrive --env <env>`), or null."
+  value       = local.has_stream_dlq ? aws_sqs_queue.stream_dlq[0].url : null
+}
+
+output "stream_function_names" {
+  description = "Manifest name => deployed function name, for the functions fed by a stream (iterator age alarms)."
+  value       = { for name in keys(local.streams) : name => local.function_names[name] }
 }

@@ -139,6 +139,7 @@ resource "aws_lambda_permission" "this" {
   statement_id  = "AllowHttpApi"
   action        = "lambda:InvokeFunction"
   function_name = var.functions[each.key].function_name
+  qualifier     = var.functions[each.key].alias
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/*"
 }

@@ -19,12 +19,18 @@ variable "tables_path" {
 }
 
 variable "functions" {
-  description = "The functions module's functions output: manifest name => {function_name, arn, invoke_arn}."
+  description = "The functions module's functions output: manifest name => {function_name, alias, arn, invoke_arn} (arn and invoke_arn of the alias)."
   type = map(object({
     function_name = string
+    alias         = string
     arn           = string
     invoke_arn    = string
   }))
+
+  validation {
+    condition     = alltrue([for f in var.functions : f.alias != "" && f.alias != "$LATEST" && endswith(f.arn, ":${f.alias}")])
+    error_message = "Every function must be called through its alias (arn ending in :<alias>), never the unqualified function or $LATEST."
+  }
 }
 
 variable "user_pool_id" {

@@ -8,9 +8,54 @@ locals {
   period = 300
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account = data.aws_caller_identity.current.account_id
+  # CloudWatch publishes an alarm to an encrypted topic with a data key of the topic's key: an
+  # AWS-managed key (alias/aws/sns) cannot grant that, so alarms would reach nobody. The topic
+  # gets its own customer-managed key whose policy lets CloudWatch (for this account's alarms
+  # only) use it; a key passed in var.kms_key_arn must allow the same (docs/deploy.md).
+  alarms_key_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministers"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${local.account}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchAlarmsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account }
+          ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:cloudwatch:${local.region}:${local.account}:alarm:*" }
+        }
+      },
+    ]
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  #checkov:skip=CKV2_AWS_64:The policy is set (local.alarms_key_policy): the account administers, CloudWatch alarms encrypt
+  count = var.kms_key_arn == null ? 1 : 0
+
+  description             = "Encrypts ${var.name_prefix}-alarms (CloudWatch alarms may use it)"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = jsonencode(local.alarms_key_policy)
+  tags                    = var.tags
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name_prefix}-alarms"
-  kms_master_key_id = var.kms_key_arn == null ? "alias/aws/sns" : var.kms_key_arn
+  kms_master_key_id = var.kms_key_arn == null ? aws_kms_key.alarms[0].arn : var.kms_key_arn
   tags              = var.tags
 }
 
@@ -56,6 +101,27 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+# Slow replies: p99 duration near the timeout. With errors and throttles it is what `invoke shift`
+# watches during a canary or linear release, rolling back when one goes off.
+resource "aws_cloudwatch_metric_alarm" "duration" {
+  for_each = { for name, fn in var.function_names : name => fn if contains(keys(var.function_timeouts), name) }
+
+  alarm_name          = "${each.value}-duration-p99"
+  alarm_description   = "${each.value}: p99 duration above 80% of its timeout"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Duration"
+  dimensions          = { FunctionName = each.value }
+  extended_statistic  = "p99"
+  period              = local.period
+  evaluation_periods  = 1
+  threshold           = var.function_timeouts[each.key] * 1000 * 0.8
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
   tags                = var.tags
 }
 

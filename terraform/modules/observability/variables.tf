@@ -65,8 +65,14 @@ variable "http_5xx_threshold" {
   default     = 5
 }
 
+variable "function_timeouts" {
+  description = "Manifest name => timeout in seconds; a p99 duration above 80% of it raises the function's duration alarm (a release rollback trigger)."
+  type        = map(number)
+  default     = {}
+}
+
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key for the topic; null uses the AWS-managed SNS key."
+  description = "Customer-managed KMS key for the topic; its policy must let cloudwatch.amazonaws.com use it (kms:Decrypt, kms:GenerateDataKey*). null creates a dedicated key that does."
   type        = string
   default     = null
 }

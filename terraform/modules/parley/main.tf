@@ -11,7 +11,7 @@ locals {
   # releases/<env>.json = dist/manifest.json + {release_id, git_commit, created_at}, written by
   # `invoke publish` / `invoke promote`. Only code artifacts are deployed here; the release task
   # uploads the built app to the site bucket.
-  release_record = jsondecode(data.aws_s3_object.release.body)
+  release_record = jsondecode(var.release_record == null ? data.aws_s3_object.release[0].body : var.release_record)
   release = {
     release_id   = local.release_record.release_id
     runtime      = local.release_record.runtime
@@ -27,6 +27,8 @@ locals {
 }
 
 data "aws_s3_object" "release" {
+  count = var.release_record == null ? 1 : 0
+
   bucket = var.artifacts_bucket
   key    = "releases/${var.environment}.json"
 }
@@ -53,20 +55,23 @@ module "auth" {
 
   advanced_security_mode   = var.advanced_security_mode
   allow_user_password_auth = var.allow_user_password_auth
+  email_sender             = var.email_sender
 }
 
 module "functions" {
-  source           = "../functions"
-  name_prefix      = local.name_prefix
-  manifest_path    = local.manifest_path
-  tables_path      = local.tables_path
-  artifacts_bucket = var.artifacts_bucket
-  release          = local.release
-  table_arns       = module.data.table_arns
-  user_pool_arn    = module.auth.user_pool_arn
-  kms_key_arn      = var.kms_key_arn
+  source            = "../functions"
+  name_prefix       = local.name_prefix
+  manifest_path     = local.manifest_path
+  tables_path       = local.tables_path
+  artifacts_bucket  = var.artifacts_bucket
+  release           = local.release
+  table_arns        = module.data.table_arns
+  user_pool_arn     = module.auth.user_pool_arn
+  kms_key_arn       = var.kms_key_arn
 
-  reserved_concurrency = var.reserved_concurrency
+  reserved_concurrency      = var.reserved_concurrency
+  provisioned_concurrency   = var.provisioned_concurrency
+  model_api_key_kms_key_arn = var.model_api_key_kms_key_arn
 
   websocket_execution_arn = module.websocket_api.execution_arn
   websocket_stage         = module.websocket_api.stage_name

@@ -111,6 +111,39 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "release_record" {
+  description = "A release record's JSON to plan with instead of releases/<environment>.json (a candidate release before it is pinned; terraform test). null = read the pinned record from the artifacts bucket."
+  type        = string
+  default     = null
+}
+
+variable "email_sender" {
+  description = "Cognito's e-mail through SES: {source_arn (a verified SES identity), from, reply_to (optional)}. Required in prod (Cognito's built-in sender allows a few dozen e-mails a day); null elsewhere uses the built-in sender."
+  type = object({
+    source_arn = string
+    from       = string
+    reply_to   = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.environment != "prod" || var.email_sender != null
+    error_message = "Production sends sign-up codes and invitations at volume: set email_sender to a verified SES identity (docs/deploy.md, \"E-mail\")."
+  }
+}
+
+variable "model_api_key_kms_key_arn" {
+  description = "Customer-managed KMS key of the model API key's SecureString (null = alias/aws/ssm); the functions that read the key may decrypt with it through SSM only."
+  type        = string
+  default     = null
+}
+
+variable "provisioned_concurrency" {
+  description = "Initialised execution environments on the live alias by manifest function name (chat_api, ws_authorizer: the first request and $connect); billed per hour. Empty = none."
+  type        = map(number)
+  default     = {}
+}
+
 variable "reserved_concurrency" {
   description = "Reserved concurrency by manifest function name, over functions/manifest.yaml's reserved_concurrency (bot_worker, chat_api): a whole number ≥ 1, or -1 for none. Reservations together must leave the account 100 unreserved."
   type        = map(number)

@@ -34,4 +34,10 @@ resource "aws_api_gateway_account" "this" {
   count = var.manage_account_logging_role ? 1 : 0
 
   cloudwatch_role_arn = aws_iam_role.apigateway_logs[0].arn
+  # On destroy, clear the account setting instead of leaving it naming a deleted role.
+  reset_on_delete = true
+
+  # API Gateway checks the role can write logs when the setting is made: the policy must be
+  # attached first, not only the role created.
+  depends_on = [aws_iam_role_policy_attachment.apigateway_logs]
 }

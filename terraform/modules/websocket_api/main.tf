@@ -132,6 +132,7 @@ resource "aws_lambda_permission" "this" {
   statement_id  = "AllowWebSocketApi"
   action        = "lambda:InvokeFunction"
   function_name = var.functions[each.key].function_name
+  qualifier     = var.functions[each.key].alias
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*"
 }

@@ -1,0 +1,4 @@
+variable "manifest_path" {
+  description = "functions/manifest.yaml."
+  type        = string
+}
