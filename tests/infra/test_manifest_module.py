@@ -34,6 +34,7 @@ def expected_function(manifest: Manifest, name: str) -> dict[str, Any]:
         "authorizer": fn.triggers.authorizer,
         "cognito": list(fn.triggers.cognito),
         "stream": None if fn.triggers.stream is None else fn.triggers.stream.model_dump(),
+        "stream": None if fn.triggers.stream is None else fn.triggers.stream.model_dump(),
         "schedule": None if fn.triggers.schedule is None else fn.triggers.schedule.model_dump(),
         "workflows": list(fn.triggers.workflow),
         "async": None if async_ is None else async_.model_dump(),
@@ -91,6 +92,11 @@ def test_routes_triggers_and_tables_read_the_same(
         for f in manifest.functions.values()
         if f.triggers.stream is not None
     }
+    assert manifest_outputs["stream_functions"] == {
+        f.name: f.triggers.stream.model_dump()
+        for f in manifest.functions.values()
+        if f.triggers.stream is not None
+    }
     assert manifest_outputs["architectures"] == manifest.architectures
     assert manifest_outputs["env_refs"] == sorted(
         {v.ref for f in manifest.functions.values() for v in f.environment.values()
@@ -103,6 +109,7 @@ def test_routes_triggers_and_tables_read_the_same(
         assert got["range_key"] == table.get("range_key")
         assert {a["name"]: a["type"] for a in got["attributes"]} == table["attributes"]
         assert got["ttl_attribute"] == table.get("ttl_attribute")
+        assert got["stream"] == table.get("stream")
         assert {g["name"]: (g["hash_key"], g["range_key"], g["projection"])
                 for g in got["global_secondary_indexes"]} == {
             index: (gsi["hash_key"], gsi.get("range_key"), gsi.get("projection", "ALL"))

@@ -57,3 +57,13 @@ output "dlq_name" {
   description = "The queue holding failed async invocations, if any."
   value       = module.parley.dlq_name
 }
+
+output "stream_dlq_url" {
+  description = "The change feed's dead-letter queue (`invoke redrive --env <env>` replays it)."
+  value       = module.parley.stream_dlq_url
+}
+
+output "stream_processor_function_name" {
+  description = "The function the change feed invokes."
+  value       = module.parley.stream_processor_function_name
+}

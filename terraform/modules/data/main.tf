@@ -28,6 +28,10 @@ resource "aws_dynamodb_table" "this" {
     }
   }
 
+  # The change feed (stream_processor) reads the images before and after each write.
+  stream_enabled   = each.value.stream != null
+  stream_view_type = each.value.stream
+
   dynamic "ttl" {
     for_each = each.value.ttl_attribute == null ? [] : [each.value.ttl_attribute]
     content {

@@ -15,6 +15,7 @@ variable "tables" {
     hash_key      = string
     range_key     = string
     ttl_attribute = string
+    stream        = string
     attributes    = list(object({ name = string, type = string }))
     global_secondary_indexes = list(object({
       name       = string

@@ -36,7 +36,7 @@ locals {
       # The exports bucket (objects, and the bucket itself for s3:ListBucket) and the export
       # state machine, both made by modules/workflows.
       # Objects only, under the prefix the code writes (uploads/<conversation>/<user>/<id>).
-      "bucket:uploads"      = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
+      "bucket:uploads" = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
       # Objects only, under the prefix the code writes (uploads/<conversation>/<user>/<id>).
       "bucket:uploads"      = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
       "bucket:exports"      = var.exports_bucket_arn == null ? [] : [var.exports_bucket_arn, "${var.exports_bucket_arn}/*"]
@@ -70,6 +70,18 @@ locals {
           Action   = ["sqs:SendMessage"]
           Resource = [aws_sqs_queue.dlq[0].arn]
         } if a != null && try(a.on_failure, null) == "dlq"],
+        [for s in [f.stream] : {
+          Sid      = "ReadChangeFeed"
+          Effect   = "Allow"
+          Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+          Resource = [var.table_stream_arns[s.table]]
+        } if s != null],
+        [for s in [f.stream] : {
+          Sid      = "ChangeFeedFailureDestination"
+          Effect   = "Allow"
+          Action   = ["sqs:SendMessage"]
+          Resource = [aws_sqs_queue.stream_dlq[0].arn]
+        } if s != null && try(s.on_failure, null) == "dlq"],
         [for key in compact([var.kms_key_arn]) : {
           Sid      = "UseKmsKey"
           Effect   = "Allow"

@@ -185,3 +185,9 @@ variable "uploads_bucket" {
   })
   default = null
 }
+
+variable "table_stream_arns" {
+  description = "Table key in tables.yaml => its DynamoDB stream ARN (modules/data), for the functions the manifest feeds from a stream."
+  type        = map(string)
+  default     = {}
+}

@@ -131,6 +131,7 @@ locals {
       range_key     = try(t.range_key, null)
       attributes    = [for attr in sort(keys(t.attributes)) : { name = attr, type = t.attributes[attr] }]
       ttl_attribute = try(t.ttl_attribute, null)
+      stream        = try(t.stream, null)
       global_secondary_indexes = [
         for index in sort(keys(try(t.global_secondary_indexes, {}))) : {
           name       = index

@@ -83,6 +83,6 @@ output "env_refs" {
 }
 
 output "tables" {
-  description = "The DynamoDB tables from functions/tables.yaml: keys, attributes, GSIs and TTL."
+  description = "The DynamoDB tables from functions/tables.yaml: keys, attributes, GSIs, TTL and stream view type."
   value       = local.normalized_tables
 }

@@ -82,3 +82,26 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "stream_function_names" {
+  description = "Manifest name => deployed name of each function fed by a DynamoDB stream (modules/functions): its iterator age is alarmed and charted."
+  type        = map(string)
+  default     = {}
+}
+
+variable "stream_dlq_name" {
+  description = "The change feed's dead-letter queue name (modules/functions), or null when no function reads a stream."
+  type        = string
+  default     = null
+}
+
+variable "iterator_age_threshold_seconds" {
+  description = "Alarm when a stream function's oldest unprocessed change is older than this (Lambda IteratorAge, maximum over 5 minutes)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.iterator_age_threshold_seconds >= 10
+    error_message = "The iterator_age_threshold_seconds must be at least 10 (the batching window alone takes 1 s)."
+  }
+}

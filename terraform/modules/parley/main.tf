@@ -66,6 +66,7 @@ module "functions" {
   artifacts_bucket  = var.artifacts_bucket
   release           = local.release
   table_arns        = module.data.table_arns
+  table_stream_arns = module.data.table_stream_arns
   user_pool_arn     = module.auth.user_pool_arn
   kms_key_arn       = var.kms_key_arn
 

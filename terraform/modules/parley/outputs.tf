@@ -57,3 +57,13 @@ output "dlq_name" {
   description = "The queue holding failed async invocations, if any."
   value       = module.functions.dlq_name
 }
+
+output "stream_dlq_url" {
+  description = "The change feed's dead-letter queue URL (`invoke redrive --env <env>` replays it), or null."
+  value       = module.functions.stream_dlq_url
+}
+
+output "stream_processor_function_name" {
+  description = "The function the change feed invokes (`invoke redrive` replays batches through it)."
+  value       = module.functions.functions["stream_processor"].function_name
+}
