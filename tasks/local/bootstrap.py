@@ -262,6 +262,9 @@ def bootstrap(
             ],
             PreventUserExistenceErrors="ENABLED",
             EnableTokenRevocation=True,
+            # as the Terraform client: the id token carries these (moto adds none unless listed)
+            ReadAttributes=["email", "email_verified", "name"],
+            WriteAttributes=["email", "name"],
         )["UserPoolClient"]["ClientId"]
 
     parameter = f"/{prefix.strip('-')}/model-api-key"

@@ -522,6 +522,26 @@ def test_a_sign_up_code_is_mailed_and_only_that_code_confirms(
     assert len(lambda_endpoint.calls) == 1
 
 
+def test_the_id_token_carries_the_attributes_the_client_reads(
+    pool: LocalResources, lambda_endpoint: Any
+) -> None:
+    """As the Terraform client (read_attributes): the app greets by the token's name at once."""
+    import jwt
+
+    cognito = _sign_up(pool, "una@example.com")
+    code = latest_code(pool.endpoint_url, "una@example.com")
+    cognito.confirm_sign_up(
+        ClientId=pool.client_id, Username="una@example.com", ConfirmationCode=code
+    )
+    tokens = cognito.initiate_auth(
+        ClientId=pool.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "una@example.com", "PASSWORD": "Sign-up-Pass-1!"},
+    )["AuthenticationResult"]
+    claims = jwt.decode(tokens["IdToken"], options={"verify_signature": False})
+    assert (claims["name"], claims["email"]) == ("Ada", "una@example.com")
+
+
 def test_a_new_code_replaces_the_old_one(pool: LocalResources, lambda_endpoint: Any) -> None:
     cognito = _sign_up(pool, "hal@example.com")
     first = latest_code(pool.endpoint_url, "hal@example.com")
