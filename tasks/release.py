@@ -296,11 +296,15 @@ def shift(
     help={
         "env": "environment whose release to deploy (default: dev)",
         "site_bucket": f"the web app's bucket (default: ${SITE_BUCKET_ENV}; a Terraform output)",
+        "distribution": "CloudFront distribution id: invalidate /index.html, / and /config.json",
         "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
     }
 )
-def sync_frontend(c: Context, env: str = "dev", site_bucket: str = "", bucket: str = "") -> None:
-    """Copy the env's pinned web app bundle to its site bucket (hashed assets immutable)."""
+def sync_frontend(
+    c: Context, env: str = "dev", site_bucket: str = "", bucket: str = "", distribution: str = ""
+) -> None:
+    """Copy the env's pinned web app bundle to its site bucket (hashed assets immutable), then
+    invalidate only the entry points on CloudFront (--distribution)."""
     name = _bucket(bucket)
     site = _bucket(site_bucket, SITE_BUCKET_ENV, "--site-bucket")
     with _user_errors("sync-frontend"):
@@ -311,3 +315,5 @@ def sync_frontend(c: Context, env: str = "dev", site_bucket: str = "", bucket: s
                 f"{env} has no release yet: run `invoke publish --env {env}`"
             )
         core.sync_frontend(s3, name, record, site_bucket=site)
+        if distribution:
+            core.invalidate_entry_points(_client("cloudfront"), distribution, record.release_id)

@@ -50,6 +50,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
 _HASHED_ASSET = re.compile(r"[.-][A-Za-z0-9_-]{8,}\.[A-Za-z0-9]+$")
 """Vite names built assets `<name>-<content hash>.<ext>`: such a file never changes."""
+VERSIONS_PREFIX = "versions/"
+"""Each synced release's complete web app under versions/<release_id>/ in the site bucket."""
+ENTRY_POINTS = ("/index.html", "/", "/config.json")
+"""What CloudFront is told to forget after a deploy: the files that are not content-hashed."""
 SITE_CONFIG = "config.json"
 """Written into the site bucket by Terraform from its outputs; a sync never overwrites it."""
 
@@ -676,9 +680,24 @@ def sync_frontend(
     result = SyncResult()
     with zipfile.ZipFile(io.BytesIO(data)) as bundle:
         names = [n for n in bundle.namelist() if not n.endswith("/")]
-        for name in sorted(names, key=lambda n: (n == "index.html", n)):
+        for name in names:
             if not _safe_member(name):
                 raise IntegrityError("refusing to sync: the bundle has an unsafe path", [name])
+        # The whole release first under its own prefix (what a rollback or an audit reads),
+        # then the live copy: hashed assets, other files, index.html last.
+        for name in sorted(names):
+            if name != SITE_CONFIG:
+                s3.put_object(
+                    Bucket=site_bucket,
+                    Key=f"{VERSIONS_PREFIX}{record.release_id}/{name}",
+                    Body=bundle.read(name),
+                    ContentType=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                    CacheControl=NO_CACHE,
+                    ChecksumAlgorithm="SHA256",
+                )
+        for name in sorted(
+            names, key=lambda n: (n == "index.html", cache_control_for(n) != IMMUTABLE, n)
+        ):
             if name == SITE_CONFIG:
                 result.skipped.append(name)
                 continue
@@ -702,6 +721,25 @@ def sync_frontend(
         f"({result.immutable} immutable, {result.no_cache} no-cache)"
     )
     return result
+
+
+def invalidate_entry_points(
+    cloudfront: Any, distribution_id: str, release_id: str, progress: Progress = print
+) -> str:
+    """Make CloudFront fetch the entry points again — and only them: hashed assets never change,
+    so invalidating them would cost requests and throw away warm caches for nothing."""
+    answer = cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(ENTRY_POINTS), "Items": list(ENTRY_POINTS)},
+            "CallerReference": f"parley-{release_id}",
+        },
+    )
+    invalidation: str = answer["Invalidation"]["Id"]
+    progress(
+        f"CloudFront {distribution_id}: invalidating {', '.join(ENTRY_POINTS)} ({invalidation})"
+    )
+    return invalidation
 
 
 def _safe_member(name: str) -> bool:

@@ -227,3 +227,77 @@ def test_strategies(name: str, steps: list[tuple[int, float]]) -> None:
 def test_unknown_strategies_are_refused(name: str) -> None:
     with pytest.raises(ReleaseError):
         rs.strategy_steps(name)
+
+
+# ── the web app, after the functions ────────────────────────────────────────────────────────
+
+
+def test_the_web_app_deploys_whole_then_its_entry_points_and_only_they_are_invalidated() -> None:
+    from tasks.core import release as core
+
+    files = {"assets/app-3f9a8b7c6d.js": b"js", "favicon.svg": b"<svg/>", "index.html": b"<html>",
+             "config.json": b"{}"}  # fmt: skip
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        s3.create_bucket(Bucket="site")
+        s3.put_object(Bucket="artifacts", Key=f"sha256/{digest}.zip", Body=data)
+        record = ReleaseRecord.model_validate(
+            {"version": 1, "runtime": "python3.12", "architecture": "arm64",
+             "release_id": "20260101T000000Z-0123456789ab", "git_commit": "0" * 40,
+             "created_at": "2026-01-01T00:00:00.000Z",
+             "artifacts": {"frontend": {"kind": "frontend", "path": "dist/frontend.zip",
+                                        "size": len(data), "sha256": digest,
+                                        "sha256_base64": _b64(data),
+                                        "s3_key": f"sha256/{digest}.zip"}}}
+        )  # fmt: skip
+        written: list[str] = []
+        original = s3.put_object
+
+        def recording(**kwargs: Any) -> Any:
+            written.append(kwargs["Key"])
+            return original(**kwargs)
+
+        s3.put_object = recording  # type: ignore[method-assign]
+        core.sync_frontend(s3, "artifacts", record, site_bucket="site", progress=lambda _: None)
+        live = [k for k in written if not k.startswith("versions/")]
+        # The versioned copy is complete before anything live changes; index.html is last.
+        assert written[: len(files) - 1] == [
+            f"versions/{record.release_id}/{n}" for n in sorted(files) if n != "config.json"
+        ]
+        assert live == ["assets/app-3f9a8b7c6d.js", "favicon.svg", "index.html"]
+        assert "config.json" not in written  # Terraform's (stable URLs)
+
+        cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+        origin = {
+            "Id": "site",
+            "DomainName": "site.s3.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": ""},
+        }
+        behaviour = {
+            "TargetOriginId": "site",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "MinTTL": 0,
+            "TrustedSigners": {"Enabled": False, "Quantity": 0},
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+        }
+        distribution = cloudfront.create_distribution(
+            DistributionConfig={"CallerReference": "x", "Comment": "", "Enabled": True,
+                                "Origins": {"Quantity": 1, "Items": [origin]},
+                                "DefaultCacheBehavior": behaviour}
+        )["Distribution"]["Id"]  # fmt: skip
+        made = core.invalidate_entry_points(
+            cloudfront, distribution, record.release_id, progress=lambda _: None
+        )
+        got = cloudfront.get_invalidation(DistributionId=distribution, Id=made)["Invalidation"]
+        assert sorted(got["InvalidationBatch"]["Paths"]["Items"]) == [
+            "/",
+            "/config.json",
+            "/index.html",
+        ]
