@@ -313,6 +313,9 @@ def _env_value(ref: str, manifest: Manifest) -> Any:
         "bot_worker_function_name": {"Ref": _function_id("bot_worker")}
         if "bot_worker" in manifest.functions
         else "",
+        "fanout_function_name": {"Ref": _function_id("fanout")}
+        if "fanout" in manifest.functions
+        else "",
     }
     return values[ref]
 

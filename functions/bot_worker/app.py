@@ -8,13 +8,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parley.jobs import ReplyJob
 from parley.observability import lambda_handler, logger
-from parley.services import reply_writer
+from parley.services import sharded_reply_writer
 
 
 @lambda_handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job = ReplyJob.model_validate(event)
     logger.append_keys(conversation_id=job.conversation_id, reply_id=job.reply_id)
-    outcome = reply_writer().run(job, time_left=context.get_remaining_time_in_millis() / 1000)
+    outcome = sharded_reply_writer().run(
+        job, time_left=context.get_remaining_time_in_millis() / 1000
+    )
     logger.info("reply done", extra={"outcome": outcome.status})
     return {"outcome": outcome.status}

@@ -113,6 +113,18 @@ class ConnectionSettings(ConnectionsTableSettings):
     ws_management_endpoint: NonEmpty
 
 
+class ManagementSettings(BaseSettings):
+    """`fanout`: posts to clients, nothing else."""
+
+    ws_management_endpoint: NonEmpty
+
+
+class ShardSettings(BaseSettings):
+    """`bot_worker`'s sharded fan-out: the `fanout` function, none = the worker posts alone."""
+
+    fanout_function_name: str = ""
+
+
 class RoomSettings(ConnectionSettings, ChatTableSettings):
     """What any function that checks membership and broadcasts to rooms reads."""
 

@@ -7,6 +7,7 @@ simulate a new container. Nothing here knows whether it runs in AWS or locally: 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,9 +26,11 @@ from parley.config import (
     ExportRequestSettings,
     ExportWorkerSettings,
     MaintenanceSettings,
+    ManagementSettings,
     MessageSettings,
     QuotaSettings,
     RoomSettings,
+    ShardSettings,
     UploadSettings,
     WorkerSettings,
     get_settings,
@@ -39,9 +42,10 @@ from parley.exports import Exports
 from parley.maintenance import Maintenance, connection_alive
 from parley.posting import MessagePipeline
 from parley.quota import Quota
-from parley.realtime.fanout import DEFAULT_POOL_SIZE, Broadcaster
+from parley.realtime.fanout import DEFAULT_POOL_SIZE, Broadcaster, post_frame
 from parley.realtime.presence import LivePresence
 from parley.realtime.rooms import Rooms, lambda_invoker
+from parley.realtime.shards import MAX_SHARDS, Invoke, ShardPoster, post_slice, sync_invoker
 from parley.replies import ReplyWriter
 from parley.store import get_store
 from parley.store.connections import ConnectionsRepository
@@ -87,6 +91,54 @@ def management_client() -> ApiGatewayManagementApiClient:
 @cache
 def broadcaster() -> Broadcaster:
     return Broadcaster(connections_repository(), management_client())
+
+
+@cache
+def sharded_reply_writer() -> ReplyWriter:
+    """`bot_worker`'s writer, whose broadcasts to rooms above `SHARD_THRESHOLD` subscribers
+    go through `fanout` slices when the manifest names that function."""
+    writer = reply_writer()
+    writer.broadcaster = Broadcaster(
+        connections_repository(), management_client(), shards=shard_poster()
+    )
+    return writer
+
+
+def shard_poster() -> ShardPoster | None:
+    """Big rooms' chunks through `fanout` slices, where the manifest names the function."""
+    settings = get_settings(ShardSettings)
+    if not settings.fanout_function_name:
+        return None
+    client = boto3.client(
+        "lambda",
+        region_name=settings.aws_region,
+        config=Config(
+            max_pool_connections=MAX_SHARDS,
+            connect_timeout=2,
+            read_timeout=10,
+            retries={"mode": "standard", "max_attempts": 2},
+        ),
+    )
+    return ShardPoster(sync_invoker(client, settings.fanout_function_name))
+
+
+@cache
+def fanout_slice() -> Invoke:
+    """`fanout`: post one frame to a slice of a room (no table: 410s go back to the worker)."""
+    settings = get_settings(ManagementSettings)
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=settings.ws_management_endpoint,
+        region_name=settings.aws_region,
+        config=Config(
+            max_pool_connections=DEFAULT_POOL_SIZE,
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 2},
+        ),
+    )
+    pool = ThreadPoolExecutor(DEFAULT_POOL_SIZE, thread_name_prefix="fanout")
+    return lambda event: post_slice(event, lambda c, d: post_frame(client, c, d), pool)
 
 
 @cache

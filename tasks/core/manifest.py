@@ -33,6 +33,7 @@ EnvRef = Literal[
     "daily_token_quota",
     "ws_management_endpoint",
     "bot_worker_function_name",
+    "fanout_function_name",
     "uploads_bucket_name",
     "upload_max_document_bytes",
     "upload_max_image_bytes",

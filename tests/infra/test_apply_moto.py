@@ -253,6 +253,7 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
         "daily_token_quota": "5000",
         "ws_management_endpoint": f"https://{ws_id}.execute-api.{REGION}.amazonaws.com/live",
         "bot_worker_function_name": f"{PREFIX}-bot_worker",
+        "fanout_function_name": f"{PREFIX}-fanout",
     }
     assert {f"{PREFIX}-chat", f"{PREFIX}-connections"} <= tables
     for name, fn in manifest.functions.items():

@@ -33,6 +33,7 @@ MAY_BE_EMPTY = {"model_base_url", "model_api_key_parameter", "bedrock_agent_id",
                 "bedrock_agent_alias_id"}  # fmt: skip
 if "bot_worker" not in MANIFEST.functions:  # modules/functions derives the name from the manifest
     MAY_BE_EMPTY.add("bot_worker_function_name")
+MAY_BE_EMPTY.add("fanout_function_name")  # empty: big rooms are posted by the worker alone
 
 # Modules of modules/parley that were added after it replaced the root modules (no moved block).
 BORN_IN_THE_COMPOSITION = {"workflows"}
@@ -42,6 +43,9 @@ BORN_IN_THE_COMPOSITION = {"workflows"}
 REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
     ("ws_disconnect", "dynamodb:GetItem"): (
         "repository .get methods matched by name through dict.get; $disconnect deletes and queries"
+    ),
+    ("fanout", "dynamodb:GetItem"): (
+        "repository .get methods matched by name through dict.get; fanout reads no table"
     ),
     # Attachments (parley.attachments): a function holding the uploads bucket reaches every
     # method of UploadBucket and AttachmentRepository; each calls only its own part.

@@ -55,6 +55,7 @@ _REF_VALUES = {
     "daily_token_quota": "100000",
     "ws_management_endpoint": "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
     "bot_worker_function_name": "parley-test-bot_worker",
+    "fanout_function_name": "parley-test-fanout",
 }
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from parley.realtime.protocol import _Event
+    from parley.realtime.shards import ShardPoster
     from parley.store.connections import ConnectionsRepository, Subscriber
     from parley.store.conversations import ConversationRepository
 
@@ -111,11 +112,13 @@ class Broadcaster:
         client: ApiGatewayManagementApiClient,
         *,
         pool_size: int = DEFAULT_POOL_SIZE,
+        shards: ShardPoster | None = None,
     ) -> None:
         self._connections = connections
         self._client = client
         self._pool_size = pool_size
         self._pool: ThreadPoolExecutor | None = None
+        self._shards = shards
 
     def _executor(self) -> ThreadPoolExecutor:
         """One bounded pool for the container's life: its threads idle between invocations
@@ -171,6 +174,8 @@ class Broadcaster:
         ]
         if len(targets) <= 1:
             outcomes = [self._post(c, data) for c in targets]
+        elif self._shards is not None and self._shards.wanted(len(targets)):
+            outcomes = self._shards.post(targets, data)  # returns when every slice is done
         else:
             outcomes = list(self._executor().map(lambda c: self._post(c, data), targets))
         stale = tuple(c for c, o in zip(targets, outcomes, strict=True) if o == "gone")
@@ -231,15 +236,20 @@ class Broadcaster:
         )
 
     def _post(self, connection_id: str, data: bytes) -> str:
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "GoneException":
-                return "gone"
-            logger.warning("post_to_connection failed", extra={"code": code})
-            return "failed"
-        except BotoCoreError as exc:
-            logger.warning("post_to_connection failed", extra={"error": type(exc).__name__})
-            return "failed"
-        return "ok"
+        return post_frame(self._client, connection_id, data)
+
+
+def post_frame(client: ApiGatewayManagementApiClient, connection_id: str, data: bytes) -> str:
+    """Post an encoded frame: "ok", "gone" (410) or "failed" (logged, never raised)."""
+    try:
+        client.post_to_connection(ConnectionId=connection_id, Data=data)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "GoneException":
+            return "gone"
+        logger.warning("post_to_connection failed", extra={"code": code})
+        return "failed"
+    except BotoCoreError as exc:
+        logger.warning("post_to_connection failed", extra={"error": type(exc).__name__})
+        return "failed"
+    return "ok"

@@ -103,7 +103,11 @@ class LocalGateway:
             management_url=f"http://{host}:{ws_port}/{stage}",
             lambda_url=f"http://{host}:{lambda_port}",
         )
-        refs = {"bot_worker_function_name": "bot_worker", **self._refs}
+        refs = {
+            "bot_worker_function_name": "bot_worker",
+            "fanout_function_name": "fanout",
+            **self._refs,
+        }
         refs["ws_management_endpoint"] = endpoints.management_url
         env = {
             "AWS_REGION": self.settings.region,

@@ -34,6 +34,7 @@ locals {
 
   refs = merge(var.refs, {
     bot_worker_function_name = contains(keys(local.function_names), "bot_worker") ? "${local.function_names["bot_worker"]}:${var.alias_name}" : ""
+    fanout_function_name     = contains(keys(local.function_names), "fanout") ? "${local.function_names["fanout"]}:${var.alias_name}" : ""
   })
 
   # One layer per architecture, keyed as `invoke build` keys it (arm64 carries no suffix).

@@ -1,0 +1,1 @@
+"""Lambda function package (handler in app.py)."""

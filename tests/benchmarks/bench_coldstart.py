@@ -1,0 +1,135 @@
+"""Cold start of every function: its handler's import against `import boto3`, and its init
+duration in the local stack's execution environment.
+
+1. Import ratio: each manifest function's handler module imported in a fresh interpreter as
+   Lambda's init does (AWS_LAMBDA_FUNCTION_NAME set, so Powertools traces where the handler
+   asks for it), against `import boto3` alone; best of 3 each, interleaved so machine load
+   hits them alike. Goal for `chat_api`: ≤ 2×. Also names the heavy packages each one imports
+   (the X-Ray SDK, the provider SDK `openai`, pydantic).
+2. Init duration: the local stack's `ExecutionEnvironment` (tasks/local/gateway) started for
+   each function — a process that imports the handler, as Lambda's init phase — best of 2.
+
+Run: `python -m tests.benchmarks.bench_coldstart` (or `invoke bench --only coldstart`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ROOT / "functions"
+sys.path.insert(0, str(ROOT))
+
+from tasks.core.manifest import Ref, load_manifest  # noqa: E402
+from tasks.local.gateway.lambdas import ExecutionEnvironment, FunctionSpec  # noqa: E402
+
+RUNS = 3
+HEAVY = ("aws_xray_sdk", "openai", "pydantic", "jwt", "aws_lambda_powertools.event_handler")
+SNIPPET = """
+import sys, time, json
+sys.path.insert(0, {functions!r})
+started = time.perf_counter()
+import {module}
+elapsed = time.perf_counter() - started
+print(json.dumps([elapsed, [m for m in {heavy!r} if m in sys.modules]]))
+"""
+
+
+def _env(function: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": function,
+        "POWERTOOLS_METRICS_NAMESPACE": "Parley",
+    }
+
+
+def import_once(module: str, function: str) -> tuple[float, list[str]]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SNIPPET.format(functions=str(FUNCTIONS), module=module, heavy=HEAVY),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_env(function),
+    ).stdout
+    seconds, heavy = json.loads(out.strip().splitlines()[-1])
+    return float(seconds), list(heavy)
+
+
+async def init_once(spec: FunctionSpec) -> float:
+    env = {**_env(spec.name), **spec.environment}
+    environment = ExecutionEnvironment(spec, env)
+    started = time.perf_counter()
+    await environment.start()
+    elapsed = time.perf_counter() - started
+    await environment.stop()
+    return elapsed
+
+
+def main() -> int:
+    manifest = load_manifest()
+    modules = {name: f.handler.rpartition(".")[0] for name, f in manifest.functions.items()}
+    best: dict[str, float] = {}
+    heavy: dict[str, list[str]] = {}
+    for _ in range(RUNS):
+        for name, module in {"boto3": "boto3", **modules}.items():
+            seconds, loaded = import_once(module, name)
+            best[name] = min(best.get(name, float("inf")), seconds)
+            heavy[name] = loaded
+    specs = {
+        name: FunctionSpec(
+            name=name,
+            handler=f.handler,
+            timeout=float(manifest.timeout(f)),
+            memory=manifest.memory(f),
+            environment={
+                k: (f"local-{v.ref}" if isinstance(v, Ref) else v) for k, v in f.environment.items()
+            },
+        )
+        for name, f in manifest.functions.items()
+    }
+    init: dict[str, float] = {}
+    for _ in range(2):
+        for name, spec in specs.items():
+            seconds = asyncio.run(init_once(spec))
+            init[name] = min(init.get(name, float("inf")), seconds)
+    boto3_s = best["boto3"]
+    print(f"cold start: `import boto3` {boto3_s * 1000:.0f} ms here (best of {RUNS})")
+    print(
+        f"   {'function':<18}{'MB':>6}{'import':>9}{'× boto3':>9}{'init (local)':>14}  "
+        "heavy packages imported"
+    )
+    figures = {}
+    for name in modules:
+        ratio = best[name] / boto3_s
+        goal = ""
+        if name == "chat_api":
+            goal = f"  goal ≤ 2.00×: {'met' if ratio <= 2 else 'NOT met'}"
+        print(
+            f"   {name:<18}{manifest.memory(manifest.functions[name]):>6}"
+            f"{best[name] * 1000:>7.0f}ms{ratio:>8.2f}×{init[name] * 1000:>12.0f}ms  "
+            f"{', '.join(heavy[name]) or '-'}{goal}"
+        )
+        figures[name] = {"ratio": round(ratio, 2), "init_ms": round(init[name] * 1000)}
+    print(
+        "   init (local): the local stack's execution environment started (a process importing "
+        "the handler); Lambda adds its runtime's start and bills init at the function's memory"
+    )
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
