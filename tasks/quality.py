@@ -103,6 +103,8 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/posting.py", ("tests/unit/test_posting_control.py",)),
     ("parley/budget.py", ("tests/unit/test_budget_branches.py",)),
     ("parley/branches.py", ("tests/unit/test_budget_branches.py",)),
+    ("parley/exports.py", ("tests/unit/test_exports.py",)),
+    ("parley/maintenance.py", ("tests/unit/test_maintenance.py",)),
     ("parley/search.py", ("tests/unit/test_search_rules.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it.

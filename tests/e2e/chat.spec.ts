@@ -150,6 +150,29 @@ test.describe.serial("chat with the assistant", () => {
     await expect(log.locator("article")).toHaveCount(40);
   });
 
+  test("export a conversation: choose the format, see it prepare, download the file", async () => {
+    // GIVEN the long conversation just opened: 20 questions and their 20 answers
+    await page.getByRole("button", { name: "Export", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Export “Long history”" });
+    await expect(dialog).toBeVisible();
+    await expectAccessible(page);
+    await dialog.getByRole("radio", { name: /Markdown/ }).check();
+    // WHEN it is exported (the Step Functions workflow on the local stack)
+    await dialog.getByRole("button", { name: "Export", exact: true }).click();
+    // THEN the app says it is preparing, and the download link arrives over the WebSocket
+    const link = dialog.getByRole("link", { name: "Download long-history.md" });
+    await expect(link).toBeVisible({ timeout: 90_000 });
+    await expect(dialog).toContainText("40 messages");
+    const file = await page.request.get((await link.getAttribute("href"))!);
+    expect(file.ok()).toBe(true);
+    const text = await file.text();
+    expect(text.startsWith("# Long history\n")).toBe(true);
+    expect(text.split("\n### ")).toHaveLength(41);
+    expect(text).toContain("\n\nhistory 20\n");
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await expect(dialog).toHaveCount(0);
+  });
+
   test("rename, search and delete with confirmation", async () => {
     const nav = page.getByRole("navigation", { name: "Conversations" });
     await nav.getByRole("button", { name: /^Rename / }).first().click();

@@ -43,7 +43,7 @@ ACCOUNT = "123456789012"  # moto's account
 BUCKET = f"parley-artifacts-{ACCOUNT}"
 PREFIX = "parley-dev"
 APP_ORIGIN = "https://app.parley.test"
-TARGETS = ["data", "auth", "functions", "http_api", "websocket_api", "observability"]
+TARGETS = ["data", "auth", "functions", "http_api", "websocket_api", "workflows", "observability"]
 
 OVERRIDE = f"""
 terraform {{
@@ -147,8 +147,45 @@ def _publish(url: str, manifest: Manifest, root: Path) -> None:
     )
 
 
+def _validate_definition(self: Any) -> Any:
+    """ValidateStateMachineDefinition, which the AWS provider calls before it creates a state
+    machine and moto does not implement: answered by asl-validator on the definition sent."""
+    import tempfile
+
+    from moto.core.responses import ActionResult
+
+    from tasks.workflows import validate
+
+    with tempfile.NamedTemporaryFile("w", suffix=".asl.json", delete=False) as file:
+        file.write(self._get_param("definition"))
+    complaint = validate(Path(file.name))
+    Path(file.name).unlink()
+    if complaint is None:
+        return ActionResult({"result": "OK", "diagnostics": []})
+    diagnostic = {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": complaint}
+    return ActionResult({"result": "FAIL", "diagnostics": [diagnostic]})
+
+
+def _no_versions(self: Any) -> Any:
+    """ListStateMachineVersions, which the AWS provider reads and moto does not implement: the
+    module publishes no versions, so there are none."""
+    from moto.core.responses import ActionResult
+
+    return ActionResult({"stateMachineVersions": []})
+
+
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> Iterator[Deployed]:
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(
+        StepFunctionResponse,
+        "validate_state_machine_definition",
+        _validate_definition,
+        raising=False,
+    )
+    patch.setattr(StepFunctionResponse, "list_state_machine_versions", _no_versions, raising=False)
     server = MotoServer().start()
     try:
         repo = tmp_path_factory.mktemp("apply")
@@ -159,6 +196,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> It
         (repo / "functions").mkdir()
         for name in ("manifest.yaml", "tables.yaml"):
             shutil.copy(ROOT / "functions" / name, repo / "functions" / name)
+        shutil.copytree(ROOT / "functions" / "workflows", repo / "functions" / "workflows")
         env_dir = repo / "terraform" / "envs" / "dev"
         (env_dir / "moto_override.tf").write_text(OVERRIDE)
         composition = repo / "terraform" / "modules" / "parley"
@@ -187,6 +225,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> It
         yield Deployed(server.url, json.loads(outputs.stdout or "{}"))
     finally:
         server.stop()
+        patch.undo()
 
 
 def _functions(deployed: Deployed) -> dict[str, dict[str, Any]]:
@@ -252,8 +291,17 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
         "bedrock_agent_alias_id": "",
         "daily_token_quota": "5000",
         "ws_management_endpoint": f"https://{ws_id}.execute-api.{REGION}.amazonaws.com/live",
-        "bot_worker_function_name": f"{PREFIX}-bot_worker",
-        "fanout_function_name": f"{PREFIX}-fanout",
+        "bot_worker_function_name": f"{PREFIX}-bot_worker:live",
+        "fanout_function_name": f"{PREFIX}-fanout:live",
+        "retention_days": "0",
+        "exports_bucket_name": next(
+            b["Name"]
+            for b in deployed.client("s3").list_buckets()["Buckets"]
+            if b["Name"].startswith(f"{PREFIX}-exports-")
+        ),
+        "export_state_machine_arn": (
+            f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{PREFIX}-export"
+        ),
     }
     assert {f"{PREFIX}-chat", f"{PREFIX}-connections"} <= tables
     for name, fn in manifest.functions.items():

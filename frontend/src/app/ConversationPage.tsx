@@ -6,6 +6,7 @@ import { Spinner } from "@/components/ui/Spinner";
 import { ChatView } from "@/features/chat/components/ChatView";
 import { handleFor } from "@/features/chat/mentions";
 import { useConversation } from "@/features/conversations/api/getConversation";
+import { ExportButton } from "@/features/conversations/components/ExportDialog";
 import { displayTitle } from "@/features/conversations/format";
 import { useMembers } from "@/features/rooms/api/members";
 import { MembersPanel } from "@/features/rooms/components/MembersPanel";
@@ -40,8 +41,9 @@ function AssistantPage({ conversation }: { conversation: Conversation }) {
     <div className="conversation">
       <header className="conversation-header">
         <h1>{displayTitle(conversation)}</h1>
+        <ExportButton conversation={conversation} />
       </header>
-      <ChatView conversation={conversation} />
+      <ChatView conversation={conversation} maxChars={me.data?.limits.messageChars} />
     </div>
   );
 }
@@ -69,6 +71,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
     <div className={`conversation room ${showMembers ? "members-open" : ""}`}>
       <header className="conversation-header">
         <h1>{displayTitle(conversation)}</h1>
+        <ExportButton conversation={conversation} />
         <Button
           variant="ghost"
           aria-expanded={showMembers}

@@ -57,6 +57,66 @@ export type paths = {
         patch: operations["rename_conversation_conversations__id__patch"];
         trace?: never;
     };
+    "/conversations/{id}/attachments/{attachmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An attachment's state
+         * @description The uploader sees their own files; every member sees a file once it is sent.
+         */
+        get: operations["get_attachment_conversations__id__attachments__attachmentId__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{id}/attachments/{attachmentId}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A short-lived link to download an attachment
+         * @description Members only, for a file sent in a message (or the uploader's own): a presigned GET, valid for minutes, that downloads the file (never shown inline).
+         */
+        get: operations["download_attachment_conversations__id__attachments__attachmentId__download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{id}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export a conversation's history as Markdown or JSON (members)
+         * @description Answers at once with the export's id; the file is made in the background. Its end is sent to the caller's open apps over the WebSocket (`export.ready` with a download link, or `export.failed`) and can be read with `GET /exports/{id}`.
+         */
+        post: operations["create_export_conversations__id__exports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conversations/{id}/members": {
         parameters: {
             query?: never;
@@ -113,6 +173,43 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/conversations/{id}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to upload a file to attach to a message
+         * @description Members only. Answers a presigned S3 POST: send `fields` and then the file as `file` to `url` before `expiresAt`. S3 refuses another key, another type, a larger file or a late upload. The attachment is `pending` until the file is checked, then `ready` or `rejected` with a reason (poll `GET …/attachments/{attachmentId}`).
+         */
+        post: operations["request_upload_conversations__id__uploads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my exports: its status, and a fresh download link while it is ready */
+        get: operations["get_export_exports__id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me": {
         parameters: {
             query?: never;
@@ -120,8 +217,28 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** My profile and today's token usage */
+        /** My profile, today's token usage and my activity today and this month */
         get: operations["get_me_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My activity per day
+         * @description Messages sent, tokens and replies stopped or failed, one entry per UTC day from `from` to `to` (both included, at most 366 days; by default the last 30 days). Kept by the change feed within seconds of each message.
+         */
+        get: operations["get_my_usage_me_usage_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -171,10 +288,88 @@ export type paths = {
 export type webhooks = Record<string, never>;
 export type components = {
     schemas: {
+        /**
+         * Activity
+         * @description Today's and this month's rollups, read as stored (kept within seconds by the change
+         *     feed, so a message sent just now may not be counted yet).
+         */
+        Activity: {
+            month: components["schemas"]["UsageMonth"];
+            today: components["schemas"]["UsageDay"];
+        };
         /** AddMember */
         AddMember: {
             /** Email */
             email: string;
+        };
+        /** Attachment */
+        Attachment: {
+            /** Contenttype */
+            contentType: string;
+            /** Conversationid */
+            conversationId: string;
+            /** Createdat */
+            createdAt: string;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "document" | "image";
+            /** Name */
+            name: string;
+            /** Ownerid */
+            ownerId: string;
+            /** Pages */
+            pages?: number | null;
+            /**
+             * Reason
+             * @description Why it was rejected: wrong_type, too_large, encrypted, malformed, decompression_bomb or empty
+             */
+            reason?: string | null;
+            /** Reasonmessage */
+            reasonMessage?: string | null;
+            /** Size */
+            size: number;
+            /**
+             * Status
+             * @description pending until the file is uploaded and checked, then ready or rejected
+             * @enum {string}
+             */
+            status: "pending" | "ready" | "rejected";
+            /**
+             * Textchars
+             * @description Characters of extracted text
+             */
+            textChars?: number | null;
+            /**
+             * Truncated
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /** AttachmentDownload */
+        AttachmentDownload: {
+            /**
+             * After
+             * @description A chat with the assistant: the message this one follows (default: the newest)
+             */
+            after?: string | null;
+            /**
+             * Editof
+             * @description A chat with the assistant: your earlier message this one is a new version of
+             */
+            editOf?: string | null;
+            /** Expiresat */
+            expiresAt: string;
+            /** Name */
+            name: string;
+            /**
+             * Url
+             * @description A presigned GET, valid for minutes
+             */
+            url: string;
         };
         /** ChatError */
         ChatError: {
@@ -268,6 +463,15 @@ export type components = {
             /** Title */
             title?: string | null;
         };
+        /** CreateExport */
+        CreateExport: {
+            /**
+             * Format
+             * @default md
+             * @enum {string}
+             */
+            format: "md" | "json";
+        };
         /** ErrorDetail */
         ErrorDetail: {
             /**
@@ -288,6 +492,47 @@ export type components = {
             error: components["schemas"]["ErrorDetail"];
         };
         /**
+         * ExportStatus
+         * @description An export of a conversation's history (`POST /conversations/{id}/exports`).
+         */
+        ExportStatus: {
+            /** Conversationid */
+            conversationId: string;
+            /** Createdat */
+            createdAt: string;
+            /** Downloadexpiresat */
+            downloadExpiresAt?: string | null;
+            /**
+             * Downloadurl
+             * @description While `ready`: a link to the file, valid for a few minutes
+             */
+            downloadUrl?: string | null;
+            /**
+             * Error
+             * @description While `failed`: why, in a sentence
+             */
+            error?: string | null;
+            /** Filename */
+            fileName?: string | null;
+            /** Finishedat */
+            finishedAt?: string | null;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "md" | "json";
+            /** Id */
+            id: string;
+            /** Messagecount */
+            messageCount?: number | null;
+            /**
+             * Status
+             * @description `running` until the file is written; `expired` once its file was removed
+             * @enum {string}
+             */
+            status: "running" | "ready" | "failed" | "expired";
+        };
+        /**
          * GatewayError
          * @description What API Gateway answers by itself, without calling the function: its JWT authorizer's
          *     401 is `{"message": "Unauthorized"}`.
@@ -301,12 +546,22 @@ export type components = {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** Limits */
+        Limits: {
+            /**
+             * Messagechars
+             * @description The longest message the deployment's model can take whole (characters of plain text); a longer one is refused with `validation_error`
+             */
+            messageChars: number;
+        };
         /** Me */
         Me: {
+            activity: components["schemas"]["Activity"];
             /** Email */
             email: string;
             /** Id */
             id: string;
+            limits: components["schemas"]["Limits"];
             /** Name */
             name: string;
             usage: components["schemas"]["UsageToday"];
@@ -334,6 +589,8 @@ export type components = {
         };
         /** Message */
         Message: {
+            /** Attachments */
+            attachments?: components["schemas"]["MessageAttachment"][] | null;
             /** Authorid */
             authorId: string;
             /** Authorname */
@@ -348,6 +605,11 @@ export type components = {
             createdAt: string;
             /** Id */
             id: string;
+            /**
+             * Parentid
+             * @description In a chat with the assistant, the message this one follows (the conversation's id for the first); an edit is a sibling of what it edits, a reply follows `replyTo`. Absent: the message before it
+             */
+            parentId?: string | null;
             /** Replyto */
             replyTo?: string | null;
             /**
@@ -364,6 +626,25 @@ export type components = {
             updatedAt: string;
             usage?: components["schemas"]["Usage"] | null;
         };
+        /**
+         * MessageAttachment
+         * @description A file sent with a message (download it with `GET …/attachments/{id}/download`).
+         */
+        MessageAttachment: {
+            /** Contenttype */
+            contentType: string;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "document" | "image";
+            /** Name */
+            name: string;
+            /** Size */
+            size: number;
+        };
         /** MessagePage */
         MessagePage: {
             /** Items */
@@ -376,16 +657,40 @@ export type components = {
         };
         /** PostMessage */
         PostMessage: {
+            /**
+             * After
+             * @description A chat with the assistant: the message this one follows (default: the newest)
+             */
+            after?: string | null;
+            /** Attachmentids */
+            attachmentIds?: string[] | null;
             /** Clientmessageid */
             clientMessageId?: string | null;
             /** Content */
             content: string;
+            /**
+             * Editof
+             * @description A chat with the assistant: your earlier message this one is a new version of
+             */
+            editOf?: string | null;
         };
         /** PostMessageResult */
         PostMessageResult: {
             message: components["schemas"]["Message"];
             /** @description The assistant's reply; null when it does not answer this message */
             reply: components["schemas"]["Message"] | null;
+        };
+        /** RequestUpload */
+        RequestUpload: {
+            /** Contenttype */
+            contentType: string;
+            /** Name */
+            name: string;
+            /**
+             * Size
+             * @description Bytes; the upload may not be larger
+             */
+            size: number;
         };
         /** ResponseValidationError */
         ResponseValidationError: {
@@ -450,6 +755,26 @@ export type components = {
             /** Title */
             title: string;
         };
+        /** UploadGrant */
+        UploadGrant: {
+            /**
+             * Assistantseesimages
+             * @description False when the model cannot see images: it is told one was attached
+             */
+            assistantSeesImages: boolean;
+            attachment: components["schemas"]["Attachment"];
+            /** Expiresat */
+            expiresAt: string;
+            /** Fields */
+            fields: {
+                [key: string]: string;
+            };
+            /**
+             * Url
+             * @description POST the form here: the fields, then the file as `file`
+             */
+            url: string;
+        };
         /**
          * Usage
          * @description Tokens one model call used (also the provider interface's `Usage`).
@@ -459,6 +784,90 @@ export type components = {
             inputTokens: number;
             /** Outputtokens */
             outputTokens: number;
+        };
+        /** UsageDay */
+        UsageDay: {
+            /**
+             * Date
+             * @description UTC day, YYYY-MM-DD
+             */
+            date: string;
+            /**
+             * Inputtokens
+             * @description Tokens the model read for the user's replies
+             */
+            inputTokens: number;
+            /**
+             * Messages
+             * @description Messages the user sent
+             */
+            messages: number;
+            /**
+             * Outputtokens
+             * @description Tokens the model wrote in the user's replies
+             */
+            outputTokens: number;
+            /**
+             * Repliesfailed
+             * @description Replies the user asked for that failed
+             */
+            repliesFailed: number;
+            /**
+             * Repliesstopped
+             * @description Replies the user asked for that were stopped
+             */
+            repliesStopped: number;
+        };
+        /** UsageMonth */
+        UsageMonth: {
+            /**
+             * Inputtokens
+             * @description Tokens the model read for the user's replies
+             */
+            inputTokens: number;
+            /**
+             * Messages
+             * @description Messages the user sent
+             */
+            messages: number;
+            /**
+             * Month
+             * @description UTC month, YYYY-MM
+             */
+            month: string;
+            /**
+             * Outputtokens
+             * @description Tokens the model wrote in the user's replies
+             */
+            outputTokens: number;
+            /**
+             * Repliesfailed
+             * @description Replies the user asked for that failed
+             */
+            repliesFailed: number;
+            /**
+             * Repliesstopped
+             * @description Replies the user asked for that were stopped
+             */
+            repliesStopped: number;
+        };
+        /**
+         * UsageSeries
+         * @description One entry per UTC day of the range, oldest first; a day without activity is zeros.
+         */
+        UsageSeries: {
+            /** Days */
+            days: components["schemas"]["UsageDay"][];
+            /**
+             * From
+             * @description First day, YYYY-MM-DD
+             */
+            from: string;
+            /**
+             * To
+             * @description Last day, YYYY-MM-DD
+             */
+            to: string;
         };
         /** UsageToday */
         UsageToday: {
@@ -984,6 +1393,263 @@ export interface operations {
             };
         };
     };
+    get_attachment_conversations__id__attachments__attachmentId__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id */
+                attachmentId: string;
+                /** @description Id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attachment"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    download_attachment_conversations__id__attachments__attachmentId__download_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id */
+                attachmentId: string;
+                /** @description Id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentDownload"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_export_conversations__id__exports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateExport"];
+            };
+        };
+        responses: {
+            /** @description The export, `running` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The assistant or a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_members_conversations__id__members_get: {
         parameters: {
             query?: never;
@@ -1453,6 +2119,164 @@ export interface operations {
             };
         };
     };
+    request_upload_conversations__id__uploads_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequestUpload"];
+            };
+        };
+        responses: {
+            /** @description The upload form */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadGrant"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_export_exports__id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_me_me_get: {
         parameters: {
             query?: never;
@@ -1469,6 +2293,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_my_usage_me_usage_get: {
+        parameters: {
+            query?: {
+                /** @description First UTC day, YYYY-MM-DD (default: 29 days before `to`) */
+                from?: string | null;
+                /** @description Last UTC day, YYYY-MM-DD (default: today) */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The daily series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSeries"];
                 };
             };
             /** @description Malformed request (unreadable JSON, bad cursor) */

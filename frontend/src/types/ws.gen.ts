@@ -21,7 +21,12 @@ export type ServerFrame =
   | MessageFailed
   | TypingEvent
   | Presence
-  | ErrorEvent;
+  | ConversationAdded
+  | ConversationUpdated
+  | ConversationRemoved
+  | ErrorEvent
+  | ExportReady
+  | ExportFailed;
 
 export interface Protocol {
   [k: string]: unknown | undefined;
@@ -49,16 +54,22 @@ export interface Unsubscribe {
 }
 /**
  * Post a message. Sending the same `clientMessageId` again stores and broadcasts nothing
- * new; the sender alone gets the stored `message.created` again.
+ * new; the sender alone gets the stored `message.created` again. In a chat with the
+ * assistant, `after` is the message it follows (the last one the sender sees; default: the
+ * newest) and `editOf` makes it a new version of an earlier message of the sender's — a new
+ * branch from where that one was (rooms take neither).
  *
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "SendMessage".
  */
 export interface SendMessage {
   action: "sendMessage";
+  after?: string | null;
+  attachmentIds?: string[] | null;
   clientMessageId: string;
   content: string;
   conversationId: string;
+  editOf?: string | null;
 }
 /**
  * Ask the assistant to answer this user message again (after `message.failed` or stop).
@@ -94,6 +105,52 @@ export interface Stop {
   messageId: string;
 }
 /**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "Conversation".
+ */
+export interface Conversation {
+  createdAt: string;
+  id: string;
+  kind: "assistant" | "group";
+  ownerId: string;
+  role: "owner" | "member";
+  title: string;
+  updatedAt: string;
+}
+/**
+ * Personal: you were added to a conversation (sent to every connection of yours, with or
+ * without a subscription), so your list shows it at once.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ConversationAdded".
+ */
+export interface ConversationAdded {
+  conversation: Conversation;
+  type: "conversation.added";
+}
+/**
+ * Personal: a conversation left your list — you were removed, you left (on another
+ * device), or it was deleted. Its room's events stopped reaching you already.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ConversationRemoved".
+ */
+export interface ConversationRemoved {
+  conversationId: string;
+  reason: "removed" | "left" | "deleted";
+  type: "conversation.removed";
+}
+/**
+ * Personal: a conversation you belong to changed (renamed); `conversation` is as you see it.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ConversationUpdated".
+ */
+export interface ConversationUpdated {
+  conversation: Conversation;
+  type: "conversation.updated";
+}
+/**
  * A refused action: `code` is machine-readable, `action` the action that caused it.
  *
  * This interface was referenced by `Protocol`'s JSON-Schema
@@ -117,10 +174,40 @@ export interface ErrorEvent {
   type: "error";
 }
 /**
+ * Personal: the user's export could not be made; `reason` says why in a sentence.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ExportFailed".
+ */
+export interface ExportFailed {
+  conversationId: string;
+  exportId: string;
+  reason: string;
+  type: "export.failed";
+}
+/**
+ * Personal (every connection of the user who asked): their export's file is ready. The
+ * link works for a few minutes; `GET /exports/{id}` gives a new one.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ExportReady".
+ */
+export interface ExportReady {
+  conversationId: string;
+  downloadExpiresAt: string;
+  downloadUrl: string;
+  exportId: string;
+  fileName: string;
+  format: "md" | "json";
+  messageCount: number;
+  type: "export.ready";
+}
+/**
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "Message".
  */
 export interface Message {
+  attachments?: MessageAttachment[] | null;
   authorId: string;
   authorName?: string | null;
   clientMessageId?: string | null;
@@ -128,11 +215,28 @@ export interface Message {
   conversationId: string;
   createdAt: string;
   id: string;
+  /**
+   * In a chat with the assistant, the message this one follows (the conversation's id for the first); an edit is a sibling of what it edits, a reply follows `replyTo`. Absent: the message before it
+   */
+  parentId?: string | null;
   replyTo?: string | null;
   role: "user" | "assistant";
   status: "complete" | "streaming" | "stopped" | "failed";
   updatedAt: string;
   usage?: Usage | null;
+}
+/**
+ * A file sent with a message (download it with `GET …/attachments/{id}/download`).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "MessageAttachment".
+ */
+export interface MessageAttachment {
+  contentType: string;
+  id: string;
+  kind: "document" | "image";
+  name: string;
+  size: number;
 }
 /**
  * Tokens one model call used (also the provider interface's `Usage`).
