@@ -28,17 +28,52 @@ test.describe.serial("chat with the assistant", () => {
     await expect(page.getByRole("alert")).toHaveText("Incorrect email or password.");
   });
 
-  test("sign up, confirm and land signed in", async () => {
-    await signUp(page, user);
+  test("sign up, confirm with the code from the local mailbox (a wrong one is refused) and land signed in", async () => {
+    await page.goto(stack().appUrl);
+    await page.getByRole("button", { name: "Create an account" }).click();
+    await page.getByLabel("Name").fill(user.name);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByRole("heading", { name: "Confirm your email" })).toBeVisible();
+    await expectAccessible(page);
+    // The local stack sends no e-mail: the confirm screen links to its mailbox, where the code is.
+    const [mail] = await Promise.all([page.context().waitForEvent("page"), page.getByRole("link", { name: "Open the local mailbox" }).click()]);
+    await expect(mail.getByRole("heading", { name: `Local mailbox to ${user.email}` })).toBeVisible();
+    const message = mail.getByRole("article").filter({ hasText: "Your verification code is" });
+    await expect(message).toHaveCount(1);
+    const code = /Your verification code is (\d{6})\./.exec(await message.innerText())![1]!;
+    await expectAccessible(mail);
+    await mail.close();
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+    await page.getByLabel("Confirmation code").fill(wrong);
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await expect(page.getByRole("alert")).toHaveText("That code is not right. Check the email and try again.");
+    await page.getByLabel("Confirmation code").fill(code);
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
+    await expect(page.getByRole("status").filter({ hasText: "Live" })).toBeVisible({ timeout: 30_000 });
     await expectAccessible(page);
   });
 
-  test("sign out and sign in again", async () => {
+  test("sign out and sign in again, greeted once by name (never first by the e-mail's local part)", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
+    // Every greeting the page shows from here on, as it shows it.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { greetings: string[] }).greetings = seen;
+      new MutationObserver(() => {
+        const heading = document.querySelector(".welcome h1");
+        const text = heading && !heading.classList.contains("pending") ? (heading.textContent ?? "") : "";
+        if (text && seen.at(-1) !== text) seen.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password").fill(user.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => (window as unknown as { greetings: string[] }).greetings)).toEqual([`Welcome, ${user.name}`]);
   });
 
   test("ask and watch the answer stream, with highlighted code and token usage", async () => {
@@ -64,6 +99,37 @@ test.describe.serial("chat with the assistant", () => {
     await expect(page.getByRole("navigation", { name: "Conversations" }).getByRole("link").first()).not.toContainText("New chat");
     await expectAccessible(page);
     await screenshot(page, "chat");
+  });
+
+  test("New chat clicked twice leaves no empty conversation; titles use the sidebar's width", async () => {
+    const nav = page.getByRole("navigation", { name: "Conversations" });
+    const links = nav.getByRole("link");
+    const before = await links.count();
+    await page.getByRole("button", { name: "New chat" }).click();
+    await expect(page.getByRole("heading", { name: "What can I help with?" })).toBeVisible();
+    await page.getByRole("button", { name: "New chat" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "New chat" })).toBeVisible();
+    await page.reload();
+    await expect(page.getByRole("heading", { level: 1, name: "New chat" })).toBeVisible();
+    await expect(links).toHaveCount(before);
+    await expect(nav.getByRole("link", { name: /^New chat/ })).toHaveCount(0);
+    // A long first message titles the chat; the title fills the row, whole on hover.
+    const question = "What are the most important differences between lists and tuples in Python?";
+    await enqueue({ text: "Lists change; tuples do not." });
+    await composer(page).fill(question);
+    await composer(page).press("Enter");
+    await expect(page.locator("article.message-user").last()).toContainText(question);
+    await expect(lastAssistant(page)).toContainText("tuples do not", { timeout: 30_000 });
+    await expect(links).toHaveCount(before + 1);
+    await page.getByRole("button", { name: "New chat" }).click();
+    const title = nav.locator(".conversation-title").first();
+    await expect(title).toHaveAttribute("title", /^What are the most important differences/);
+    const shown = await title.evaluate((el) => ({ width: el.getBoundingClientRect().width, row: el.closest("li")!.getBoundingClientRect().width }));
+    expect(shown.width).toBeGreaterThan(shown.row * 0.6);
+    await page.reload();
+    await expect(links).toHaveCount(before + 1);
+    await nav.getByRole("link", { name: /^What are the most important/ }).click();
+    await expect(page.locator("article.message-user").last()).toContainText(question);
   });
 
   test("Esc stops a streaming answer and the model call is cancelled", async () => {
@@ -191,6 +257,8 @@ test.describe.serial("chat with the assistant", () => {
     await nav.getByRole("button", { name: "Delete Python basics" }).click();
     const dialog = page.getByRole("dialog", { name: "Delete conversation?" });
     await expect(dialog).toBeVisible();
+    // A private chat is nobody else's: nothing is deleted "for everyone".
+    await expect(dialog).toContainText("“Python basics” and all its messages will be deleted. This cannot be undone.");
     await expectAccessible(page);
     await dialog.getByRole("button", { name: "Delete" }).click();
     await expect(nav.getByRole("link", { name: /Python basics/ })).toHaveCount(0);
@@ -226,10 +294,24 @@ test.describe.serial("chat with the assistant", () => {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
-  test("a session that is gone sends the person back to sign in", async () => {
+  test("a session that is gone sends the person back to sign in, saying so", async () => {
     await page.evaluate(() => localStorage.clear());
     await page.getByRole("button", { name: "New chat" }).click();
+    await composer(page).fill("Anyone there?");
+    await composer(page).press("Enter");
     await expect(page.getByRole("heading", { name: "Sign in to Parley" })).toBeVisible();
+    await expect(page.getByRole("status").or(page.getByRole("alert")).filter({ hasText: "Your session has ended" })).toBeVisible();
+    await expectAccessible(page);
+  });
+
+  test("a tab whose session belongs to a user pool that was reset says so after a reload", async () => {
+    await page.evaluate(() => {
+      localStorage.setItem("CognitoIdentityServiceProvider.a-client-of-a-reset-pool.LastAuthUser", "gone");
+      localStorage.setItem("CognitoIdentityServiceProvider.a-client-of-a-reset-pool.gone.idToken", "x.y.z");
+    });
+    await page.reload();
+    await expect(page.getByRole("heading", { name: "Sign in to Parley" })).toBeVisible();
+    await expect(page.getByText(/Your session no longer exists: the local stack started with clean data/)).toBeVisible();
   });
 });
 

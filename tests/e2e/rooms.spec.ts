@@ -37,7 +37,33 @@ test.describe.serial("rooms with other people", () => {
     await members.getByLabel("Invite by email").fill(ben.email);
     await members.getByRole("button", { name: "Invite" }).click();
     await expect(members.getByRole("listitem").filter({ hasText: /ben/i })).toBeVisible();
+    // "Ben joined the room." is read, then fades away.
+    const joined = members.getByText(/joined the room\./);
+    await expect(joined).toBeVisible();
+    await expect(joined).toHaveCount(0, { timeout: 15_000 });
   });
+
+  test("the room's placeholder fits the message box at phone width", async () => {
+    for (const width of [360, 1280]) {
+      await owner.setViewportSize({ width, height: 800 });
+      const fit = await composer(owner).evaluate((element) => {
+        const box = element as HTMLTextAreaElement;
+        const style = getComputedStyle(box);
+        const context = document.createElement("canvas").getContext("2d")!;
+        context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return { text: context.measureText(box.placeholder).width, room, placeholder: box.placeholder };
+      });
+      expect(fit.text, `“${fit.placeholder}” at ${width} px`).toBeLessThanOrEqual(fit.room);
+    }
+  });
+
+  test("the invitee's list shows the room at once, without a reload", async () => {
+    await expect(guest.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: new RegExp(roomName) })).toBeVisible({
+      timeout: 15_000,
+    });
+  });
+
 
   test("both see each other online, typing and messages", async () => {
     await guest.reload();

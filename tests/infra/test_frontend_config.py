@@ -22,6 +22,10 @@ APP_CONFIG = f"""{{
     cognito    = {{ userPoolId = "{POOL}", clientId = "4example5client6id" }}
     httpApiUrl = "https://abc123.execute-api.{REGION}.amazonaws.com"
     wsUrl      = "wss://def456.execute-api.{REGION}.amazonaws.com/live"
+    passwordPolicy = {{
+      minLength = 14, requireLowercase = true, requireUppercase = true, requireNumbers = true,
+      requireSymbols = false
+    }}
   }}"""
 
 pytestmark = pytest.mark.skipif(
@@ -75,3 +79,10 @@ def test_terraform_config_json_passes_the_apps_validator(tmp_path: Path) -> None
     assert parsed["cognito"]["endpoint"] is None
     assert parsed["region"] == REGION
     assert parsed["wsUrl"].startswith("wss://")
+    assert parsed["passwordPolicy"] == {
+        "minLength": 14,
+        "requireLowercase": True,
+        "requireUppercase": True,
+        "requireNumbers": True,
+        "requireSymbols": False,
+    }

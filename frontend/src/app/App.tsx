@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { AppShell } from "@/app/AppShell";
 import { Spinner } from "@/components/ui/Spinner";
@@ -11,45 +11,69 @@ import { AuthProvider, useAuth } from "@/features/auth/hooks/useAuth";
 type Boot = { status: "loading" } | { status: "ready"; config: AppConfig } | { status: "failed"; problems: string[] };
 
 /** Start-up: validate config.json first, so a bad deployment says what is wrong instead of failing later. */
+/** What the sign-in screen says when a tab's session has gone away under it. */
+export const SESSION_ENDED = "Your session has ended, so you were signed out. Sign in again to continue.";
+export const SESSION_GONE =
+  "Your session no longer exists: the sign-in service was reset. Sign in again, or create your account again.";
+export const LOCAL_SESSION_GONE =
+  "Your session no longer exists: the local stack started with clean data (invoke dev --fresh). Create your account again, or sign in as the demo user.";
+
+/** Start-up: validate config.json first, so a bad deployment says what is wrong instead of failing later. */
 export function App({ configLoader = loadConfig }: { configLoader?: () => Promise<AppConfig> }) {
   const [boot, setBoot] = useState<Boot>({ status: "loading" });
   const [loader] = useState(() => configLoader);
+  // A session that ended under an open tab starts the app again: config.json may have changed.
+  const [restart, setRestart] = useState<{ count: number; notice: string | null }>({ count: 0, notice: null });
   useEffect(() => {
     loader().then(
       (config) => setBoot({ status: "ready", config }),
       (error: unknown) =>
         setBoot({ status: "failed", problems: error instanceof ConfigError ? error.problems : ["config.json could not be read"] }),
     );
-  }, [loader]);
+  }, [loader, restart.count]);
+  const onSessionEnded = useCallback((notice: string) => {
+    setBoot({ status: "loading" });
+    setRestart((current) => ({ count: current.count + 1, notice }));
+  }, []);
   if (boot.status === "loading") return <Spinner label="Starting Parley" />;
   if (boot.status === "failed") return <ConfigProblem problems={boot.problems} />;
-  return <Configured config={boot.config} />;
+  return <Configured key={restart.count} config={boot.config} notice={restart.notice} onSessionEnded={onSessionEnded} />;
 }
 
-function Configured({ config }: { config: AppConfig }) {
-  const auth = useMemo(() => new CognitoAuth(config.cognito), [config]);
+function Configured({ config, notice, onSessionEnded }: { config: AppConfig; notice: string | null; onSessionEnded: (notice: string) => void }) {
+  const auth = useMemo(() => new CognitoAuth(config.cognito, undefined, config.passwordPolicy), [config]);
+  // Before the stored session is read: one kept for another app client means the pool was reset.
+  const [gone] = useState(() => auth.forgetOtherSessions());
+  const startNotice = notice ?? (gone ? (config.local ? LOCAL_SESSION_GONE : SESSION_GONE) : null);
   return (
     <AuthProvider auth={auth}>
-      <Gate config={config} />
+      <Gate config={config} notice={startNotice} onSessionEnded={onSessionEnded} />
     </AuthProvider>
   );
 }
 
-function Gate({ config }: { config: AppConfig }) {
+function Gate({ config, notice, onSessionEnded }: { config: AppConfig; notice: string | null; onSessionEnded: (notice: string) => void }) {
   const { auth, state, signOut } = useAuth();
-  // A session that can no longer be refreshed (revoked, expired) ends here: back to sign-in.
+  const ended = useRef(false);
+  // A session that can no longer be refreshed (revoked, expired, its pool gone) ends here, once:
+  // it is forgotten, then the app starts again at sign-in (with config.json read again), saying why.
   const tokens = useMemo(
     () => ({
       getToken: (force?: boolean) =>
         auth.getToken(force).catch((error: unknown) => {
-          if (error instanceof AuthError && (error.code === "SessionExpired" || error.code === "NoSession")) signOut();
+          if (error instanceof AuthError && (error.code === "SessionExpired" || error.code === "NoSession") && !ended.current) {
+            ended.current = true;
+            void auth.signOut().finally(() => onSessionEnded(SESSION_ENDED));
+          }
           throw error;
         }),
     }),
-    [auth, signOut],
+    [auth, onSessionEnded],
   );
   if (state.status === "loading") return <Spinner label="Restoring your session" />;
-  if (state.status === "signedOut") return <AuthScreen />;
+  if (state.status === "signedOut") {
+    return <AuthScreen notice={notice} passwordPolicy={config.passwordPolicy} mailboxUrl={config.local?.mailboxUrl ?? null} />;
+  }
   return <AppShell key={state.user.id} config={config} tokens={tokens} user={state.user} onSignOut={signOut} />;
 }
 

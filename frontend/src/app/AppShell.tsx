@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 import { ConversationPage } from "@/app/ConversationPage";
+import { NewChatPage } from "@/app/NewChatPage";
 import { useMe } from "@/app/useMe";
 import { ConnectionBadge } from "@/components/ui/ConnectionBadge";
 import { Icon } from "@/components/ui/Icon";
@@ -39,7 +40,10 @@ export function AppShell({
     () => new QueryClient({ defaultOptions: { queries: { refetchOnWindowFocus: false, retry: 1 } } }),
     [],
   );
-  const session = useMemo(() => ({ userId: user.id, email: user.email, name: user.name, http }), [user, http]);
+  const session = useMemo(
+    () => ({ userId: user.id, email: user.email, name: user.name, http, demoModel: config.local?.demoModel ?? null }),
+    [user, http, config],
+  );
   return (
     <QueryClientProvider client={queryClient}>
       <SessionContext.Provider value={session}>
@@ -56,7 +60,10 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
   const connection = useConnectionState();
   const [menuOpen, setMenuOpen] = useState(false);
   const me = useMe();
-  const name = me.data?.name || user.name;
+  // The name in the token at once; without one, the profile's once /me answers (null until then):
+  // never the e-mail's local part first and then the real name under the reader's eyes.
+  const localPart = user.email.split("@")[0] ?? "";
+  const name = me.data ? me.data.name || user.name || localPart : user.name || (me.isError ? localPart : null);
   const activeId = route.name === "conversation" ? route.id : null;
   return (
     <div className={`shell ${menuOpen ? "menu-open" : ""}`}>
@@ -79,7 +86,7 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
         <span className="topbar-spacer" />
         <ThemeToggle />
         <span className="user-name" title={user.email}>
-          {name || user.email}
+          {name === null ? "" : name || user.email}
         </span>
         <button type="button" className="btn btn-ghost" onClick={onSignOut}>
           Sign out
@@ -92,9 +99,11 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
       <main id="main" className="main" tabIndex={-1}>
         {activeId ? (
           <ConversationPage key={activeId} conversationId={activeId} />
+        ) : route.name === "new" ? (
+          <NewChatPage />
         ) : (
           <div className="welcome">
-            <h1>Welcome{name ? `, ${name}` : ""}</h1>
+            <h1 className={name === null ? "pending" : undefined}>Welcome{name ? `, ${name}` : ""}</h1>
             <p className="muted">Start a new chat with the assistant, or open a room to talk with others.</p>
             {me.data && me.data.usage.dailyQuota > 0 && (
               <p className="muted small">

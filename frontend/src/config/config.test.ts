@@ -27,6 +27,16 @@ describe("parseConfig", () => {
     expect(config.cognito.endpoint).toBeNull();
   });
 
+  it("takes the pool's password policy, or the deployed default when config.json has none", () => {
+    const policy = { minLength: 14, requireLowercase: true, requireUppercase: false, requireNumbers: true, requireSymbols: false };
+    expect(parseConfig({ ...valid, passwordPolicy: policy }).passwordPolicy).toEqual(policy);
+    expect(parseConfig(valid).passwordPolicy.minLength).toBe(12);
+    expect(parseConfig({ ...valid, passwordPolicy: null }).passwordPolicy.minLength).toBe(12);
+    expect(problemsOf({ ...valid, passwordPolicy: { ...policy, minLength: 2 } })).toEqual([expect.stringMatching(/^passwordPolicy\.minLength /)]);
+    expect(parseConfig(valid).local).toBeNull();
+    expect(parseConfig({ ...valid, local: { mailboxUrl: "/_local/mailbox" } }).local).toEqual({ mailboxUrl: "/_local/mailbox", demoModel: null });
+  });
+
   it("defaults the auth flow to SRP and the endpoint to null", () => {
     const config = parseConfig({ ...valid, cognito: { userPoolId: "eu-west-1_AbC123", clientId: "abc" } });
     expect(config.cognito.authFlow).toBe("USER_SRP_AUTH");

@@ -18,6 +18,26 @@ const url = (schemes: string[]) =>
     }, `must be a ${schemes.map((s) => s.replace(":", "")).join(" or ")} URL`),
   );
 
+/** Cognito's password policy as the pool has it (Terraform's `auth` module, the local pool). */
+export const passwordPolicySchema = z.object({
+  minLength: z.number().check(z.int(), z.minimum(6), z.maximum(99)),
+  requireLowercase: z.boolean(),
+  requireUppercase: z.boolean(),
+  requireNumbers: z.boolean(),
+  requireSymbols: z.boolean(),
+});
+
+export type PasswordPolicy = z.infer<typeof passwordPolicySchema>;
+
+/** The deployed pools' policy (terraform/modules/auth), for a config.json that does not say. */
+export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
+  minLength: 12,
+  requireLowercase: true,
+  requireUppercase: true,
+  requireNumbers: true,
+  requireSymbols: true,
+};
+
 export const configSchema = z.object({
   region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1")),
   cognito: z.object({
@@ -28,9 +48,26 @@ export const configSchema = z.object({
   }),
   httpApiUrl: url(["http:", "https:"]),
   wsUrl: url(["ws:", "wss:"]),
+  /** The pool's policy; absent or null (an older deployment): the deployed default. */
+  passwordPolicy: z.optional(z.nullable(passwordPolicySchema)),
+  /** Only on the local stack: its mailbox page, and the tiny demo model when that answers. */
+  local: z.optional(
+    z.nullable(
+      z.object({
+        mailboxUrl: required,
+        demoModel: z.optional(z.nullable(required)),
+      }),
+    ),
+  ),
 });
 
-export type AppConfig = z.infer<typeof configSchema>;
+type ParsedConfig = z.infer<typeof configSchema>;
+
+/** config.json as the app uses it: defaults filled in. */
+export type AppConfig = Omit<ParsedConfig, "passwordPolicy" | "local"> & {
+  passwordPolicy: PasswordPolicy;
+  local: { mailboxUrl: string; demoModel: string | null } | null;
+};
 
 /** Raised when config.json is missing or wrong; its lines tell an operator what to fix. */
 export class ConfigError extends Error {
@@ -58,8 +95,10 @@ export function parseConfig(raw: unknown): AppConfig {
   const config = result.data;
   return {
     ...config,
+    passwordPolicy: config.passwordPolicy ?? DEFAULT_PASSWORD_POLICY,
     httpApiUrl: config.httpApiUrl.replace(/\/+$/, ""),
     cognito: { ...config.cognito, endpoint: config.cognito.endpoint ?? null },
+    local: config.local ? { mailboxUrl: config.local.mailboxUrl, demoModel: config.local.demoModel ?? null } : null,
   };
 }
 

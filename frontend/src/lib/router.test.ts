@@ -6,4 +6,9 @@ describe("router", () => {
     expect(parseRoute("#/c/../../etc")).toEqual({ name: "home" });
     expect(parseRoute("")).toEqual({ name: "home" });
   });
+
+  it("has a route for a new chat that does not exist yet", () => {
+    expect(parseRoute(hrefFor({ name: "new" }))).toEqual({ name: "new" });
+    expect(parseRoute("#/new/x")).toEqual({ name: "home" });
+  });
 });

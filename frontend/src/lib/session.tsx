@@ -8,6 +8,8 @@ export interface Session {
   email: string;
   name: string;
   http: HttpClient;
+  /** The tiny local demo model when it is what answers (config.json `local.demoModel`), else null. */
+  demoModel: string | null;
 }
 
 export const SessionContext = createContext<Session | null>(null);

@@ -8,6 +8,17 @@ output "user_pool_arn" {
   value       = aws_cognito_user_pool.this.arn
 }
 
+output "password_policy" {
+  description = "The pool's password policy as the web app's config.json states it (passwordPolicy)."
+  value = {
+    minLength        = aws_cognito_user_pool.this.password_policy[0].minimum_length
+    requireLowercase = aws_cognito_user_pool.this.password_policy[0].require_lowercase
+    requireUppercase = aws_cognito_user_pool.this.password_policy[0].require_uppercase
+    requireNumbers   = aws_cognito_user_pool.this.password_policy[0].require_numbers
+    requireSymbols   = aws_cognito_user_pool.this.password_policy[0].require_symbols
+  }
+}
+
 output "user_pool_client_id" {
   description = "The public web client id (COGNITO_CLIENT_ID, the JWT audience)."
   value       = aws_cognito_user_pool_client.web.id

@@ -239,7 +239,8 @@ resource "aws_s3_object" "config" {
       endpoint   = null
       authFlow   = "USER_SRP_AUTH"
     }
-    httpApiUrl = var.app_config.httpApiUrl
-    wsUrl      = var.app_config.wsUrl
+    httpApiUrl     = var.app_config.httpApiUrl
+    wsUrl          = var.app_config.wsUrl
+    passwordPolicy = var.app_config.passwordPolicy
   })
 }

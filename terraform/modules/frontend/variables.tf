@@ -29,6 +29,14 @@ variable "app_config" {
     })
     httpApiUrl = string
     wsUrl      = string
+    # The pool's policy, for the sign-up hint and what a refused password lacks (null: the app's default).
+    passwordPolicy = optional(object({
+      minLength        = number
+      requireLowercase = bool
+      requireUppercase = bool
+      requireNumbers   = bool
+      requireSymbols   = bool
+    }))
   })
 }
 

@@ -161,8 +161,9 @@ module "frontend" {
       userPoolId = module.auth.user_pool_id
       clientId   = module.auth.user_pool_client_id
     }
-    httpApiUrl = module.http_api.url
-    wsUrl      = module.websocket_api.url
+    httpApiUrl     = module.http_api.url
+    wsUrl          = module.websocket_api.url
+    passwordPolicy = module.auth.password_policy
   }
 }
 

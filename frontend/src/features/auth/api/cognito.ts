@@ -6,7 +6,8 @@ import {
   type CognitoUserSession,
 } from "amazon-cognito-identity-js";
 
-import type { AppConfig } from "@/config/config";
+import { DEFAULT_PASSWORD_POLICY, type AppConfig, type PasswordPolicy } from "@/config/config";
+import { passwordHint, weakPasswordMessage } from "@/features/auth/password";
 import type { TokenSource } from "@/lib/http";
 
 export interface SignedInUser {
@@ -49,19 +50,31 @@ const MESSAGES: Record<string, string> = {
   NetworkError: "Cannot reach the sign-in service. Check your connection and try again.",
 };
 
-/** Maps any error from amazon-cognito-identity-js to an AuthError with a clear message. */
-export function toAuthError(error: unknown): AuthError {
+/** The password a refused call sent and the pool's policy, to say what the password lacks. */
+export interface PasswordContext {
+  password?: string;
+  policy?: PasswordPolicy;
+}
+
+/**
+ * Maps any error from amazon-cognito-identity-js to an AuthError with a clear message. A
+ * refused password is described against the pool's policy (Cognito names one unmet rule at a
+ * time, moto none), never with the service's own text.
+ */
+export function toAuthError(error: unknown, context: PasswordContext = {}): AuthError {
   if (error instanceof AuthError) return error;
   const raw = (error ?? {}) as { code?: string; name?: string; message?: string };
   const code = raw.code ?? raw.name ?? "Unknown";
-  if (code === "InvalidPasswordException") {
-    // Cognito's own text names the unmet rule ("Password must have uppercase characters").
-    const detail = (raw.message ?? "").replace(/^Password did not conform with policy:\s*/i, "");
-    return new AuthError(code, `Choose a stronger password: ${detail || "it does not meet the policy"}.`.replace(/\.\.$/, "."));
-  }
+  const policy = context.policy ?? DEFAULT_PASSWORD_POLICY;
+  const weak = () =>
+    new AuthError(
+      "InvalidPasswordException",
+      context.password === undefined ? `Choose a stronger password. ${passwordHint(policy)}` : weakPasswordMessage(context.password, policy),
+    );
+  if (code === "InvalidPasswordException") return weak();
   if (code === "InvalidParameterException") {
     const text = raw.message ?? "";
-    if (/password/i.test(text)) return new AuthError("InvalidPasswordException", "Choose a stronger password: it is too short.");
+    if (/password/i.test(text)) return weak();
     if (/email/i.test(text)) return new AuthError(code, "Enter a valid email address.");
     return new AuthError(code, "Some of the details are not valid. Check them and try again.");
   }
@@ -73,8 +86,8 @@ export function toAuthError(error: unknown): AuthError {
 
 function userFromSession(session: CognitoUserSession): SignedInUser {
   const claims = session.getIdToken().decodePayload() as Record<string, unknown>;
-  const email = String(claims.email ?? "");
-  return { id: String(claims.sub ?? ""), email, name: String(claims.name ?? email.split("@")[0] ?? "") };
+  // No name claim: an empty name, never a guess from the e-mail (the profile's name comes later).
+  return { id: String(claims.sub ?? ""), email: String(claims.email ?? ""), name: String(claims.name ?? "") };
 }
 
 /**
@@ -86,7 +99,11 @@ function userFromSession(session: CognitoUserSession): SignedInUser {
 export class CognitoAuth implements TokenSource {
   private readonly pool: CognitoUserPool;
 
-  constructor(private readonly config: AppConfig["cognito"], storage?: Storage) {
+  constructor(
+    private readonly config: AppConfig["cognito"],
+    storage?: Storage,
+    private readonly policy: PasswordPolicy = DEFAULT_PASSWORD_POLICY,
+  ) {
     this.pool = new CognitoUserPool({
       UserPoolId: config.userPoolId,
       ClientId: config.clientId,
@@ -104,7 +121,7 @@ export class CognitoAuth implements TokenSource {
     if (name.trim()) attributes.push(new CognitoUserAttribute({ Name: "name", Value: name.trim() }));
     return new Promise((resolve, reject) => {
       this.pool.signUp(email.trim().toLowerCase(), password, attributes, [], (error, result) => {
-        if (error || !result) reject(toAuthError(error));
+        if (error || !result) reject(toAuthError(error, { password, policy: this.policy }));
         else resolve({ confirmed: result.userConfirmed });
       });
     });
@@ -149,7 +166,7 @@ export class CognitoAuth implements TokenSource {
               new Promise<SignedInUser>((ok, fail) =>
                 user.completeNewPasswordChallenge(newPassword, {}, {
                   onSuccess: (session) => ok(userFromSession(session)),
-                  onFailure: (e) => fail(toAuthError(e)),
+                  onFailure: (e) => fail(toAuthError(e, { password: newPassword, policy: this.policy })),
                 }),
               ),
           }),
@@ -172,9 +189,22 @@ export class CognitoAuth implements TokenSource {
     return new Promise((resolve, reject) => {
       this.user(email).confirmPassword(code.trim(), newPassword, {
         onSuccess: () => resolve(),
-        onFailure: (error) => reject(toAuthError(error)),
+        onFailure: (error) => reject(toAuthError(error, { password: newPassword, policy: this.policy })),
       });
     });
+  }
+
+  /**
+   * Forgets sessions stored for other app clients of this origin — a pool that was replaced
+   * (a local stack started clean, a redeployed pool) — and says whether there were any, so
+   * the app can tell the person instead of silently showing sign-in.
+   */
+  forgetOtherSessions(storage: Storage = window.localStorage): boolean {
+    const prefix = "CognitoIdentityServiceProvider.";
+    const ours = `${prefix}${this.config.clientId}.`;
+    const stale = Object.keys(storage).filter((key) => key.startsWith(prefix) && !key.startsWith(ours));
+    stale.forEach((key) => storage.removeItem(key));
+    return stale.some((key) => key.endsWith(".LastAuthUser"));
   }
 
   /** The stored session, refreshed if it has expired; null when nobody is signed in. */

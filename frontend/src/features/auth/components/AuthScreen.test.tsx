@@ -10,10 +10,10 @@ function fakeAuth(overrides: Partial<CognitoAuth>): CognitoAuth {
   return { currentUser: async () => null, ...overrides } as CognitoAuth;
 }
 
-async function renderScreen(auth: CognitoAuth) {
+async function renderScreen(auth: CognitoAuth, props: Parameters<typeof AuthScreen>[0] = {}) {
   render(
     <AuthProvider auth={auth}>
-      <AuthScreen />
+      <AuthScreen {...props} />
     </AuthProvider>,
   );
   return screen.findByRole("heading", { name: "Sign in to Parley" });
@@ -67,15 +67,40 @@ describe("AuthScreen", () => {
     expect(calls).toEqual(["forgot ana@example.com", "reset ana@example.com 999 N3w-Secret!"]);
   });
 
-  it("explains a weak password on sign-up", async () => {
+  it("explains a weak password on sign-up against the pool's policy", async () => {
+    const policy = { minLength: 10, requireLowercase: true, requireUppercase: true, requireNumbers: true, requireSymbols: false };
     const auth = fakeAuth({
-      signUp: async () => Promise.reject(toAuthError({ code: "InvalidPasswordException", message: "Password did not conform with policy: Password not long enough" })),
+      signUp: async (_email: string, password: string) =>
+        Promise.reject(toAuthError({ code: "InvalidPasswordException", message: "Password did not conform with policy: Password not long enough" }, { password, policy })),
     });
-    await renderScreen(auth);
+    await renderScreen(auth, { passwordPolicy: policy });
     await userEvent.click(screen.getByRole("button", { name: "Create an account" }));
+    expect(screen.getByText("At least 10 characters with upper and lower case letters and a number.")).toBeInTheDocument();
     await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
     await userEvent.type(screen.getByLabelText("Password"), "short");
     await userEvent.click(screen.getByRole("button", { name: "Create account" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("Choose a stronger password: Password not long enough.");
+    expect(await screen.findByRole("alert")).toHaveTextContent("Choose a stronger password: use at least 10 characters and add an uppercase letter and a number.");
+  });
+
+  it("links the confirmation step to the local mailbox only on the local stack", async () => {
+    const auth = fakeAuth({ signUp: async () => ({ confirmed: false }) });
+    await renderScreen(auth, { mailboxUrl: "/_local/mailbox" });
+    await userEvent.click(screen.getByRole("button", { name: "Create an account" }));
+    await userEvent.type(screen.getByLabelText("Email"), "Ana@Example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "Parley-test-2026!");
+    await userEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect(await screen.findByRole("heading", { name: "Confirm your email" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Open the local mailbox" })).toHaveAttribute("href", "/_local/mailbox?to=ana%40example.com");
+  });
+
+  it("says nothing of a mailbox in AWS, where the code is e-mailed", async () => {
+    const auth = fakeAuth({ signUp: async () => ({ confirmed: false }) });
+    await renderScreen(auth);
+    await userEvent.click(screen.getByRole("button", { name: "Create an account" }));
+    await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "Parley-test-2026!");
+    await userEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect(await screen.findByRole("heading", { name: "Confirm your email" })).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: /mailbox/ })).not.toBeInTheDocument();
   });
 });

@@ -5,8 +5,10 @@ import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { TextField } from "@/components/ui/TextField";
 import { ThemeToggle } from "@/components/ui/ThemeToggle";
+import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "@/config/config";
 import { AuthError, type SignInResult } from "@/features/auth/api/cognito";
 import { useAuth } from "@/features/auth/hooks/useAuth";
+import { passwordHint } from "@/features/auth/password";
 
 type Step =
   | { name: "signIn" }
@@ -27,8 +29,22 @@ const TITLES: Record<Step["name"], string> = {
   newPassword: "Choose a new password",
 };
 
-/** Sign up, confirm, sign in (with TOTP), forgot and reset password: one card, one step at a time. */
-export function AuthScreen() {
+/**
+ * Sign up, confirm, sign in (with TOTP), forgot and reset password: one card, one step at a
+ * time. On the local stack (`mailboxUrl`) the steps that wait for an e-mail link to the local
+ * mailbox, where the code is.
+ */
+export function AuthScreen({
+  notice: initialNotice = null,
+  passwordPolicy = DEFAULT_PASSWORD_POLICY,
+  mailboxUrl = null,
+}: {
+  /** Why the person is here (a session that ended), shown until the first step changes. */
+  notice?: string | null;
+  passwordPolicy?: PasswordPolicy;
+  /** The local stack's mailbox page; null in AWS, where Cognito sends real e-mail. */
+  mailboxUrl?: string | null;
+}) {
   const { auth, setUser } = useAuth();
   const [step, setStep] = useState<Step>({ name: "signIn" });
   const [email, setEmail] = useState("");
@@ -36,7 +52,7 @@ export function AuthScreen() {
   const [name, setName] = useState("");
   const [code, setCode] = useState("");
   const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(initialNotice);
   const [busy, setBusy] = useState(false);
 
   const go = (next: Step, message: string | null = null) => {
@@ -103,6 +119,16 @@ export function AuthScreen() {
   let fields: ReactNode;
   let submitLabel: string;
   let links: ReactNode = null;
+  // Locally nothing is e-mailed: the stack keeps the messages on its mailbox page.
+  const mailbox = mailboxUrl && (
+    <p className="local-mailbox">
+      Running locally, no e-mail is sent.{" "}
+      <a href={`${mailboxUrl}?to=${encodeURIComponent(email.trim().toLowerCase())}`} target="_blank" rel="noopener noreferrer">
+        Open the local mailbox
+      </a>{" "}
+      to see the code.
+    </p>
+  );
   const emailField = (
     <TextField label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
   );
@@ -140,8 +166,8 @@ export function AuthScreen() {
             type="password"
             autoComplete="new-password"
             required
-            minLength={8}
-            hint="At least 8 characters with upper and lower case letters, a number and a symbol."
+            minLength={passwordPolicy.minLength}
+            hint={passwordHint(passwordPolicy)}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
@@ -162,6 +188,7 @@ export function AuthScreen() {
         <>
           {emailField}
           <TextField label="Confirmation code" inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />
+          {mailbox}
         </>
       );
       links = (
@@ -185,7 +212,17 @@ export function AuthScreen() {
         <>
           {emailField}
           <TextField label="Reset code" inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />
-          <TextField label="New password" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+          {mailbox}
+          <TextField
+            label="New password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={passwordPolicy.minLength}
+            hint={passwordHint(passwordPolicy)}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
         </>
       );
       links = (
@@ -200,7 +237,18 @@ export function AuthScreen() {
       break;
     case "newPassword":
       submitLabel = "Set password";
-      fields = <TextField label="New password" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} />;
+      fields = (
+        <TextField
+          label="New password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={passwordPolicy.minLength}
+          hint={passwordHint(passwordPolicy)}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      );
       break;
   }
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
 
 import { ChatView } from "@/features/chat/components/ChatView";
+import { handOffFirstMessage, takeFirstMessage } from "@/features/chat/firstMessage";
 import { HttpClient } from "@/lib/http";
 import { RealtimeClient } from "@/lib/realtime";
 import { RealtimeProvider } from "@/lib/realtime-context";
@@ -65,13 +66,13 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
   });
   afterEach(() => client.stop());
 
-  function renderChat() {
+  function renderChat(demoModel: string | null = null) {
     const tokens = { getToken: async () => "a.b.c" };
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     client = new RealtimeClient(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, tokens, {
       WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
     });
-    const session = { userId: "me", email: "me@example.com", name: "Me", http: new HttpClient(base, tokens) };
+    const session = { userId: "me", email: "me@example.com", name: "Me", http: new HttpClient(base, tokens), demoModel };
     render(
       <QueryClientProvider client={new QueryClient()}>
         <SessionContext.Provider value={session}>
@@ -116,6 +117,23 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
     await waitFor(() => expect(within(log).getByText("Stopped")).toBeInTheDocument());
     expect(within(log).getByText("9 in · 4 out tokens")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Stop" })).toBeNull();
+  });
+
+  it("sends the first message a new chat was created with, once, and shows it at once", async () => {
+    received.length = 0;
+    handOffFirstMessage(C, "My very first question");
+    renderChat();
+    const log = await screen.findByRole("log", { name: "Messages" });
+    expect(await within(log).findByText("My very first question")).toBeInTheDocument();
+    await waitFor(() => expect(received.filter((r) => r.action === "sendMessage")).toHaveLength(1));
+    expect(received.find((r) => r.action === "sendMessage")).toMatchObject({ conversationId: C, content: "My very first question" });
+    expect(takeFirstMessage(C)).toBeNull();
+    expect(screen.queryByText(/tiny model/)).toBeNull();
+  });
+
+  it("says answers come from a tiny model only when the demo model answers", async () => {
+    renderChat("SmolLM2-135M-Instruct");
+    expect(await screen.findByText(/Answers come from SmolLM2-135M-Instruct, a tiny model running on this machine/)).toBeInTheDocument();
   });
 
   it("a send refused as too frequent shows a calm notice and puts the text back in the composer", async () => {

@@ -7,7 +7,10 @@ import { preloadMarkdown } from "@/features/chat/components/LazyMarkdown";
 import { MessageList } from "@/features/chat/components/MessageList";
 import type { MessageActions } from "@/features/chat/components/MessageItem";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
+import { DemoModelHint } from "@/features/chat/components/DemoModelHint";
+import { takeFirstMessage } from "@/features/chat/firstMessage";
 import { useChat } from "@/features/chat/hooks/useChat";
+import { useMediaQuery } from "@/lib/media";
 import { useSession } from "@/lib/session";
 import type { Conversation } from "@/types/api";
 
@@ -27,12 +30,20 @@ export function ChatView({
   /** Display names by user id (a room's members), preferred over what a message carries. */
   authorNames?: Record<string, string>;
 }) {
-  const { userId } = useSession();
+  const { userId, demoModel } = useSession();
+  const narrow = useMediaQuery("(max-width: 600px)");
   const chat = useChat(conversation.id);
   const { messages, streaming, stop } = chat;
   const isGroup = conversation.kind === "group";
 
   useEffect(preloadMarkdown, []);
+
+  // A chat started from "New chat" exists from its first message on: send it now.
+  const { send } = chat;
+  useEffect(() => {
+    const first = takeFirstMessage(conversation.id);
+    if (first) send(first);
+  }, [conversation.id, send]);
 
   useEffect(() => {
     if (!streaming) return;
@@ -92,8 +103,9 @@ export function ChatView({
         mentionCandidates={isGroup ? mentionCandidates : undefined}
         onTyping={onTyping}
         restoreDraft={chat.draft}
-        placeholder={isGroup ? "Message the room — @assistant to ask the assistant" : "Ask anything"}
+        placeholder={isGroup ? (narrow ? "Message the room" : "Message the room — @assistant to ask the assistant") : "Ask anything"}
       />
+      {!isGroup && demoModel && <DemoModelHint model={demoModel} />}
     </section>
   );
 }

@@ -12,7 +12,12 @@ export function loadHighlighter(): Promise<Highlighter> {
   return loading;
 }
 
-/** A fenced code block: plain text at once, highlighted when the highlighter has loaded. */
+/**
+ * A fenced code block: plain text at once, highlighted when the highlighter has loaded. Its
+ * label is the language the fence names, and only once the fence's first line is complete (a
+ * streaming reply shows ```pyt before ```python); a block that names none has no label, never a
+ * guess such as "text".
+ */
 export function CodeBlock({ code, language }: { code: string; language: string | undefined }) {
   const [highlighted, setHighlighted] = useState<{ html: string; language: string | undefined } | null>(null);
   useEffect(() => {
@@ -24,14 +29,14 @@ export function CodeBlock({ code, language }: { code: string; language: string |
       live = false;
     };
   }, [code, language]);
-  const shownLanguage = language ?? highlighted?.language;
+  const label = code && language ? language : null;
   return (
     <div className="code-block">
       <div className="code-toolbar">
-        <span className="code-language">{shownLanguage ?? "text"}</span>
+        <span className="code-language">{label}</span>
         <CopyButton text={code} label="Copy code" />
       </div>
-      <pre tabIndex={0} aria-label={`${shownLanguage ?? "text"} code`}>
+      <pre tabIndex={0} aria-label={label ? `${label} code` : "Code"}>
         {highlighted ? (
           <code className="hljs" dangerouslySetInnerHTML={{ __html: highlighted.html }} />
         ) : (

@@ -50,6 +50,22 @@ describe("MessageItem", () => {
     expect(document.querySelector("link[rel=preload], link[rel=prefetch], img")).toBeNull();
   });
 
+  it("labels a streaming code block with its language only once the fence names it, never 'text'", async () => {
+    const streaming: DisplayMessage = { ...base, status: "streaming", usage: undefined };
+    const { container, rerender } = render(<MessageItem message={{ ...streaming, content: "Here:\n\n```" }} mine={false} actions={{}} />);
+    const label = () => container.querySelector(".code-language")?.textContent ?? null;
+    await waitFor(() => expect(container.querySelector(".code-block")).not.toBeNull(), { timeout: 4000 });
+    expect(label()).toBe("");
+    rerender(<MessageItem message={{ ...streaming, content: "Here:\n\n```pyt" }} mine={false} actions={{}} />);
+    expect(label()).toBe("");
+    rerender(<MessageItem message={{ ...streaming, content: "Here:\n\n```python\nprint(" }} mine={false} actions={{}} />);
+    expect(label()).toBe("python");
+    rerender(<MessageItem message={{ ...streaming, content: "Plain:\n\n```\nsome output\n```" }} mine={false} actions={{}} />);
+    expect(label()).toBe("");
+    expect(screen.queryByText("text")).toBeNull();
+    expect(screen.getByLabelText("Code")).toBeInTheDocument();
+  });
+
   it("copies a code block", async () => {
     const user = userEvent.setup();
     render(<MessageItem message={base} mine={false} actions={{}} />);

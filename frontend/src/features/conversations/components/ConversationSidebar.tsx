@@ -28,16 +28,22 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
   const all = useMemo(() => conversations.data?.pages.flatMap((page) => page.items) ?? [], [conversations.data]);
   const visible = useMemo(() => filterConversations(all, search), [all, search]);
 
-  const startChat = async (input: { kind: "assistant" | "group"; title?: string }) => {
-    const conversation = await create.mutateAsync(input);
+  const startRoom = async (title: string) => {
+    const conversation = await create.mutateAsync({ kind: "group", title });
     navigate({ name: "conversation", id: conversation.id });
+    onNavigate?.();
+  };
+  // A chat with the assistant is created with its first message (the "new" page), so a click
+  // that is never followed by a message leaves nothing in the list.
+  const startChat = () => {
+    navigate({ name: "new" });
     onNavigate?.();
   };
 
   return (
     <nav className="sidebar" aria-label="Conversations">
       <div className="sidebar-actions">
-        <Button variant="primary" onClick={() => void startChat({ kind: "assistant" })} busy={create.isPending}>
+        <Button variant="primary" onClick={startChat}>
           New chat
         </Button>
         <Button onClick={() => setNewRoom(true)}>New room</Button>
@@ -70,7 +76,9 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
               <span className="conversation-kind">
                 <Icon name={conversation.kind === "group" ? "hash" : "spark"} size={14} />
               </span>
-              <span className="conversation-title">{displayTitle(conversation)}</span>
+              <span className="conversation-title" title={displayTitle(conversation)}>
+                {displayTitle(conversation)}
+              </span>
               <time dateTime={conversation.updatedAt} className="conversation-time">
                 {relativeTime(conversation.updatedAt)}
               </time>
@@ -89,7 +97,7 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
         ))}
       </ul>
       {!conversations.isPending && visible.length === 0 && (
-        <p className="muted sidebar-empty">{search ? "No conversation matches." : "No conversations yet."}</p>
+        <p className="muted sidebar-empty">{search ? "No conversation title matches." : "No conversations yet."}</p>
       )}
       {search.trim() && <MessageSearch query={search} onNavigate={onNavigate} />}
       {conversations.hasNextPage && (
@@ -97,7 +105,7 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
           Show older
         </Button>
       )}
-      {newRoom && <NewRoomDialog onClose={() => setNewRoom(false)} onCreate={(title) => startChat({ kind: "group", title })} />}
+      {newRoom && <NewRoomDialog onClose={() => setNewRoom(false)} onCreate={startRoom} />}
       {renaming && <RenameDialog conversation={renaming} onClose={() => setRenaming(null)} />}
       {deleting && (
         <DeleteDialog
@@ -176,6 +184,14 @@ function RenameDialog({ conversation, onClose }: { conversation: Conversation; o
   );
 }
 
+/** What deleting removes, and for whom: a room's members lose it too, a private chat is yours alone. */
+export function deleteWarning(conversation: Pick<Conversation, "title" | "kind">): string {
+  const title = `“${displayTitle(conversation)}”`;
+  return conversation.kind === "group"
+    ? `${title} and all its messages will be deleted for everyone in the room. This cannot be undone.`
+    : `${title} and all its messages will be deleted. This cannot be undone.`;
+}
+
 function DeleteDialog({ conversation, onClose, onDeleted }: { conversation: Conversation; onClose: () => void; onDeleted: () => void }) {
   const remove = useDeleteConversation();
   return (
@@ -183,7 +199,7 @@ function DeleteDialog({ conversation, onClose, onDeleted }: { conversation: Conv
       title="Delete conversation?"
       body={
         <>
-          “{displayTitle(conversation)}” and all its messages will be deleted for everyone. This cannot be undone.
+          {deleteWarning(conversation)}
           {remove.error && <span className="field-error"> {remove.error.message}</span>}
         </>
       }

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { FormEvent } from "react";
 
 import { Alert } from "@/components/ui/Alert";
@@ -10,6 +10,10 @@ import { useInviteMember, useMembers, useRemoveMember } from "@/features/rooms/a
 import { useSession } from "@/lib/session";
 import type { Conversation } from "@/types/api";
 import type { PresenceUser } from "@/types/ws";
+
+/** How long a "joined the room" notice stays before it fades (ms), and the fade. */
+export const NOTICE_MS = 5000;
+const FADE_MS = 600;
 
 /** A room's members with who is online, the owner's invite form, and Leave. */
 export function MembersPanel({
@@ -27,6 +31,17 @@ export function MembersPanel({
   const remove = useRemoveMember(conversation.id);
   const [email, setEmail] = useState("");
   const [invited, setInvited] = useState<string | null>(null);
+  const [fading, setFading] = useState(false);
+  // "X joined the room" is read, then fades and goes (a new invite starts it again).
+  useEffect(() => {
+    if (!invited) return;
+    const fade = setTimeout(() => setFading(true), NOTICE_MS);
+    const gone = setTimeout(() => setInvited(null), NOTICE_MS + FADE_MS);
+    return () => {
+      clearTimeout(fade);
+      clearTimeout(gone);
+    };
+  }, [invited]);
   const [leaving, setLeaving] = useState(false);
   const onlineIds = new Set((online ?? []).map((u) => u.userId));
   const isOwner = conversation.role === "owner";
@@ -38,6 +53,7 @@ export function MembersPanel({
     setInvited(null);
     invite.mutate(address, {
       onSuccess: (member) => {
+        setFading(false);
         setInvited(`${member.name || member.email} joined the room.`);
         setEmail("");
       },
@@ -77,7 +93,11 @@ export function MembersPanel({
           <Button type="submit" busy={invite.isPending}>
             Invite
           </Button>
-          {invited && <Alert tone="success">{invited}</Alert>}
+          {invited && (
+            <div className={fading ? "fade-out" : undefined}>
+              <Alert tone="success">{invited}</Alert>
+            </div>
+          )}
         </form>
       )}
       {!isOwner && (
