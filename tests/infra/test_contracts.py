@@ -68,6 +68,18 @@ REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
     ("stream_processor", "s3:PutObject"): "only chat_api signs upload grants",
     ("stream_processor", "s3:PutObjectTagging"): "sending a file (keep) happens in the pipeline",
     ("maintenance", "s3:GetObject"): "the maintenance never reads attachments",
+    # The maintenance and export_worker import parley.services, whose module-level `Part`
+    # TypeVar names MessagePipeline and ReplyWriter: their writes are reached, never run there.
+    (
+        "maintenance",
+        "dynamodb:PutItem",
+    ): "it ends replies (UpdateItem) and settles slots; posts nothing",
+    ("maintenance", "dynamodb:ConditionCheckItem"): "it posts no message",
+    ("maintenance", "dynamodb:BatchGetItem"): "it reads META and member lists, never a batch",
+    ("maintenance", "s3:PutObjectTagging"): "it sends no file",
+    ("export_worker", "dynamodb:PutItem"): "it reads the history; it writes the export record only",
+    ("export_worker", "dynamodb:ConditionCheckItem"): "it posts no message",
+    ("export_worker", "s3:PutObjectTagging"): "it writes exports, never attachments",
 }
 
 
