@@ -127,4 +127,26 @@ test.describe.serial("rooms with other people", () => {
     const members = owner.getByRole("complementary", { name: "Members" });
     await expect(members.getByRole("listitem")).toHaveCount(1);
   });
+
+  test("the search box finds the room's messages, opens the room at one, and finds nothing for who left", async () => {
+    const search = owner.getByRole("searchbox", { name: "Search conversations and messages" });
+    await search.fill("away");
+    const results = owner.getByRole("list", { name: "Messages found" });
+    const result = results.getByRole("link", { name: /Said while Ben was away/ });
+    await expect(result).toBeVisible({ timeout: 15_000 });
+    await expect(result).toContainText(roomName);
+    await expect(result.locator("mark")).toHaveText(["away"]);
+    await expectAccessible(owner);
+    await result.focus();
+    await owner.keyboard.press("Enter");
+    await expect(owner).toHaveURL(/#\/c\/[0-9A-Z]{26}\/m\/[0-9A-Z]{26}$/);
+    const target = owner.locator("article.search-target");
+    await expect(target).toContainText("Said while Ben was away");
+    await expect(target).toBeFocused();
+    await search.fill("");
+    // Ben left the room above: its words are no longer his to find.
+    await guest.getByRole("searchbox", { name: "Search conversations and messages" }).fill("away");
+    await expect(guest.getByRole("status").filter({ hasText: "No messages match." })).toBeVisible({ timeout: 15_000 });
+    await guest.getByRole("searchbox", { name: "Search conversations and messages" }).fill("");
+  });
 });

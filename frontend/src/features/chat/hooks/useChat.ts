@@ -15,8 +15,7 @@ export interface ChatController {
   lastError: LiveState["lastError"];
   /** Text handed back to the composer. */
   draft: LiveState["draft"];
-  /** Sends a message, with the ids of files attached to it (ready ones). */
-  send: (content: string, attachmentIds?: string[]) => void;
+  send: (content: string) => void;
   stop: () => void;
   /** Asks the assistant to answer this user message again (regenerate, or Retry after a failure). */
   retry: (userMessageId: string) => void;
@@ -63,11 +62,10 @@ export function useChat(conversationId: string): ChatController {
   );
 
   const send = useCallback(
-    (content: string, attachmentIds: string[] = []) => {
+    (content: string) => {
       const clientMessageId = newClientMessageId();
       dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
-      const files = attachmentIds.length ? { attachmentIds } : {};
-      client.send({ action: "sendMessage", conversationId, clientMessageId, content, ...files });
+      client.send({ action: "sendMessage", conversationId, clientMessageId, content });
     },
     [client, conversationId],
   );
