@@ -92,7 +92,11 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False) -> Non
 MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (module under functions/, the tests that cover it): one line per module.
     ("parley/auth.py", ("tests/unit/test_core_auth.py", "tests/unit/test_realtime_authorizer.py")),
-    ("parley/access.py", ("tests/unit/test_access_rules.py",)),
+    (
+        "parley/access.py",
+        ("tests/unit/test_access_rules.py", "tests/unit/test_attachment_rules.py"),
+    ),
+    ("parley/extraction.py", ("tests/unit/test_extraction.py",)),
     (
         "parley/conversations.py",
         ("tests/unit/test_access_rules.py", "tests/unit/test_personal_events.py"),

@@ -268,12 +268,12 @@ class Attachments:
 
     def contents(self, messages: Sequence[Message]) -> dict[str, AttachmentContent]:
         """What the model reads of the attachments of `messages` (one conversation's)."""
-        wanted = [a.id for m in messages for a in m.attachments]
+        wanted = [a.id for m in messages for a in m.attachments or ()]
         if not wanted:
             return {}
         conversation_id = messages[0].conversation_id
         question = next((m for m in reversed(messages) if m.role == "user"), None)
-        seen = {a.id for a in question.attachments} if question is not None else set()
+        seen = {a.id for a in question.attachments or ()} if question is not None else set()
         records = self.store.attachments.many(conversation_id, wanted, with_text=True)
         out: dict[str, AttachmentContent] = {}
         for record in records.values():

@@ -151,7 +151,7 @@ def with_attachments(
     out[0] = ChatTurn(role="system", content=turns[0].content + ATTACHMENT_PROMPT)
     question_room = budget - estimate_tokens(out[0].content)
     for position, (message, index) in enumerate(zip(users, user_turns, strict=True)):
-        files = [attachments[a.id] for a in message.attachments if a.id in attachments]
+        files = [attachments[a.id] for a in message.attachments or () if a.id in attachments]
         if not files:
             continue
         turn = out[index]

@@ -111,7 +111,8 @@ class Message(ApiModel):
         ),
     )
     usage: Usage | None = None
-    attachments: list[MessageAttachment] = []
+    attachments: list[MessageAttachment] | None = None
+    """The files sent with a user's message (absent when there are none)."""
     created_at: str
     updated_at: str
 
@@ -239,7 +240,7 @@ class UpdateConversation(InputModel):
 class PostMessage(InputModel):
     content: Content
     client_message_id: ClientMessageId | None = None
-    attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] = []
+    attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] | None = None
     after: Id | None = Field(
         default=None,
         description="A chat with the assistant: the message this one follows (default: the newest)",

@@ -187,6 +187,47 @@ test.describe.serial("chat with the assistant", () => {
     await expect(lastAssistant(page)).toContainText("Answer to the edited question.");
   });
 
+  test("attach a file by drag and drop, remove another, and ask about it: the model reads the file", async () => {
+    const drop = async (name: string, type: string, text: string) => {
+      const dataTransfer = await page.evaluateHandle(
+        ([n, t, body]) => {
+          const transfer = new DataTransfer();
+          const bytes = t.startsWith("image/") ? Uint8Array.from(atob(body), (c) => c.charCodeAt(0)) : body;
+          transfer.items.add(new File([bytes], n, { type: t }));
+          return transfer;
+        },
+        [name, type, text] as const,
+      );
+      await page.locator("form.composer").dispatchEvent("dragover", { dataTransfer });
+      await page.locator("form.composer").dispatchEvent("drop", { dataTransfer });
+    };
+    const tray = page.getByRole("list", { name: "Attached files" });
+    await drop("launch-notes.txt", "text/plain", "The launch window opens at 04:12 UTC on Thursday.\n");
+    const pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+    await drop("pixel.png", "image/png", pixel);
+    const notes = tray.getByRole("listitem").filter({ hasText: "launch-notes.txt" });
+    await expect(notes.getByRole("status")).toContainText("Ready", { timeout: 30_000 });
+    const image = tray.getByRole("listitem").filter({ hasText: "pixel.png" });
+    await expect(image.locator("img.attachment-thumb")).toBeVisible();
+    await expectAccessible(page);
+    await image.getByRole("button", { name: "Remove pixel.png" }).click();
+    await expect(image).toHaveCount(0);
+
+    await enqueue({ text: "The window opens at 04:12 UTC on Thursday." });
+    await composer(page).fill("When does the launch window open?");
+    await composer(page).press("Enter");
+    await expect(lastAssistant(page)).toContainText("04:12 UTC on Thursday", { timeout: 30_000 });
+    await expect(tray).toHaveCount(0);
+    const question = page.locator("article.message-user").last();
+    await expect(question.getByRole("button", { name: "Download launch-notes.txt" })).toBeVisible();
+    const requests = (await (await fetch(`${stack().controlUrl}/requests`)).json()) as { body: { messages: { content: string }[] } }[];
+    const asked = requests.at(-1)!.body.messages.at(-1)!.content;
+    expect(asked).toContain("When does the launch window open?");
+    expect(asked).toContain('<<<file 1: "launch-notes.txt"');
+    expect(asked).toContain("The launch window opens at 04:12 UTC on Thursday.");
+    expect(asked).not.toContain("pixel.png");
+  });
+
   test("older messages load when scrolling up", async () => {
     // GIVEN a conversation with more history than one page (made over the HTTP API)
     const api = stack().httpApiUrl;

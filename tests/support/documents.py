@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from functools import cache
 
 
 def _escape(text: str) -> str:
@@ -88,13 +89,15 @@ def malformed_pdf() -> bytes:
     return b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R\n" + b"\x00garbage" * 50
 
 
-def flate_bomb_pdf(expanded_bytes: int = 200 * 1024 * 1024) -> bytes:
-    """A one-page PDF whose content stream inflates to `expanded_bytes` of zeros."""
-    chunk = zlib.compressobj(9)
+@cache
+def flate_bomb_pdf(expanded_bytes: int = 96 * 1024 * 1024) -> bytes:
+    """A one-page PDF whose content stream inflates to `expanded_bytes` of zeros (past the
+    processor's 64 MB limit)."""
     block = b"0" * (1024 * 1024)
-    parts = [chunk.compress(block) for _ in range(expanded_bytes // len(block))]
-    parts.append(chunk.flush())
-    stream = b"".join(parts)
+    packer = zlib.compressobj(9)
+    first = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    again = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    stream = first + again * (expanded_bytes // len(block) - 1) + packer.flush(zlib.Z_FINISH)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -119,7 +122,8 @@ def flate_bomb_pdf(expanded_bytes: int = 200 * 1024 * 1024) -> bytes:
     return out.getvalue()
 
 
-def zip_bomb(expanded_bytes: int = 256 * 1024 * 1024) -> bytes:
+@cache
+def zip_bomb(expanded_bytes: int = 128 * 1024 * 1024) -> bytes:
     """A zip archive (what a .docx is) holding one member that inflates to `expanded_bytes`.
 
     Built in well under a second: the deflate stream of one block of zeros, fully flushed, is

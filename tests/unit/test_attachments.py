@@ -262,8 +262,10 @@ def test_a_message_carries_the_senders_ready_files_and_keeps_them(s: Setting) ->
         dispatch=no_dispatch,
         attachment_ids=[attachment_id],
     )
-    assert [a.id for a in posted.message.attachments] == [attachment_id]
-    assert s.store.messages.get(s.room, posted.message.id).attachments[0].name == "notes.txt"
+    assert [a.id for a in posted.message.attachments or ()] == [attachment_id]
+    stored = s.store.messages.get(s.room, posted.message.id).attachments
+    assert stored is not None
+    assert stored[0].name == "notes.txt"
     record = s.record(attachment_id)
     assert record.message_id == posted.message.id
     tags = s.s3.get_object_tagging(Bucket=s.bucket, Key=record.object_key)["TagSet"]

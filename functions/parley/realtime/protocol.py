@@ -104,10 +104,18 @@ class SendMessage(_Wire):
     conversation_id: Id
     client_message_id: ClientMessageId
     content: Annotated[str, Field(min_length=1)]
-    attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] = []
-    """Files uploaded to this conversation by the sender and `ready` (`POST …/uploads`)."""
+    attachment_ids: list[Id] | None = None
+    """Files uploaded to this conversation by the sender and `ready` (`POST …/uploads`), at
+    most `MAX_ATTACHMENTS`."""
     after: Id | None = None
     edit_of: Id | None = None
+
+    @field_validator("attachment_ids")
+    @classmethod
+    def _few(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(value) > MAX_ATTACHMENTS:
+            raise ValueError(f"a message carries at most {MAX_ATTACHMENTS} attachments")
+        return value
 
     @field_validator("content")
     @classmethod

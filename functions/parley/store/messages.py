@@ -100,9 +100,9 @@ def to_message(item: dict[str, Any]) -> Message:
         reply_to=item.get("reply_to"),
         parent_id=item.get("parent_id"),
         usage=Usage.model_validate(plain(usage)) if usage else None,
-        attachments=[
-            MessageAttachment.model_validate(plain(a)) for a in item.get("attachments", ())
-        ],
+        attachments=[MessageAttachment.model_validate(plain(a)) for a in item["attachments"]]
+        if item.get("attachments")
+        else None,
         created_at=str(item["created_at"]),
         updated_at=str(item["updated_at"]),
     )
@@ -198,7 +198,7 @@ class MessageRepository:
             author_name=author_name,
             role="user",
             content=content,
-            attachments=list(attachments),
+            attachments=list(attachments) or None,
             status="complete",
             client_message_id=client_message_id,
             parent_id=parent_id,

@@ -9,6 +9,7 @@ import type { MessageActions } from "@/features/chat/components/MessageItem";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import { DemoModelHint } from "@/features/chat/components/DemoModelHint";
 import { takeFirstMessage } from "@/features/chat/firstMessage";
+import { useAttachments } from "@/features/chat/hooks/useAttachments";
 import { useChat } from "@/features/chat/hooks/useChat";
 import { useMediaQuery } from "@/lib/media";
 import { useSession } from "@/lib/session";
@@ -33,6 +34,7 @@ export function ChatView({
   const { userId, demoModel } = useSession();
   const narrow = useMediaQuery("(max-width: 600px)");
   const chat = useChat(conversation.id);
+  const files = useAttachments(conversation.id);
   const { messages, streaming, stop } = chat;
   const isGroup = conversation.kind === "group";
 
@@ -96,7 +98,11 @@ export function ChatView({
       )}
       <div className="below-messages">{belowMessages}</div>
       <Composer
-        onSend={chat.send}
+        onSend={(content) => {
+          chat.send(content, files.readyIds());
+          files.clear();
+        }}
+        attachments={files}
         onStop={stop}
         streaming={Boolean(streaming)}
         blockWhileStreaming={!isGroup}

@@ -2,6 +2,8 @@ import { useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import type { KeyboardEvent } from "react";
 
 import { Button } from "@/components/ui/Button";
+import { AttachmentTray } from "@/features/chat/components/AttachmentTray";
+import type { AttachmentsController } from "@/features/chat/hooks/useAttachments";
 import { applyMention, matchMentions, mentionAt } from "@/features/chat/mentions";
 
 const MAX_LENGTH = 16_000;
@@ -20,6 +22,7 @@ export function Composer({
   restoreDraft,
   placeholder,
   disabled,
+  attachments,
 }: {
   onSend: (content: string) => void;
   onStop: () => void;
@@ -32,7 +35,11 @@ export function Composer({
   restoreDraft?: { key: string; content: string } | null;
   placeholder: string;
   disabled?: boolean;
+  /** Files to send with the message: attached by button, drag and drop or paste. */
+  attachments?: AttachmentsController;
 }) {
+  const picker = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
   const [text, setText] = useState("");
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
   const [active, setActive] = useState(0);
@@ -78,7 +85,7 @@ export function Composer({
 
   const submit = () => {
     const content = text.trim();
-    if (!content || disabled || (streaming && blockWhileStreaming)) return;
+    if (!content || disabled || attachments?.busy || (streaming && blockWhileStreaming)) return;
     onSend(content);
     onTyping?.(false);
     setText("");
@@ -117,12 +124,55 @@ export function Composer({
   const showStop = streaming;
   return (
     <form
-      className="composer"
+      className={`composer ${dragging ? "is-dropping" : ""}`.trim()}
       onSubmit={(event) => {
         event.preventDefault();
         submit();
       }}
+      onDragOver={(event) => {
+        if (!attachments || !event.dataTransfer.types.includes("Files")) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        if (!attachments || event.dataTransfer.files.length === 0) return;
+        event.preventDefault();
+        setDragging(false);
+        attachments.add(event.dataTransfer.files);
+      }}
+      onPaste={(event) => {
+        if (!attachments || event.clipboardData.files.length === 0) return;
+        event.preventDefault();
+        attachments.add(event.clipboardData.files);
+      }}
     >
+      {attachments && <AttachmentTray attachments={attachments} />}
+      {attachments && (
+        <>
+          <input
+            ref={picker}
+            type="file"
+            multiple
+            hidden
+            data-testid="attach-input"
+            onChange={(event) => {
+              if (event.target.files) attachments.add(event.target.files);
+              event.target.value = "";
+            }}
+          />
+          <Button
+            variant="secondary"
+            className="attach-button"
+            aria-label="Attach files"
+            title="Attach files (or drop or paste them here)"
+            disabled={disabled}
+            onClick={() => picker.current?.click()}
+          >
+            📎
+          </Button>
+        </>
+      )}
       <div className="composer-field">
         <label htmlFor={`${listId}-input`} className="visually-hidden">
           Message
@@ -170,7 +220,7 @@ export function Composer({
         </Button>
       )}
       {(!showStop || !blockWhileStreaming) && (
-        <Button type="submit" variant="primary" disabled={!text.trim() || disabled}>
+        <Button type="submit" variant="primary" disabled={!text.trim() || disabled || attachments?.busy}>
           Send
         </Button>
       )}

@@ -4,6 +4,7 @@ import { Button } from "@/components/ui/Button";
 import { CopyButton } from "@/components/ui/CopyButton";
 import { Icon } from "@/components/ui/Icon";
 import { LazyMarkdown } from "@/features/chat/components/LazyMarkdown";
+import { MessageAttachments } from "@/features/chat/components/MessageAttachments";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 
 export interface MessageActions {
@@ -77,6 +78,9 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
             <p className="plain">{message.content}</p>
           )}
           {streaming && <span className="caret" aria-hidden="true" />}
+          {message.attachments?.length ? (
+            <MessageAttachments conversationId={message.conversationId} attachments={message.attachments} />
+          ) : null}
         </div>
       )}
       {failed && (

@@ -15,7 +15,8 @@ export interface ChatController {
   lastError: LiveState["lastError"];
   /** Text handed back to the composer. */
   draft: LiveState["draft"];
-  send: (content: string) => void;
+  /** Sends a message, with the ids of files attached to it (ready ones). */
+  send: (content: string, attachmentIds?: string[]) => void;
   stop: () => void;
   /** Asks the assistant to answer this user message again (regenerate, or Retry after a failure). */
   retry: (userMessageId: string) => void;
@@ -62,10 +63,11 @@ export function useChat(conversationId: string): ChatController {
   );
 
   const send = useCallback(
-    (content: string) => {
+    (content: string, attachmentIds: string[] = []) => {
       const clientMessageId = newClientMessageId();
       dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
-      client.send({ action: "sendMessage", conversationId, clientMessageId, content });
+      const files = attachmentIds.length ? { attachmentIds } : {};
+      client.send({ action: "sendMessage", conversationId, clientMessageId, content, ...files });
     },
     [client, conversationId],
   );
