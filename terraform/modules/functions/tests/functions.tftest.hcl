@@ -21,6 +21,7 @@ variables {
     )
   }
   table_arns              = { for name in keys(yamldecode(file("../../../functions/tables.yaml")).tables) : name => "arn:aws:dynamodb:eu-west-1:111111111111:table/parley-test-${name}" }
+  table_stream_arns       = { for name in keys(yamldecode(file("../../../functions/tables.yaml")).tables) : name => "arn:aws:dynamodb:eu-west-1:111111111111:table/parley-test-${name}/stream/2026-01-01T00:00:00.000" }
   websocket_execution_arn = "arn:aws:execute-api:eu-west-1:111111111111:abc123"
   websocket_stage         = "live"
   user_pool_arn           = "arn:aws:cognito-idp:eu-west-1:111111111111:userpool/eu-west-1_x"
