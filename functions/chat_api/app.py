@@ -51,6 +51,9 @@ def openapi_document(who: CurrentUser) -> Response[Any]:
     return Response(200, "application/json", openapi_json())
 
 
-@lambda_handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+# Lambda's active tracing (manifest `tracing: true`) still records every request's segment; the
+# X-Ray SDK's per-call sub-segments are not worth its import on every cold start of the API
+# (`invoke bench --only coldstart`: 2.77× `import boto3` with it).
+@lambda_handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, trace=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -3,11 +3,11 @@ duration in the local stack's execution environment.
 
 1. Import ratio: each manifest function's handler module imported in a fresh interpreter as
    Lambda's init does (AWS_LAMBDA_FUNCTION_NAME set, so Powertools traces where the handler
-   asks for it), against `import boto3` alone; best of 3 each, interleaved so machine load
+   asks for it), against `import boto3` alone; best of 2 each, interleaved so machine load
    hits them alike. Goal for `chat_api`: ≤ 2×. Also names the heavy packages each one imports
    (the X-Ray SDK, the provider SDK `openai`, pydantic).
 2. Init duration: the local stack's `ExecutionEnvironment` (tasks/local/gateway) started for
-   each function — a process that imports the handler, as Lambda's init phase — best of 2.
+   each function — a process that imports the handler, as Lambda's init phase.
 
 Run: `python -m tests.benchmarks.bench_coldstart` (or `invoke bench --only coldstart`).
 """
@@ -27,9 +27,13 @@ FUNCTIONS = ROOT / "functions"
 sys.path.insert(0, str(ROOT))
 
 from tasks.core.manifest import Ref, load_manifest  # noqa: E402
-from tasks.local.gateway.lambdas import ExecutionEnvironment, FunctionSpec  # noqa: E402
+from tasks.local.gateway.lambdas import (  # noqa: E402
+    ExecutionEnvironment,
+    FunctionSpec,
+    runtime_environment,
+)
 
-RUNS = 3
+RUNS = 2
 HEAVY = ("aws_xray_sdk", "openai", "pydantic", "jwt", "aws_lambda_powertools.event_handler")
 SNIPPET = """
 import sys, time, json
@@ -69,7 +73,7 @@ def import_once(module: str, function: str) -> tuple[float, list[str]]:
 
 
 async def init_once(spec: FunctionSpec) -> float:
-    env = {**_env(spec.name), **spec.environment}
+    env = runtime_environment(spec, {"AWS_REGION": "us-east-1"})
     environment = ExecutionEnvironment(spec, env)
     started = time.perf_counter()
     await environment.start()
@@ -101,10 +105,8 @@ def main() -> int:
         for name, f in manifest.functions.items()
     }
     init: dict[str, float] = {}
-    for _ in range(2):
-        for name, spec in specs.items():
-            seconds = asyncio.run(init_once(spec))
-            init[name] = min(init.get(name, float("inf")), seconds)
+    for name, spec in specs.items():
+        init[name] = asyncio.run(init_once(spec))
     boto3_s = best["boto3"]
     print(f"cold start: `import boto3` {boto3_s * 1000:.0f} ms here (best of {RUNS})")
     print(

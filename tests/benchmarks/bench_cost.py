@@ -337,6 +337,11 @@ def _money(dollars: float, width: int) -> str:
     return f"{f'${dollars:.3f}':>{width}}"
 
 
+def result_memory() -> int:
+    manifest = load_manifest()
+    return manifest.memory(manifest.functions["bot_worker"])
+
+
 def print_costs(results: list[Scenario], prices: PriceTable, replayed: int) -> dict[str, float]:
     say(
         f"1. cost per 1,000 replies of {TOKENS:,} tokens ({len(TEXT):,} bytes) at "
@@ -381,7 +386,8 @@ def print_costs(results: list[Scenario], prices: PriceTable, replayed: int) -> d
         f"lines per invocation). bot_worker bills max(model time {MODEL_SECONDS:.2f} s,"
     )
     say(
-        "   measured work) at 512 MB; measured here against moto with posts answered in process "
+        f"   measured work) at {result_memory()} MB; measured here against moto with posts "
+        "answered in process "
         "(real posts cost more CPU: a floor for"
     )
     say(
@@ -782,7 +788,7 @@ def print_idle(prices: PriceTable) -> float:
     return total["prod"]
 
 
-def write_reply_usage(results: list[Scenario], idle_prod: float) -> None:
+def write_reply_usage(results: list[Scenario], *, idle_prod: float | None) -> None:
     """What one reply of each scenario used, for `invoke cost` (tests/benchmarks/monthly.py).
     Scenarios run in only one mode keep the other mode's figures from the file."""
     from tests.benchmarks.monthly import REPLY_FIELDS, REPLY_USAGE_FILE
@@ -811,7 +817,9 @@ def write_reply_usage(results: list[Scenario], idle_prod: float) -> None:
         "written_by": "invoke bench --only cost",
         "tokens": TOKENS,
         "scenarios": scenarios,
-        "idle_monthly": {"prod": round(idle_prod, 2)},
+        "idle_monthly": known.get("idle_monthly", {})
+        if idle_prod is None
+        else {"prod": round(idle_prod, 2)},
     }
     REPLY_USAGE_FILE.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     say(f"   one reply's usage per scenario written to {REPLY_USAGE_FILE.relative_to(ROOT)}")
@@ -899,6 +907,7 @@ def main() -> int:
                 say(f"   ({name} · {mode}: {time.perf_counter() - lap:.1f} s)")
         totals = print_costs(results, prices, meter.replayed)
         print_memory(results, prices, memory["bot_worker"])
+        write_reply_usage(results, idle_prod=None)  # kept even if a later section fails
         for result in results:
             if result.mode == "coalesced" or result.members == 1:
                 print_breakdown(result, prices)
@@ -909,7 +918,7 @@ def main() -> int:
         counts = print_calls(stage, labels)
         say()
         idle = print_idle(prices)
-        write_reply_usage(results, idle)
+        write_reply_usage(results, idle_prod=idle)
         say(
             json.dumps(
                 {
