@@ -38,6 +38,10 @@ pytestmark = [
     ),
 ]
 
+# The apply creates every module's resources (the workflows module added the schedule, the
+# state machine and the exports bucket): more than pytest's default 300 s on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's account
 BUCKET = f"parley-artifacts-{ACCOUNT}"
