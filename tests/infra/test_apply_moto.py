@@ -36,11 +36,10 @@ pytestmark = [
         provider_mirror() is None,
         reason="no Terraform provider mirror here (TF_PLUGIN_MIRROR): apply needs hashicorp/aws",
     ),
+    # The apply creates every module's resources (the workflows module added the schedule, the
+    # state machine and the exports bucket): more than the default 300 s on a loaded machine.
+    pytest.mark.timeout(900),
 ]
-
-# The apply creates every module's resources (the workflows module added the schedule, the
-# state machine and the exports bucket): more than pytest's default 300 s on a loaded machine.
-pytestmark = pytest.mark.timeout(900)
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's account
