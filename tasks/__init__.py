@@ -16,7 +16,17 @@ from invoke.collection import Collection
 # activated: `.venv/bin/invoke test` behaves like `uv run invoke test`.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-MODULES = ("build", "quality", "bench", "release", "infra", "frontend", "dev", "streams", "workflows")
+MODULES = (
+    "build",
+    "quality",
+    "bench",
+    "release",
+    "infra",
+    "frontend",
+    "dev",
+    "streams",
+    "workflows",
+)
 """Task modules, in the order `invoke --list` reads best."""
 
 ns = Collection()

@@ -7,14 +7,14 @@ the mapping's key filter applied) and deletes the message once the function took
 message whose records still fail, or are no longer in the stream, stays in the queue and is named.
 The projections are idempotent, so replaying a batch that partly succeeded before is safe.
 
-Locally (`--env local`, the default) it talks to the running stack (`.local/ready.json`); with
-`--env dev|prod` to AWS, with the queue and function from `terraform output`.
+Locally (`--env local`, the default) it talks to the running `invoke dev` (moto and the Lambda API
+on their fixed ports); with `--env dev|prod` to AWS, with the queue and function from
+`terraform output`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +28,9 @@ from invoke.tasks import task
 from tasks.local.streams import failed_from, lambda_record, matches
 
 ROOT = Path(__file__).resolve().parents[1]
-READY_FILE = ROOT / ".local" / "ready.json"
 FUNCTION = "stream_processor"
+LOCAL_QUEUE = f"parley-local-{FUNCTION}-stream-dlq"
+"""The local stack's stream dead-letter queue on moto (tasks/local/stack.py)."""
 
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -140,40 +141,58 @@ def _terraform_output(env: str, name: str) -> str:
     return result.stdout.strip()
 
 
-@task(help={"env": "local (the running stack, the default), dev or prod"})
-def redrive(c: Context, env: str = "local") -> None:
+@task(
+    help={
+        "env": "local (a running `invoke dev`, default) or an environment: dev, prod",
+        "moto_url": "the local stack's moto (default http://127.0.0.1:8084)",
+        "lambda_url": "the local stack's Lambda API (default http://127.0.0.1:8083)",
+        "region": "AWS region (default: us-east-1 locally, the AWS CLI's otherwise)",
+    }
+)
+def redrive(
+    c: Context, env: str = "local", moto_url: str = "", lambda_url: str = "", region: str = ""
+) -> None:
     """Replay the change feed's dead-letter queue through the stream processor."""
     import boto3
+    from botocore.config import Config
 
     from tasks.core.manifest import load_manifest
     from tasks.local.bootstrap import FAKE_CREDENTIALS
 
     config = load_manifest().functions[FUNCTION].triggers.stream
     key_prefix = config.key_prefix if config is not None else None
+    timeouts = Config(read_timeout=900, retries={"max_attempts": 0})
     if env == "local":
-        if not READY_FILE.exists():
-            raise Exit("The local stack is not running: start it with `invoke dev`.", code=1)
-        ready = json.loads(READY_FILE.read_text())
         session = boto3.Session(
             aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
             aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
-            region_name=ready["region"],
+            region_name=region or "us-east-1",
         )
-        endpoint = {"endpoint_url": ready["motoUrl"]}
-        queue_url, function = ready["streamDeadLetterQueueUrl"], FUNCTION
-        lambda_client = session.client("lambda", endpoint_url=ready["lambdaUrl"])
+        endpoint: str | None = moto_url or "http://127.0.0.1:8084"
+        sqs = session.client("sqs", endpoint_url=endpoint)
+        try:
+            queue_url = sqs.get_queue_url(QueueName=LOCAL_QUEUE)["QueueUrl"]
+        except Exception as exc:  # noqa: BLE001 - said in a sentence, not a traceback
+            raise Exit(
+                f"No local stack with a change feed here ({exc}): run `invoke dev`.", 1
+            ) from None
+        function = FUNCTION
+        lambda_client = session.client(
+            "lambda", endpoint_url=lambda_url or "http://127.0.0.1:8083", config=timeouts
+        )
     elif env in ("dev", "prod"):
-        session = boto3.Session(region_name=os.environ.get("AWS_REGION"))
-        endpoint = {}
+        session = boto3.Session(region_name=region or None)
+        endpoint = None
+        sqs = session.client("sqs")
         queue_url = _terraform_output(env, "stream_dlq_url")
         function = _terraform_output(env, "stream_processor_function_name")
-        lambda_client = session.client("lambda")
+        lambda_client = session.client("lambda", config=timeouts)
     else:
         raise Exit(f"--env must be local, dev or prod (got '{env}')", code=1)
     report = replay(
-        session.client("sqs", **endpoint),
+        sqs,
         queue_url,
-        session.client("dynamodbstreams", **endpoint),
+        session.client("dynamodbstreams", endpoint_url=endpoint),
         lambda_invoker(lambda_client, function),
         key_prefix=key_prefix,
     )

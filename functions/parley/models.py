@@ -149,11 +149,46 @@ class Limits(ApiModel):
     )
 
 
+class UsageCounts(ApiModel):
+    """What a user did in a period (the change feed's rollups, `parley.rollups`)."""
+
+    messages: int = Field(description="Messages the user sent")
+    input_tokens: int = Field(description="Tokens the model read for the user's replies")
+    output_tokens: int = Field(description="Tokens the model wrote in the user's replies")
+    replies_stopped: int = Field(description="Replies the user asked for that were stopped")
+    replies_failed: int = Field(description="Replies the user asked for that failed")
+
+
+class UsageDay(UsageCounts):
+    date: str = Field(description="UTC day, YYYY-MM-DD")
+
+
+class UsageMonth(UsageCounts):
+    month: str = Field(description="UTC month, YYYY-MM")
+
+
+class Activity(ApiModel):
+    """Today's and this month's rollups, read as stored (kept within seconds by the change
+    feed, so a message sent just now may not be counted yet)."""
+
+    today: UsageDay
+    month: UsageMonth
+
+
+class UsageSeries(ApiModel):
+    """One entry per UTC day of the range, oldest first; a day without activity is zeros."""
+
+    from_: str = Field(alias="from", description="First day, YYYY-MM-DD")
+    to: str = Field(description="Last day, YYYY-MM-DD")
+    days: list[UsageDay]
+
+
 class Me(ApiModel):
     id: str
     email: str
     name: str
     usage: UsageToday
+    activity: Activity
     limits: Limits
 
 

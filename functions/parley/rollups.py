@@ -7,14 +7,19 @@
   reply began (the day its quota claim was made).
 
 Each counts once per message id (`RollupRepository.count_once`), however often the change is
-delivered. Deleting a conversation changes no rollup: usage is history.
+delivered. Deleting a conversation changes no rollup: usage is history. `GET /me` and
+`GET /me/usage` read the rollups as stored (`activity`, `usage_series`).
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from parley.changes import Change
+from parley.errors import BadRequest
+from parley.ids import today
+from parley.models import Activity, UsageDay, UsageMonth, UsageSeries
 from parley.store.rollups import Counts
 
 if TYPE_CHECKING:
@@ -57,3 +62,69 @@ class UsageRollups:
         day = str(change.new["created_at"])[:10]
         message_id = change.sk.removeprefix("MSG#")
         self.store.rollups.count_once(message_id, user_id, day, counts)
+
+
+# -- reading ---------------------------------------------------------------------------------
+MAX_USAGE_DAYS = 366
+"""The longest range `GET /me/usage` answers (one Query of at most this many items)."""
+DEFAULT_USAGE_DAYS = 30
+
+
+def _counts_model(counts: Counts) -> dict[str, int]:
+    return {
+        "messages": counts.messages,
+        "input_tokens": counts.tokens_in,
+        "output_tokens": counts.tokens_out,
+        "replies_stopped": counts.stopped,
+        "replies_failed": counts.failed,
+    }
+
+
+def activity(store: Store, user_id: str, day: str | None = None) -> Activity:
+    """Today's and this month's counts as the rollups hold them: one read, nothing summed."""
+    day = day or today()
+    daily, monthly = store.rollups.day_and_month(user_id, day)
+    return Activity(
+        today=UsageDay(date=day, **_counts_model(daily)),
+        month=UsageMonth(month=day[:7], **_counts_model(monthly)),
+    )
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a day as YYYY-MM-DD (got '{value[:20]}')") from None
+    if len(value) != 10:
+        raise BadRequest(f"'{name}' must be a day as YYYY-MM-DD (got '{value[:20]}')")
+    return parsed
+
+
+def usage_range(
+    first: str | None, last: str | None, *, now: str | None = None
+) -> tuple[date, date]:
+    """The days `GET /me/usage` asks for, checked: YYYY-MM-DD, `from` ≤ `to`, at most
+    `MAX_USAGE_DAYS` days; by default the `DEFAULT_USAGE_DAYS` days up to today (UTC)."""
+    end = _day(last, "to") if last is not None else _day(now or today(), "to")
+    start = (
+        _day(first, "from") if first is not None else end - timedelta(days=DEFAULT_USAGE_DAYS - 1)
+    )
+    if start > end:
+        raise BadRequest("'from' must not be after 'to'")
+    if (end - start).days + 1 > MAX_USAGE_DAYS:
+        raise BadRequest(f"A usage range is at most {MAX_USAGE_DAYS} days")
+    return start, end
+
+
+def usage_series(store: Store, user_id: str, first: str | None, last: str | None) -> UsageSeries:
+    """The user's daily rollups over a range, every day present (zeros where nothing
+    happened): one Query."""
+    start, end = usage_range(first, last)
+    found = store.rollups.days(user_id, start.isoformat(), end.isoformat())
+    days = []
+    for offset in range((end - start).days + 1):
+        day = (start + timedelta(days=offset)).isoformat()
+        days.append(UsageDay(date=day, **_counts_model(found.get(day, Counts()))))
+    return UsageSeries.model_validate(
+        {"from": start.isoformat(), "to": end.isoformat(), "days": days}
+    )

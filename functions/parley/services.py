@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -331,9 +331,3 @@ Part = TypeVar("Part", MessagePipeline, ReplyWriter)
 def _with_attachments(part: Part) -> Part:
     part.attachments = attachments()
     return part
-
-
-@cache
-def change_feed() -> ChangeFeed:
-    """`stream_processor`: every projection of `parley.changes`, over this cold start's store."""
-    return ChangeFeed(projections(get_store()))

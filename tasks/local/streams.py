@@ -188,6 +188,8 @@ class StreamPoller:
         self.shards: dict[str, Shard] = {}
         self.invocations = 0
         self.dead_lettered = 0
+        self.dead_letter_queue_url: str | None = None
+        """Where `dead_letter` sends (for the stack's summary and `invoke redrive`)."""
         self.lags: list[float] = []
         """Seconds from each record's creation to the end of the invocation that took it."""
         self._lock = threading.Lock()

@@ -132,6 +132,24 @@ test.describe.serial("chat with the assistant", () => {
     await expect(page.locator("article.message-user").last()).toContainText(question);
   });
 
+  test("the account menu shows my activity today, this month and per day, as a chart and a table", async () => {
+    const account = page.locator(".account-menu > button");
+    const panel = page.getByRole("region", { name: "My account" });
+    // The change feed counts the message a second or so after it was sent: reopen until it has.
+    await expect(async () => {
+      if ((await account.getAttribute("aria-expanded")) === "true") await account.click();
+      await account.click();
+      await expect(panel.getByText(/^[1-9]\d* messages, [1-9][\d,]* tokens$/).first()).toBeVisible({ timeout: 2_000 });
+      await expect(panel.getByRole("figure")).toHaveAccessibleName(/[1-9]\d* messages? from .* busiest day/, { timeout: 2_000 });
+    }).toPass({ timeout: 30_000 });
+    await panel.getByText("Show as a table").click();
+    await expect(panel.getByRole("table").getByRole("row")).toHaveCount(31);
+    await expectAccessible(page);
+    await page.keyboard.press("Escape");
+    await expect(panel).toBeHidden();
+    await expect(account).toBeFocused();
+  });
+
   test("Esc stops a streaming answer and the model call is cancelled", async () => {
     await enqueue({ text: "This answer goes on and on", endless: true, token_delay: 0.05 });
     await composer(page).fill("Tell me a very long story");

@@ -34,7 +34,6 @@ def expected_function(manifest: Manifest, name: str) -> dict[str, Any]:
         "authorizer": fn.triggers.authorizer,
         "cognito": list(fn.triggers.cognito),
         "stream": None if fn.triggers.stream is None else fn.triggers.stream.model_dump(),
-        "stream": None if fn.triggers.stream is None else fn.triggers.stream.model_dump(),
         "schedule": None if fn.triggers.schedule is None else fn.triggers.schedule.model_dump(),
         "workflows": list(fn.triggers.workflow),
         "async": None if async_ is None else async_.model_dump(),

@@ -437,6 +437,59 @@ def test_two_people_in_a_room(
     assert len(model.completions()) == 1, "one reply for one mention, not one per member"
 
 
+def test_the_change_feed_runs_in_the_stack(
+    stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser], model: Any
+) -> None:
+    """Lists, rollups and clean-up follow from DynamoDB Streams through the stack's event source
+    mapping and `stream_processor` (its own process), within the stream's delay."""
+    ada, bob = make_user("Ada"), make_user("Bob")
+    rooms = []
+    for title in ("first", "second"):
+        cid = api.post(
+            "/conversations", json={"title": title, "kind": "group"}, headers=ada.bearer()
+        ).json()["id"]
+        invited = api.post(
+            f"/conversations/{cid}/members", json={"email": bob.email}, headers=ada.bearer()
+        )
+        assert invited.status_code == 201
+        rooms.append(cid)
+
+    def listed(user: TestUser) -> list[str]:
+        return [c["id"] for c in api.get("/conversations", headers=user.bearer()).json()["items"]]
+
+    assert listed(bob) == rooms[::-1]
+    sent = api.post(
+        f"/conversations/{rooms[0]}/messages", json={"content": "hi"}, headers=bob.bearer()
+    )
+    assert sent.status_code == 201
+    for who in (ada, bob):
+        _wait_for(lambda who=who: listed(who) == rooms, "the room with the message to move up")
+    _wait_for(
+        lambda: api.get("/me", headers=bob.bearer()).json()["activity"]["today"]["messages"] == 1,
+        "bob's message to be counted",
+    )
+    assert api.get("/me", headers=ada.bearer()).json()["activity"]["today"]["messages"] == 0
+
+    assert api.delete(f"/conversations/{rooms[0]}", headers=ada.bearer()).status_code == 204
+    assert listed(bob) == [rooms[1]]  # at once, before the purge
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.info["motoUrl"],
+        region_name=stack.info["region"],
+        **FAKE_CREDENTIALS,
+    )
+
+    def left() -> list[Any]:
+        return dynamodb.query(
+            TableName=stack.resources.chat_table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"CONV#{rooms[0]}"}},
+        )["Items"]
+
+    _wait_for(lambda: not left(), "the deleted room's items to be purged")
+    assert stack.streams["stream_processor"].dead_lettered == 0
+
+
 def test_a_stranger_cannot_join_a_room(
     stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser]
 ) -> None:

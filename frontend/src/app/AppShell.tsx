@@ -8,6 +8,7 @@ import { ConnectionBadge } from "@/components/ui/ConnectionBadge";
 import { Icon } from "@/components/ui/Icon";
 import { ThemeToggle } from "@/components/ui/ThemeToggle";
 import type { AppConfig } from "@/config/config";
+import { AccountMenu } from "@/features/account/components/AccountMenu";
 import { ConversationSidebar } from "@/features/conversations/components/ConversationSidebar";
 import { HttpClient } from "@/lib/http";
 import type { TokenSource } from "@/lib/http";
@@ -85,9 +86,7 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
         <ConnectionBadge state={connection} />
         <span className="topbar-spacer" />
         <ThemeToggle />
-        <span className="user-name" title={user.email}>
-          {name === null ? "" : name || user.email}
-        </span>
+        <AccountMenu label={name === null ? "" : name || user.email} email={user.email} activity={me.data?.activity} />
         <button type="button" className="btn btn-ghost" onClick={onSignOut}>
           Sign out
         </button>

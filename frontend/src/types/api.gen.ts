@@ -217,8 +217,28 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** My profile and today's token usage */
+        /** My profile, today's token usage and my activity today and this month */
         get: operations["get_me_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My activity per day
+         * @description Messages sent, tokens and replies stopped or failed, one entry per UTC day from `from` to `to` (both included, at most 366 days; by default the last 30 days). Kept by the change feed within seconds of each message.
+         */
+        get: operations["get_my_usage_me_usage_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -268,6 +288,15 @@ export type paths = {
 export type webhooks = Record<string, never>;
 export type components = {
     schemas: {
+        /**
+         * Activity
+         * @description Today's and this month's rollups, read as stored (kept within seconds by the change
+         *     feed, so a message sent just now may not be counted yet).
+         */
+        Activity: {
+            month: components["schemas"]["UsageMonth"];
+            today: components["schemas"]["UsageDay"];
+        };
         /** AddMember */
         AddMember: {
             /** Email */
@@ -527,6 +556,7 @@ export type components = {
         };
         /** Me */
         Me: {
+            activity: components["schemas"]["Activity"];
             /** Email */
             email: string;
             /** Id */
@@ -754,6 +784,90 @@ export type components = {
             inputTokens: number;
             /** Outputtokens */
             outputTokens: number;
+        };
+        /** UsageDay */
+        UsageDay: {
+            /**
+             * Date
+             * @description UTC day, YYYY-MM-DD
+             */
+            date: string;
+            /**
+             * Inputtokens
+             * @description Tokens the model read for the user's replies
+             */
+            inputTokens: number;
+            /**
+             * Messages
+             * @description Messages the user sent
+             */
+            messages: number;
+            /**
+             * Outputtokens
+             * @description Tokens the model wrote in the user's replies
+             */
+            outputTokens: number;
+            /**
+             * Repliesfailed
+             * @description Replies the user asked for that failed
+             */
+            repliesFailed: number;
+            /**
+             * Repliesstopped
+             * @description Replies the user asked for that were stopped
+             */
+            repliesStopped: number;
+        };
+        /** UsageMonth */
+        UsageMonth: {
+            /**
+             * Inputtokens
+             * @description Tokens the model read for the user's replies
+             */
+            inputTokens: number;
+            /**
+             * Messages
+             * @description Messages the user sent
+             */
+            messages: number;
+            /**
+             * Month
+             * @description UTC month, YYYY-MM
+             */
+            month: string;
+            /**
+             * Outputtokens
+             * @description Tokens the model wrote in the user's replies
+             */
+            outputTokens: number;
+            /**
+             * Repliesfailed
+             * @description Replies the user asked for that failed
+             */
+            repliesFailed: number;
+            /**
+             * Repliesstopped
+             * @description Replies the user asked for that were stopped
+             */
+            repliesStopped: number;
+        };
+        /**
+         * UsageSeries
+         * @description One entry per UTC day of the range, oldest first; a day without activity is zeros.
+         */
+        UsageSeries: {
+            /** Days */
+            days: components["schemas"]["UsageDay"][];
+            /**
+             * From
+             * @description First day, YYYY-MM-DD
+             */
+            from: string;
+            /**
+             * To
+             * @description Last day, YYYY-MM-DD
+             */
+            to: string;
         };
         /** UsageToday */
         UsageToday: {
@@ -2179,6 +2293,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_my_usage_me_usage_get: {
+        parameters: {
+            query?: {
+                /** @description First UTC day, YYYY-MM-DD (default: 29 days before `to`) */
+                from?: string | null;
+                /** @description Last UTC day, YYYY-MM-DD (default: today) */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The daily series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSeries"];
                 };
             };
             /** @description Malformed request (unreadable JSON, bad cursor) */
