@@ -349,9 +349,9 @@ def test_roles_grant_the_manifest_on_real_arns(deployed: Deployed, manifest: Man
             elif kind == "index":
                 table, index_name = target.split("/")
                 assert resources == [f"{table_arns[table]}/index/{index_name}"], name
-            elif kind == "function":
+            elif kind == "function":  # invoked through its alias, as every trigger does
                 assert resources == [
-                    f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PREFIX}-{target}"
+                    f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PREFIX}-{target}:live"
                 ], name
             elif permission.resource == "websocket:manage":
                 assert len(resources) == 1
@@ -465,7 +465,7 @@ def test_websocket_api_routes_and_authorizer(deployed: Deployed, manifest: Manif
     assert authorizer["AuthorizerType"] == "REQUEST"
     assert authorizer["IdentitySource"] == ["route.request.header.Sec-WebSocket-Protocol"]
     authorizer_fn = next(f for f in manifest.functions.values() if f.triggers.authorizer)
-    assert f":function:{PREFIX}-{authorizer_fn.name}/" in authorizer["AuthorizerUri"]
+    assert f":function:{PREFIX}-{authorizer_fn.name}:live/" in authorizer["AuthorizerUri"]
     others = {k for k, r in routes.items() if r["AuthorizationType"] != "NONE"} - {"$connect"}
     assert not others, f"only $connect takes the authorizer, not {others}"
 
@@ -485,7 +485,7 @@ def test_user_pool_and_client_are_configured(deployed: Deployed) -> None:
     assert pool["MfaConfiguration"] == "OPTIONAL"
     assert pool["UsernameAttributes"] == ["email"]
     assert pool["LambdaConfig"]["PostConfirmation"].endswith(
-        f":function:{PREFIX}-post_confirmation"
+        f":function:{PREFIX}-post_confirmation:live"
     )
     client_id = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"][0]["ClientId"]
     client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)[
@@ -515,6 +515,25 @@ def test_async_worker_fails_over_to_the_dlq(deployed: Deployed, manifest: Manife
     for name, fn in manifest.functions.items():
         if fn.triggers.async_ is None:
             continue
-        config = lam.get_function_event_invoke_config(FunctionName=f"{PREFIX}-{name}")
+        config = lam.get_function_event_invoke_config(
+            FunctionName=f"{PREFIX}-{name}", Qualifier="live"
+        )
         assert config["MaximumRetryAttempts"] == fn.triggers.async_.max_retries
         assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+
+
+def test_every_function_serves_callers_through_its_live_alias(
+    deployed: Deployed, manifest: Manifest
+) -> None:
+    lam = deployed.client("lambda")
+    api = deployed.client("apigatewayv2")
+    for name in manifest.functions:
+        alias = lam.get_alias(FunctionName=f"{PREFIX}-{name}", Name="live")
+        # Terraform created the alias on the first published version; invoke shift moves it.
+        assert alias["FunctionVersion"] == "1", name
+        versions = lam.list_versions_by_function(FunctionName=f"{PREFIX}-{name}")["Versions"]
+        assert {v["Version"] for v in versions} == {"$LATEST", "1"}, name
+    for found in api.get_apis()["Items"]:
+        for integration in api.get_integrations(ApiId=found["ApiId"])["Items"]:
+            uri = integration["IntegrationUri"]
+            assert uri.endswith(":live/invocations"), f"{found['Name']}: {uri}"
