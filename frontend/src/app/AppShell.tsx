@@ -10,6 +10,7 @@ import { ThemeToggle } from "@/components/ui/ThemeToggle";
 import type { AppConfig } from "@/config/config";
 import { AccountMenu } from "@/features/account/components/AccountMenu";
 import { ConversationSidebar } from "@/features/conversations/components/ConversationSidebar";
+import { useConversationEvents } from "@/features/conversations/hooks/useConversationEvents";
 import { HttpClient } from "@/lib/http";
 import type { TokenSource } from "@/lib/http";
 import { RealtimeClient } from "@/lib/realtime";
@@ -61,6 +62,7 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
   const connection = useConnectionState();
   const [menuOpen, setMenuOpen] = useState(false);
   const me = useMe();
+  useConversationEvents();
   // The name in the token at once; without one, the profile's once /me answers (null until then):
   // never the e-mail's local part first and then the real name under the reader's eyes.
   const localPart = user.email.split("@")[0] ?? "";

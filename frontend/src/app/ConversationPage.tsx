@@ -1,5 +1,6 @@
 import { useMemo, useState } from "react";
 
+import { useMe } from "@/app/useMe";
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { Spinner } from "@/components/ui/Spinner";
@@ -37,6 +38,7 @@ export function ConversationPage({ conversationId }: { conversationId: string })
 }
 
 function AssistantPage({ conversation }: { conversation: Conversation }) {
+  const me = useMe();
   return (
     <div className="conversation">
       <header className="conversation-header">
@@ -50,6 +52,7 @@ function AssistantPage({ conversation }: { conversation: Conversation }) {
 
 function RoomPage({ conversation }: { conversation: Conversation }) {
   const { userId } = useSession();
+  const me = useMe();
   const members = useMembers(conversation.id);
   const online = usePresence(conversation.id);
   const typing = useTypingUsers(conversation.id);
@@ -87,6 +90,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
           mentionCandidates={candidates}
           onTyping={sendTyping}
           authorNames={authorNames}
+          maxChars={me.data?.limits.messageChars}
           belowMessages={<TypingIndicator names={typing.map(nameOf)} />}
         />
         <div id="room-members" className="room-members">

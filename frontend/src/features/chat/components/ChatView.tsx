@@ -6,6 +6,7 @@ import { Composer } from "@/features/chat/components/Composer";
 import { preloadMarkdown } from "@/features/chat/components/LazyMarkdown";
 import { MessageList } from "@/features/chat/components/MessageList";
 import type { MessageActions } from "@/features/chat/components/MessageItem";
+import type { BranchMessage } from "@/features/chat/hooks/branches";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import { DemoModelHint } from "@/features/chat/components/DemoModelHint";
 import { takeFirstMessage } from "@/features/chat/firstMessage";
@@ -22,6 +23,7 @@ export function ChatView({
   onTyping,
   belowMessages,
   authorNames,
+  maxChars,
 }: {
   conversation: Conversation;
   mentionCandidates?: string[];
@@ -30,13 +32,15 @@ export function ChatView({
   belowMessages?: ReactNode;
   /** Display names by user id (a room's members), preferred over what a message carries. */
   authorNames?: Record<string, string>;
+  /** The server's limit on a message's length (`GET /me`). */
+  maxChars?: number;
 }) {
   const { userId, demoModel } = useSession();
   const narrow = useMediaQuery("(max-width: 600px)");
-  const chat = useChat(conversation.id);
+  const isGroup = conversation.kind === "group";
+  const chat = useChat(conversation.id, !isGroup);
   const files = useAttachments(conversation.id);
   const { messages, streaming, stop } = chat;
-  const isGroup = conversation.kind === "group";
 
   useEffect(preloadMarkdown, []);
 
@@ -60,7 +64,7 @@ export function ChatView({
   const lastMineIndex = messages.findLastIndex((m) => isMine(m) && !m.local);
   const lastIndex = messages.length - 1;
 
-  const actionsFor = (message: DisplayMessage, index: number): MessageActions => {
+  const actionsFor = (message: BranchMessage, index: number): MessageActions => {
     const actions: MessageActions = {};
     if (message.local === "unsent" && message.clientMessageId) {
       const { content, clientMessageId } = message;
@@ -71,7 +75,18 @@ export function ChatView({
       if (message.status === "failed") actions.onRetry = () => chat.retry(replyTo);
       else if (index === lastIndex && !streaming && message.status !== "streaming") actions.onRegenerate = () => chat.retry(replyTo);
     }
-    if (index === lastMineIndex && !streaming) actions.onEdit = (content) => chat.send(content);
+    // A chat with the assistant branches at any message of mine; a room only takes a new message.
+    if (!isGroup && isMine(message) && !message.local && !streaming) actions.onEdit = (content) => chat.edit(message.id, content);
+    else if (isGroup && index === lastMineIndex && !streaming) actions.onEdit = (content) => chat.send(content);
+    if (message.versions) {
+      const { index: at, ids } = message.versions;
+      actions.versions = {
+        index: at,
+        count: ids.length,
+        onPrevious: at > 0 && !streaming ? () => chat.showVersion(message, ids[at - 1]!) : undefined,
+        onNext: at < ids.length - 1 && !streaming ? () => chat.showVersion(message, ids[at + 1]!) : undefined,
+      };
+    }
     return actions;
   };
 
@@ -109,6 +124,7 @@ export function ChatView({
         mentionCandidates={isGroup ? mentionCandidates : undefined}
         onTyping={onTyping}
         restoreDraft={chat.draft}
+        maxChars={maxChars}
         placeholder={isGroup ? (narrow ? "Message the room" : "Message the room — @assistant to ask the assistant") : "Ask anything"}
       />
       {!isGroup && demoModel && <DemoModelHint model={demoModel} />}

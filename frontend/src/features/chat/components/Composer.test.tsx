@@ -73,4 +73,19 @@ describe("Composer", () => {
     rerender(<Composer {...props} restoreDraft={{ key: "k2", content: "second try" }} />);
     expect(box).toHaveValue("second try\ntyped since");
   });
+
+  it("counts near the limit and refuses above it with the server's sentence", async () => {
+    const { onSend, box } = setup({ maxChars: 10 });
+    await userEvent.type(box, "1234567");
+    expect(screen.queryByText(/\/ 10/)).toBeNull();
+    await userEvent.type(box, "8");
+    expect(screen.getByText("8 / 10")).toBeInTheDocument();
+    await userEvent.type(box, "901{Enter}");
+    expect(onSend).not.toHaveBeenCalled();
+    expect(screen.getByRole("alert")).toHaveTextContent("Message is too long: 11 characters; the limit is 10.");
+    expect(screen.getByRole("button", { name: "Send" })).toBeDisabled();
+    expect(box).toHaveAttribute("aria-invalid", "true");
+    await userEvent.type(box, "{Backspace}{Enter}");
+    expect(onSend).toHaveBeenCalledWith("1234567890");
+  });
 });

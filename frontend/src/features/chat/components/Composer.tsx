@@ -6,7 +6,15 @@ import { AttachmentTray } from "@/features/chat/components/AttachmentTray";
 import type { AttachmentsController } from "@/features/chat/hooks/useAttachments";
 import { applyMention, matchMentions, mentionAt } from "@/features/chat/mentions";
 
-const MAX_LENGTH = 16_000;
+/** The longest message before the server tells its limit (its frame limit, in characters). */
+const DEFAULT_MAX_CHARS = 16_000;
+/** The counter shows from this share of the limit on. */
+const COUNTER_FROM = 0.8;
+
+/** The server's refusal of a message over the limit, word for word. */
+export function tooLong(length: number, limit: number): string {
+  return `Message is too long: ${length.toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")}.`;
+}
 
 /**
  * The message box. Enter sends, Shift+Enter adds a line, Esc stops a streaming reply. In rooms,
@@ -22,6 +30,7 @@ export function Composer({
   restoreDraft,
   placeholder,
   disabled,
+  maxChars = DEFAULT_MAX_CHARS,
   attachments,
 }: {
   onSend: (content: string) => void;
@@ -35,6 +44,8 @@ export function Composer({
   restoreDraft?: { key: string; content: string } | null;
   placeholder: string;
   disabled?: boolean;
+  /** The server's limit on a message (`GET /me` → `limits.messageChars`). */
+  maxChars?: number;
   /** Files to send with the message: attached by button, drag and drop or paste. */
   attachments?: AttachmentsController;
 }) {
@@ -83,9 +94,11 @@ export function Composer({
     caretAfterRender.current = next.caret;
   };
 
+  const length = text.trim().length;
+  const over = length > maxChars;
   const submit = () => {
     const content = text.trim();
-    if (!content || disabled || attachments?.busy || (streaming && blockWhileStreaming)) return;
+    if (!content || over || disabled || attachments?.busy || (streaming && blockWhileStreaming)) return;
     onSend(content);
     onTyping?.(false);
     setText("");
@@ -182,8 +195,9 @@ export function Composer({
           ref={input}
           rows={1}
           value={text}
-          maxLength={MAX_LENGTH}
           placeholder={placeholder}
+          aria-invalid={over || undefined}
+          aria-describedby={length >= maxChars * COUNTER_FROM ? `${listId}-count` : undefined}
           disabled={disabled}
           role={mentionCandidates ? "combobox" : undefined}
           aria-expanded={mentionCandidates ? open : undefined}
@@ -195,6 +209,11 @@ export function Composer({
           onKeyDown={onKeyDown}
           onBlur={() => onTyping?.(false)}
         />
+        {length >= maxChars * COUNTER_FROM && (
+          <p id={`${listId}-count`} className={`composer-count ${over ? "is-over" : ""}`} role={over ? "alert" : undefined}>
+            {over ? tooLong(length, maxChars) : `${length.toLocaleString("en-US")} / ${maxChars.toLocaleString("en-US")}`}
+          </p>
+        )}
         {mentionCandidates && (
           <ul id={`${listId}-mentions`} role="listbox" aria-label="Mention someone" className="mentions" hidden={!open}>
             {options.map((option, index) => (
@@ -220,7 +239,7 @@ export function Composer({
         </Button>
       )}
       {(!showStop || !blockWhileStreaming) && (
-        <Button type="submit" variant="primary" disabled={!text.trim() || disabled || attachments?.busy}>
+        <Button type="submit" variant="primary" disabled={!text.trim() || over || disabled || attachments?.busy}>
           Send
         </Button>
       )}

@@ -12,6 +12,24 @@ export interface MessageActions {
   onRegenerate?: () => void;
   onEdit?: (content: string) => void;
   onResend?: () => void;
+  /** The message has other versions (an edited question, a regenerated reply): "< 1/2 >". */
+  versions?: { index: number; count: number; onPrevious?: () => void; onNext?: () => void };
+}
+
+function VersionSwitcher({ versions, what }: { versions: NonNullable<MessageActions["versions"]>; what: string }) {
+  return (
+    <span className="versions" role="group" aria-label={`${what} versions`}>
+      <Button variant="ghost" className="btn-small" aria-label="Previous version" disabled={!versions.onPrevious} onClick={versions.onPrevious}>
+        ‹
+      </Button>
+      <span aria-live="polite">
+        {versions.index + 1}/{versions.count}
+      </span>
+      <Button variant="ghost" className="btn-small" aria-label="Next version" disabled={!versions.onNext} onClick={versions.onNext}>
+        ›
+      </Button>
+    </span>
+  );
 }
 
 function authorLabel(message: DisplayMessage, mine: boolean): string {
@@ -104,6 +122,7 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
       )}
       {!streaming && !editing && !message.local && (
         <footer className="message-meta">
+          {actions.versions && <VersionSwitcher versions={actions.versions} what={message.role === "assistant" ? "Answer" : "Message"} />}
           {message.usage && (
             <span className="usage" title="Tokens used for this answer">
               {message.usage.inputTokens} in · {message.usage.outputTokens} out tokens

@@ -5,6 +5,7 @@ import { Button } from "@/components/ui/Button";
 import { Spinner } from "@/components/ui/Spinner";
 import { MessageItem } from "@/features/chat/components/MessageItem";
 import type { MessageActions } from "@/features/chat/components/MessageItem";
+import type { BranchMessage } from "@/features/chat/hooks/branches";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import type { ChatController } from "@/features/chat/hooks/useChat";
 import { useJumpToMessage } from "@/features/chat/hooks/useJumpToMessage";
@@ -13,8 +14,8 @@ const NEAR_BOTTOM_PX = 80;
 
 /**
  * The message log. It stays pinned to the bottom while a reply streams (unless the reader has
- * scrolled up), loads older pages when the top comes into view, and keeps the reader's place
- * when they arrive.
+ * scrolled up; an edit or a regenerate pins it again), loads older pages when the top comes into
+ * view, and keeps the reader's place when they arrive.
  */
 export function MessageList({
   chat,
@@ -24,7 +25,7 @@ export function MessageList({
 }: {
   chat: ChatController;
   isMine: (message: DisplayMessage) => boolean;
-  actionsFor: (message: DisplayMessage, index: number) => MessageActions;
+  actionsFor: (message: BranchMessage, index: number) => MessageActions;
   authorNames?: Record<string, string>;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -32,7 +33,15 @@ export function MessageList({
   const pinned = useRef(true);
   const beforeOlder = useRef<{ height: number; top: number } | null>(null);
   useJumpToMessage(chat, scroller, pinned);
-  const { history, messages } = chat;
+  const { history, messages, followRequests } = chat;
+
+  // After an edit or a regenerate the reader is taken to the new answer, and follows it.
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!followRequests || !element) return;
+    pinned.current = true;
+    element.scrollTop = element.scrollHeight;
+  }, [followRequests]);
 
   const loadOlder = () => {
     if (!history.hasNextPage || history.isFetchingNextPage || !scroller.current) return;

@@ -1,7 +1,9 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useReducer, useRef } from "react";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 
 import { useMessages } from "@/features/chat/api/listMessages";
+import { activeBranch, forkOf } from "@/features/chat/hooks/branches";
+import type { BranchMessage, Choices } from "@/features/chat/hooks/branches";
 import { initialLive, liveReducer, mergeMessages } from "@/features/chat/hooks/live-store";
 import type { DisplayMessage, LiveState } from "@/features/chat/hooks/live-store";
 import { newClientMessageId } from "@/lib/ids";
@@ -9,7 +11,8 @@ import { queryKeys } from "@/lib/query-keys";
 import { useConversationSubscription, useRealtime, useRealtimeEvents } from "@/lib/realtime-context";
 
 export interface ChatController {
-  messages: DisplayMessage[];
+  /** In a chat with the assistant, the branch shown (with each message's versions). */
+  messages: BranchMessage[];
   streaming: DisplayMessage | null;
   history: ReturnType<typeof useMessages>;
   lastError: LiveState["lastError"];
@@ -21,11 +24,21 @@ export interface ChatController {
   /** Asks the assistant to answer this user message again (regenerate, or Retry after a failure). */
   retry: (userMessageId: string) => void;
   resend: (content: string, clientMessageId: string) => void;
+  /** Sends `content` as a new version of an earlier message of mine: a new branch from there. */
+  edit: (messageId: string, content: string) => void;
+  /** Shows another version of a message (its `versions.ids` entry). */
+  showVersion: (message: BranchMessage, id: string) => void;
+  /** Bumped when the reader should be taken to the newest answer (after an edit or regenerate). */
+  followRequests: number;
   dismissError: () => void;
 }
 
-/** One conversation's messages: fetched history merged with the live stream, and the actions on it. */
-export function useChat(conversationId: string): ChatController {
+/**
+ * One conversation's messages: fetched history merged with the live stream, and the actions on
+ * it. A chat with the assistant (`branching`) shows one branch: edits and regenerated replies
+ * are versions, and new messages follow the last message shown.
+ */
+export function useChat(conversationId: string, branching = false): ChatController {
   const client = useRealtime();
   const queryClient = useQueryClient();
   const history = useMessages(conversationId);
@@ -56,7 +69,14 @@ export function useChat(conversationId: string): ChatController {
   }, [client, conversationId, live.needsResync]);
 
   const fetched = useMemo(() => history.data?.pages.flatMap((page) => page.items) ?? [], [history.data]);
-  const messages = useMemo(() => mergeMessages(fetched, live), [fetched, live]);
+  const [chosen, setChosen] = useState<Choices>({});
+  const [followRequests, setFollowRequests] = useState(0);
+  const merged = useMemo(() => mergeMessages(fetched, live), [fetched, live]);
+  const messages = useMemo(
+    () => (branching ? activeBranch(merged, conversationId, chosen) : merged),
+    [branching, merged, conversationId, chosen],
+  );
+  const lastShown = [...messages].reverse().find((m) => !m.local)?.id;
   const streaming = useMemo(
     () => [...messages].reverse().find((m) => m.role === "assistant" && m.status === "streaming") ?? null,
     [messages],
@@ -66,10 +86,35 @@ export function useChat(conversationId: string): ChatController {
     (content: string, attachmentIds: string[] = []) => {
       const clientMessageId = newClientMessageId();
       dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
+      const after = branching && lastShown ? { after: lastShown } : {};
       const files = attachmentIds.length ? { attachmentIds } : {};
-      client.send({ action: "sendMessage", conversationId, clientMessageId, content, ...files });
+      client.send({ action: "sendMessage", conversationId, clientMessageId, content, ...after, ...files });
     },
-    [client, conversationId],
+    [client, conversationId, branching, lastShown],
+  );
+  /** The fork at `at` shows its newest version again (where a new one is on its way). */
+  const followNewest = useCallback((at: string) => {
+    setChosen((current) => {
+      const next = { ...current };
+      delete next[at];
+      return next;
+    });
+    setFollowRequests((n) => n + 1);
+  }, []);
+  const edit = useCallback(
+    (messageId: string, content: string) => {
+      const original = messages.find((m) => m.id === messageId);
+      if (!original) return;
+      const clientMessageId = newClientMessageId();
+      dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
+      client.send({ action: "sendMessage", conversationId, clientMessageId, content, editOf: messageId });
+      followNewest(forkOf(original, messages, conversationId));
+    },
+    [client, conversationId, messages, followNewest],
+  );
+  const showVersion = useCallback(
+    (message: BranchMessage, id: string) => setChosen((current) => ({ ...current, [forkOf(message, messages, conversationId)]: id })),
+    [messages, conversationId],
   );
   const resend = useCallback(
     (content: string, clientMessageId: string) => {
@@ -82,10 +127,27 @@ export function useChat(conversationId: string): ChatController {
     if (streaming) client.send({ action: "stop", conversationId, messageId: streaming.id });
   }, [client, conversationId, streaming]);
   const retry = useCallback(
-    (userMessageId: string) => client.send({ action: "retry", conversationId, messageId: userMessageId }),
-    [client, conversationId],
+    (userMessageId: string) => {
+      client.send({ action: "retry", conversationId, messageId: userMessageId });
+      followNewest(userMessageId); // the new version of the reply is the one shown
+    },
+    [client, conversationId, followNewest],
   );
   const dismissError = useCallback(() => dispatch({ type: "dismissError" }), []);
 
-  return { messages, streaming, history, lastError: live.lastError, draft: live.draft, send, stop, retry, resend, dismissError };
+  return {
+    messages,
+    streaming,
+    history,
+    lastError: live.lastError,
+    draft: live.draft,
+    send,
+    stop,
+    retry,
+    resend,
+    edit,
+    showVersion,
+    followRequests,
+    dismissError,
+  };
 }
