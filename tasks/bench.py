@@ -33,14 +33,14 @@ def bench(c: Context, only: str = "") -> None:
         "model_file": "a usage model in YAML (default tests/benchmarks/usage_model.yaml)",
     }
 )
-def cost(c: Context, daily_users: int, model_file: str = "") -> None:
+def cost(c: Context, daily_users: int = 0, model_file: str = "") -> None:
     """Print Parley's monthly AWS bill at N daily users: coalesced streaming and per-token."""
     sys.path.insert(0, str(ROOT))
     from tests.benchmarks.cost import PriceTable
     from tests.benchmarks.monthly import MODEL_FILE, UsageModel, load_reply_usage, render
 
     if daily_users <= 0:
-        raise Exit("--daily-users must be a positive number", code=1)
+        raise Exit("--daily-users N (a positive number) is required", code=1)
     path = Path(model_file).resolve() if model_file else MODEL_FILE
     try:
         model = UsageModel.load(path)
