@@ -116,3 +116,23 @@ def test_an_image_claiming_absurd_dimensions_is_a_bomb() -> None:
     assert refused(gif, "image/gif") == "decompression_bomb"
     jpeg = b"\xff\xd8\xff\xe0\x00\x04\x00\x00\xff\xc0\x00\x0b\x08\x00\x20\x00\x40\x03\x00"
     assert image_size(jpeg, "image/jpeg") == (64, 32)
+
+
+def test_the_edges_mutation_testing_found() -> None:
+    assert sniff(b"GIF87a" + b"\0" * 10) == "image/gif"
+    assert sniff(b"RIFF\0\0\0\0AVI LIST") != "image/webp"
+    assert sniff(b"\xfe\xff" + "x".encode("utf-16-be")) == "text"
+    assert refused(b"abc\x01\x02def", "text/plain") == "wrong_type"  # control bytes: not text
+    assert examine(b"tab\tand\fform feed", "text/plain").text == "tab\tand\fform feed"
+    # Far smaller than the 64 MB limit, yet 1,000 times its size: still a bomb.
+    import io
+    import zipfile
+
+    small = io.BytesIO()
+    with zipfile.ZipFile(small, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.txt", b"\0" * (4 * 1024 * 1024))
+    assert refused(small.getvalue(), "text/plain") == "decompression_bomb"
+    modest = io.BytesIO()
+    with zipfile.ZipFile(modest, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("a.txt", b"plain words " * 100)
+    assert refused(modest.getvalue(), "text/plain") == "wrong_type"  # an archive, not a bomb

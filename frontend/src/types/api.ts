@@ -20,6 +20,7 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
 export type Attachment = Schemas["Attachment"];
 export type MessageAttachment = Schemas["MessageAttachment"];
 export type UploadGrant = Schemas["UploadGrant"];
