@@ -168,7 +168,8 @@ def check_presigned_get(method: str, host: str, path: str, query: str, *, now: f
         expires=int(params.get("X-Amz-Expires", "0")),
     )
     request.context["timestamp"] = params["X-Amz-Date"]
-    auth._modify_request_before_signing(request)
+    # botocore's own steps of add_auth, with the request's signing time instead of now.
+    auth._modify_request_before_signing(request)  # type: ignore[attr-defined]
     signature = auth.signature(
         auth.string_to_sign(request, auth.canonical_request(request)), request
     )
@@ -184,14 +185,16 @@ def parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | 
     fields: dict[str, str] = {}
     data: bytes | None = None
     file_type: str | None = None
-    for part in message.iter_parts():  # type: ignore[attr-defined]
-        name = (part.get_param("name", header="content-disposition") or "").lower()
-        payload = part.get_payload(decode=True) or b""
+    for part in message.iter_parts():
+        param = part.get_param("name", header="content-disposition")
+        name = param.lower() if isinstance(param, str) else ""
+        payload = part.get_payload(decode=True)
+        raw = payload if isinstance(payload, bytes) else b""
         if name == "file":
-            data = payload
+            data = raw
             file_type = part.get_content_type()
         else:
-            fields[name] = payload.decode("utf-8")
+            fields[name] = raw.decode("utf-8")
     return fields, data, file_type
 
 
