@@ -11,6 +11,14 @@ export function handOffFirstMessage(conversationId: string, content: string): vo
   pending.set(conversationId, content);
 }
 
+/** How long a first message waits for its room's subscription before it is sent anyway. */
+export const FIRST_MESSAGE_WAIT_MS = 3000;
+
+/** The first message waiting for `conversationId`, left in place. */
+export function peekFirstMessage(conversationId: string): string | null {
+  return pending.get(conversationId) ?? null;
+}
+
 /** The first message waiting for `conversationId`, removed so it is sent once. */
 export function takeFirstMessage(conversationId: string): string | null {
   const content = pending.get(conversationId) ?? null;

@@ -119,13 +119,20 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
     expect(screen.queryByRole("button", { name: "Stop" })).toBeNull();
   });
 
-  it("sends the first message a new chat was created with, once, and shows it at once", async () => {
+  it("sends the first message a new chat was created with once its room is subscribed, and only once", async () => {
     received.length = 0;
     handOffFirstMessage(C, "My very first question");
     renderChat();
     const log = await screen.findByRole("log", { name: "Messages" });
+    // Sent only once the room is subscribed, so the reply's events cannot be missed.
+    await waitFor(() => expect(received).toContainEqual({ action: "subscribe", conversationId: C }));
+    expect(received.filter((r) => r.action === "sendMessage")).toHaveLength(0);
+    push({ type: "subscribed", conversationId: C, streaming: [] });
     expect(await within(log).findByText("My very first question")).toBeInTheDocument();
     await waitFor(() => expect(received.filter((r) => r.action === "sendMessage")).toHaveLength(1));
+    push({ type: "subscribed", conversationId: C, streaming: [] }); // a later resubscribe sends nothing
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received.filter((r) => r.action === "sendMessage")).toHaveLength(1);
     expect(received.find((r) => r.action === "sendMessage")).toMatchObject({ conversationId: C, content: "My very first question" });
     expect(takeFirstMessage(C)).toBeNull();
     expect(screen.queryByText(/tiny model/)).toBeNull();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect } from "react";
+import { useCallback, useEffect, useState } from "react";
 import type { ReactNode } from "react";
 
 import { Alert } from "@/components/ui/Alert";
@@ -9,10 +9,11 @@ import type { MessageActions } from "@/features/chat/components/MessageItem";
 import type { BranchMessage } from "@/features/chat/hooks/branches";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import { DemoModelHint } from "@/features/chat/components/DemoModelHint";
-import { takeFirstMessage } from "@/features/chat/firstMessage";
+import { FIRST_MESSAGE_WAIT_MS, peekFirstMessage, takeFirstMessage } from "@/features/chat/firstMessage";
 import { useAttachments } from "@/features/chat/hooks/useAttachments";
 import { useChat } from "@/features/chat/hooks/useChat";
 import { useMediaQuery } from "@/lib/media";
+import { useRealtimeEvents } from "@/lib/realtime-context";
 import { useSession } from "@/lib/session";
 import type { Conversation } from "@/types/api";
 
@@ -44,12 +45,22 @@ export function ChatView({
 
   useEffect(preloadMarkdown, []);
 
-  // A chat started from "New chat" exists from its first message on: send it now.
+  // A chat started from "New chat" exists from its first message on. It is sent once the room's
+  // subscription is confirmed, so the reply's events reach this view (after 3 s regardless).
   const { send } = chat;
-  useEffect(() => {
+  const [hasFirst] = useState(() => peekFirstMessage(conversation.id) !== null);
+  const sendFirst = useCallback(() => {
     const first = takeFirstMessage(conversation.id);
     if (first) send(first);
   }, [conversation.id, send]);
+  useRealtimeEvents((event) => {
+    if (event.type === "subscribed" && event.conversationId === conversation.id) sendFirst();
+  });
+  useEffect(() => {
+    if (!hasFirst) return;
+    const timer = setTimeout(sendFirst, FIRST_MESSAGE_WAIT_MS);
+    return () => clearTimeout(timer);
+  }, [hasFirst, sendFirst]);
 
   useEffect(() => {
     if (!streaming) return;
