@@ -310,7 +310,8 @@ test.describe.serial("chat with the assistant", () => {
     await nav.getByRole("searchbox").fill("nothing like this");
     await expect(nav.getByText("No conversation matches.")).toBeVisible();
     await nav.getByRole("searchbox").fill("python");
-    await expect(nav.getByRole("link", { name: /Python basics/ })).toBeVisible();
+    // The messages that mention it are listed too, under "Messages found".
+    await expect(nav.getByRole("list", { name: "Conversation list" }).getByRole("link", { name: /Python basics/ })).toBeVisible();
     await nav.getByRole("searchbox").fill("");
 
     await nav.getByRole("button", { name: "Delete Python basics" }).click();

@@ -181,6 +181,12 @@ def test_a_deleted_or_missing_conversation_shows_nothing() -> None:
     assert found(world, ME) == [("c3", ids(3))]
 
 
+def test_a_hit_between_two_gone_ones_is_still_shown() -> None:
+    world = visible_world()
+    del world.search.items[message_key("c2", ids(2))]
+    assert found(world, ME) == [("c3", ids(3)), ("c1", ids(1))]
+
+
 def test_a_message_gone_or_no_longer_final_shows_nothing() -> None:
     world = visible_world()
     del world.search.items[message_key("c1", ids(1))]
