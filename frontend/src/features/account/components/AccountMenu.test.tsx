@@ -72,7 +72,9 @@ describe("AccountMenu", () => {
     await user.click(within(figure).getByText("Show as a table"));
     const rows = within(within(figure).getByRole("table")).getAllByRole("row");
     expect(rows).toHaveLength(4);
-    expect(within(rows[3]).getAllByRole("cell").map((c) => c.textContent)).toEqual(["9", "90", "27", "0", "0"]);
+    const newest = rows[3];
+    if (!newest) throw new Error("no row for the newest day");
+    expect(within(newest).getAllByRole("cell").map((c) => c.textContent)).toEqual(["9", "90", "27", "0", "0"]);
     expect(paths).toEqual(["/me/usage"]);
 
     await user.keyboard("{Escape}");

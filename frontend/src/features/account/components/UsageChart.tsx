@@ -11,11 +11,13 @@ function dayLabel(date: string): string {
 
 /** One sentence a screen reader gets instead of the bars. */
 export function describeUsage(days: UsageDay[]): string {
+  const first = days[0];
+  const last = days[days.length - 1];
+  if (!first || !last) return "No activity to show.";
   const total = days.reduce((sum, d) => sum + d.messages, 0);
-  if (days.length === 0) return "No activity to show.";
-  const span = `${dayLabel(days[0].date)} to ${dayLabel(days[days.length - 1].date)}`;
+  const span = `${dayLabel(first.date)} to ${dayLabel(last.date)}`;
   if (total === 0) return `No messages from ${span}.`;
-  const busiest = days.reduce((best, d) => (d.messages > best.messages ? d : best), days[0]);
+  const busiest = days.reduce((best, d) => (d.messages > best.messages ? d : best), first);
   return `${total} message${total === 1 ? "" : "s"} from ${span}; the busiest day was ${dayLabel(busiest.date)} with ${busiest.messages}.`;
 }
 
