@@ -110,6 +110,8 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/exports.py", ("tests/unit/test_exports.py",)),
     ("parley/maintenance.py", ("tests/unit/test_maintenance.py",)),
     ("parley/search.py", ("tests/unit/test_search_rules.py",)),
+    ("parley/rollups.py", ("tests/unit/test_rollup_rules.py",)),
+    ("parley/store/rollups.py", ("tests/unit/test_rollup_rules.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it.
 
