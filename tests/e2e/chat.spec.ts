@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, screenshot, signUp, stack } from "./support";
+import { composer, enqueue, expectAccessible, idToken, lastAssistant, newUser, resetModel, screenshot, signUp, stack } from "./support";
 
 /**
  * One person's journey with the assistant: sign up → sign in → ask → streamed answer → stop →
@@ -101,6 +101,24 @@ test.describe.serial("chat with the assistant", () => {
     await screenshot(page, "chat");
   });
 
+  test("the account menu shows my activity today, this month and per day, as a chart and a table", async () => {
+    const account = page.locator(".account-menu > button");
+    const panel = page.getByRole("region", { name: "My account" });
+    // The change feed counts the message a second or so after it was sent: reopen until it has.
+    await expect(async () => {
+      if ((await account.getAttribute("aria-expanded")) === "true") await account.click();
+      await account.click();
+      await expect(panel.getByText(/^[1-9]\d* messages, [1-9][\d,]* tokens$/).first()).toBeVisible({ timeout: 2_000 });
+      await expect(panel.getByRole("figure")).toHaveAccessibleName(/[1-9]\d* messages? from .* busiest day/, { timeout: 2_000 });
+    }).toPass({ timeout: 30_000 });
+    await panel.getByText("Show as a table").click();
+    await expect(panel.getByRole("table").getByRole("row")).toHaveCount(31);
+    await expectAccessible(page);
+    await page.keyboard.press("Escape");
+    await expect(panel).toBeHidden();
+    await expect(account).toBeFocused();
+  });
+
   test("New chat clicked twice leaves no empty conversation; titles use the sidebar's width", async () => {
     const nav = page.getByRole("navigation", { name: "Conversations" });
     const links = nav.getByRole("link");
@@ -130,24 +148,6 @@ test.describe.serial("chat with the assistant", () => {
     await expect(links).toHaveCount(before + 1);
     await nav.getByRole("link", { name: /^What are the most important/ }).click();
     await expect(page.locator("article.message-user").last()).toContainText(question);
-  });
-
-  test("the account menu shows my activity today, this month and per day, as a chart and a table", async () => {
-    const account = page.locator(".account-menu > button");
-    const panel = page.getByRole("region", { name: "My account" });
-    // The change feed counts the message a second or so after it was sent: reopen until it has.
-    await expect(async () => {
-      if ((await account.getAttribute("aria-expanded")) === "true") await account.click();
-      await account.click();
-      await expect(panel.getByText(/^[1-9]\d* messages, [1-9][\d,]* tokens$/).first()).toBeVisible({ timeout: 2_000 });
-      await expect(panel.getByRole("figure")).toHaveAccessibleName(/[1-9]\d* messages? from .* busiest day/, { timeout: 2_000 });
-    }).toPass({ timeout: 30_000 });
-    await panel.getByText("Show as a table").click();
-    await expect(panel.getByRole("table").getByRole("row")).toHaveCount(31);
-    await expectAccessible(page);
-    await page.keyboard.press("Escape");
-    await expect(panel).toBeHidden();
-    await expect(account).toBeFocused();
   });
 
   test("Esc stops a streaming answer and the model call is cancelled", async () => {
@@ -192,17 +192,67 @@ test.describe.serial("chat with the assistant", () => {
     await expect(lastAssistant(page)).toContainText("Back online.", { timeout: 30_000 });
   });
 
-  test("regenerate and edit-and-resend", async () => {
+  test("regenerate makes a version of the answer; edit branches and the model reads that branch only", async () => {
     await enqueue({ text: "A second take." });
     await lastAssistant(page).getByRole("button", { name: "Regenerate" }).click();
     await expect(lastAssistant(page)).toContainText("A second take.");
+    const answers = lastAssistant(page).getByRole("group", { name: "Answer versions" });
+    await expect(answers).toContainText("2/2");
+    await answers.getByRole("button", { name: "Previous version" }).click();
+    await expect(lastAssistant(page)).toContainText("Back online.");
+    await answers.getByRole("button", { name: "Next version" }).click();
+    await expect(lastAssistant(page)).toContainText("A second take.");
+
     await enqueue({ text: "Answer to the edited question." });
-    await page.locator("article.message-user").last().getByRole("button", { name: "Edit" }).click();
+    const question = () => page.locator("article.message-user").last();
+    await question().getByRole("button", { name: "Edit" }).click();
     const box = page.getByRole("textbox", { name: "Edit message" });
     await box.fill("Are you there now?");
     await box.press("Enter");
-    await expect(page.locator("article.message-user").last()).toContainText("Are you there now?");
+    await expect(question()).toContainText("Are you there now?");
     await expect(lastAssistant(page)).toContainText("Answer to the edited question.");
+    await expect(lastAssistant(page)).toBeInViewport();
+    const versions = question().getByRole("group", { name: "Message versions" });
+    await expect(versions).toContainText("2/2");
+    // The model was sent the new branch: the edited question, not the one it replaces nor its answers.
+    const requests = (await (await fetch(`${stack().controlUrl}/requests`)).json()) as { body: { messages: { content: string }[] } }[];
+    const sent = requests.at(-1)!.body.messages.map((m) => m.content);
+    expect(sent.at(-1)).toBe("Are you there now?");
+    for (const gone of ["Are you there?", "Back online.", "A second take."]) expect(sent).not.toContain(gone);
+    // The earlier branch is one click away.
+    await versions.getByRole("button", { name: "Previous version" }).click();
+    await expect(question()).toContainText("Are you there?");
+    await expect(lastAssistant(page)).toContainText("A second take.");
+    await expect(question().getByRole("group", { name: "Message versions" })).toContainText("1/2");
+    await expectAccessible(page);
+    await question().getByRole("group", { name: "Message versions" }).getByRole("button", { name: "Next version" }).click();
+    await expect(question()).toContainText("Are you there now?");
+  });
+
+  test("a message over the limit is refused in the composer and by the server alike", async () => {
+    const api = stack().httpApiUrl;
+    const conversationId = /[0-9A-HJKMNP-TV-Z]{26}/.exec(page.url())![0];
+    const token = await idToken(page);
+    const me = (await (await fetch(`${api}/me`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { limits: { messageChars: number } };
+    const limit = me.limits.messageChars;
+    await composer(page).fill("x".repeat(limit - 10));
+    await expect(page.locator(".composer-count")).toHaveText(`${(limit - 10).toLocaleString("en-US")} / ${limit.toLocaleString("en-US")}`);
+    await composer(page).fill("x".repeat(limit + 1));
+    const refusal = page.locator(".composer").getByRole("alert");
+    await expect(refusal).toHaveText(`Message is too long: ${(limit + 1).toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")}.`);
+    await expect(page.locator(".composer").getByRole("button", { name: "Send" })).toBeDisabled();
+    await composer(page).press("Enter");
+    await expect(composer(page)).toHaveValue("x".repeat(limit + 1)); // kept, not sent
+    const answer = await fetch(`${api}/conversations/${conversationId}/messages`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ content: "x".repeat(limit + 1) }),
+    });
+    expect(answer.status).toBe(422);
+    const body = (await answer.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("validation_error");
+    await expect(refusal).toHaveText(body.error.message);
+    await composer(page).fill("");
   });
 
   test("attach a file by drag and drop, remove another, and ask about it: the model reads the file", async () => {

@@ -1,6 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 
-import { composer, enqueue, expectAccessible, newUser, resetModel, screenshot, signUp } from "./support";
+import { composer, enqueue, expectAccessible, idToken, newUser, resetModel, screenshot, signUp, stack, userId } from "./support";
 
 /** Two people in two browser contexts share a room: invite, presence, typing, messages, @assistant, leave. */
 test.describe.serial("rooms with other people", () => {
@@ -64,9 +64,7 @@ test.describe.serial("rooms with other people", () => {
     });
   });
 
-
   test("both see each other online, typing and messages", async () => {
-    await guest.reload();
     await guest.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: new RegExp(roomName) }).click();
     await expect(guest.getByRole("heading", { level: 1, name: roomName })).toBeVisible();
 
@@ -148,5 +146,24 @@ test.describe.serial("rooms with other people", () => {
     await guest.getByRole("searchbox", { name: "Search conversations and messages" }).fill("away");
     await expect(guest.getByRole("status").filter({ hasText: "No messages match." })).toBeVisible({ timeout: 15_000 });
     await guest.getByRole("searchbox", { name: "Search conversations and messages" }).fill("");
+  });
+
+  test("a member the owner removes loses the room from their list and their open page", async () => {
+    const members = owner.getByRole("complementary", { name: "Members" });
+    await members.getByLabel("Invite by email").fill(ben.email);
+    await members.getByRole("button", { name: "Invite" }).click();
+    const link = guest.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: new RegExp(roomName) });
+    await expect(link).toBeVisible({ timeout: 15_000 });
+    await link.click();
+    await expect(guest.getByRole("heading", { level: 1, name: roomName })).toBeVisible();
+    // The owner removes Ben (over the API: the app offers only Leave).
+    const roomId = /[0-9A-HJKMNP-TV-Z]{26}/.exec(owner.url())![0];
+    const removed = await fetch(`${stack().httpApiUrl}/conversations/${roomId}/members/${await userId(guest)}`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${await idToken(owner)}` },
+    });
+    expect(removed.status).toBe(204);
+    await expect(link).toHaveCount(0, { timeout: 15_000 });
+    await expect(guest.getByText("This conversation does not exist or you are not a member.")).toBeVisible();
   });
 });

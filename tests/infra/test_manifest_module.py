@@ -91,11 +91,6 @@ def test_routes_triggers_and_tables_read_the_same(
         for f in manifest.functions.values()
         if f.triggers.stream is not None
     }
-    assert manifest_outputs["stream_functions"] == {
-        f.name: f.triggers.stream.model_dump()
-        for f in manifest.functions.values()
-        if f.triggers.stream is not None
-    }
     assert manifest_outputs["architectures"] == manifest.architectures
     assert manifest_outputs["env_refs"] == sorted(
         {v.ref for f in manifest.functions.values() for v in f.environment.values()

@@ -16,6 +16,7 @@ alarm_emails                    = []
 # Sign-in: SRP only (the local stack has its own moto pool); threat protection records risky
 # sign-ins without acting on them (the default, AUDIT).
 allow_user_password_auth = false
+
 # Attachments (parley.attachments): what one file may weigh, how many a message carries.
 attachments = {
   max_document_bytes = 10485760 # 10 MB

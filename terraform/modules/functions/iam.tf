@@ -36,8 +36,6 @@ locals {
       # The exports bucket (objects, and the bucket itself for s3:ListBucket) and the export
       # state machine, both made by modules/workflows.
       # Objects only, under the prefix the code writes (uploads/<conversation>/<user>/<id>).
-      "bucket:uploads" = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
-      # Objects only, under the prefix the code writes (uploads/<conversation>/<user>/<id>).
       "bucket:uploads"      = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
       "bucket:exports"      = var.exports_bucket_arn == null ? [] : [var.exports_bucket_arn, "${var.exports_bucket_arn}/*"]
       "statemachine:export" = var.export_state_machine_arn == null ? [] : [var.export_state_machine_arn]

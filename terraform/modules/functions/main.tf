@@ -172,6 +172,7 @@ resource "aws_lambda_permission" "cognito" {
   principal     = "cognito-idp.amazonaws.com"
   source_arn    = var.user_pool_arn
 }
+
 # S3 notifies the functions whose manifest `s3` trigger names the uploads bucket (asynchronous
 # invokes of the live alias: the async settings and the DLQ above apply).
 locals {

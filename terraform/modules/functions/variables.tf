@@ -177,6 +177,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "table_stream_arns" {
+  description = "Table key in tables.yaml => its DynamoDB stream ARN (modules/data), for the functions the manifest feeds from a stream."
+  type        = map(string)
+  default     = {}
+}
+
 variable "uploads_bucket" {
   description = "The attachments bucket (modules/frontend): its name and ARN, for bucket:uploads permissions and the S3 notifications of manifest s3 triggers; null when there is none."
   type = object({
@@ -184,10 +191,4 @@ variable "uploads_bucket" {
     arn  = string
   })
   default = null
-}
-
-variable "table_stream_arns" {
-  description = "Table key in tables.yaml => its DynamoDB stream ARN (modules/data), for the functions the manifest feeds from a stream."
-  type        = map(string)
-  default     = {}
 }

@@ -44,7 +44,6 @@ locals {
     [for title, lines in local.app_metrics : { title = title, metrics = lines, stat = "Sum" }],
     local.workflow_widgets,
     local.stream_widgets,
-    local.stream_widgets,
   )
 }
 

@@ -200,6 +200,7 @@ variable "web_acl_arn" {
     error_message = "The web_acl_arn must be a CLOUDFRONT-scope WAFv2 web ACL ARN (arn:aws:wafv2:us-east-1:<account>:global/webacl/…) or null."
   }
 }
+
 variable "attachments" {
   description = "Files attached to messages: the largest document and image (bytes), attachments per message, whether the model sees images (false: it gets a note and the app says so), and days an upload never sent is kept."
   type = object({
