@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -191,7 +191,7 @@ def rooms() -> Rooms:
         connections=connections_repository(),
         broadcaster=broadcaster(),
         presence=presence(),
-        pipeline=_with_attachments(_pipeline(settings)),
+        pipeline=_pipeline_with_files(settings),
         dispatch=invoke_worker,
     )
 
@@ -210,14 +210,14 @@ def _writer(settings: WorkerSettings | ApiSettings) -> ReplyWriter:
 @cache
 def reply_writer() -> ReplyWriter:
     """`bot_worker`'s writer."""
-    return _with_attachments(_writer(get_settings(WorkerSettings)))
+    return _writer_with_files(get_settings(WorkerSettings))
 
 
 @cache
 def api_pipeline() -> tuple[MessagePipeline, ReplyWriter]:
     """`chat_api`: the pipeline and the writer it runs replies with, in process."""
     settings = get_settings(ApiSettings)
-    return _with_attachments(_pipeline(settings)), _with_attachments(_writer(settings))
+    return _pipeline_with_files(settings), _writer_with_files(settings)
 
 
 @cache
@@ -325,9 +325,13 @@ def attachments() -> Attachments | None:
     )
 
 
-Part = TypeVar("Part", MessagePipeline, ReplyWriter)
+def _pipeline_with_files(settings: ContextSettings) -> MessagePipeline:
+    pipeline = _pipeline(settings)
+    pipeline.attachments = attachments()
+    return pipeline
 
 
-def _with_attachments(part: Part) -> Part:
-    part.attachments = attachments()
-    return part
+def _writer_with_files(settings: WorkerSettings | ApiSettings) -> ReplyWriter:
+    writer = _writer(settings)
+    writer.attachments = attachments()
+    return writer

@@ -44,42 +44,12 @@ REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
     ("ws_disconnect", "dynamodb:GetItem"): (
         "repository .get methods matched by name through dict.get; $disconnect deletes and queries"
     ),
-    ("fanout", "dynamodb:GetItem"): (
-        "repository .get methods matched by name through dict.get; fanout reads no table"
-    ),
     # Attachments (parley.attachments): a function holding the uploads bucket reaches every
     # method of UploadBucket and AttachmentRepository; each calls only its own part.
     ("chat_api", "s3:DeleteObject"): "deleting files is the processor's and the clean-up's",
-    ("ws_message", "s3:GetObject"): "ws_message only re-tags a sent file (keep)",
-    ("ws_message", "s3:PutObject"): "only chat_api signs upload grants",
-    ("ws_message", "s3:DeleteObject"): "deleting files is the processor's and the clean-up's",
-    ("bot_worker", "s3:PutObject"): "only chat_api signs upload grants",
-    ("bot_worker", "s3:PutObjectTagging"): "sending a file (keep) happens in the pipeline",
-    ("bot_worker", "s3:DeleteObject"): "deleting files is the processor's and the clean-up's",
     ("bot_worker", "dynamodb:ConditionCheckItem"): "attachments are granted by chat_api only",
-    ("upload_processor", "s3:PutObject"): "only chat_api signs upload grants",
-    ("upload_processor", "s3:PutObjectTagging"): "sending a file (keep) happens in the pipeline",
     ("upload_processor", "dynamodb:BatchGetItem"): "the processor reads one attachment (GetItem)",
-    ("upload_processor", "dynamodb:PutItem"): "attachments are granted by chat_api only",
-    ("upload_processor", "dynamodb:ConditionCheckItem"): "attachments are granted by chat_api only",
     ("upload_processor", "dynamodb:DeleteItem"): "the processor settles, never deletes",
-    ("upload_processor", "dynamodb:Query"): "the processor reads one attachment by its key",
-    ("stream_processor", "s3:GetObject"): "the clean-up only deletes files",
-    ("stream_processor", "s3:PutObject"): "only chat_api signs upload grants",
-    ("stream_processor", "s3:PutObjectTagging"): "sending a file (keep) happens in the pipeline",
-    ("maintenance", "s3:GetObject"): "the maintenance never reads attachments",
-    # The maintenance and export_worker import parley.services, whose module-level `Part`
-    # TypeVar names MessagePipeline and ReplyWriter: their writes are reached, never run there.
-    (
-        "maintenance",
-        "dynamodb:PutItem",
-    ): "it ends replies (UpdateItem) and settles slots; posts nothing",
-    ("maintenance", "dynamodb:ConditionCheckItem"): "it posts no message",
-    ("maintenance", "dynamodb:BatchGetItem"): "it reads META and member lists, never a batch",
-    ("maintenance", "s3:PutObjectTagging"): "it sends no file",
-    ("export_worker", "dynamodb:PutItem"): "it reads the history; it writes the export record only",
-    ("export_worker", "dynamodb:ConditionCheckItem"): "it posts no message",
-    ("export_worker", "s3:PutObjectTagging"): "it writes exports, never attachments",
 }
 
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from parley.errors import BadRequest, Conflict, ConversationNotFound, MessageNotFound
 from parley.models import Message, Profile, Usage
 from parley.store import Store
+from parley.store.housekeeping import sweep_key
 from parley.store.messages import ASSISTANT_ID, ASSISTANT_NAME, ReplyNotStreaming, ReplyState
 from parley.store.table import encode_cursor
 from tests.unit.conftest import fresh_id
@@ -87,6 +88,7 @@ def test_a_message_is_stored_as_sent(fast_store: Store, chat: str) -> None:
         "reply_to": None,
         "parent_id": None,
         "usage": None,
+        "attachments": None,
         "created_at": message.created_at,
         "updated_at": message.created_at,
     }
@@ -177,6 +179,8 @@ def test_a_reply_begins_streaming_once_with_a_marker(fast_store: Store, chat: st
         "sk": f"STREAM#{reply_id}",
         "message_id": reply_id,
         "started_at": state.message.created_at,
+        "sweep": sweep_key("STREAM", reply_id),  # maintenance finds a reply a crash left
+        "updated_at": state.message.created_at,
     }
 
     stored = raw(fast_store, chat, f"MSG#{reply_id}")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from parley.activity import MemberActivity
 from parley.bots import ProviderError, estimate_tokens
 from parley.errors import (
     AssistantUnavailable,
@@ -20,6 +21,7 @@ from parley.errors import (
     MessageNotFound,
     QuotaExceeded,
 )
+from parley.changes import Change
 from parley.ids import today
 from parley.jobs import ReplyJob
 from parley.models import Message, Profile, Usage
@@ -435,6 +437,13 @@ def test_a_message_moves_its_room_to_the_top_of_every_members_list(s: Setting) -
     posted = s.pipeline().post(
         s.alice, titled, "hello", client_message_id=None, dispatch=Dispatcher()
     )
+    # The request writes nothing per member: Carol's newer chat stays on top of her list…
+    listed, _ = s.store.conversations.list_for(s.carol.id, limit=1, cursor=None)
+    assert [c.title for c in listed] == ["Newer"]
+    # …until the change feed delivers the stored message.
+    key = {"pk": f"CONV#{titled}", "sk": f"MSG#{posted.message.id}"}
+    stored = s.store.messages.table.get_item(Key=key, ConsistentRead=True)["Item"]
+    MemberActivity(s.store).apply(Change("INSERT", "e-1", key, None, stored))
     record = s.store.conversations.record(titled)
     assert (record.updated_at, record.title) == (posted.message.created_at, "Plans")
     for who in (s.alice, s.carol):

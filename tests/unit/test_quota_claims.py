@@ -22,6 +22,7 @@ from parley.ids import seconds_to_utc_midnight, today
 from parley.models import Usage
 from parley.quota import REPLY_SLOT_SECONDS, Quota, quota_exceeded, usage_today
 from parley.store import Store
+from parley.store.housekeeping import sweep_key
 from parley.store.usage import Claim, ClaimRefused, UsageRepository
 from tests.unit.conftest import fresh_id
 
@@ -94,6 +95,8 @@ def test_a_claim_under_the_quota_reserves_its_tokens_and_takes_the_slot(
         "day": DAY,
         "tokens": 40,
         "expires_at": 1180,
+        "sweep": sweep_key("SLOT", first.reply_id),  # maintenance finds a slot left behind
+        "updated_at": "1970-01-01T00:16:40.000Z",
     }
 
 
@@ -157,6 +160,8 @@ def test_a_slot_is_taken_over_only_after_it_expires(fast_store: Store, user: str
         "day": DAY,
         "tokens": 10,
         "expires_at": 1361,
+        "sweep": sweep_key("SLOT", later.reply_id),
+        "updated_at": "1970-01-01T00:19:41.000Z",
     }
     assert not fast_store.usage.settle(lost, Usage(input_tokens=1, output_tokens=1))
     assert fast_store.usage.get(user, DAY) == (Usage(input_tokens=0, output_tokens=0), 20)
