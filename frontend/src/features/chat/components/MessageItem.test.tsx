@@ -51,6 +51,9 @@ describe("MessageItem", () => {
   });
 
   it("labels a streaming code block with its language only once the fence names it, never 'text'", async () => {
+    // Text shown as it arrives (reduced motion), so each step is the text under test, unpaced.
+    vi.stubGlobal("matchMedia", (query: string) => ({ matches: query.includes("reduce"), addEventListener() {}, removeEventListener() {} }));
+    onTestFinished(() => void vi.unstubAllGlobals());
     const streaming: DisplayMessage = { ...base, status: "streaming", usage: undefined };
     const { container, rerender } = render(<MessageItem message={{ ...streaming, content: "Here:\n\n```" }} mine={false} actions={{}} />);
     const label = () => container.querySelector(".code-language")?.textContent ?? null;

@@ -6,6 +6,7 @@ import { Icon } from "@/components/ui/Icon";
 import { LazyMarkdown } from "@/features/chat/components/LazyMarkdown";
 import { MessageAttachments } from "@/features/chat/components/MessageAttachments";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
+import { usePacedText } from "@/features/chat/hooks/usePacedText";
 
 export interface MessageActions {
   onRetry?: () => void;
@@ -44,6 +45,8 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
   const [draft, setDraft] = useState(message.content);
   const streaming = message.status === "streaming";
   const failed = message.status === "failed" || message.local === "unsent";
+  // Only the display is paced between the server's frames; copy and edit use the whole text.
+  const shown = usePacedText(message.content, streaming && message.role === "assistant");
   return (
     <article
       className={`message message-${message.role} ${mine ? "message-mine" : ""} ${streaming ? "is-streaming" : ""}`}
@@ -91,7 +94,7 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
       ) : (
         <div className="message-body">
           {message.role === "assistant" ? (
-            message.content ? <LazyMarkdown text={message.content} /> : streaming ? <p className="muted thinking">Thinking…</p> : null
+            shown ? <LazyMarkdown text={shown} /> : streaming ? <p className="muted thinking">Thinking…</p> : null
           ) : (
             <p className="plain">{message.content}</p>
           )}

@@ -30,6 +30,7 @@ export function MessageList({
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const sentinel = useRef<HTMLDivElement>(null);
+  const log = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
   const beforeOlder = useRef<{ height: number; top: number } | null>(null);
   useJumpToMessage(chat, scroller, pinned);
@@ -42,6 +43,18 @@ export function MessageList({
     pinned.current = true;
     element.scrollTop = element.scrollHeight;
   }, [followRequests]);
+
+  // A streaming reply's text is revealed between renders of the list: follow it while pinned.
+  useEffect(() => {
+    const element = scroller.current;
+    const content = log.current;
+    if (!element || !content || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      if (pinned.current && !beforeOlder.current) element.scrollTop = element.scrollHeight;
+    });
+    observer.observe(content);
+    return () => observer.disconnect();
+  }, []);
 
   const loadOlder = () => {
     if (!history.hasNextPage || history.isFetchingNextPage || !scroller.current) return;
@@ -91,7 +104,7 @@ export function MessageList({
       </div>
       {history.isPending && <Spinner label="Loading messages" />}
       {history.error && <Alert>{history.error.message}</Alert>}
-      <div className="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
+      <div ref={log} className="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
         {messages.map((message, index) => (
           <MessageItem
             key={message.id}
