@@ -4,10 +4,12 @@ A provider yields a delta per token (tens to hundreds a second); posting each on
 PostToConnection per token per subscriber. The coalescer buffers text and releases it as one
 chunk when the buffer is older than its window or larger than ``max_bytes``, so a reply costs
 tens of frames. The very first text is released at once so the time to first token the user
-sees is the model's, not ours; the window then starts at ``interval`` and widens by ``growth``
-per frame, and jumps to ``max_interval`` once it reaches ``ramp_until`` — quick while the reader
-starts (110, 170, 250, 380 ms), then few frames (each a billed WebSocket message per subscriber)
-once the answer is flowing. Chunks carry a ``seq`` that
+sees is the model's, not ours; the window then starts at ``interval`` and doubles per frame up
+to ``max_interval`` (150, 300, 600 ms, 1.2, 2.4, 3 s) — quick while the reader starts, then few
+frames (each a billed WebSocket message per subscriber) once the answer is flowing. The steady
+doubling is what lets the app pace the text between frames without a stall: it can tell when the
+next frame is due (``ramp_until`` can still end the ramp early with a jump to the widest).
+Chunks carry a ``seq`` that
 counts from ``start_seq + 1`` without gaps, which is what lets a client resume and drop
 duplicates.
 """
@@ -21,12 +23,13 @@ from dataclasses import dataclass
 DEFAULT_INTERVAL = 0.075
 DEFAULT_MAX_INTERVAL = 3.0
 """The widest window. Each frame is a billed WebSocket message per subscriber: a 1,000-token
-reply is 9 frames at 3 s after the ramp (27 at 0.4 s), and a client that paces what it shows
-keeps the text flowing between them."""
-DEFAULT_GROWTH = 1.5
-DEFAULT_RAMP_UNTIL = 0.5
-"""Once the growing window reaches this, it jumps to the widest: quick frames while the
-reader starts (the first second), then few."""
+reply of about 10 s is 9 frames (27 at 0.4 s), and the app paces what it shows between them."""
+DEFAULT_GROWTH = 2.0
+"""Each window is twice the one before, up to the widest: the app expects the next frame after
+twice the last gap (frontend/src/features/chat/pacing.ts) and reveals the text until then."""
+DEFAULT_RAMP_UNTIL = DEFAULT_MAX_INTERVAL
+"""No jump: a window that leapt from 0.4 s to 3 s would leave the text standing still for
+seconds in the app, whatever it paces."""
 DEFAULT_MAX_BYTES = 2048
 
 

@@ -133,7 +133,12 @@ more is refused with 429.
   with token `usage`) or `message.failed`.
 - **Deltas** carry a `seq` that counts from 1 per reply without gaps, and arrive in order. A
   client applies a delta only when its `seq` is the next one it expects and ignores one it has
-  already applied (`seq` not greater than the last).
+  already applied (`seq` not greater than the last). Deltas are coalesced: the first text comes
+  at once, then frames about 75, 150, 300, 600 ms, 1.2 and 2.4 s apart (each gap twice the one
+  before), then one every ~3 s. A client that shows text as it arrives shows it in bursts; the
+  app instead reveals each frame's text evenly until the next is due (twice the last gap, at
+  most 3 s; never more than one frame behind, all at once when the reply ends), and shows it as
+  it arrives under reduced motion.
 - **Resume**: after a reload, `subscribe` answers `subscribed` with each reply still
   streaming: its text so far and the `seq` that text ends at. Apply only deltas with a larger
   `seq`. Because the snapshot is read after the subscription is stored, no delta falls between
@@ -141,7 +146,7 @@ more is refused with 429.
   replies stream at once, `subscribed` comes in parts (one reply each, each within a frame):
   merge them.
 - **Stop**: `stop` ends a streaming reply within one coalescing window (75 ms at first,
-  widening to 0.4 s as the answer flows); what was said
+  widening to 3 s as the answer flows); what was said
   is kept and completed with status `stopped`. Only who asked for the reply, or the room's
   owner, may stop it (`forbidden` otherwise; `conflict` if it already ended).
 - **Failure**: `message.failed` says why and whether `retry` may help; the user's message is

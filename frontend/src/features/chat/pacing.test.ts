@@ -44,10 +44,32 @@ describe("Pacer", () => {
     const slow = stream([380, 3000]);
     expect(quick.pacer.expectedGapMs).toBe(170);
     expect(slow.pacer.expectedGapMs).toBe(3000);
-    // Same 30 characters to reveal: the quick stream shows them within its gap, the slow spreads them.
-    expect(quick.pacer.advance(quick.now + 160)).toBe(quick.pacer.received.length);
+    // Same 30 characters to reveal: the quick stream shows them before its next frame (due after
+    // twice the last gap, 340 ms: the server doubles its window), the slow one spreads them.
+    expect(quick.pacer.nextGapMs).toBe(340);
+    expect(slow.pacer.nextGapMs).toBe(3000);
+    expect(quick.pacer.advance(quick.now + 160)).toBeLessThan(quick.pacer.received.length);
+    expect(quick.pacer.advance(quick.now + 310)).toBe(quick.pacer.received.length);
     expect(slow.pacer.advance(slow.now + 160)).toBeLessThan(slow.pacer.received.length - 25);
     expect(slow.pacer.advance(slow.now + 2700)).toBe(slow.pacer.received.length);
+  });
+
+  it("keeps the text moving through the server's ramp: each frame shown just before the next", () => {
+    const pacer = new Pacer();
+    let text = "Hi ";
+    pacer.receive(text, 0);
+    let now = 0;
+    const gaps = [75, 150, 300, 600, 1200, 2400, 3000, 3000];
+    for (const [i, gap] of gaps.entries()) {
+      now += gap;
+      text += "z".repeat(60);
+      pacer.receive(text, now);
+      const next = gaps[i + 1];
+      if (next === undefined || i === 0) continue; // the first gap has nothing to grow from
+      // Still revealing at 80% of the way to the next frame, done by its arrival: no standstill.
+      expect(pacer.advance(now + next * 0.8)).toBeLessThan(text.length);
+      expect(pacer.advance(now + next)).toBe(text.length);
+    }
   });
 
   it("is never more than one frame behind, even when frames come sooner than expected", () => {
@@ -70,7 +92,7 @@ describe("Pacer", () => {
     const { pacer, now } = stream([1000, 1000], 100);
     pacer.receive(pacer.received + "z".repeat(100), now + 5);
     expect(pacer.expectedGapMs).toBe(1000);
-    expect(pacer.advance(now + 900)).toBe(pacer.received.length);
+    expect(pacer.advance(now + 1800)).toBe(pacer.received.length);
   });
 
   it("shows everything at once when flushed (completed, stopped, failed)", () => {

@@ -5,7 +5,8 @@
  * one every few seconds. Shown as it arrives, the reply would jump a paragraph at a time. The
  * pacer reveals what has arrived but is not shown yet at a steady speed, timed from the gap
  * between the last two frames so that it has shown everything just before the next frame is due
- * (`catchUpShare` of the gap). It never lags more than one frame: when a frame arrives, all text
+ * (`catchUpShare` of the next gap, which the server makes twice the last, up to 3 s: a steady
+ * ramp is what lets the pacer foresee it, so the text never stands still between frames). It never lags more than one frame: when a frame arrives, all text
  * of the frames before it is shown. It only decides how much of the text to show; the text itself
  * (what is stored, copied, resumed) is never changed.
  */
@@ -17,11 +18,18 @@ export interface PacerOptions {
   burstMs?: number;
   /** The longest a frame's text takes to reveal, however long the model paused before it. */
   maxRevealMs?: number;
+  /** How much longer than the last gap the next is expected to be: the server doubles its window. */
+  gapGrowth?: number;
+  /** The server's widest window: gaps grow up to this and no further. */
+  maxGapMs?: number;
 }
 
 export const DEFAULT_CATCH_UP_SHARE = 0.9;
 export const DEFAULT_BURST_MS = 30;
 export const DEFAULT_MAX_REVEAL_MS = 3_600;
+/** The server's coalescer doubles its window per frame up to 3 s (parley.realtime.coalescer). */
+export const DEFAULT_GAP_GROWTH = 2;
+export const DEFAULT_MAX_GAP_MS = 3_000;
 const MIN_REVEAL_MS = 16;
 
 export class Pacer {
@@ -36,11 +44,15 @@ export class Pacer {
   private readonly share: number;
   private readonly burstMs: number;
   private readonly maxRevealMs: number;
+  private readonly growth: number;
+  private readonly maxGapMs: number;
 
   constructor(options: PacerOptions = {}) {
     this.share = options.catchUpShare ?? DEFAULT_CATCH_UP_SHARE;
     this.burstMs = options.burstMs ?? DEFAULT_BURST_MS;
     this.maxRevealMs = options.maxRevealMs ?? DEFAULT_MAX_REVEAL_MS;
+    this.growth = options.gapGrowth ?? DEFAULT_GAP_GROWTH;
+    this.maxGapMs = options.maxGapMs ?? DEFAULT_MAX_GAP_MS;
   }
 
   /** The whole text received so far. */
@@ -58,9 +70,15 @@ export class Pacer {
     return this.shown >= this.target.length;
   }
 
-  /** The expected gap between frames, as last measured (0 before the second frame). */
+  /** The gap between the last two frames, as measured (0 before the second frame). */
   get expectedGapMs(): number {
     return this.gap;
+  }
+
+  /** When the next frame is expected after the last: the gap grows (the server widens its
+   * window) up to the widest, and a longer pause of the model's is not expected to grow. */
+  get nextGapMs(): number {
+    return Math.min(this.gap * this.growth, Math.max(this.gap, this.maxGapMs));
   }
 
   /**
@@ -89,7 +107,7 @@ export class Pacer {
     this.target = text;
     this.lastArrival = now;
     if (since >= this.burstMs) this.gap = since;
-    const reveal = Math.min(this.maxRevealMs, Math.max(MIN_REVEAL_MS, this.gap * this.share));
+    const reveal = Math.min(this.maxRevealMs, Math.max(MIN_REVEAL_MS, this.nextGapMs * this.share));
     this.restart(now, now + reveal);
   }
 

@@ -59,8 +59,9 @@ describe("usePacedText", () => {
       act(() => vi.advanceTimersByTime(16));
       expect(view.result.current.length).toBeGreaterThanOrEqual(before);
     }
-    // The last gap (120 ms) is the new estimate: the frame is shown in full well within the next.
-    act(() => vi.advanceTimersByTime(180));
+    // The last gap (120 ms) is the new estimate: the next frame is expected after twice that, and
+    // this one is shown in full by then.
+    act(() => vi.advanceTimersByTime(240));
     expect(view.result.current).toBe(text);
   });
 
