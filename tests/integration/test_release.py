@@ -307,7 +307,12 @@ def test_promote_pins_prod_to_the_exact_dev_release(s3: S3, tmp_path: Path) -> N
     assert prod["artifacts"] == stored_record(s3, "dev")["artifacts"]
     assert prod["created_at"] == dev.created_at
     assert prod["git_commit"] == dev.git_commit
-    assert prod["pin"] == {"action": "promote", "source": "dev", "at": "2026-11-27T10:00:00.000Z"}
+    assert prod["pin"] == {
+        "action": "promote",
+        "source": "dev",
+        "at": "2026-11-27T10:00:00.000Z",
+        "strategy": None,
+    }
     assert artifact_keys(s3) == uploaded  # a pointer was copied, no bytes
 
 
