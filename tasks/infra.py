@@ -277,12 +277,28 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     "BedrockAgentId": {"Type": "String", "Default": ""},
     "BedrockAgentAliasId": {"Type": "String", "Default": ""},
     "DailyTokenQuota": {"Type": "String", "Default": "200000", "AllowedPattern": "^[0-9]+$"},
+    # Made outside this template, as Terraform's other modules make them (frontend, workflows).
+    "UploadsBucket": {"Type": "String", "Default": "", "Description": "Attachments bucket"},
+    "ExportsBucket": {"Type": "String", "Default": "", "Description": "Conversation exports"},
+    "ExportStateMachineArn": {"Type": "String", "Default": ""},
+    "UploadMaxDocumentBytes": {
+        "Type": "String",
+        "Default": "10485760",
+        "AllowedPattern": "^[0-9]+$",
+    },
+    "UploadMaxImageBytes": {"Type": "String", "Default": "5242880", "AllowedPattern": "^[0-9]+$"},
+    "UploadMaxAttachments": {"Type": "String", "Default": "10", "AllowedPattern": "^[0-9]+$"},
+    "ModelAcceptsImages": {"Type": "String", "Default": "true", "AllowedValues": ["true", "false"]},
+    "RetentionDays": {"Type": "String", "Default": "0", "AllowedPattern": "^[0-9]+$"},
 }
 
 _CONDITIONS = {
     "HasModelApiKey": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ModelApiKeyParameter"}, ""]}]},
     "UsesBedrock": {"Fn::Equals": [{"Ref": "ModelProvider"}, "bedrock"]},
     "UsesBedrockAgent": {"Fn::Equals": [{"Ref": "ModelProvider"}, "bedrock-agent"]},
+    "HasUploadsBucket": {"Fn::Not": [{"Fn::Equals": [{"Ref": "UploadsBucket"}, ""]}]},
+    "HasExportsBucket": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ExportsBucket"}, ""]}]},
+    "HasExportStateMachine": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ExportStateMachineArn"}, ""]}]},
 }
 
 WS_STAGE = "live"
@@ -316,6 +332,14 @@ def _env_value(ref: str, manifest: Manifest) -> Any:
         "fanout_function_name": {"Ref": _function_id("fanout")}
         if "fanout" in manifest.functions
         else "",
+        "uploads_bucket_name": {"Ref": "UploadsBucket"},
+        "upload_max_document_bytes": {"Ref": "UploadMaxDocumentBytes"},
+        "upload_max_image_bytes": {"Ref": "UploadMaxImageBytes"},
+        "upload_max_attachments": {"Ref": "UploadMaxAttachments"},
+        "model_accepts_images": {"Ref": "ModelAcceptsImages"},
+        "retention_days": {"Ref": "RetentionDays"},
+        "exports_bucket_name": {"Ref": "ExportsBucket"},
+        "export_state_machine_arn": {"Ref": "ExportStateMachineArn"},
     }
     return values[ref]
 
@@ -363,6 +387,18 @@ def _resource_arns(resource: str) -> tuple[list[Any], str | None]:
         ], "UsesBedrockAgent"
     if resource.startswith("sqs:"):
         return [{"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}], None
+    # As terraform/modules/functions/iam.tf: uploads only under uploads/, exports whole.
+    if resource == "bucket:uploads":
+        return [
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"}
+        ], "HasUploadsBucket"
+    if resource == "bucket:exports":
+        return [
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ExportsBucket}"},
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ExportsBucket}/*"},
+        ], "HasExportsBucket"
+    if resource == "statemachine:export":
+        return [{"Ref": "ExportStateMachineArn"}], "HasExportStateMachine"
     raise ManifestError(f"permission resource {resource!r} has no CloudFormation mapping")
 
 

@@ -1,6 +1,6 @@
 """The web app's security headers (modules/frontend): a Content-Security-Policy that lets the app
-connect to exactly its own APIs and Cognito, images only from itself, on every response that
-carries the app.
+connect to exactly its own APIs, Cognito and its uploads bucket, images only from itself, on every
+response that carries the app.
 
 The API hosts exist only once the APIs do, and the HTTP API's CORS origin is the distribution's
 domain, so the policy cannot be part of the distribution's response headers policy (a dependency
@@ -26,6 +26,12 @@ REGION = "eu-west-1"
 HTTP_API = f"https://abc123.execute-api.{REGION}.amazonaws.com"
 WS_API = f"wss://def456.execute-api.{REGION}.amazonaws.com"
 COGNITO = f"https://cognito-idp.{REGION}.amazonaws.com"
+UPLOADS_BUCKET = "parley-test-uploads-20260101"
+# The uploads bucket the module creates, as the two hosts a presigned POST or GET may name.
+UPLOADS = {
+    "bucket_regional_domain_name": f"{UPLOADS_BUCKET}.s3.{REGION}.amazonaws.com",
+    "bucket_domain_name": f"{UPLOADS_BUCKET}.s3.amazonaws.com",
+}
 APP_CONFIG = f"""{{
     cognito    = {{ userPoolId = "{REGION}_AbCdEf123", clientId = "4example5client6id" }}
     httpApiUrl = "{HTTP_API}"
@@ -52,6 +58,7 @@ def _substitute(expression: str) -> str:
     return (
         expression.replace("data.aws_region.current.name", f'"{REGION}"')
         .replace("var.app_config", "local.app_config")
+        .replace("aws_s3_bucket.uploads.", "local.uploads_bucket.")
         .replace("path.module", json.dumps(str(FRONTEND)))
     )
 
@@ -75,7 +82,8 @@ def evaluated(frontend: Config, tmp_path_factory: pytest.TempPathFactory) -> dic
     code = _substitute(_expression(function["code"]))
     outputs = "\n".join(f'output "{name}" {{\n  value = local.{name}\n}}' for name in POLICY_LOCALS)
     (workdir / "main.tf").write_text(
-        f"locals {{\n  app_config = {APP_CONFIG}\n{locals_}\n}}\n\n{outputs}\n\n"
+        f"locals {{\n  app_config = {APP_CONFIG}\n"
+        f"  uploads_bucket = {json.dumps(UPLOADS)}\n{locals_}\n}}\n\n{outputs}\n\n"
         f'output "code" {{\n  value = {code}\n}}\n'
     )
     binary = pypi_terraform_binary()
@@ -96,9 +104,12 @@ def directives(policy: str) -> dict[str, list[str]]:
     return parsed
 
 
-def test_the_app_connects_to_exactly_its_apis_and_cognito(evaluated: dict[str, Any]) -> None:
+def test_the_app_connects_to_exactly_its_apis_cognito_and_uploads(
+    evaluated: dict[str, Any],
+) -> None:
     policy = directives(evaluated["content_security_policy"])
-    assert sorted(policy["connect-src"]) == sorted(["'self'", HTTP_API, WS_API, COGNITO])
+    uploads = [f"https://{host}" for host in UPLOADS.values()]
+    assert sorted(policy["connect-src"]) == sorted(["'self'", HTTP_API, WS_API, COGNITO, *uploads])
     assert policy["img-src"] == ["'self'", "data:", "blob:"]
     assert not re.search(r"\*|https:(\s|;|$)", evaluated["content_security_policy"]), (
         "no wildcard host and no bare scheme: an injected script could send data there"
