@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tasks.local.scripted_model import Reply, ScriptedModel
+from tasks.local.streams import StreamPoller
 from tests.support.api import ApiResponse, call
 from tests.support.cognito import TestUser
 from tests.support.events import LambdaContext, load_event
@@ -104,12 +105,16 @@ def test_messages_reply_title_usage_and_pages(
 
 
 def test_my_conversations_most_recent_activity_first(
-    api: Callable[..., ApiResponse], user: TestUser, other_user: TestUser
+    api: Callable[..., ApiResponse],
+    user: TestUser,
+    other_user: TestUser,
+    change_feed: StreamPoller,
 ) -> None:
     ids = [
         api("POST", "/conversations", user, body={"title": f"t{i}"}).json["id"] for i in range(3)
     ]
     api("POST", f"/conversations/{ids[0]}/messages", user, body={"content": "bump"})
+    change_feed.drain()  # member activity moves through the change feed
     listed = api("GET", "/conversations", user, query={"limit": "2"}).json
     assert [c["id"] for c in listed["items"]] == [ids[0], ids[2]]
     more = api("GET", "/conversations", user, query={"cursor": listed["nextCursor"]}).json

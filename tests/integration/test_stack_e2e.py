@@ -152,6 +152,14 @@ def test_ready_info_and_the_app_config(stack: LocalStack) -> None:
         },
         "httpApiUrl": info["httpApiUrl"],
         "wsUrl": info["wsUrl"],
+        "passwordPolicy": {
+            "minLength": 12,
+            "requireLowercase": True,
+            "requireUppercase": True,
+            "requireNumbers": True,
+            "requireSymbols": True,
+        },
+        "local": {"mailboxUrl": "/_local/mailbox", "demoModel": None},
     }
     preflight = httpx.options(
         f"{info['httpApiUrl']}/conversations",
