@@ -280,6 +280,7 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
     client_id = clients["UserPoolClients"][0]["ClientId"]
     apis = {a["Name"]: a for a in deployed.client("apigatewayv2").get_apis()["Items"]}
     ws_id = apis[f"{PREFIX}-ws"]["ApiId"]
+    buckets = [b["Name"] for b in deployed.client("s3").list_buckets()["Buckets"]]
     expected_refs = {
         "chat_table_name": f"{PREFIX}-chat",
         "connections_table_name": f"{PREFIX}-connections",
@@ -297,11 +298,13 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
         "bot_worker_function_name": f"{PREFIX}-bot_worker:live",
         "fanout_function_name": f"{PREFIX}-fanout:live",
         "retention_days": "0",
-        "exports_bucket_name": next(
-            b["Name"]
-            for b in deployed.client("s3").list_buckets()["Buckets"]
-            if b["Name"].startswith(f"{PREFIX}-exports-")
-        ),
+        "exports_bucket_name": next(b for b in buckets if b.startswith(f"{PREFIX}-exports-")),
+        "uploads_bucket_name": next(b for b in buckets if b.startswith(f"{PREFIX}-uploads-")),
+        # envs/dev/terraform.tfvars' attachments
+        "upload_max_document_bytes": "10485760",
+        "upload_max_image_bytes": "5242880",
+        "upload_max_attachments": "10",
+        "model_accepts_images": "true",
         "export_state_machine_arn": (
             f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{PREFIX}-export"
         ),

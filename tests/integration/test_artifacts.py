@@ -56,6 +56,16 @@ _REF_VALUES = {
     "ws_management_endpoint": "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
     "bot_worker_function_name": "parley-test-bot_worker",
     "fanout_function_name": "parley-test-fanout",
+    "uploads_bucket_name": "parley-test-uploads-20260101",
+    "upload_max_document_bytes": "10485760",
+    "upload_max_image_bytes": "5242880",
+    "upload_max_attachments": "10",
+    "model_accepts_images": "true",
+    "retention_days": "0",
+    "exports_bucket_name": "parley-test-exports-20260101",
+    "export_state_machine_arn": (
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:parley-test-export"
+    ),
 }
 
 

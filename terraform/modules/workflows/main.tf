@@ -80,6 +80,14 @@ resource "aws_s3_bucket_lifecycle_configuration" "exports" {
     expiration {
       days = var.export_retention_days
     }
+  }
+
+  # Bucket-wide, so a multipart upload abandoned under any key stops costing after a day.
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+
+    filter {}
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
