@@ -350,7 +350,10 @@ test.describe.serial("chat with the assistant", () => {
 
   test("rename, search and delete with confirmation", async () => {
     const nav = page.getByRole("navigation", { name: "Conversations" });
-    await nav.getByRole("button", { name: /^Rename / }).first().click();
+    // A row's tools show on hover (or focus, or the open conversation), as a person's pointer finds them.
+    const row = nav.getByRole("listitem").filter({ has: page.getByRole("button", { name: /^Rename / }) }).first();
+    await row.hover();
+    await row.getByRole("button", { name: /^Rename / }).click();
     await page.getByRole("dialog").getByLabel("Title").fill("Python basics");
     await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
     await expect(nav.getByRole("link", { name: /Python basics/ })).toBeVisible();

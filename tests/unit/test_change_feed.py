@@ -98,7 +98,16 @@ def test_a_rename_reaches_every_members_list(store: Store, change_feed: StreamPo
     room = store.conversations.create(owner, kind="group", title="Old")
     store.conversations.add_member(store.conversations.record(room.id), friend)
     Conversations(store).rename(room.id, owner.id, "New")
+    # The list shows the new title at once (from META), before the feed copies it to members.
+    for who in (owner, friend):
+        assert [c.title for c in store.conversations.list_for(who.id, limit=5, cursor=None)[0]] == [
+            "New"
+        ]
     change_feed.drain()
+    member = store.conversations.table.get_item(
+        Key={"pk": f"CONV#{room.id}", "sk": f"MEMBER#{friend.id}"}, ConsistentRead=True
+    )["Item"]
+    assert member["title"] == "New"  # and the member's copy follows through the feed
     for who in (owner, friend):
         assert [c.title for c in store.conversations.list_for(who.id, limit=5, cursor=None)[0]] == [
             "New"

@@ -141,37 +141,44 @@ class ConversationRepository:
         if start:
             args["ExclusiveStartKey"] = start
         response = self.table.query(**args)
-        gone = self._deleted([str(item["pk"]) for item in response.get("Items", [])])
+        heads = self._heads([str(item["pk"]) for item in response.get("Items", [])])
         items = [
             Conversation(
                 id=str(item["pk"]).removeprefix("CONV#"),
                 kind=item["kind"],
-                title=str(item["title"]),
+                # META is the truth for the title: a member's copy follows it through the change
+                # feed, a second or so later, and a rename must show in the list at once.
+                title=str(heads.get(str(item["pk"]), {}).get("title", item["title"])),
                 owner_id=str(item["owner_id"]),
                 role=item["role"],
                 created_at=str(item["created_at"]),
                 updated_at=str(item["updated_at"]),
             )
             for item in response.get("Items", [])
-            if item["pk"] not in gone
+            if "deleted_at" not in heads.get(str(item["pk"]), {})
         ]
         return items, encode_cursor(response.get("LastEvaluatedKey"))
 
-    def _deleted(self, pks: list[str]) -> set[str]:
-        """Which of these conversations are marked deleted (their members go in the background,
-        so the list drops them here at once): one BatchGetItem of their META items' keys."""
+    def _heads(self, pks: list[str]) -> dict[str, dict[str, Any]]:
+        """The META items' title and deleted mark of these conversations, by `pk`: one
+        BatchGetItem. Members go in the background after a delete, so the list drops a deleted
+        conversation here at once; and it shows the title as it is now."""
         if not pks:
-            return set()
+            return {}
         keys = [{"pk": pk, "sk": "META"} for pk in dict.fromkeys(pks)]
-        request: Any = {self.table.name: {"Keys": keys, "ProjectionExpression": "pk, deleted_at"}}
-        gone: set[str] = set()
+        request: Any = {
+            self.table.name: {
+                "Keys": keys,
+                "ProjectionExpression": "pk, deleted_at, title",
+            }
+        }
+        heads: dict[str, dict[str, Any]] = {}
         while request:
             response = self.table.meta.client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(self.table.name, []):
-                if "deleted_at" in item:
-                    gone.add(str(item["pk"]))
+                heads[str(item["pk"])] = item
             request = response.get("UnprocessedKeys") or {}
-        return gone
+        return heads
 
     def members(self, conversation_id: str) -> list[Member]:
         items = self._query_all(conversation_id, "MEMBER#")
