@@ -13,6 +13,7 @@ import pytest
 
 from parley.activity import MemberActivity
 from parley.bots import ProviderError, estimate_tokens
+from parley.changes import Change
 from parley.errors import (
     AssistantUnavailable,
     Conflict,
@@ -21,7 +22,6 @@ from parley.errors import (
     MessageNotFound,
     QuotaExceeded,
 )
-from parley.changes import Change
 from parley.ids import today
 from parley.jobs import ReplyJob
 from parley.models import Message, Profile, Usage
