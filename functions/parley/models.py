@@ -273,6 +273,11 @@ class UpdateConversation(InputModel):
 
 
 class PostMessage(InputModel):
+    # `after` and `editOf` are alternatives (parley.branches): the document says so too.
+    model_config = ConfigDict(
+        **InputModel.model_config, json_schema_extra={"not": {"required": ["after", "editOf"]}}
+    )
+
     content: Content
     client_message_id: ClientMessageId | None = None
     attachment_ids: Annotated[list[Id], Field(max_length=MAX_ATTACHMENTS)] | None = None
