@@ -160,3 +160,26 @@ def test_quota_and_provider_failures_keep_the_shape(
     assert failed.status == 502
     assert set(failed.json) == {"error"}
     assert "saved" in failed.json["error"]
+
+
+def test_a_prompt_longer_than_the_model_reads_is_400_and_starts_no_chat(
+    chat: Callable[..., ApiResponse],
+    user: TestUser,
+    scripted_model: ScriptedModel,
+    parley_env: dict[str, str],
+) -> None:
+    from chat_api.app import handler
+
+    limit = call(handler, "GET", "/me", headers={"Authorization": f"Bearer {user.id_token}"})
+    chars = int(limit.json["limits"]["messageChars"])
+    answer = chat({"id_token": user.id_token}, {"prompt": "x" * (chars + 1)})
+    assert answer.status == 400
+    assert (
+        answer.json["error"]
+        == f"Message is too long: {chars + 1:,} characters; the limit is {chars:,}."
+    )
+    assert scripted_model.completions() == []
+    listed = call(
+        handler, "GET", "/conversations", headers={"Authorization": f"Bearer {user.id_token}"}
+    )
+    assert listed.json["items"] == []

@@ -174,6 +174,31 @@ checks.positive_data_acceptance.expected-statuses = [
     "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx",
 ]
 
+[[operations]]
+include-name = ["POST /conversations/{{id}}/messages", "POST /chat"]
+# The document states the hard ceiling of a message (32,000 characters); the deployment's own
+# limit is lower where the model's context window is smaller (GET /me `limits.messageChars`), and a
+# longer message is a 422 validation_error before any model call.
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
+]
+
+[[operations]]
+include-name = ["GET /me/usage", "GET /search"]
+# Rules across fields or words a schema cannot state: a usage range of at most 366 days with
+# `from` ≤ `to`; a query that is not blank or made only of common words. Each is a clear 400.
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx",
+]
+
+[[operations]]
+include-name = "POST /conversations/{{id}}/uploads"
+# The allow-list of file types and the per-kind size limits are the environment's (tfvars): a
+# type off the list is a 422, a file over its kind's limit a 413.
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "400", "401", "403", "404", "409", "413", "422", "429", "5xx",
+]
+
 # Test data, so that fuzzing reaches past "not found": the other user's e-mail to invite, the
 # users' ids to remove, and conversations of the first user, the groups with the other user in
 # them (not for DELETE /conversations/{{id}}, which would take them from every other operation).

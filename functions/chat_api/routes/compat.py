@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from chat_api.deps import store
 from parley.auth import Identity, TokenError, bearer_token, get_verifier
-from parley.errors import BadRequest, ConversationNotFound, NotFound
+from parley.errors import BadRequest, ConversationNotFound, InvalidInput, NotFound
 from parley.models import (
     MAX_CONTENT_CHARS,
     ChatError,
@@ -92,7 +92,7 @@ def parse(body: str | None) -> ChatRequest:
             "description": "The reply and the whole chat",
             "content": {"application/json": {"model": ChatResponse}},
         },
-        400: _error_doc("Missing or invalid field"),
+        400: _error_doc("Missing or invalid field, or a prompt longer than the model can read"),
         401: _error_doc("Invalid id_token: <reason>"),
         404: _error_doc("Chat not found"),
         413: _error_doc("Request body too large"),
@@ -108,6 +108,12 @@ def chat() -> Response[ChatResponse]:
     request = parse(event.decoded_body)
     repository = store()
     me = profile_of(repository, who.sub, who.email, who.name)
+    pipeline, writer = api_pipeline()
+    if pipeline.budget is not None:
+        try:  # before a chat is started: a refused prompt leaves nothing behind
+            pipeline.budget.check(request.prompt)
+        except InvalidInput as exc:
+            raise BadRequest(exc.message) from None  # the earlier API: 400 for a bad field
     if request.chat_id is None:
         conversation = conversations().create(
             me, kind="assistant", title=title_from(request.prompt)
@@ -119,7 +125,6 @@ def chat() -> Response[ChatResponse]:
             conversation = conversations().get(request.chat_id, me.id)
         except ConversationNotFound:
             raise ChatNotFound() from None
-    pipeline, writer = api_pipeline()
     time_left = router.lambda_context.get_remaining_time_in_millis() / 1000
     exchange = pipeline.ask(
         me,
