@@ -929,7 +929,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatResponse"];
                 };
             };
-            /** @description Missing or invalid field */
+            /** @description Missing or invalid field, or a prompt longer than the model can read */
             400: {
                 headers: {
                     [name: string]: unknown;
