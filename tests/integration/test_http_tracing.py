@@ -1,17 +1,24 @@
-"""chat_api with tracing on, as deployed: no response body and no exception reaches the trace.
+"""Tracing never carries a response body or an exception, and chat_api starts without the SDK.
 
-The handler runs in-process against moto with the manifest's own environment for the tracer, and
-Powertools' Tracer is given a recording provider in place of the X-Ray recorder, so the test sees
-exactly what would be sent to X-Ray as subsegment metadata.
+Every traced function is wrapped by `parley.observability.lambda_handler`. Here that wrapper,
+with tracing on, runs the HTTP API's routes (the bodies with the most to leak: prompts, replies,
+e-mail addresses) in-process against moto with the manifest's own environment for the tracer,
+and Powertools' Tracer is given a recording provider in place of the X-Ray recorder, so the test
+sees exactly what would be sent to X-Ray as subsegment metadata. chat_api itself is deployed
+with `trace=False` (Lambda's active tracing records its segment; the SDK stays out of its cold
+start), which the last test holds it to.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,10 +123,18 @@ def traced(
 
 @pytest.fixture
 def api(traced: tuple[Any, RecordingProvider]) -> Callable[..., ApiResponse]:
+    """The HTTP API's routes behind the wrapper every traced function has, tracing on."""
     module, _ = traced
+    from aws_lambda_powertools.logging import correlation_paths
+
+    from parley.observability import lambda_handler
+
+    @lambda_handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, trace=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return module.app.resolve(event, context)  # type: ignore[no-any-return]
 
     def request(method: str, path: str, user: TestUser, **kwargs: Any) -> ApiResponse:
-        return call(module.handler, method, path, headers=user.bearer(), **kwargs)
+        return call(handler, method, path, headers=user.bearer(), **kwargs)
 
     return request
 
@@ -170,3 +185,23 @@ def test_no_exception_reaches_the_trace_metadata(
     assert [s.name for s in provider.segments] == ["## handler"]
     assert user.email not in provider.recorded()
     assert not any(key.endswith(" error") for s in provider.segments for key in s.metadata)
+
+
+def test_chat_api_starts_without_the_tracing_sdk() -> None:
+    # GIVEN a fresh interpreter with the manifest's environment for chat_api, tracing enabled
+    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": "/var/task"}
+    for key, value in load_manifest().functions["chat_api"].environment.items():
+        env.setdefault(key, str(value))
+    # WHEN chat_api's module is imported, as a cold start does
+    probe = (
+        "import sys, chat_api.app; "
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('aws_xray_sdk')}))"
+    )
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=functions, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    # THEN it imported, and the X-Ray SDK was never loaded
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
