@@ -37,6 +37,8 @@ class Reply:
     token_delay: seconds between streamed chunks.
     break_after: close the connection after this many chunks (a broken stream).
     endless: keep streaming until the client disconnects (for stop/cancel tests).
+    pause_after: hold the stream after this many chunks until `resume` is set (a test acts
+        while a reply is surely mid-way, whatever the machine's speed).
     """
 
     text: str = DEFAULT_TEXT
@@ -51,6 +53,8 @@ class Reply:
     endless: bool = False
     prompt_tokens: int | None = None
     finish_reason: str = "stop"
+    pause_after: int | None = None
+    resume: threading.Event | None = field(default=None, compare=False)
 
     def pieces(self) -> list[str]:
         """The reply split into stream chunks: given ones, else word by word."""
@@ -335,6 +339,10 @@ def _make_handler(model: ScriptedModel) -> type[BaseHTTPRequestHandler]:
                 if reply.break_after is not None and sent >= reply.break_after:
                     # Broken mid-way: the connection closes without a finish or [DONE].
                     return
+                if sent == reply.pause_after and reply.resume is not None:
+                    while not reply.resume.wait(0.05):
+                        if model.stopping.is_set():
+                            return
                 piece = pieces[index % len(pieces)] if pieces else "…"
                 chunk({"content": piece})
                 sent += 1

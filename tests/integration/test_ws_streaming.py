@@ -180,16 +180,18 @@ def test_a_reload_mid_stream_resumes_without_loss_or_duplication(
     chat, user: TestUser, endpoint: ConnectionsEndpoint, scripted_model: ScriptedModel
 ) -> None:  # type: ignore[no-untyped-def]
     room, client = chat
-    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.01))
+    go = threading.Event()
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.01, pause_after=30, resume=go))
     ask(client, room)
     [invoke] = endpoint.invokes()
     reply_id = invoke.json()["replyId"]
     worker, _ = in_background(lambda: run_worker(endpoint, invoke))
-    assert endpoint.wait_for(lambda: len(deltas(client, reply_id)) >= 3, timeout=20)
+    assert endpoint.wait_for(lambda: len(deltas(client, reply_id)) >= 2, timeout=20)
 
     reloaded = WsClient(endpoint, user.id_token)  # the page reloads: a new connection
     reloaded.connect()
-    reloaded.send("subscribe", conversationId=room)
+    reloaded.send("subscribe", conversationId=room)  # while the reply is surely mid-way
+    go.set()
     worker.join(timeout=30)
 
     [snapshot] = reloaded.last("subscribed")["streaming"]
@@ -214,23 +216,25 @@ def test_a_late_subscriber_hears_every_chunk_whatever_the_snapshot_holds(
     monkeypatch: pytest.MonkeyPatch,
     persist_every: float,
 ) -> None:  # type: ignore[no-untyped-def]
-    """The text is persisted about once a second, not per chunk: a subscriber who joins
-    between two writes gets an older snapshot, and the writer sends it the chunks after it."""
+    """The text is persisted every few seconds, not per chunk: a subscriber who joins between
+    two writes gets an older snapshot, and the writer sends it the chunks after it."""
     from parley import replies
 
     monkeypatch.setattr(replies, "PERSIST_EVERY", persist_every)
     clear_parley_caches()
     room, client = chat
-    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.02))
+    go = threading.Event()
+    scripted_model.enqueue(Reply(text=WORDS, token_delay=0.01, pause_after=30, resume=go))
     ask(client, room)
     [invoke] = endpoint.invokes()
     reply_id = invoke.json()["replyId"]
     worker, _ = in_background(lambda: run_worker(endpoint, invoke))
-    assert endpoint.wait_for(lambda: len(deltas(client, reply_id)) >= 4, timeout=20)
+    assert endpoint.wait_for(lambda: len(deltas(client, reply_id)) >= 2, timeout=20)
 
     late = WsClient(endpoint, user.id_token)
     late.connect()
-    late.send("subscribe", conversationId=room)
+    late.send("subscribe", conversationId=room)  # while the reply is surely mid-way
+    go.set()
     worker.join(timeout=30)
 
     [snapshot] = late.last("subscribed")["streaming"]
