@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
@@ -120,17 +120,40 @@ def _versions() -> dict[str, str]:
     return {"moto": moto.__version__, "python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
 
 
+def _kind(backend_dict: Any) -> str:
+    """Which backend a `BackendDict` holds, as `module:Class`. A service may have more than one
+    (Step Functions: its plain backend and the one that executes state machines), so the
+    service name alone does not say where a backend goes back."""
+    cls = backend_dict.backend
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _backend_dict(kind: str) -> Any:
+    """The `BackendDict` of this process holding backends of `kind`: the one its class's module
+    defines, else the service's own (moto registers one only once it is used)."""
+    import importlib
+
+    from moto.core.base_backend import BackendDict
+
+    module_name, _, name = kind.partition(":")
+    module = importlib.import_module(module_name)
+    for value in vars(module).values():
+        if isinstance(value, BackendDict) and _kind(value) == kind:
+            return value
+    raise SnapshotError(f"this moto has no {name} backend: start clean with `invoke dev --fresh`")
+
+
 def capture(extra: dict[str, Any] | None = None) -> bytes:
-    """moto's backends (every service holding something) and `extra`, pickled."""
+    """moto's backends (every kind holding something) and `extra`, pickled."""
     from moto.core.base_backend import BackendDict
 
     backends: dict[str, dict[str, dict[str, Any]]] = {}
     instances: list[Any] = BackendDict._instances  # type: ignore[misc]
     for backend_dict in list(instances):
-        service = backend_dict.service_name
+        kind = _kind(backend_dict)
         for account, regions in list(backend_dict.items()):
             for region, backend in list(regions.items()):
-                backends.setdefault(service, {}).setdefault(account, {})[region] = backend
+                backends.setdefault(kind, {}).setdefault(account, {})[region] = backend
     buffer = io.BytesIO()
     document = {"format": FORMAT, **_versions(), "backends": backends, "extra": extra or {}}
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(document)
@@ -139,8 +162,6 @@ def capture(extra: dict[str, Any] | None = None) -> bytes:
 
 def apply(data: bytes) -> dict[str, Any]:
     """Put pickled backends back into this (fresh) moto process; returns the saved `extra`."""
-    from moto.backends import get_backend
-
     document = pickle.loads(data)  # noqa: S301 - the developer's own file, written by `capture`
     expected = {"format": FORMAT, **_versions()}
     found = {key: document.get(key) for key in expected}
@@ -150,8 +171,8 @@ def apply(data: bytes) -> dict[str, Any]:
             f" {found['python']} (format {found['format']}); this is moto {expected['moto']} on"
             f" Python {expected['python']}: start clean with `invoke dev --fresh`"
         )
-    for service, accounts in document["backends"].items():
-        backend_dict = get_backend(service)
+    for kind, accounts in document["backends"].items():
+        backend_dict = _backend_dict(kind)
         for account, regions in accounts.items():
             account_backends = backend_dict[account]
             for region, backend in regions.items():

@@ -631,10 +631,12 @@ def test_an_invitation_mails_a_temporary_password_that_signs_in(
 
 # -- local data kept across restarts ------------------------------------------------------------
 def test_a_restarted_moto_has_the_users_items_tokens_and_mail_of_the_last_run(
-    tmp_path: Path,
+    tmp_path: Path, lambda_endpoint: Any
 ) -> None:
     state = tmp_path / "state" / "moto.pickle"
-    process = MotoProcess("127.0.0.1", 0, tmp_path, state_file=state)
+    # as the stack runs it: state machines executed by moto's interpreter (its own backend)
+    hooks = {"post_confirmation_url": lambda_endpoint.url}
+    process = MotoProcess("127.0.0.1", 0, tmp_path, state_file=state, **hooks)
     process.start()
     try:
         assert process.restored is False
@@ -652,11 +654,17 @@ def test_a_restarted_moto_has_the_users_items_tokens_and_mail_of_the_last_run(
         _client("dynamodb", process.url).put_item(
             TableName=first.chat_table, Item=_item("CONV#1", "META", title="kept")
         )
+        # a state machine: moto keeps Step Functions in two backends of one service name
+        machine = _client("stepfunctions", process.url).create_state_machine(
+            name="kept",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/kept",
+        )["stateMachineArn"]
     finally:
         process.stop()
     assert state.exists()
 
-    again = MotoProcess("127.0.0.1", 0, tmp_path, state_file=state)
+    again = MotoProcess("127.0.0.1", 0, tmp_path, state_file=state, **hooks)
     again.start()
     try:
         assert again.restored is True
@@ -676,6 +684,8 @@ def test_a_restarted_moto_has_the_users_items_tokens_and_mail_of_the_last_run(
         )["AuthenticationResult"]
         assert refreshed["IdToken"]
         assert [m["code"] for m in read_mailbox(again.url, "lou@example.com")] == [code]
+        listed = _client("stepfunctions", again.url).list_state_machines()["stateMachines"]
+        assert [m["stateMachineArn"] for m in listed] == [machine]
     finally:
         again.stop()
 
