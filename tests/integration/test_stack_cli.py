@@ -49,7 +49,10 @@ def _start_cli(ready: Path, logs: Path, *extra: str) -> subprocess.Popen[str]:
 def _wait_ready(process: subprocess.Popen[str], ready: Path) -> dict[str, Any]:
     deadline = time.monotonic() + 180
     while not ready.exists():
-        assert process.poll() is None, process.communicate()
+        if process.poll() is not None:
+            out, err = process.communicate()
+            code = process.returncode
+            pytest.fail(f"the stack exited with {code}:\n{out[-2000:]}\n{err[-6000:]}")
         assert time.monotonic() < deadline, "the stack did not get ready"
         time.sleep(0.2)
     info: dict[str, Any] = json.loads(ready.read_text())
