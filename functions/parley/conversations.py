@@ -5,7 +5,8 @@ open sockets stop hearing it at once — including a reply that is streaming —
 told who is still there.
 
 Whoever a change concerns is told on every connection they have open, subscribed or not (their
-personal event stream): the invitee that they were added, the member removed (or who left on
+personal event stream): the owner of a new conversation (their other devices list it), the
+invitee that they were added, the member removed (or who left on
 another device) that the conversation left their list, every member of a conversation renamed
 or deleted. These events are decided here, and only here.
 """
@@ -42,7 +43,10 @@ class Conversations:
         self.presence = presence or RoomPresence()
 
     def create(self, owner: Profile, *, kind: Kind, title: str | None) -> Conversation:
-        return self.store.conversations.create(owner, kind=kind, title=title)
+        """Create it, and tell the owner's open connections, so their other devices list it."""
+        created = self.store.conversations.create(owner, kind=kind, title=title)
+        self.presence.tell({owner.id: ConversationAdded(conversation=created)})
+        return created
 
     def get(self, conversation_id: str, user_id: str) -> Conversation:
         member = access.membership(self.store, conversation_id, user_id)

@@ -112,3 +112,17 @@ def test_every_member_learns_of_a_delete_and_nobody_of_a_refused_one(
     assert set(told) == {people[n].id for n in ("ana", "ben", "cy")}
     assert {e["reason"] for e in told.values()} == {"deleted"}
     assert {e["conversationId"] for e in told.values()} == {room}
+
+
+def test_the_creator_alone_is_told_of_a_new_conversation_so_their_other_devices_list_it(
+    fast_store: Store, people: dict[str, Profile]
+) -> None:
+    recorder = Recorder()
+    conversations = Conversations(fast_store, presence=recorder)
+    created = conversations.create(people["ben"], kind="assistant", title="Plans")
+    [told] = recorder.told
+    assert list(told) == [people["ben"].id]
+    event = told[people["ben"].id]
+    assert event["type"] == "conversation.added"
+    assert event["conversation"]["id"] == created.id
+    assert (event["conversation"]["title"], event["conversation"]["role"]) == ("Plans", "owner")

@@ -118,8 +118,8 @@ export interface Conversation {
   updatedAt: string;
 }
 /**
- * Personal: you were added to a conversation (sent to every connection of yours, with or
- * without a subscription), so your list shows it at once.
+ * Personal: you were added to a conversation, or started one (sent to every connection of
+ * yours, with or without a subscription), so every device's list shows it at once.
  *
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "ConversationAdded".

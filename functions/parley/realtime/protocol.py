@@ -424,8 +424,8 @@ class ErrorEvent(_Event):
 
 
 class ConversationAdded(_Event):
-    """Personal: you were added to a conversation (sent to every connection of yours, with or
-    without a subscription), so your list shows it at once."""
+    """Personal: you were added to a conversation, or started one (sent to every connection of
+    yours, with or without a subscription), so every device's list shows it at once."""
 
     model_config = ConfigDict(
         json_schema_extra={
