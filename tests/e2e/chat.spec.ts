@@ -351,9 +351,10 @@ test.describe.serial("chat with the assistant", () => {
   test("rename, search and delete with confirmation", async () => {
     const nav = page.getByRole("navigation", { name: "Conversations" });
     // A row's tools show on hover (or focus, or the open conversation), as a person's pointer finds them.
-    const row = nav.getByRole("listitem").filter({ has: page.getByRole("button", { name: /^Rename / }) }).first();
+    const current = (await page.getByRole("heading", { level: 1 }).textContent()) ?? "";
+    const row = nav.getByRole("listitem").filter({ has: page.getByRole("link", { name: current }) });
     await row.hover();
-    await row.getByRole("button", { name: /^Rename / }).click();
+    await row.getByRole("button", { name: `Rename ${current}`, exact: true }).click();
     await page.getByRole("dialog").getByLabel("Title").fill("Python basics");
     await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
     await expect(nav.getByRole("link", { name: /Python basics/ })).toBeVisible();
