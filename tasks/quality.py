@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -64,29 +66,54 @@ def lint(c: Context) -> None:
         "k": "only tests matching this pytest -k expression",
         "suite": "one suite: unit, integration, infra, e2e (default: all)",
         "no_lint": "skip lint",
+        "workers": "pytest workers (default: one more than the cores)",
     }
 )
-def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False) -> None:
-    """Lint, then every test suite: unit, integration, infra, artifacts, frontend and browser."""
+def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False, workers: int = 0) -> None:
+    """Lint, and every test suite: unit, integration, infra, artifacts, frontend and browser.
+
+    Lint and the frontend's tests run beside pytest (their output follows pytest's): many
+    tests wait on servers, browsers and Terraform, and those checks fill the idle cores."""
+    beside: list[tuple[str, str]] = []
     if not no_lint and not suite:
-        lint(c)
+        beside.append(("lint", f"{sys.executable} -m invoke lint"))
+    if _has_frontend() and suite in ("", "frontend") and not k:
+        beside.append(("frontend tests", "npm --prefix frontend test --silent"))
     target = f"tests/{suite}" if suite and suite != "frontend" else "tests"
     selection = f"-k {k!r}" if k else ""
     failed = []
-    if suite != "frontend":
-        print("── pytest", flush=True)
-        # One worker per core; a test module stays on one worker (its module fixtures start
-        # stacks and servers once). Each worker has its own moto, so state never crosses.
-        parallel = "-n auto --dist loadfile"
-        command = f"{sys.executable} -m pytest {parallel} {target} {selection}"
-        if not c.run(command, warn=True, pty=False).ok:
-            failed.append("pytest")
-    if _has_frontend() and suite in ("", "frontend") and not k:
-        print("── frontend tests", flush=True)
-        if not c.run("npm --prefix frontend test --silent", warn=True).ok:
-            failed.append("frontend")
+    with tempfile.TemporaryDirectory(prefix="parley-test-") as logs:
+        started = [
+            (name, _start_beside(command, Path(logs) / f"{index}.log"))
+            for index, (name, command) in enumerate(beside)
+        ]
+        if suite != "frontend":
+            print("── pytest", flush=True)
+            # A test module stays on one worker (its module fixtures start stacks and servers
+            # once), the longest modules first (tests/conftest.py). Each worker has its own moto,
+            # so state never crosses. One worker more than the cores: many tests wait.
+            count = workers or (os.cpu_count() or 1) + 1
+            parallel = f"-n {count} --dist loadfile --no-loadscope-reorder"
+            command = f"{sys.executable} -m pytest {parallel} {target} {selection}"
+            if not c.run(command, warn=True, pty=False).ok:
+                failed.append("pytest")
+        for name, (process, log) in started:
+            code = process.wait()
+            print(f"── {name}", flush=True)
+            print(log.read_text(errors="replace"), end="", flush=True)
+            if code != 0:
+                failed.append(name)
     if failed:
         raise Exit(f"tests failed: {', '.join(failed)}", code=1)
+
+
+def _start_beside(command: str, log: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `command` in the background, its output (both streams) to `log`."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S602 - our own fixed commands
+            command, shell=True, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    return process, log
 
 
 MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (

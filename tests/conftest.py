@@ -15,6 +15,7 @@ from tests.support.change_feed import in_process_feed
 from tests.support.cognito import TestUser, create_user
 from tests.support.environment import clear_parley_caches, function_env
 from tests.support.moto_server import MotoServer
+from tests.support.ordering import longest_first
 from tests.support.tokens import JwksServer, SigningKey, TokenFactory, moto_signing_key
 
 REGION = "us-east-1"
@@ -131,3 +132,7 @@ def test_tokens(test_key: SigningKey) -> TokenFactory:
 def pytest_configure(config: pytest.Config) -> None:
     # The handlers read the region at import; a default keeps collection from touching AWS.
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    longest_first(items)
