@@ -30,6 +30,11 @@ def _has_frontend() -> bool:
     return True
 
 
+def _venv_tool(name: str) -> str:
+    """A command installed beside this Python (the project's virtualenv), by its full path."""
+    return str(Path(sys.executable).parent / name)
+
+
 @task
 def fmt(c: Context) -> None:
     """Format the Python code with ruff and fix what ruff can fix."""
@@ -39,13 +44,18 @@ def fmt(c: Context) -> None:
 
 @task
 def lint(c: Context) -> None:
-    """Lint: ruff format and ruff, mypy (strict on parley), zizmor on workflows, asl-validator on
-    state machines, tsc and eslint."""
+    """Lint: ruff format and ruff, mypy (strict on parley), actionlint and zizmor on workflows,
+    asl-validator on state machines, tsc and eslint."""
     steps = [
         ("ruff format", f"ruff format --check {PY_PATHS}"),
         ("ruff", f"ruff check {PY_PATHS}"),
         ("mypy", "mypy functions tasks"),
-        # GitHub Actions security audit at its default persona; offline: no GitHub API calls.
+        # GitHub Actions: expressions, contexts, job graph, action inputs and every run: script
+        # (shellcheck); then the security audit at its default persona, offline.
+        (
+            "actionlint",
+            f"actionlint -shellcheck {_venv_tool('shellcheck')} .github/workflows/*.yml",
+        ),
         ("zizmor", "zizmor --offline --no-progress .github/workflows"),
         # Amazon States Language: every state machine definition, with asl-validator.
         ("asl-validator", "invoke check-workflows"),

@@ -1,7 +1,8 @@
-"""Static checks of the CI workflows in .github/workflows/ (actionlint cannot be installed here).
+"""Static checks of the CI workflows in .github/workflows/.
 
-Three layers: the GitHub workflow JSON schema (vendored by check-jsonschema), shellcheck on every
-`run:` script, and the pipeline's own rules — OIDC instead of stored keys, one concurrency group
+Four layers: the GitHub workflow JSON schema (vendored by check-jsonschema), actionlint
+(expressions, contexts, the job graph, action inputs), shellcheck on every `run:` script, and
+the pipeline's own rules — OIDC instead of stored keys, one concurrency group
 per environment, Terraform applying exactly the plan file it saved, build once and promote.
 """
 
@@ -286,6 +287,39 @@ def test_zizmor_finds_nothing() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
+
+
+def _actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    tools = Path(sys.executable).parent
+    command = [str(tools / "actionlint"), "-oneline", "-shellcheck", str(tools / "shellcheck")]
+    return subprocess.run(
+        [*command, *map(str, files)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_actionlint_finds_nothing() -> None:
+    result = _actionlint(*WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_mistyped_context_and_a_missing_job(tmp_path: Path) -> None:
+    # GIVEN the pipeline with a step reading a context that does not exist, and a job needing
+    # one that is not there
+    [pipeline] = [w for w in WORKFLOWS if w.stem == "pipeline"]
+    document = yaml.safe_load(pipeline.read_text())
+    document["on"] = document.pop(True)  # YAML 1.1 reads the `on:` key as true
+    first = next(iter(document["jobs"]))
+    document["jobs"][first]["steps"].append({"run": "echo ${{ github.shaa }}"})
+    document["jobs"][first]["needs"] = ["no-such-job"]
+    broken = tmp_path / "pipeline.yml"
+    broken.write_text(yaml.safe_dump(document, sort_keys=False))
+    # WHEN actionlint reads it THEN it names both
+    result = _actionlint(broken)
+    assert result.returncode == 1, result.stdout + result.stderr
+    problems = result.stdout.strip().splitlines()
+    assert len(problems) == 2, result.stdout
+    assert "shaa" in problems[0] or "shaa" in problems[1]
+    assert any("no-such-job" in problem for problem in problems)
 
 
 def _set(document: dict[str, Any], path: str, value: Any) -> None:
