@@ -63,7 +63,6 @@ TESTED_ELSEWHERE = {
     "modules/manifest": "provider-free: applied and compared with Python (test_manifest_module.py)",
     "modules/parley": "the composition: run whole by envs/dev and envs/prod",
     "modules/deploy_policies": "provider-free: rendered and evaluated (test_deploy_policies.py)",
-    "modules/workflows": "its triggers are held to the alias by test_release_contracts.py",
 }
 
 

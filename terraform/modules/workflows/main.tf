@@ -26,6 +26,26 @@ locals {
   invoke_arns = { for name, arn in var.function_arns : name => [arn, "${arn}:*"] }
 }
 
+# The services that assume this module's roles, each only for this account's resources.
+data "aws_iam_policy_document" "assume" {
+  for_each = { states = "states.amazonaws.com", scheduler = "scheduler.amazonaws.com" }
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = [each.value]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
 # ── the exports bucket ───────────────────────────────────────────────────────────────────────
 
 resource "aws_s3_bucket" "exports" {

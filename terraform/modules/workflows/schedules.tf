@@ -13,29 +13,12 @@ resource "aws_sqs_queue" "schedule_dlq" {
   tags                              = var.tags
 }
 
-data "aws_iam_policy_document" "scheduler_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["scheduler.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-  }
-}
-
 resource "aws_iam_role" "schedule" {
   for_each = local.schedules
 
   name               = "${var.name_prefix}-${each.key}-schedule"
   description        = "Lets EventBridge Scheduler invoke ${each.key} and dead-letter its failed events"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["scheduler"].json
   tags               = var.tags
 }
 

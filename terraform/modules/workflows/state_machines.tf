@@ -14,29 +14,12 @@ resource "aws_cloudwatch_log_group" "workflows" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "states_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-  }
-}
-
 resource "aws_iam_role" "workflow" {
   for_each = local.workflow_functions
 
   name               = "${var.name_prefix}-${each.key}-workflow"
   description        = "Runs the ${each.key} state machine: invokes only its functions"
-  assume_role_policy = data.aws_iam_policy_document.states_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["states"].json
   tags               = var.tags
 }
 
