@@ -159,6 +159,26 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
     expect(screen.queryByRole("alert")).toBeNull();
   });
 
+  it("Retry on an edit the server refused sends it again as that edit, not as a new message", async () => {
+    received.length = 0;
+    renderChat();
+    const log = await screen.findByRole("log", { name: "Messages" });
+    await waitFor(() => expect(received).toContainEqual({ action: "subscribe", conversationId: C }));
+    const earlier = within(log).getByText("Earlier question").closest("article")!;
+    await userEvent.click(within(earlier).getByRole("button", { name: "Edit" }));
+    const box = within(earlier).getByRole("textbox", { name: "Edit message" });
+    await userEvent.clear(box);
+    await userEvent.type(box, "Sharper question{Enter}");
+    await waitFor(() => expect(received.some((r) => r.action === "sendMessage")).toBe(true));
+    const [first] = received.filter((r) => r.action === "sendMessage");
+    expect(first).toMatchObject({ content: "Sharper question", editOf: history[0].id });
+    push({ type: "error", code: "conflict", message: "A reply is still being written", action: "sendMessage" });
+    await userEvent.click(await within(log).findByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(received.filter((r) => r.action === "sendMessage")).toHaveLength(2));
+    const again = received.filter((r) => r.action === "sendMessage")[1];
+    expect(again).toEqual(first); // the same edit, under the same clientMessageId (idempotent)
+  });
+
   it("asks for a fresh resume point after a gap in the deltas, and applies it", async () => {
     received.length = 0;
     const streaming = msg("01JDX40D1B2C3D4E5F6G7H8J9K", { role: "assistant", authorId: "assistant", status: "streaming" });

@@ -9,6 +9,7 @@ import type { DisplayMessage, LiveState } from "@/features/chat/hooks/live-store
 import { newClientMessageId } from "@/lib/ids";
 import { queryKeys } from "@/lib/query-keys";
 import { useConversationSubscription, useRealtime, useRealtimeEvents } from "@/lib/realtime-context";
+import type { SendMessage } from "@/types/ws.gen";
 
 export interface ChatController {
   /** In a chat with the assistant, the branch shown (with each message's versions). */
@@ -82,15 +83,24 @@ export function useChat(conversationId: string, branching = false): ChatControll
     [messages],
   );
 
+  /** Every message sent from here, as sent: Retry on one the server refused sends it again
+   * whole (an edit stays an edit, files stay attached), under the same clientMessageId. */
+  const sent = useRef(new Map<string, SendMessage>());
+  const deliver = useCallback(
+    (request: SendMessage) => {
+      sent.current.set(request.clientMessageId, request);
+      dispatch({ type: "send", clientMessageId: request.clientMessageId, content: request.content, createdAt: new Date().toISOString() });
+      client.send(request);
+    },
+    [client],
+  );
   const send = useCallback(
     (content: string, attachmentIds: string[] = []) => {
-      const clientMessageId = newClientMessageId();
-      dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
       const after = branching && lastShown ? { after: lastShown } : {};
       const files = attachmentIds.length ? { attachmentIds } : {};
-      client.send({ action: "sendMessage", conversationId, clientMessageId, content, ...after, ...files });
+      deliver({ action: "sendMessage", conversationId, clientMessageId: newClientMessageId(), content, ...after, ...files });
     },
-    [client, conversationId, branching, lastShown],
+    [deliver, conversationId, branching, lastShown],
   );
   /** The fork at `at` shows its newest version again (where a new one is on its way). */
   const followNewest = useCallback((at: string) => {
@@ -105,12 +115,10 @@ export function useChat(conversationId: string, branching = false): ChatControll
     (messageId: string, content: string) => {
       const original = messages.find((m) => m.id === messageId);
       if (!original) return;
-      const clientMessageId = newClientMessageId();
-      dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
-      client.send({ action: "sendMessage", conversationId, clientMessageId, content, editOf: messageId });
+      deliver({ action: "sendMessage", conversationId, clientMessageId: newClientMessageId(), content, editOf: messageId });
       followNewest(forkOf(original, messages, conversationId));
     },
-    [client, conversationId, messages, followNewest],
+    [deliver, conversationId, messages, followNewest],
   );
   const showVersion = useCallback(
     (message: BranchMessage, id: string) => setChosen((current) => ({ ...current, [forkOf(message, messages, conversationId)]: id })),
@@ -118,10 +126,10 @@ export function useChat(conversationId: string, branching = false): ChatControll
   );
   const resend = useCallback(
     (content: string, clientMessageId: string) => {
-      dispatch({ type: "send", clientMessageId, content, createdAt: new Date().toISOString() });
-      client.send({ action: "sendMessage", conversationId, clientMessageId, content });
+      const request = sent.current.get(clientMessageId);
+      deliver(request ? { ...request, content } : { action: "sendMessage", conversationId, clientMessageId, content });
     },
-    [client, conversationId],
+    [deliver, conversationId],
   );
   const stop = useCallback(() => {
     if (streaming) client.send({ action: "stop", conversationId, messageId: streaming.id });
