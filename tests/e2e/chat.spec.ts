@@ -362,7 +362,8 @@ test.describe.serial("chat with the assistant", () => {
     await expect(page.getByRole("heading", { level: 1, name: "Python basics" })).toBeVisible();
 
     await nav.getByRole("searchbox").fill("nothing like this");
-    await expect(nav.getByText("No conversation matches.")).toBeVisible();
+    await expect(nav.getByText("No conversation title matches.")).toBeVisible();
+    await expect(nav.getByRole("region", { name: "Messages" }).getByRole("status")).toHaveText("No messages match.");
     await nav.getByRole("searchbox").fill("python");
     // The messages that mention it are listed too, under "Messages found".
     await expect(nav.getByRole("list", { name: "Conversation list" }).getByRole("link", { name: /Python basics/ })).toBeVisible();

@@ -105,8 +105,9 @@ more is refused with 429.
   member added while a reply streams hears the rest of it after subscribing.
 - **Your own events**: every connection of a signed-in user also receives, without any
   subscription, the events about their conversation list: `conversation.added` (you were
-  added, or you started it on another device), `conversation.updated` (one of yours was renamed) and `conversation.removed` (you
-  were removed, you left on another device, or it was deleted) — on every device at once.
+  added, or you started it on another device), `conversation.updated` (one of yours was
+  renamed) and `conversation.removed` (you were removed, you left on another device, or it
+  was deleted) — on every device at once.
   Missed while offline? Read `GET /conversations` again after reconnecting.
 - **Branches**: in a chat with the assistant, `sendMessage` may say which message it follows
   (`after`: the last one the sender sees) or which earlier message of the sender's it is a
