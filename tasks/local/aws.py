@@ -14,6 +14,10 @@ answers:
 - A Query on a table's own key sorts every item of the table to find one partition; here it
   reads just that partition (moto keeps items by partition already).
 - Every request lists moto's package directory to learn the service names; the list is cached.
+- moto serialises every answer by walking botocore's model of it, value by value: over a third
+  of its time on a chat's item reads and writes. DynamoDB's item operations answer with the
+  JSON of the result as it is (`_dynamodb_json`) whenever that is what the walk would give:
+  plain JSON values, no binary attribute, nothing to convert.
 - DynamoDB requests run one at a time. DynamoDB makes each item write atomic, and the
   transaction's roll-back must not undo a write that another thread made in between.
 - Cognito runs no Lambda triggers in moto: with `--post-confirmation URL`, the confirmations
@@ -43,7 +47,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +109,7 @@ TUNED = (
         " **filter_kwargs)",
     ),
     Expected("moto.dynamodb.models.table", "Table.all_items", "(self)"),
+    Expected("moto.core.responses", "ActionResult.execute_result", "(self, context)"),
     Expected(
         "moto.moto_server.werkzeug_app",
         "DomainDispatcherApplication.__call__",
@@ -193,6 +198,7 @@ def tune_moto() -> None:
     _item_level_transactions()
     _partition_queries()
     _serialize_dynamodb()
+    _fast_dynamodb_json()
     _tuned = True
 
 
@@ -339,6 +345,65 @@ def _serialize_dynamodb() -> None:
         return original(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = __call__  # type: ignore[method-assign]
+
+
+FAST_JSON_OPERATIONS = frozenset(
+    {
+        "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+        "BatchWriteItem", "TransactGetItems", "TransactWriteItems",
+    }
+)  # fmt: skip
+"""The DynamoDB operations answered by `_dynamodb_json`: items, keys, counts and capacity."""
+_BINARY = frozenset({"B", "BS"})
+_GENERIC_EXECUTE_RESULT: Callable[..., Any] | None = None
+"""moto's own `ActionResult.execute_result`, which `_fast_dynamodb_json` wraps."""
+
+
+def _plain(value: Any) -> bool:
+    """JSON as it is: no None to drop, no binary attribute to encode, nothing else to convert."""
+    if isinstance(value, dict):
+        return all(
+            isinstance(key, str) and key not in _BINARY and _plain(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    return isinstance(value, str | bool | int | float) and value is not None
+
+
+def _dynamodb_json(operation: str, result: Any, members: Collection[str]) -> str | None:
+    """The body moto's serialiser gives `result` of a DynamoDB `operation` whose answer has
+    these `members`, written directly (like the serialiser, it leaves out what the answer does
+    not define); None where that is not certain (another operation, values it would convert)."""
+    if operation not in FAST_JSON_OPERATIONS or not isinstance(result, dict) or not _plain(result):
+        return None
+    return json.dumps({key: value for key, value in result.items() if key in members})
+
+
+def _fast_dynamodb_json() -> None:
+    global _GENERIC_EXECUTE_RESULT
+    from moto.core.responses import ActionResult
+
+    original = ActionResult.execute_result
+    _GENERIC_EXECUTE_RESULT = original
+
+    @functools.wraps(original)
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.service_model.service_name == "dynamodb" and not settings_prettify():
+            operation = context.operation_model
+            body = _dynamodb_json(str(operation.name), self.result, operation.output_shape.members)
+            if body is not None:
+                return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, context)
+
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def settings_prettify() -> bool:
+    """Whether moto indents its answers (MOTO_PRETTIFY_RESPONSES): then its serialiser writes."""
+    from moto import settings
+
+    return bool(settings.PRETTIFY_RESPONSES)
 
 
 # -- Cognito's post-confirmation trigger ---------------------------------------------------------
