@@ -33,7 +33,7 @@ run "state_machines_call_the_alias_and_log_no_execution_data" {
     error_message = "The definition invokes export_worker through its live alias."
   }
   assert {
-    condition     = !strcontains(aws_sfn_state_machine.this["export"].definition, "$LATEST") && !strcontains(aws_sfn_state_machine.this["export"].definition, "$${")
+    condition     = length(regexall("[$](LATEST|[{])", aws_sfn_state_machine.this["export"].definition)) == 0
     error_message = "Every placeholder is filled, and nothing calls $LATEST."
   }
   assert {

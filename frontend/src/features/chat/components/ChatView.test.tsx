@@ -171,7 +171,7 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
     await userEvent.type(box, "Sharper question{Enter}");
     await waitFor(() => expect(received.some((r) => r.action === "sendMessage")).toBe(true));
     const [first] = received.filter((r) => r.action === "sendMessage");
-    expect(first).toMatchObject({ content: "Sharper question", editOf: history[0].id });
+    expect(first).toMatchObject({ content: "Sharper question", editOf: history[0]!.id });
     push({ type: "error", code: "conflict", message: "A reply is still being written", action: "sendMessage" });
     await userEvent.click(await within(log).findByRole("button", { name: "Retry" }));
     await waitFor(() => expect(received.filter((r) => r.action === "sendMessage")).toHaveLength(2));
