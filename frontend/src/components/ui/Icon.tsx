@@ -7,6 +7,7 @@ const PATHS = {
   moon: "M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z",
   spark: "M12 3l2 6 6 2-6 2-2 6-2-6-6-2 6-2z",
   hash: "M5 9h14M5 15h14M10 4 8 20M16 4l-2 16",
+  paperclip: "M9 13.5 15.2 7.3a2.6 2.6 0 0 1 3.7 3.7l-7.6 7.6a4.6 4.6 0 0 1-6.5-6.5L12.5 4.4",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -2,6 +2,7 @@ import { useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import type { KeyboardEvent } from "react";
 
 import { Button } from "@/components/ui/Button";
+import { Icon } from "@/components/ui/Icon";
 import { AttachmentTray } from "@/features/chat/components/AttachmentTray";
 import type { AttachmentsController } from "@/features/chat/hooks/useAttachments";
 import { applyMention, matchMentions, mentionAt } from "@/features/chat/mentions";
@@ -182,7 +183,7 @@ export function Composer({
             disabled={disabled}
             onClick={() => picker.current?.click()}
           >
-            📎
+            <Icon name="paperclip" />
           </Button>
         </>
       )}
