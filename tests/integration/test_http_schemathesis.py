@@ -155,6 +155,9 @@ SEED = 20261127
 SCHEMATHESIS_TOML = """
 seed = {seed}
 workers = 2
+# API Gateway's own limit on an HTTP API integration; schemathesis' default (10 s) is shorter than
+# a message's pipeline takes on a machine busy with the whole suite.
+request-timeout = 30
 
 [generation]
 database = "none"
