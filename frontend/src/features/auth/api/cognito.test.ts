@@ -1,5 +1,8 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
 import { DEFAULT_PASSWORD_POLICY } from "@/config/config";
-import { toAuthError } from "@/features/auth/api/cognito";
+import { AuthError, CognitoAuth, toAuthError } from "@/features/auth/api/cognito";
 import { missingFromPassword, passwordHint } from "@/features/auth/password";
 
 describe("toAuthError", () => {
@@ -52,4 +55,61 @@ describe("password policy sentences", () => {
       "At least 8 characters with a number.",
     );
   });
+});
+
+/**
+ * A stored session refreshed while the sign-in service is unreachable (a network blip, or the
+ * local stack restarting) must survive: only the service's refusal ends it. The library retries
+ * a failed request with backoff for several seconds before giving up, hence the long timeouts.
+ */
+describe("refreshing a stored session", () => {
+  const clientId = "client123";
+  const prefix = `CognitoIdentityServiceProvider.${clientId}`;
+  const jwt = (payload: object) => ["e30", btoa(JSON.stringify(payload)).replace(/=+$/, ""), "sig"].join(".");
+
+  /** A browser that signed in earlier: the library's keys in storage, the tokens still valid. */
+  function signedIn(): Storage {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const storage = window.localStorage;
+    storage.clear();
+    storage.setItem(`${prefix}.LastAuthUser`, "ana");
+    storage.setItem(`${prefix}.ana.idToken`, jwt({ sub: "ana", exp, iat: exp - 3600 }));
+    storage.setItem(`${prefix}.ana.accessToken`, jwt({ sub: "ana", exp, iat: exp - 3600, username: "ana" }));
+    storage.setItem(`${prefix}.ana.refreshToken`, "refresh");
+    storage.setItem(`${prefix}.ana.clockDrift`, "0");
+    return storage;
+  }
+
+  async function refreshAgainst(endpoint: string): Promise<AuthError | null> {
+    const auth = new CognitoAuth({ userPoolId: "eu-west-1_Pool", clientId, endpoint, authFlow: "USER_PASSWORD_AUTH" }, signedIn());
+    return auth.getToken(true).then(
+      () => null,
+      (error: unknown) => (error instanceof AuthError ? error : new AuthError("Unexpected", String(error))),
+    );
+  }
+
+  it("keeps the session when the sign-in service cannot be reached", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+
+    const error = await refreshAgainst(`http://127.0.0.1:${port}/`);
+    expect(error?.code).toBe("NetworkError");
+    expect(window.localStorage.getItem(`${prefix}.ana.refreshToken`)).toBe("refresh");
+  }, 30_000);
+
+  it("ends the session when the service refuses the refresh token", async () => {
+    const refusing = createServer((_, res) => {
+      res.writeHead(400, { "Content-Type": "application/x-amz-json-1.1" });
+      res.end(JSON.stringify({ __type: "NotAuthorizedException", message: "Refresh Token has been revoked" }));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    try {
+      const error = await refreshAgainst(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`);
+      expect(error?.code).toBe("SessionExpired");
+    } finally {
+      await new Promise((resolve) => refusing.close(resolve));
+    }
+  }, 30_000);
 });

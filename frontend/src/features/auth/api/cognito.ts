@@ -262,8 +262,11 @@ export class CognitoAuth implements TokenSource {
         if (error || !session) return reject(toAuthError(error ?? new AuthError("NoSession", "Please sign in.")));
         if (!force && session.isValid()) return resolve(session);
         user.refreshSession(session.getRefreshToken(), (refreshError: unknown, fresh: CognitoUserSession | null) => {
-          if (refreshError || !fresh) reject(new AuthError("SessionExpired", "Your session has expired. Please sign in again."));
-          else resolve(fresh);
+          if (fresh && !refreshError) return resolve(fresh);
+          // Unreachable is not refused: the session stays, and the next call tries again.
+          const failure = refreshError ? toAuthError(refreshError) : null;
+          if (failure?.code === "NetworkError") reject(failure);
+          else reject(new AuthError("SessionExpired", "Your session has expired. Please sign in again."));
         });
       });
     });
