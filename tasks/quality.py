@@ -100,7 +100,7 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False, worker
         if suite != "frontend":
             print("── pytest", flush=True)
             # A test module stays on one worker (its module fixtures start stacks and servers
-            # once), the longest modules first (tests/conftest.py). Each worker has its own moto,
+            # once), the longest first (tests/support/ordering.py). Each worker has its own moto,
             # so state never crosses. One worker more than the cores: many tests wait.
             count = workers or (os.cpu_count() or 1) + 1
             parallel = f"-n {count} --dist loadfile --no-loadscope-reorder"
@@ -208,7 +208,7 @@ def mutate(c: Context, only: str = "", workers: int = 0) -> None:
     targets = [(m, t) for m, t in MUTATION_TARGETS if only in m]
     if not targets:
         raise Exit(f"no mutation target matches {only!r}", code=1)
-    mutmut = Path(sys.executable).parent / "mutmut"
+    mutmut = _venv_tool("mutmut")
     failed = []
     for module, tests in targets:
         if not (ROOT / "functions" / module).is_file():

@@ -368,7 +368,7 @@ def _plain(value: Any) -> bool:
         )
     if isinstance(value, list):
         return all(_plain(item) for item in value)
-    return isinstance(value, str | bool | int | float) and value is not None
+    return isinstance(value, str | bool | int | float)
 
 
 def _dynamodb_json(operation: str, result: Any, members: Collection[str]) -> str | None:
@@ -382,14 +382,17 @@ def _dynamodb_json(operation: str, result: Any, members: Collection[str]) -> str
 
 def _fast_dynamodb_json() -> None:
     global _GENERIC_EXECUTE_RESULT
+    from moto import settings
     from moto.core.responses import ActionResult
 
     original = ActionResult.execute_result
     _GENERIC_EXECUTE_RESULT = original
+    if settings.PRETTIFY_RESPONSES:  # indented answers (MOTO_PRETTIFY_RESPONSES): moto writes
+        return
 
     @functools.wraps(original)
     def execute_result(self: Any, context: Any) -> Any:
-        if context.service_model.service_name == "dynamodb" and not settings_prettify():
+        if context.service_model.service_name == "dynamodb":
             operation = context.operation_model
             body = _dynamodb_json(str(operation.name), self.result, operation.output_shape.members)
             if body is not None:
@@ -397,13 +400,6 @@ def _fast_dynamodb_json() -> None:
         return original(self, context)
 
     ActionResult.execute_result = execute_result  # type: ignore[method-assign]
-
-
-def settings_prettify() -> bool:
-    """Whether moto indents its answers (MOTO_PRETTIFY_RESPONSES): then its serialiser writes."""
-    from moto import settings
-
-    return bool(settings.PRETTIFY_RESPONSES)
 
 
 # -- Cognito's post-confirmation trigger ---------------------------------------------------------
