@@ -12,6 +12,7 @@ import json
 import textwrap
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -643,6 +644,24 @@ def test_async_invoke_from_a_handler_retries_per_manifest(emulator: Running) -> 
     assert (markers / "worker-never").read_text() == "2"  # max_retries: 1 → two attempts
     never = [o for o in runtime.outcomes if o.attempts == 2 and o.succeeded is False]
     assert never, "the exhausted event is recorded as failed"
+
+
+def test_a_paused_function_holds_its_invocations_until_resumed(emulator: Running) -> None:
+    """What the stack's tests use to act between a trigger and the function's run."""
+    pool = emulator.gateway.runtime.pools["echo"]  # type: ignore[union-attr]
+    before = pool.invocations
+    emulator.loop.run(pool.pause())
+    try:
+        with emulator.http() as http, ThreadPoolExecutor(1) as pending:
+            answer = pending.submit(http.get, "/public")
+            time.sleep(1)
+            assert not answer.done()
+            assert pool.invocations == before
+            emulator.loop.run(pool.resume())
+            assert answer.result(timeout=20).status_code == 200
+    finally:
+        emulator.loop.run(pool.resume())
+    assert pool.invocations == before + 1
 
 
 # -- helpers ----------------------------------------------------------------------------------

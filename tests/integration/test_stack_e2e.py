@@ -644,16 +644,23 @@ def test_a_2000_message_conversation_exports_exactly_as_stored(
 def test_an_export_the_user_may_no_longer_make_fails_with_a_reason(
     stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser]
 ) -> None:
-    """Deleted between the request and the workflow's first step: `export.failed`, no retries."""
+    """Deleted between the request and the workflow's first step: `export.failed`, no retries.
+    The export worker is held until the conversation is gone, so its first step surely comes
+    after the delete, whatever the machine's speed."""
     ada = make_user("Ada")
     cid = api.post("/conversations", json={"title": "Gone soon"}, headers=ada.bearer()).json()["id"]
+    assert stack.gateway is not None
+    assert stack.gateway.runtime is not None
+    worker = stack.gateway.runtime.pools["export_worker"]
     socket = Socket(stack, ada.id_token)
+    stack.loop.run(worker.pause())
     try:
         started = api.post(
             f"/conversations/{cid}/exports", json={"format": "md"}, headers=ada.bearer()
         )
         assert started.status_code == 202
         assert api.delete(f"/conversations/{cid}", headers=ada.bearer()).status_code == 204
+        stack.loop.run(worker.resume())
         failed = socket.until(
             lambda f: (
                 f.get("type") in ("export.failed", "export.ready")
@@ -662,6 +669,7 @@ def test_an_export_the_user_may_no_longer_make_fails_with_a_reason(
             timeout=180,
         )
     finally:
+        stack.loop.run(worker.resume())
         socket.close()
     assert failed["type"] == "export.failed"
     assert "deleted" in failed["reason"]

@@ -225,6 +225,8 @@ class FunctionPool:
         self._idle: list[ExecutionEnvironment] = []
         self._all: set[ExecutionEnvironment] = set()
         self._slots = asyncio.Semaphore(max(1, spec.max_concurrency))
+        self._running = asyncio.Event()
+        self._running.set()
         self.cold_starts = 0
         self.invocations = 0
 
@@ -232,8 +234,18 @@ class FunctionPool:
     def environment(self) -> Mapping[str, str]:
         return self._env
 
+    async def pause(self) -> None:
+        """Hold every invocation that arrives from now on, queued as a throttled one is, until
+        `resume`: for tests that must act between a trigger and the function's run (run on the
+        stack's loop, e.g. `stack.loop.run(pool.pause())`)."""
+        self._running.clear()
+
+    async def resume(self) -> None:
+        self._running.set()
+
     async def invoke(self, event: Any, request_id: str | None = None) -> Any:
         request_id = request_id or str(uuid.uuid4())
+        await self._running.wait()
         async with self._slots:
             worker = await self._take()
             self.invocations += 1
