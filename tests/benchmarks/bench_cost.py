@@ -431,7 +431,7 @@ FULL_VCPU_MB = 1769
 """Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion below."""
 MEMORY_SIZES = (128, 160, 192, 256, 512)
 INIT_SNIPPET = """
-import resource, sys, time
+import sys, time
 sys.path.insert(0, {functions!r})
 cpu = time.process_time()
 import bot_worker.app
@@ -440,7 +440,11 @@ import openai, httpx  # the provider's SDK, imported on the first reply
 import boto3
 for name in ("dynamodb", "apigatewaymanagementapi", "ssm", "lambda"):
     boto3.client(name, region_name="us-east-1")
-print(time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: this process's own peak. (ru_maxrss would report the benchmark's: Linux carries the
+# parent's peak over a fork into the child's, and an exec keeps it.)
+with open("/proc/self/status") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(time.process_time() - cpu, peak_kb)
 """
 
 
