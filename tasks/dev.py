@@ -20,6 +20,7 @@ STATE_DIR = Path(__file__).resolve().parents[1] / ".local" / "state"
         "free_ports": "pick free ports instead of the fixed 8080–8085",
         "ready_file": "also write the ready JSON here",
         "fresh": "forget the local data kept from the last run (users, chats) and start clean",
+        "mfa": "two-step verification: OPTIONAL (default: each person may turn it on), ON, OFF",
     }
 )
 def dev(
@@ -29,6 +30,7 @@ def dev(
     free_ports: bool = False,
     ready_file: str = "",
     fresh: bool = False,
+    mfa: str = "OPTIONAL",
 ) -> None:
     """Run the whole stack locally (no AWS, no API key) until Ctrl-C; local data is kept."""
     from tasks.local import model as local_model
@@ -56,6 +58,7 @@ def dev(
     argv += ["--state-dir", str(STATE_DIR)]
     if fresh:
         argv.append("--fresh")
+    argv += ["--mfa", mfa.upper()]
     if ready_file:
         argv += ["--ready-file", ready_file]
     code = main(argv)

@@ -22,6 +22,8 @@ answers:
   transaction's roll-back must not undo a write that another thread made in between.
 - Cognito runs no Lambda triggers in moto: with `--post-confirmation URL`, the confirmations
   call that Lambda Invoke endpoint synchronously, once per user (`hook_post_confirmation`).
+- Cognito's e-mailed codes and its two-step verification (TOTP) are checked as Cognito checks
+  them, where moto accepts anything (`tasks.local.cognito_mail`, `tasks.local.cognito_mfa`).
 
 These patches reach into moto's internals, so moto is pinned exactly (`MOTO_VERSION`, the
 version in pyproject.toml) and every function they wrap or call positionally is checked against
@@ -570,11 +572,13 @@ def serve(
 
     from tasks.local import snapshot
     from tasks.local.cognito_mail import Mailbox, hook_cognito_mail
+    from tasks.local.cognito_mfa import hook_cognito_mfa
 
     mailbox = Mailbox()
     if tuned:
         tune_moto()
         hook_cognito_mail(mailbox)
+        hook_cognito_mfa()
     if post_confirmation:
         hook_post_confirmation(lambda_invoker(post_confirmation, "post_confirmation"))
         # State machines run on moto's executor, their Lambda tasks on the same Invoke API.

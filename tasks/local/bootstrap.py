@@ -41,6 +41,10 @@ PASSWORD_POLICY: dict[str, Any] = {
 """The Terraform pool's policy (terraform/modules/auth: `password_minimum_length` defaults to
 12; tests/infra checks they agree). The app shows it (config.json `passwordPolicy`)."""
 
+MFA_MODES = ("OFF", "OPTIONAL", "ON")
+"""The pool's MFA setting, as terraform/modules/auth's `mfa`: TOTP (no SMS) that each user may
+turn on (OPTIONAL, the default), that everyone must set up (ON), or none (OFF)."""
+
 
 @dataclass(frozen=True)
 class LocalResources:
@@ -219,10 +223,14 @@ def bootstrap(
     region: str = "us-east-1",
     prefix: str = "parley-local-",
     model_api_key: str = DEFAULT_MODEL_KEY,
+    mfa: str = "OPTIONAL",
 ) -> LocalResources:
     """Create the tables, the user pool and its client, and the model key parameter; what
     exists already (restored local data) is found and kept, and brought up to date where it
-    can be (BootstrapMismatch where it cannot)."""
+    can be (BootstrapMismatch where it cannot). `mfa` is set on the pool every time, so a
+    restored pool follows the setting of this run."""
+    if mfa not in MFA_MODES:
+        raise ValueError(f"mfa must be one of {', '.join(MFA_MODES)} (got {mfa!r})")
     dynamodb, cognito, ssm = clients(endpoint_url, region)
 
     table_names = create_tables(dynamodb, prefix)
@@ -244,6 +252,12 @@ def bootstrap(
                 {"Name": "name", "AttributeDataType": "String", "Required": False, "Mutable": True},
             ],
         )["UserPool"]["Id"]
+    # As Terraform's pool: software tokens (TOTP) only, never SMS.
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool_id,
+        SoftwareTokenMfaConfiguration={"Enabled": mfa != "OFF"},
+        MfaConfiguration=mfa,
+    )
     client_name = f"{prefix}web"
     clients_found = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)
     client_id = next(

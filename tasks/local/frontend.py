@@ -66,10 +66,12 @@ def frontend_config(
     http_api_url: str,
     ws_url: str,
     password_policy: dict[str, Any] | None = None,
+    mfa: str | None = None,
     demo_model: str | None = None,
 ) -> dict[str, Any]:
     """The runtime config of docs/contracts.md, pointed at the local endpoints; `local` tells
-    the app it runs on this stack (the mailbox, and the tiny demo model when it answers)."""
+    the app it runs on this stack (the mailbox, and the tiny demo model when it answers).
+    `mfa` is the pool's setting (OFF, OPTIONAL, ON), as Terraform writes it."""
     config: dict[str, Any] = {
         "region": region,
         "cognito": {
@@ -84,6 +86,8 @@ def frontend_config(
     }
     if password_policy is not None:
         config["passwordPolicy"] = app_password_policy(password_policy)
+    if mfa is not None:
+        config["mfa"] = mfa
     return config
 
 

@@ -84,6 +84,9 @@ class StackConfig:
     saved at stop (`tasks.local.snapshot`). None: every start is clean (tests)."""
     fresh: bool = False
     """Forget the state saved in `state_dir` and start clean."""
+    mfa: str = "OPTIONAL"
+    """The user pool's MFA setting (Terraform's `mfa`): OPTIONAL lets each person turn on
+    two-step verification (TOTP), ON makes everyone set it up at sign-in, OFF offers none."""
 
     def port(self, name: str) -> int:
         return int(self.ports.get(name, 0))
@@ -139,6 +142,7 @@ class LocalStack:
         from tasks.local.bootstrap import (
             DEFAULT_MODEL_KEY,
             FAKE_CREDENTIALS,
+            MFA_MODES,
             PASSWORD_POLICY,
             BootstrapMismatch,
             bootstrap,
@@ -151,6 +155,8 @@ class LocalStack:
         cfg = self.config
         if cfg.model not in MODELS:
             raise StackError(f"unknown model '{cfg.model}': choose one of {', '.join(MODELS)}")
+        if cfg.mfa not in MFA_MODES:
+            raise StackError(f"unknown mfa '{cfg.mfa}': choose one of {', '.join(MFA_MODES)}")
         try:
             manifest = load_manifest()
         except ManifestError as exc:
@@ -191,7 +197,7 @@ class LocalStack:
         except MotoStartError as exc:
             raise StackError(str(exc)) from None
         try:
-            self.resources = resources = bootstrap(moto_url, model_api_key=api_key)
+            self.resources = resources = bootstrap(moto_url, model_api_key=api_key, mfa=cfg.mfa)
         except BootstrapMismatch as exc:
             raise StackError(str(exc)) from None
         session = boto3.Session(
@@ -272,6 +278,7 @@ class LocalStack:
             http_api_url=endpoints.http_url,
             ws_url=endpoints.ws_url,
             password_policy=PASSWORD_POLICY,
+            mfa=cfg.mfa,
             demo_model=DEMO_MODEL if cfg.model == "local" else None,
         )
         self._app_server = AsgiServer(frontend_app(config, moto_url=moto_url), app_sock)
@@ -593,6 +600,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--state-dir", type=Path, help="keep local data here across restarts (default: not kept)"
     )
     parser.add_argument("--fresh", action="store_true", help="forget the data kept in --state-dir")
+    parser.add_argument(
+        "--mfa",
+        choices=("OFF", "OPTIONAL", "ON"),
+        default="OPTIONAL",
+        help="two-step verification: OPTIONAL (each person may turn it on), ON (required), OFF",
+    )
     return parser.parse_args(argv)
 
 
@@ -616,6 +629,7 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
         daily_token_quota=args.daily_token_quota,
         state_dir=args.state_dir,
         fresh=args.fresh,
+        mfa=args.mfa,
     )
 
 

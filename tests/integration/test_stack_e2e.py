@@ -159,6 +159,7 @@ def test_ready_info_and_the_app_config(stack: LocalStack) -> None:
             "requireNumbers": True,
             "requireSymbols": True,
         },
+        "mfa": "OPTIONAL",
         "local": {"mailboxUrl": "/_local/mailbox", "demoModel": None},
     }
     preflight = httpx.options(
