@@ -28,7 +28,7 @@ from parley.errors import (
 )
 from parley.history import model_history
 from parley.models import Profile
-from parley.posting import MessagePipeline
+from parley.posting import MessagePipeline, Posted
 from parley.quota import Quota
 from parley.realtime.fanout import BroadcastResult
 from parley.store import Store
@@ -85,6 +85,17 @@ class Setting:
         pipeline = MessagePipeline(store=self.store, quota=quota, broadcaster=Room())  # type: ignore[arg-type]
         pipeline.attachments = self.files
         return pipeline
+
+    def send(self, attachment_ids: list[str], text: str = "x") -> Posted:
+        """Bob posts `text` to the group room with the files; the message is dispatched nowhere."""
+        return self.pipeline().post(
+            self.bob,
+            self.room,
+            text,
+            client_message_id=None,
+            dispatch=no_dispatch,
+            attachment_ids=attachment_ids,
+        )
 
 
 LIMITS = UploadLimits(document_bytes=2 * 1024 * 1024, image_bytes=64 * 1024, per_message=3)
@@ -254,14 +265,7 @@ def test_a_redelivered_event_settles_once(s: Setting) -> None:
 # -- referencing -----------------------------------------------------------------------------------
 def test_a_message_carries_the_senders_ready_files_and_keeps_them(s: Setting) -> None:
     attachment_id = s.processed(s.bob, b"notes", "text/plain", "notes.txt")
-    posted = s.pipeline().post(
-        s.bob,
-        s.room,
-        "see file",
-        client_message_id=None,
-        dispatch=no_dispatch,
-        attachment_ids=[attachment_id],
-    )
+    posted = s.send([attachment_id], "see file")
     assert [a.id for a in posted.message.attachments or ()] == [attachment_id]
     stored = s.store.messages.get(s.room, posted.message.id).attachments
     assert stored is not None
@@ -275,14 +279,7 @@ def test_a_message_carries_the_senders_ready_files_and_keeps_them(s: Setting) ->
 def test_someone_elses_attachment_cannot_be_sent(s: Setting) -> None:
     alices = s.processed(s.alice, b"mine", "text/plain")
     with pytest.raises(AttachmentNotFound):
-        s.pipeline().post(
-            s.bob,
-            s.room,
-            "x",
-            client_message_id=None,
-            dispatch=no_dispatch,
-            attachment_ids=[alices],
-        )
+        s.send([alices])
     assert s.store.messages.page(s.room, limit=5, cursor=None)[0] == []
 
 
@@ -292,14 +289,7 @@ def test_an_attachment_of_another_conversation_cannot_be_sent(s: Setting) -> Non
     s.s3.put_object(Bucket=s.bucket, Key=grant.fields["key"], Body=b"hi")
     s.files.process(grant.fields["key"])
     with pytest.raises(AttachmentNotFound):
-        s.pipeline().post(
-            s.bob,
-            s.room,
-            "x",
-            client_message_id=None,
-            dispatch=no_dispatch,
-            attachment_ids=[grant.attachment.id],
-        )
+        s.send([grant.attachment.id])
 
 
 def test_an_unready_or_rejected_attachment_cannot_be_sent(s: Setting) -> None:
@@ -307,22 +297,13 @@ def test_an_unready_or_rejected_attachment_cannot_be_sent(s: Setting) -> None:
     rejected = s.processed(s.bob, b"", "text/plain")
     for attachment_id in (pending, rejected):
         with pytest.raises(Conflict):
-            s.pipeline().post(
-                s.bob,
-                s.room,
-                "x",
-                client_message_id=None,
-                dispatch=no_dispatch,
-                attachment_ids=[attachment_id],
-            )
+            s.send([attachment_id])
 
 
 def test_too_many_attachments_are_refused(s: Setting) -> None:
     ids = [s.processed(s.bob, b"x", "text/plain") for _ in range(LIMITS.per_message + 1)]
     with pytest.raises(InvalidInput):
-        s.pipeline().post(
-            s.bob, s.room, "x", client_message_id=None, dispatch=no_dispatch, attachment_ids=ids
-        )
+        s.send(ids)
 
 
 def test_the_store_refuses_a_file_that_changed_after_the_check(s: Setting) -> None:
@@ -343,14 +324,7 @@ def test_a_member_downloads_a_teammates_sent_file(s: Setting) -> None:
     with pytest.raises(AttachmentNotFound):  # not sent yet: only bob sees it
         s.files.download(s.alice.id, s.room, attachment_id)
     assert s.files.download(s.bob.id, s.room, attachment_id).name == "q.txt"
-    s.pipeline().post(
-        s.bob,
-        s.room,
-        "here",
-        client_message_id=None,
-        dispatch=no_dispatch,
-        attachment_ids=[attachment_id],
-    )
+    s.send([attachment_id], "here")
     link = s.files.download(s.alice.id, s.room, attachment_id)
     assert "X-Amz-Signature=" in link.url
     assert "response-content-disposition=attachment" in link.url
@@ -359,14 +333,7 @@ def test_a_member_downloads_a_teammates_sent_file(s: Setting) -> None:
 
 def test_a_non_member_downloads_nothing(s: Setting) -> None:
     attachment_id = s.processed(s.bob, b"x", "text/plain")
-    s.pipeline().post(
-        s.bob,
-        s.room,
-        "here",
-        client_message_id=None,
-        dispatch=no_dispatch,
-        attachment_ids=[attachment_id],
-    )
+    s.send([attachment_id], "here")
     with pytest.raises(ConversationNotFound):
         s.files.download(s.mallory.id, s.room, attachment_id)
     with pytest.raises(ConversationNotFound):
@@ -385,14 +352,8 @@ def test_an_unready_file_is_not_downloadable(s: Setting) -> None:
 def _history(
     s: Setting, attachment_ids: list[str], *, sees_images: bool = True, budget: int = 6000
 ) -> list[ChatTurn]:
-    posted = s.pipeline().post(
-        s.bob,
-        s.room,
-        "what does it say?",  # no @assistant: no reply is claimed, so the test can read twice
-        client_message_id=None,
-        dispatch=no_dispatch,
-        attachment_ids=attachment_ids,
-    )
+    # No @assistant: no reply is claimed, so the test can read twice.
+    posted = s.send(attachment_ids, "what does it say?")
     return _read(s, posted.message.id, sees_images=sees_images, budget=budget)
 
 
