@@ -298,15 +298,32 @@ def shift(
         "site_bucket": f"the web app's bucket (default: ${SITE_BUCKET_ENV}; a Terraform output)",
         "distribution": "CloudFront distribution id: invalidate /index.html, / and /config.json",
         "bucket": f"artifacts bucket (default: ${BUCKET_ENV})",
+        "config_file": "the environment's config.json (`terraform output -raw app_config`)",
     }
 )
 def sync_frontend(
-    c: Context, env: str = "dev", site_bucket: str = "", bucket: str = "", distribution: str = ""
+    c: Context,
+    env: str = "dev",
+    site_bucket: str = "",
+    bucket: str = "",
+    distribution: str = "",
+    config_file: str = "",
 ) -> None:
-    """Copy the env's pinned web app bundle to its site bucket (hashed assets immutable), then
-    invalidate only the entry points on CloudFront (--distribution)."""
+    """Copy the env's pinned web app bundle and its config.json to its site bucket (hashed
+    assets immutable, config.json and index.html last), then invalidate only the entry points
+    on CloudFront (--distribution)."""
     name = _bucket(bucket)
     site = _bucket(site_bucket, SITE_BUCKET_ENV, "--site-bucket")
+    if not config_file:
+        raise Exit(
+            "no config: pass --config-file PATH, the environment's config.json "
+            "(terraform -chdir=terraform/envs/<env> output -raw app_config > PATH)",
+            code=1,
+        )
+    try:
+        config = Path(config_file).read_bytes()
+    except OSError as exc:
+        raise Exit(f"--config-file {config_file}: {exc.strerror}", code=1) from None
     with _user_errors("sync-frontend"):
         s3 = _s3()
         record = core.current(s3, name, env)
@@ -314,6 +331,6 @@ def sync_frontend(
             raise core.ReleaseNotFound(
                 f"{env} has no release yet: run `invoke publish --env {env}`"
             )
-        core.sync_frontend(s3, name, record, site_bucket=site)
+        core.sync_frontend(s3, name, record, site_bucket=site, config=config)
         if distribution:
             core.invalidate_entry_points(_client("cloudfront"), distribution, record.release_id)

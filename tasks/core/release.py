@@ -55,7 +55,9 @@ VERSIONS_PREFIX = "versions/"
 ENTRY_POINTS = ("/index.html", "/", "/config.json")
 """What CloudFront is told to forget after a deploy: the files that are not content-hashed."""
 SITE_CONFIG = "config.json"
-"""Written into the site bucket by Terraform from its outputs; a sync never overwrites it."""
+"""The app's runtime config: the environment's (Terraform's `app_config` output), written by the
+sync next to last, before index.html; a config.json inside the bundle is the build's and is
+never deployed."""
 
 
 class ReleaseError(Exception):
@@ -645,7 +647,43 @@ class SyncResult:
     files: int = 0
     immutable: int = 0
     no_cache: int = 0
-    skipped: list[str] = field(default_factory=list)
+
+
+class _CognitoConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    userPoolId: Annotated[str, Field(min_length=1)]  # the app's field names
+    clientId: Annotated[str, Field(min_length=1)]
+
+
+class SiteConfig(BaseModel):
+    """What the app needs of `config.json` to start (frontend/src/config/config.ts validates
+    all of it in the browser); other fields pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+    cognito: _CognitoConfig
+    httpApiUrl: Annotated[str, Field(pattern=r"^https://")]
+    wsUrl: Annotated[str, Field(pattern=r"^wss://")]
+
+
+def site_config(raw: bytes) -> bytes:
+    """The environment's config.json, checked before anything is written (ReleaseError)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ReleaseError("refusing to sync: config.json is not JSON") from None
+    if not isinstance(data, dict):
+        raise ReleaseError("refusing to sync: config.json is not an object")
+    try:
+        SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ReleaseError(f"refusing to sync: config.json: {problems}") from None
+    return json.dumps(data, separators=(",", ":")).encode()
 
 
 def sync_frontend(
@@ -654,15 +692,18 @@ def sync_frontend(
     record: ReleaseRecord,
     *,
     site_bucket: str,
+    config: bytes,
     artifact_name: str = "frontend",
     progress: Progress = print,
 ) -> SyncResult:
-    """Copy the release's web app bundle, verified, from the artifacts bucket to the site bucket.
+    """Copy the release's web app bundle, verified, from the artifacts bucket to the site bucket,
+    with the environment's `config` as its config.json.
 
-    Assets go first and `index.html` last, so a browser never loads a page whose assets are not
-    there yet; old hashed assets stay, so pages already open keep working. `config.json` is
-    Terraform's and is left alone.
+    Assets go first, then `config.json` and `index.html` last, so a browser never loads a page
+    whose assets or config are not there yet; old hashed assets stay, so pages already open
+    keep working.
     """
+    config = site_config(config)
     artifact = record.artifacts.get(artifact_name)
     if artifact is None:
         raise ReleaseNotFound(f"release {record.release_id} has no {artifact_name} bundle")
@@ -683,44 +724,48 @@ def sync_frontend(
         for name in names:
             if not _safe_member(name):
                 raise IntegrityError("refusing to sync: the bundle has an unsafe path", [name])
-        # The whole release first under its own prefix (what a rollback or an audit reads),
-        # then the live copy: hashed assets, other files, index.html last.
-        for name in sorted(names):
-            if name != SITE_CONFIG:
-                s3.put_object(
-                    Bucket=site_bucket,
-                    Key=f"{VERSIONS_PREFIX}{record.release_id}/{name}",
-                    Body=bundle.read(name),
-                    ContentType=mimetypes.guess_type(name)[0] or "application/octet-stream",
-                    CacheControl=NO_CACHE,
-                    ChecksumAlgorithm="SHA256",
-                )
-        for name in sorted(
-            names, key=lambda n: (n == "index.html", cache_control_for(n) != IMMUTABLE, n)
-        ):
-            if name == SITE_CONFIG:
-                result.skipped.append(name)
-                continue
-            cache = cache_control_for(name)
-            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            s3.put_object(
-                Bucket=site_bucket,
-                Key=name,
-                Body=bundle.read(name),
-                ContentType=content_type,
-                CacheControl=cache,
-                ChecksumAlgorithm="SHA256",
-            )
-            result.files += 1
-            if cache == IMMUTABLE:
-                result.immutable += 1
-            else:
-                result.no_cache += 1
+        files = {name: bundle.read(name) for name in names if name != SITE_CONFIG}
+    files[SITE_CONFIG] = config
+    # The whole release first under its own prefix (what a rollback or an audit reads), then
+    # the live copy: hashed assets, other files, config.json, and index.html last.
+    for name in sorted(files):
+        s3.put_object(
+            Bucket=site_bucket,
+            Key=f"{VERSIONS_PREFIX}{record.release_id}/{name}",
+            Body=files[name],
+            ContentType=_content_type(name),
+            CacheControl=NO_CACHE,
+            ChecksumAlgorithm="SHA256",
+        )
+    for name in sorted(files, key=_live_order):
+        cache = cache_control_for(name)
+        s3.put_object(
+            Bucket=site_bucket,
+            Key=name,
+            Body=files[name],
+            ContentType=_content_type(name),
+            CacheControl=cache,
+            ChecksumAlgorithm="SHA256",
+        )
+        result.files += 1
+        if cache == IMMUTABLE:
+            result.immutable += 1
+        else:
+            result.no_cache += 1
     progress(
         f"synced {result.files} files to s3://{site_bucket} "
         f"({result.immutable} immutable, {result.no_cache} no-cache)"
     )
     return result
+
+
+def _live_order(name: str) -> tuple[bool, bool, bool, str]:
+    """Hashed assets, then the other files, then config.json, then index.html."""
+    return (name == "index.html", name == SITE_CONFIG, cache_control_for(name) != IMMUTABLE, name)
+
+
+def _content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def invalidate_entry_points(

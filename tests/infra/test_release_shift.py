@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -265,14 +266,23 @@ def test_the_web_app_deploys_whole_then_its_entry_points_and_only_they_are_inval
             return original(**kwargs)
 
         s3.put_object = recording  # type: ignore[method-assign]
-        core.sync_frontend(s3, "artifacts", record, site_bucket="site", progress=lambda _: None)
+        config = {
+            "region": "us-east-1",
+            "cognito": {"userPoolId": "p", "clientId": "c"},
+            "httpApiUrl": "https://api.example.com",
+            "wsUrl": "wss://ws.example.com",
+        }
+        core.sync_frontend(
+            s3, "artifacts", record, site_bucket="site", config=json.dumps(config).encode(),
+            progress=lambda _: None,
+        )  # fmt: skip
         live = [k for k in written if not k.startswith("versions/")]
-        # The versioned copy is complete before anything live changes; index.html is last.
-        assert written[: len(files) - 1] == [
-            f"versions/{record.release_id}/{n}" for n in sorted(files) if n != "config.json"
-        ]
-        assert live == ["assets/app-3f9a8b7c6d.js", "favicon.svg", "index.html"]
-        assert "config.json" not in written  # Terraform's (stable URLs)
+        # The versioned copy is complete before anything live changes (the environment's
+        # config in it, not the build's); then the assets, and config.json and index.html last.
+        assert written[: len(files)] == [f"versions/{record.release_id}/{n}" for n in sorted(files)]
+        assert live == ["assets/app-3f9a8b7c6d.js", "favicon.svg", "config.json", "index.html"]
+        body = s3.get_object(Bucket="site", Key="config.json")["Body"].read()
+        assert json.loads(body) == config
 
         cloudfront = boto3.client("cloudfront", region_name="us-east-1")
         origin = {

@@ -207,6 +207,9 @@ def test_build_once_then_promote_the_same_bytes(pipeline: dict[str, Any]) -> Non
     for script in (dev, prod):
         assert script.index("apply -input=false tfplan") < script.index("invoke shift")
         assert script.index("invoke shift") < script.index("invoke sync-frontend")
+        # The environment's config.json goes with the app, written just before index.html.
+        assert script.index("output -raw app_config >") < script.index("invoke sync-frontend")
+        assert "--config-file" in script[script.index("invoke sync-frontend") :]
     assert "--strategy" in prod
     assert "--expect-commit" in prod
     assert "--release" in prod

@@ -488,14 +488,24 @@ def _site_bucket(s3: S3) -> str:
     return name
 
 
-def test_sync_frontend_sets_cache_headers_and_leaves_config_to_terraform(
+SITE_CONFIG = {
+    "region": REGION,
+    "cognito": {"userPoolId": f"{REGION}_AbCdEf123", "clientId": "4example5client6id"},
+    "httpApiUrl": "https://api.chat.example.com",
+    "wsUrl": "wss://ws.chat.example.com",
+}
+
+
+def test_sync_frontend_sets_cache_headers_and_writes_the_environments_config(
     s3: S3, tmp_path: Path
 ) -> None:
     record = publish(s3, make_build(tmp_path)).record
     site = _site_bucket(s3)
-    s3.client.put_object(Bucket=site, Key="config.json", Body=b'{"from": "terraform"}')
+    config = json.dumps(SITE_CONFIG).encode()
 
-    result = core.sync_frontend(s3.client, s3.bucket, record, site_bucket=site, progress=print)
+    result = core.sync_frontend(
+        s3.client, s3.bucket, record, site_bucket=site, config=config, progress=print
+    )
 
     def headers(key: str) -> tuple[str, str]:
         answer = s3.client.head_object(Bucket=site, Key=key)
@@ -505,9 +515,33 @@ def test_sync_frontend_sets_cache_headers_and_leaves_config_to_terraform(
     assert headers("assets/style-9f8e7d6c.css") == (core.IMMUTABLE, "text/css")
     assert headers("index.html") == (core.NO_CACHE, "text/html")
     assert headers("favicon.svg")[0] == core.NO_CACHE
-    body = s3.client.get_object(Bucket=site, Key="config.json")["Body"].read()
-    assert body == b'{"from": "terraform"}'
-    assert (result.files, result.immutable, result.skipped) == (4, 2, ["config.json"])
+    assert headers("config.json") == (core.NO_CACHE, "application/json")
+    # The environment's config, not the one the local build carried, live and in the version.
+    for key in ("config.json", f"versions/{record.release_id}/config.json"):
+        assert json.loads(s3.client.get_object(Bucket=site, Key=key)["Body"].read()) == SITE_CONFIG
+    assert (result.files, result.immutable, result.no_cache) == (5, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "not an object"),
+        (json.dumps({**SITE_CONFIG, "wsUrl": None}).encode(), "wsUrl"),
+        (json.dumps({**SITE_CONFIG, "httpApiUrl": "http://api.example.com"}).encode(), "https"),
+        (json.dumps({k: v for k, v in SITE_CONFIG.items() if k != "cognito"}).encode(), "cognito"),
+    ],
+)
+def test_sync_frontend_refuses_a_config_the_app_would_not_start_with(
+    s3: S3, tmp_path: Path, config: bytes, reason: str
+) -> None:
+    record = publish(s3, make_build(tmp_path)).record
+    site = _site_bucket(s3)
+
+    with pytest.raises(core.ReleaseError, match=reason):
+        core.sync_frontend(s3.client, s3.bucket, record, site_bucket=site, config=config)
+
+    assert "Contents" not in s3.client.list_objects_v2(Bucket=site)  # nothing half-written
 
 
 def test_sync_frontend_refuses_a_bundle_that_does_not_match(s3: S3, tmp_path: Path) -> None:
@@ -517,6 +551,8 @@ def test_sync_frontend_refuses_a_bundle_that_does_not_match(s3: S3, tmp_path: Pa
     site = _site_bucket(s3)
 
     with pytest.raises(core.IntegrityError, match="refusing to sync"):
-        core.sync_frontend(s3.client, s3.bucket, record, site_bucket=site)
+        core.sync_frontend(
+            s3.client, s3.bucket, record, site_bucket=site, config=json.dumps(SITE_CONFIG).encode()
+        )
 
     assert "Contents" not in s3.client.list_objects_v2(Bucket=site)

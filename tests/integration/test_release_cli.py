@@ -107,8 +107,18 @@ def test_publish_promote_refuse_and_roll_back(cli: Cli, tmp_path: Path) -> None:
     assert f"promoted: prod (none) → {first_id}" in promoted
     assert "all 4 objects verified" in promoted
 
-    site = cli("sync-frontend", "--env", "prod", "--site-bucket", cli.site_bucket).stdout
-    assert f"synced 4 files to s3://{cli.site_bucket} (2 immutable, 2 no-cache)" in site
+    config = tmp_path / "app-config.json"  # what `terraform output -raw app_config` prints
+    config.write_text(
+        '{"region": "eu-west-1", "cognito": {"userPoolId": "eu-west-1_Ab", "clientId": "c1"},'
+        ' "httpApiUrl": "https://api.example.com", "wsUrl": "wss://ws.example.com"}'
+    )
+    no_config = cli("sync-frontend", "--env", "prod", "--site-bucket", cli.site_bucket, ok=False)
+    assert "--config-file" in no_config.stderr
+    site = cli(
+        "sync-frontend", "--env", "prod", "--site-bucket", cli.site_bucket,
+        "--config-file", str(config),
+    ).stdout  # fmt: skip
+    assert f"synced 5 files to s3://{cli.site_bucket} (2 immutable, 3 no-cache)" in site
 
     second_id = cli("publish", "--manifest", str(second)).stdout.split("dev → ")[1].split()[0]
     changed = json.loads(second.read_text())["artifacts"]["function:chat_api"]["s3_key"]
