@@ -709,13 +709,21 @@ def print_idle(prices: PriceTable) -> float:
         f.triggers.async_ is not None and f.triggers.async_.on_failure == "dlq"
         for f in manifest.functions.values()
     )
+    has_stream_dlq = any(
+        f.triggers.stream is not None and f.triggers.stream.on_failure == "dlq"
+        for f in manifest.functions.values()
+    )
+    has_schedule = any(f.triggers.schedule is not None for f in manifest.functions.values())
     envs = ("dev", "prod")
     # Instances per environment, from how each billed resource is declared.
     rules: dict[tuple[str, str], Callable[[str], int]] = {
         ("aws_cloudwatch_metric_alarm", "errors"): lambda env: functions,
         ("aws_cloudwatch_metric_alarm", "throttles"): lambda env: functions,
         ("aws_cloudwatch_metric_alarm", "http_5xx"): lambda env: 1,
-        ("aws_cloudwatch_metric_alarm", "dlq"): lambda env: int(has_dlq),
+        # One depth alarm a dead-letter queue: async failures, the change feed, the schedules.
+        ("aws_cloudwatch_metric_alarm", "queue_depth"): lambda env: (
+            int(has_dlq) + int(has_stream_dlq) + int(has_schedule)
+        ),
         ("aws_cloudwatch_dashboard", "this"): lambda env: 1,
         # modules/artifacts is called by envs/bootstrap once per account for the state bucket
         # and once more where the account holds the artifacts bucket; no kms_key_arn is given.

@@ -1,5 +1,5 @@
-# Alarms (function errors and throttles, HTTP 5xx, messages in the DLQ) to one SNS topic, and
-# one dashboard with the functions' and the app's own metrics (EMF, namespace Parley).
+# Alarms (function errors and throttles, HTTP 5xx, messages in a dead-letter queue) to one SNS
+# topic, and one dashboard with the functions' and the app's own metrics (EMF, namespace Parley).
 
 data "aws_region" "current" {}
 
@@ -142,14 +142,37 @@ resource "aws_cloudwatch_metric_alarm" "http_5xx" {
   tags                = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "dlq" {
-  count = var.dlq_name == null ? 0 : 1
+# Dead-letter queues: an alarm from a queue's first message. Key => the queue's name (null when
+# it is not deployed: no alarm), the alarm's name after the prefix, and what a message in it means
+# (%s is the queue's name).
+locals {
+  dead_letter_queues = {
+    dlq = {
+      queue       = var.dlq_name
+      alarm       = "dlq-depth"
+      description = "Async invocations failed for good and wait in %s"
+    }
+    stream_dlq = {
+      queue       = var.stream_dlq_name
+      alarm       = "stream-dlq-depth"
+      description = "The change feed gave up on a batch (retries or record age spent); replay it with `invoke redrive` once fixed. Queue: %s"
+    }
+    schedule_dlq = {
+      queue       = var.schedule_dlq_name
+      alarm       = "schedule-dlq-depth"
+      description = "A scheduled invocation failed for good (retries spent) and waits in %s"
+    }
+  }
+}
 
-  alarm_name          = "${var.name_prefix}-dlq-depth"
-  alarm_description   = "Async invocations failed for good and wait in ${var.dlq_name}"
+resource "aws_cloudwatch_metric_alarm" "queue_depth" {
+  for_each = { for key, q in local.dead_letter_queues : key => q if q.queue != null }
+
+  alarm_name          = "${var.name_prefix}-${each.value.alarm}"
+  alarm_description   = format(each.value.description, each.value.queue)
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.dlq_name }
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = local.period
   evaluation_periods  = 1
@@ -159,4 +182,21 @@ resource "aws_cloudwatch_metric_alarm" "dlq" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
   tags                = var.tags
+}
+
+# The three queue alarms were one resource each (count 0 or 1): a deployment made before keeps
+# them, renamed in its state.
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq[0]
+  to   = aws_cloudwatch_metric_alarm.queue_depth["dlq"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.stream_dlq[0]
+  to   = aws_cloudwatch_metric_alarm.queue_depth["stream_dlq"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.schedule_dlq[0]
+  to   = aws_cloudwatch_metric_alarm.queue_depth["schedule_dlq"]
 }

@@ -1,26 +1,7 @@
-# The change feed (stream_processor): an alarm when a batch was given up on and waits in the
-# stream dead-letter queue (`invoke redrive`), one when the feed falls behind (IteratorAge: the age
-# of the last record a batch took, so members' lists, rollups and clean-up are that late), and
-# both on the dashboard.
-
-resource "aws_cloudwatch_metric_alarm" "stream_dlq" {
-  count = var.stream_dlq_name == null ? 0 : 1
-
-  alarm_name          = "${var.name_prefix}-stream-dlq-depth"
-  alarm_description   = "The change feed gave up on a batch (retries or record age spent); replay it with `invoke redrive` once fixed. Queue: ${var.stream_dlq_name}"
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.stream_dlq_name }
-  statistic           = "Maximum"
-  period              = local.period
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
-}
+# The change feed (stream_processor): an alarm when the feed falls behind (IteratorAge: the age
+# of the last record a batch took, so members' lists, rollups and clean-up are that late), and it
+# and the stream dead-letter queue (`invoke redrive`) on the dashboard. A batch given up on and
+# waiting in that queue is alarmed with the other dead-letter queues (main.tf, queue_depth).
 
 resource "aws_cloudwatch_metric_alarm" "iterator_age" {
   for_each = var.stream_function_names

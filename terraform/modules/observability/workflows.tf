@@ -1,6 +1,6 @@
 # The scheduled jobs and the state machines (modules/workflows): an alarm when an execution
-# fails or times out, one when a schedule's events pile up in its dead-letter queue, and both
-# on the dashboard.
+# fails or times out, and it and the schedules' dead-letter queue on the dashboard. Events piling
+# up in that queue are alarmed with the other dead-letter queues (main.tf, queue_depth).
 
 resource "aws_cloudwatch_metric_alarm" "workflow_failed" {
   for_each = var.state_machine_arns
@@ -35,25 +35,6 @@ resource "aws_cloudwatch_metric_alarm" "workflow_failed" {
       }
     }
   }
-}
-
-resource "aws_cloudwatch_metric_alarm" "schedule_dlq" {
-  count = var.schedule_dlq_name == null ? 0 : 1
-
-  alarm_name          = "${var.name_prefix}-schedule-dlq-depth"
-  alarm_description   = "A scheduled invocation failed for good (retries spent) and waits in ${var.schedule_dlq_name}"
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.schedule_dlq_name }
-  statistic           = "Maximum"
-  period              = local.period
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
 }
 
 locals {

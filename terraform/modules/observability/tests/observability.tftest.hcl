@@ -37,3 +37,65 @@ run "cloudwatch_can_publish_alarms" {
     error_message = "The p99 duration alarm fires above 80% of the timeout, named <function>-duration-p99 (invoke shift watches it)."
   }
 }
+
+# Every dead-letter queue has the same depth alarm: from its first visible message, to the topic
+# and back to OK, named after its queue's role.
+run "every_dead_letter_queue_has_a_depth_alarm" {
+  command = apply
+
+  variables {
+    stream_dlq_name   = "parley-test-stream-dlq"
+    schedule_dlq_name = "parley-test-schedule-dlq"
+    tags              = { app = "parley" }
+  }
+
+  assert {
+    condition     = keys(aws_cloudwatch_metric_alarm.queue_depth) == ["dlq", "schedule_dlq", "stream_dlq"]
+    error_message = "Each of the three dead-letter queues has one depth alarm."
+  }
+  assert {
+    condition = {
+      for key, alarm in aws_cloudwatch_metric_alarm.queue_depth : key => [alarm.alarm_name, alarm.dimensions["QueueName"], alarm.alarm_description]
+      } == {
+      dlq          = ["parley-test-dlq-depth", "parley-test-async-dlq", "Async invocations failed for good and wait in parley-test-async-dlq"]
+      stream_dlq   = ["parley-test-stream-dlq-depth", "parley-test-stream-dlq", "The change feed gave up on a batch (retries or record age spent); replay it with `invoke redrive` once fixed. Queue: parley-test-stream-dlq"]
+      schedule_dlq = ["parley-test-schedule-dlq-depth", "parley-test-schedule-dlq", "A scheduled invocation failed for good (retries spent) and waits in parley-test-schedule-dlq"]
+    }
+    error_message = "Each queue's alarm keeps its name (<prefix>-dlq-depth, -stream-dlq-depth, -schedule-dlq-depth), watches its own queue and says what waits there."
+  }
+  assert {
+    condition = alltrue([
+      for alarm in values(aws_cloudwatch_metric_alarm.queue_depth) :
+      alarm.namespace == "AWS/SQS" && alarm.metric_name == "ApproximateNumberOfMessagesVisible" && alarm.statistic == "Maximum" && alarm.period == 300 && alarm.evaluation_periods == 1
+    ])
+    error_message = "Every queue alarm reads the most messages visible over 5 minutes, one period."
+  }
+  assert {
+    condition = alltrue([
+      for alarm in values(aws_cloudwatch_metric_alarm.queue_depth) :
+      alarm.threshold == 1 && alarm.comparison_operator == "GreaterThanOrEqualToThreshold" && alarm.treat_missing_data == "notBreaching"
+    ])
+    error_message = "Every queue alarm goes off at the first message; no data is not a breach."
+  }
+  assert {
+    condition = alltrue([
+      for alarm in values(aws_cloudwatch_metric_alarm.queue_depth) :
+      alarm.alarm_actions == toset([aws_sns_topic.alarms.arn]) && alarm.ok_actions == toset([aws_sns_topic.alarms.arn]) && alarm.tags == tomap({ app = "parley" })
+    ])
+    error_message = "Every queue alarm notifies the topic when it goes off and when it clears, and carries the tags."
+  }
+}
+
+run "a_queue_not_deployed_has_no_alarm" {
+  command = plan
+
+  variables {
+    dlq_name        = null
+    stream_dlq_name = "parley-test-stream-dlq"
+  }
+
+  assert {
+    condition     = keys(aws_cloudwatch_metric_alarm.queue_depth) == ["stream_dlq"]
+    error_message = "Only a queue that is passed in (not null) is alarmed."
+  }
+}
