@@ -87,7 +87,10 @@ def load_config(directory: Path) -> Config:
             config.locals.update(block)
         config.terraform.extend(parsed.get("terraform", []))
         for block in parsed.get("provider", []):
-            config.providers.update(block)
+            # An aliased configuration is keyed "<name>.<alias>" beside the default "<name>".
+            for name, body in block.items():
+                alias = body.get("alias")
+                config.providers[f"{name}.{alias}" if alias else name] = body
         config.moved.extend(parsed.get("moved", []))
     return config
 

@@ -62,6 +62,17 @@ provider "aws" {{
   s3_use_path_style           = true
 }}
 
+# The us-east-1 configuration (custom_domain's app certificate; null here) points at moto too.
+provider "aws" {{
+  alias                       = "us_east_1"
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+}}
+
 """
 
 # An override file in the composition (modules/parley), where module.http_api is called.

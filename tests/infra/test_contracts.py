@@ -36,7 +36,7 @@ if "bot_worker" not in MANIFEST.functions:  # modules/functions derives the name
 MAY_BE_EMPTY.add("fanout_function_name")  # empty: big rooms are posted by the worker alone
 
 # Modules of modules/parley that were added after it replaced the root modules (no moved block).
-BORN_IN_THE_COMPOSITION = {"workflows"}
+BORN_IN_THE_COMPOSITION = {"workflows", "domains"}
 
 # Code paths the static reading reaches that never run for that function; each with its reason.
 # Reviewed by hand: the reading matches methods by name and follows every object a factory builds.
@@ -626,8 +626,16 @@ def test_environments_share_wiring_but_not_state(tf: dict[str, Config]) -> None:
         assert backend["encrypt"] is True
         assert env in backend["key"], f"envs/{env}: state key {backend['key']} is not per env"
         keys.add((backend["bucket"], backend["key"]))
-        provider = config.providers["aws"]
-        assert strip(provider["allowed_account_ids"]) == "var.allowed_account_ids"
+        for name in ("aws", "aws.us_east_1"):
+            provider = config.providers.get(name)
+            assert provider is not None, f"envs/{env}: no provider {name}"
+            assert strip(provider["allowed_account_ids"]) == "var.allowed_account_ids", (
+                f"envs/{env}: provider {name} may touch other accounts"
+            )
+            assert strip(provider["default_tags"][0]["tags"]) == "local.default_tags", (
+                f"envs/{env}: provider {name} tags differently"
+            )
+        assert config.providers["aws.us_east_1"]["region"] == "us-east-1"
         aws = config.terraform[0]["required_providers"][0]["aws"]
         assert aws["source"] == "hashicorp/aws"
         assert aws["version"].startswith("~>"), f"envs/{env}: pin the aws provider (~>)"
@@ -672,7 +680,12 @@ def test_environment_is_a_thin_root_over_the_composition(tf: dict[str, Config], 
         assert declared.get("default", "required") == variable.get("default", "required"), (
             f"{where}: variable {name} defaults differently from {COMPOSITION}"
         )
-    unknown = set(call) - set(parley.variables) - {"source"}
+    # The composition's us-east-1 resources (the app's certificate) use the aliased provider.
+    providers = {strip(k): strip(v) for k, v in call.get("providers", {}).items()}
+    assert providers == {"aws": "aws", "aws.us_east_1": "aws.us_east_1"}, (
+        f"{where}: module.parley must get both providers (got {providers})"
+    )
+    unknown = set(call) - set(parley.variables) - {"source", "providers"}
     assert not unknown, f"{where}: module.parley gets {sorted(unknown)}, which it does not take"
     unused = set(root.variables) - set(parley.variables) - {"region", "allowed_account_ids"}
     assert not unused, f"{where}: variables {sorted(unused)} reach nothing"

@@ -225,6 +225,62 @@ def test_a_deploy_role_changes_only_its_own_environment(
     assert not allowed(policy, Request("cognito-idp:UpdateUserPool", pool, role, other_tag))
 
 
+ZONE = "Z0123456789ABCDEFGHIJ"
+
+
+@pytest.fixture(scope="module")
+def with_zone(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Dev's documents when its custom_domain makes records in a Route 53 zone."""
+    root: Path = tmp_path_factory.mktemp("deploy-policies-zone")
+    environments = {"dev": {**DEV["deploy_environments"]["dev"], "dns_zone_ids": [ZONE]}}
+    (root / "main.tf").write_text(
+        _module(
+            "dev_account", DEV, DEV_ACCOUNT,
+            environments=environments,
+            artifacts_bucket=BUCKET,
+            artifacts_kms_key_arn=DEV_KEY,
+        )
+    )  # fmt: skip
+    for args in (["init", "-input=false", "-no-color"], ["apply", "-auto-approve", "-no-color"]):
+        done = run_terraform(args, root)
+        assert done.returncode == 0, done.stdout + done.stderr
+    out = run_terraform(["output", "-json"], root)
+    assert out.returncode == 0, out.stderr
+    return {k: v["value"] for k, v in json.loads(out.stdout).items()}
+
+
+def test_custom_domain_certificates_are_the_environments_by_tag(rendered: dict[str, Any]) -> None:
+    policy = rendered["dev_account"]["role_policies"]["dev"]
+    role = _role(DEV_ACCOUNT, "dev")
+    certificate = f"arn:aws:acm:us-east-1:{DEV_ACCOUNT}:certificate/0a1b"
+    own, other = {"aws:ResourceTag/Environment": "dev"}, {"aws:ResourceTag/Environment": "prod"}
+    assert allowed(
+        policy, Request("acm:RequestCertificate", "*", role, {"aws:RequestTag/Environment": "dev"})
+    )
+    assert not allowed(
+        policy, Request("acm:RequestCertificate", "*", role, {"aws:RequestTag/Environment": "prod"})
+    )
+    assert allowed(policy, Request("acm:DeleteCertificate", certificate, role, own))
+    assert not allowed(policy, Request("acm:DeleteCertificate", certificate, role, other))
+
+
+def test_dns_records_change_only_in_the_environments_own_zones(
+    rendered: dict[str, Any], with_zone: dict[str, Any]
+) -> None:
+    role = _role(DEV_ACCOUNT, "dev")
+    zone = f"arn:aws:route53:::hostedzone/{ZONE}"
+    # No zone listed: no record anywhere.
+    without = rendered["dev_account"]["role_policies"]["dev"]
+    assert not allowed(without, Request("route53:ChangeResourceRecordSets", zone, role))
+    policy = with_zone["dev_account"]["role_policies"]["dev"]
+    for action in ("route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"):
+        assert allowed(policy, Request(action, zone, role)), action
+    assert allowed(policy, Request("route53:GetChange", "arn:aws:route53:::change/C0123", role))
+    other_zone = "arn:aws:route53:::hostedzone/ZOTHERZONE0000000000"
+    assert not allowed(policy, Request("route53:ChangeResourceRecordSets", other_zone, role))
+    assert not allowed(policy, Request("route53:DeleteHostedZone", zone, role))
+
+
 def test_the_plan_role_changes_nothing(rendered: dict[str, Any]) -> None:
     policy = rendered["dev_account"]["role_policies"]["plan"]
     role = f"arn:aws:iam::{DEV_ACCOUNT}:role/parley-deploy-plan"
@@ -233,11 +289,20 @@ def test_the_plan_role_changes_nothing(rendered: dict[str, Any]) -> None:
         policy,
         Request("lambda:GetFunction", "arn:aws:lambda:eu-west-1:1:function:parley-dev-x", role),
     )
+    # A custom_domain's certificates and records are read to plan.
+    assert allowed(
+        policy, Request("acm:DescribeCertificate", "arn:aws:acm:us-east-1:1:certificate/x", role)
+    )
+    assert allowed(
+        policy, Request("route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/Z1", role)
+    )
     for action, resource in [
         ("s3:PutObject", f"{B}/releases/dev.json"),
         ("s3:PutObject", f"arn:aws:s3:::{DEV['state_bucket']}/parley/dev/terraform.tfstate.tflock"),
         ("lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:1:function:parley-dev-x"),
         ("iam:PassRole", "arn:aws:iam::1:role/parley-dev-x"),
+        ("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"),
+        ("acm:RequestCertificate", "*"),
         ("ssm:GetParameter", "arn:aws:ssm:eu-west-1:1:parameter/parley/dev/model-api-key"),
         ("s3:GetObject", f"{B}/sha256/" + "c" * 64 + ".zip"),
     ]:  # fmt: skip

@@ -7,6 +7,8 @@ state_bucket        = "parley-terraform-state-222222222222"
 
 # v* tags (and runs of main) in the prod GitHub environment deploy with parley-deploy-prod,
 # which promotes what dev runs: it reads the dev account's bucket and writes releases/prod*.
+# With prod's custom_domain in a Route 53 zone, the role may change records in that zone only:
+# prod = { ..., dns_zone_ids = ["Z0123456789ABCDEFGHIJ"] } (docs/deploy.md, "Custom domains").
 github_repository                 = "parley-app/parley"
 deploy_environments               = { prod = { branch = "main", tags = ["v*"], promote_from = "dev" } }
 deploy_from_artifacts_bucket      = "parley-artifacts-111111111111"

@@ -37,11 +37,12 @@ variable "github_repository" {
 }
 
 variable "deploy_environments" {
-  description = "Environments deployed into this account => {branch, tags, promote_from} (modules/deploy_identity)."
+  description = "Environments deployed into this account => {branch, tags, promote_from, dns_zone_ids} (modules/deploy_identity)."
   type = map(object({
     branch       = string
     tags         = optional(list(string), [])
     promote_from = optional(string)
+    dns_zone_ids = optional(list(string), [])
   }))
   default = {}
 }

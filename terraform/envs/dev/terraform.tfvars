@@ -25,3 +25,13 @@ attachments = {
   model_sees_images  = true
   pending_days       = 1
 }
+
+# Own names for the app and both APIs (docs/deploy.md, "Custom domains"); unset, the app is at its
+# CloudFront name and the APIs at their execute-api names. With a Route 53 zone holding the names,
+# Terraform issues and validates the certificates and makes the records:
+# custom_domain = {
+#   app     = "chat-dev.example.com"
+#   api     = "api.chat-dev.example.com"
+#   ws      = "ws.chat-dev.example.com"
+#   zone_id = "Z0123456789ABCDEFGHIJ"
+# }

@@ -84,16 +84,17 @@ variable "force_destroy" {
   default     = false
 }
 
-variable "domain_name" {
-  description = "Custom domain of the app, or null for the CloudFront domain."
-  type        = string
-  default     = null
-}
-
-variable "acm_certificate_arn" {
-  description = "ACM certificate in us-east-1 for domain_name."
-  type        = string
-  default     = null
+variable "custom_domain" {
+  description = "Own names for the app and both APIs ({app, api, ws, zone_id, certificate_arn, cloudfront_certificate_arn}; docs/deploy.md, \"Custom domains\"), or null for the generated names."
+  type = object({
+    app                        = string
+    api                        = string
+    ws                         = string
+    zone_id                    = optional(string)
+    certificate_arn            = optional(string)
+    cloudfront_certificate_arn = optional(string)
+  })
+  default = null
 }
 
 variable "alarm_emails" {

@@ -1,9 +1,16 @@
 # One environment: the composition in modules/parley with this environment's terraform.tfvars.
 # envs/dev and envs/prod have the same main.tf, variables.tf and outputs.tf (tests/infra checks it);
-# the provider, the backend key and the allowed account are in versions.tf and terraform.tfvars.
+# the providers, the backend key and the allowed account are in versions.tf and terraform.tfvars.
+# The composition gets both providers: us-east-1 issues what CloudFront takes from there only, the
+# app's certificate (custom_domain).
 
 module "parley" {
   source = "../../modules/parley"
+
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
 
   environment                     = var.environment
   artifacts_bucket                = var.artifacts_bucket
@@ -18,8 +25,7 @@ module "parley" {
   attachments                     = var.attachments
   deletion_protection             = var.deletion_protection
   force_destroy                   = var.force_destroy
-  domain_name                     = var.domain_name
-  acm_certificate_arn             = var.acm_certificate_arn
+  custom_domain                   = var.custom_domain
   alarm_emails                    = var.alarm_emails
   manage_api_gateway_account_role = var.manage_api_gateway_account_role
   kms_key_arn                     = var.kms_key_arn

@@ -13,6 +13,21 @@ output "ws_url" {
   value       = module.parley.ws_url
 }
 
+output "dns_records" {
+  description = "custom_domain without a zone_id: the DNS records to create at the domain's DNS provider ([{name, type, target}]); [] when made in Route 53; null without custom_domain."
+  value       = module.parley.dns_records
+}
+
+output "app_config" {
+  description = "The app's config.json (`invoke sync-frontend --config-file` deploys it with the release's app)."
+  value       = module.parley.app_config
+}
+
+output "web_security" {
+  description = "The app's Content-Security-Policy and the origins the HTTP API's CORS allows."
+  value       = module.parley.web_security
+}
+
 output "user_pool_id" {
   description = "The Cognito user pool id (create users here)."
   value       = module.parley.user_pool_id

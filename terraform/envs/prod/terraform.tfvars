@@ -46,3 +46,21 @@ attachments = {
   model_sees_images  = true # gpt-4o-mini and Claude 3+ read images
   pending_days       = 1
 }
+
+# Own names for the app and both APIs (docs/deploy.md, "Custom domains"); unset, the app is at its
+# CloudFront name and the APIs at their execute-api names. With a Route 53 zone holding the names:
+# custom_domain = {
+#   app     = "chat.example.com"
+#   api     = "api.chat.example.com"
+#   ws      = "ws.chat.example.com"
+#   zone_id = "Z0123456789ABCDEFGHIJ"
+# }
+# With the domain's DNS elsewhere: certificates issued beforehand (api and ws in this region, app in
+# us-east-1), and the records of `terraform output dns_records` created at the DNS provider:
+# custom_domain = {
+#   app                        = "chat.example.com"
+#   api                        = "api.chat.example.com"
+#   ws                         = "ws.chat.example.com"
+#   certificate_arn            = "arn:aws:acm:eu-west-1:222222222222:certificate/<id>"
+#   cloudfront_certificate_arn = "arn:aws:acm:us-east-1:222222222222:certificate/<id>"
+# }

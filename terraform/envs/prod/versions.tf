@@ -20,15 +20,30 @@ terraform {
   }
 }
 
+locals {
+  default_tags = {
+    Project     = "parley"
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  }
+}
+
 provider "aws" {
   region              = var.region
   allowed_account_ids = var.allowed_account_ids
 
   default_tags {
-    tags = {
-      Project     = "parley"
-      Environment = var.environment
-      ManagedBy   = "terraform"
-    }
+    tags = local.default_tags
+  }
+}
+
+# CloudFront takes certificates from us-east-1 only: the app's, when custom_domain issues one.
+provider "aws" {
+  alias               = "us_east_1"
+  region              = "us-east-1"
+  allowed_account_ids = var.allowed_account_ids
+
+  default_tags {
+    tags = local.default_tags
   }
 }

@@ -9,11 +9,12 @@ variable "github_repository" {
 }
 
 variable "environments" {
-  description = "Environments deployed into this account => {branch (protected branch allowed to deploy), tags (tag patterns also allowed, e.g. [\"v*\"]), promote_from (the environment it promotes from; null = it publishes builds)}."
+  description = "Environments deployed into this account => {branch (protected branch allowed to deploy), tags (tag patterns also allowed, e.g. [\"v*\"]), promote_from (the environment it promotes from; null = it publishes builds), dns_zone_ids (the Route 53 zones its custom_domain makes records in)}."
   type = map(object({
     branch       = string
     tags         = optional(list(string), [])
     promote_from = optional(string)
+    dns_zone_ids = optional(list(string), [])
   }))
 
   validation {

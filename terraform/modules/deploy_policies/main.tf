@@ -131,7 +131,7 @@ locals {
   }
 
   # The resources an environment owns. Named services are scoped by name (<prefix>-<env>-*);
-  # services whose ARNs carry generated ids (API Gateway, Cognito, CloudFront, KMS) by the
+  # services whose ARNs carry generated ids (API Gateway, Cognito, CloudFront, KMS, ACM) by the
   # Environment tag the provider's default_tags put on everything, on create and afterwards.
   own      = { for env in keys(var.environments) : env => "${var.name_prefix}-${env}" }
   regional = "${var.region}:${var.account_id}"
@@ -182,14 +182,14 @@ locals {
       {
         Sid       = "TaggedResources"
         Effect    = "Allow"
-        Action    = ["apigateway:*", "cognito-idp:*", "cloudfront:*", "kms:*", "wafv2:*", "lambda:*"]
+        Action    = ["apigateway:*", "cognito-idp:*", "cloudfront:*", "kms:*", "wafv2:*", "lambda:*", "acm:*"]
         Resource  = ["*"]
         Condition = { StringEquals = { "aws:ResourceTag/Environment" = env } }
       },
       {
         Sid       = "CreateTagged"
         Effect    = "Allow"
-        Action    = ["apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "cognito-idp:CreateUserPool", "cloudfront:CreateDistribution", "cloudfront:CreateOriginAccessControl", "cloudfront:CreateFunction", "cloudfront:CreateKeyValueStore", "cloudfront:CreateResponseHeadersPolicy", "kms:CreateKey", "lambda:CreateEventSourceMapping", "cloudfront:TagResource", "kms:TagResource", "cognito-idp:TagResource", "apigateway:TagResource"]
+        Action    = ["apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "cognito-idp:CreateUserPool", "cloudfront:CreateDistribution", "cloudfront:CreateOriginAccessControl", "cloudfront:CreateFunction", "cloudfront:CreateKeyValueStore", "cloudfront:CreateResponseHeadersPolicy", "kms:CreateKey", "lambda:CreateEventSourceMapping", "cloudfront:TagResource", "kms:TagResource", "cognito-idp:TagResource", "apigateway:TagResource", "acm:RequestCertificate", "acm:AddTagsToCertificate"]
         Resource  = ["*"]
         Condition = { StringEquals = { "aws:RequestTag/Environment" = env } }
       },
@@ -203,6 +203,26 @@ locals {
           "cloudfront:List*", "cloudfront:Get*", "kms:DescribeKey", "kms:ListAliases", "logs:DescribeLogGroups", "sns:ListTopics", "sqs:ListQueues", "dynamodb:ListTables",
         ]
         Resource = ["*"]
+      },
+    ]
+  }
+
+  # custom_domain with a Route 53 zone: DNS records (certificate validation, aliases) only in the
+  # zones the environment lists.
+  zone_statements = {
+    for env, e in var.environments : env => length(e.dns_zone_ids) == 0 ? [] : [
+      {
+        Sid      = "OwnZones"
+        Effect   = "Allow"
+        Action   = ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetHostedZone"]
+        Resource = [for zone in e.dns_zone_ids : "${local.arn}:route53:::hostedzone/${zone}"]
+      },
+      {
+        # A record change's status, which the provider waits on (change ids are not known before).
+        Sid      = "ZoneChanges"
+        Effect   = "Allow"
+        Action   = ["route53:GetChange"]
+        Resource = ["${local.arn}:route53:::change/*"]
       },
     ]
   }
@@ -244,7 +264,7 @@ locals {
         "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetOpenIDConnectProvider", "apigateway:GET", "cognito-idp:Describe*", "cognito-idp:GetUserPoolMfaConfig",
         "cognito-idp:ListTagsForResource", "cloudfront:Get*", "cloudfront:List*", "cloudfront-keyvaluestore:Describe*", "cloudfront-keyvaluestore:Get*", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
         "kms:ListResourceTags", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetAccelerateConfiguration", "s3:GetReplicationConfiguration",
-        "wafv2:Get*", "wafv2:List*",
+        "wafv2:Get*", "wafv2:List*", "acm:DescribeCertificate", "acm:ListTagsForCertificate", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:GetChange",
       ]
       Resource = ["*"]
     },
@@ -254,7 +274,7 @@ locals {
     {
       for env in keys(var.environments) : env => {
         Version   = "2012-10-17"
-        Statement = concat(local.state_statements[env], local.artifact_statements[env], local.resource_statements[env])
+        Statement = concat(local.state_statements[env], local.artifact_statements[env], local.resource_statements[env], local.zone_statements[env])
       }
     },
     var.plan_role ? { plan = { Version = "2012-10-17", Statement = local.plan_statements } } : {},

@@ -37,11 +37,12 @@ variable "oidc_provider_arn" {
 }
 
 variable "environments" {
-  description = "Environments deployed from this account => {branch (the protected branch, e.g. main), tags (ref patterns also allowed, e.g. [\"v*\"]), promote_from (the environment whose release this one promotes, null = it publishes builds)}."
+  description = "Environments deployed from this account => {branch (the protected branch, e.g. main), tags (ref patterns also allowed, e.g. [\"v*\"]), promote_from (the environment whose release this one promotes, null = it publishes builds), dns_zone_ids (the Route 53 zones its custom_domain makes records in)}."
   type = map(object({
     branch       = string
     tags         = optional(list(string), [])
     promote_from = optional(string)
+    dns_zone_ids = optional(list(string), [])
   }))
   default = {}
 }

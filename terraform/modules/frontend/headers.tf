@@ -6,7 +6,8 @@
 # distribution's domain: a response headers policy naming them would be a dependency cycle. So a
 # CloudFront Function sets the header on every response, reading the policy from a key value
 # store that Terraform writes after the APIs; until then (the first apply) it falls back to a
-# policy that reaches only the app itself and Cognito, both known at plan time.
+# policy that reaches only the app itself and Cognito, both known at plan time. With custom names
+# (modules/domains) the APIs' URLs are the custom ones, and the policy names those.
 
 locals {
   cognito_origin = "https://cognito-idp.${data.aws_region.current.name}.amazonaws.com"

@@ -8,8 +8,9 @@ locals {
   # AWS's managed CachingOptimized policy: its id is the same in every account (a constant saves
   # a ListCachePolicies call at plan time).
   caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-  app_domain        = var.domain_name == null ? aws_cloudfront_distribution.this.domain_name : var.domain_name
+  app_domain        = var.custom_domain == null ? aws_cloudfront_distribution.this.domain_name : var.custom_domain.name
   app_origin        = "https://${local.app_domain}"
+  certificate_arn   = var.custom_domain == null ? null : var.custom_domain.certificate_arn
 }
 
 resource "aws_s3_bucket" "site" {
@@ -166,14 +167,14 @@ resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_374:Parley serves users worldwide; no geo restriction by design
   #checkov:skip=CKV2_AWS_47:The WAF web ACL is optional per environment (web_acl_arn in terraform.tfvars; examples/cloudfront_waf makes one with a per-IP rate rule and AWS's known-bad-inputs rules); the distribution serves only the static app, and the APIs, which WAF cannot front, carry route throttles
   #checkov:skip=CKV_AWS_68:The WAF web ACL is optional per environment (web_acl_arn in terraform.tfvars; examples/cloudfront_waf makes one with a per-IP rate rule and AWS's known-bad-inputs rules); the distribution serves only the static app, and the APIs, which WAF cannot front, carry route throttles
-  #checkov:skip=CKV2_AWS_42:The CloudFront domain is the default; a custom domain with an ACM certificate is set with domain_name
+  #checkov:skip=CKV2_AWS_42:The CloudFront domain is the default; a custom domain with an ACM certificate is set with custom_domain
   #checkov:skip=CKV_AWS_174:TLS 1.2 is enforced whenever a certificate is given; the default CloudFront certificate cannot raise its minimum
   enabled             = true
   is_ipv6_enabled     = true
   comment             = "${var.name_prefix} web app"
   default_root_object = "index.html"
   price_class         = var.price_class
-  aliases             = var.domain_name == null ? [] : [var.domain_name]
+  aliases             = var.custom_domain == null ? [] : [var.custom_domain.name]
   web_acl_id          = var.web_acl_arn
   http_version        = "http2and3"
 
@@ -209,20 +210,13 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   viewer_certificate {
-    cloudfront_default_certificate = var.acm_certificate_arn == null
-    acm_certificate_arn            = var.acm_certificate_arn
-    ssl_support_method             = var.acm_certificate_arn == null ? null : "sni-only"
-    minimum_protocol_version       = var.acm_certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
+    cloudfront_default_certificate = local.certificate_arn == null
+    acm_certificate_arn            = local.certificate_arn
+    ssl_support_method             = local.certificate_arn == null ? null : "sni-only"
+    minimum_protocol_version       = local.certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
   }
 
   tags = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = (var.domain_name == null) == (var.acm_certificate_arn == null)
-      error_message = "Set domain_name and acm_certificate_arn together."
-    }
-  }
 }
 
 # Written from the other modules' outputs; never cached, so a new deploy is seen at once.

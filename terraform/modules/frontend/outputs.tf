@@ -13,6 +13,24 @@ output "distribution_id" {
   value       = aws_cloudfront_distribution.this.id
 }
 
+output "distribution" {
+  description = "The distribution's own domain name and Route 53 hosted zone, which a custom name's alias or CNAME points at."
+  value = {
+    domain_name    = aws_cloudfront_distribution.this.domain_name
+    hosted_zone_id = aws_cloudfront_distribution.this.hosted_zone_id
+  }
+}
+
+output "app_config" {
+  description = "The app's config.json (JSON), as written to the site bucket."
+  value       = aws_s3_object.config.content
+}
+
+output "content_security_policy" {
+  description = "The Content-Security-Policy the edge function serves once the key value store holds it (connect-src names the APIs)."
+  value       = aws_cloudfrontkeyvaluestore_key.content_security_policy.value
+}
+
 output "site_bucket" {
   description = "The private bucket the release task uploads the built app to."
   value       = aws_s3_bucket.site.id

@@ -8,16 +8,18 @@ variable "name_prefix" {
   }
 }
 
-variable "domain_name" {
-  description = "Custom domain of the app (e.g. chat.example.com), or null for the CloudFront domain."
-  type        = string
-  default     = null
-}
+variable "custom_domain" {
+  description = "The app's own name and its ACM certificate (us-east-1, as CloudFront requires; TLS 1.2+): {name, certificate_arn}, or null for the CloudFront domain. modules/domains makes both."
+  type = object({
+    name            = string
+    certificate_arn = string
+  })
+  default = null
 
-variable "acm_certificate_arn" {
-  description = "ACM certificate (us-east-1) for domain_name; required with it."
-  type        = string
-  default     = null
+  validation {
+    condition     = var.custom_domain == null || can(regex("^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/", var.custom_domain.certificate_arn))
+    error_message = "custom_domain.certificate_arn must be an ACM certificate in us-east-1: CloudFront takes certificates from that region only."
+  }
 }
 
 variable "app_config" {

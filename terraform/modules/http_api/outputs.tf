@@ -8,6 +8,16 @@ output "url" {
   value       = aws_apigatewayv2_api.this.api_endpoint
 }
 
+output "stage_name" {
+  description = "The stage's name, once the stage exists (a custom domain maps it)."
+  value       = aws_apigatewayv2_stage.this.name
+}
+
+output "cors_allow_origins" {
+  description = "The origins the API's CORS allows (the app's)."
+  value       = aws_apigatewayv2_api.this.cors_configuration[0].allow_origins
+}
+
 output "execution_arn" {
   description = "The HTTP API execution ARN."
   value       = aws_apigatewayv2_api.this.execution_arn

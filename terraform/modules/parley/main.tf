@@ -1,6 +1,7 @@
 # Parley in one environment: the whole composition (release record, tables, pool, functions, both
 # APIs, web app, alarms). Every environment root (envs/dev, envs/prod) calls this module once with
-# its own terraform.tfvars; the roots add only the provider, the backend and the account guard.
+# its own terraform.tfvars; the roots add only the providers (the environment's region and
+# us-east-1), the backend and the account guard.
 
 locals {
   name_prefix   = "parley-${var.environment}"
@@ -24,6 +25,16 @@ locals {
       } if contains(["function", "layer"], artifact.kind)
     }
   }
+
+  # The URLs browsers use: the custom names when custom_domain is set (module.domains), the
+  # generated ones otherwise. The functions' WebSocket management endpoint is always the
+  # execute-api one (the @connections API is not served on a custom domain).
+  #
+  # module.domains is read by index, one output at a time: a splat (module.domains[*].x) would
+  # depend on every output of the module, among them the app's DNS records, which wait for the
+  # distribution, which waits for the certificate read here — a cycle.
+  http_api_url = var.custom_domain == null ? module.http_api.url : module.domains[0].http_api_url
+  ws_url       = var.custom_domain == null ? module.websocket_api.url : module.domains[0].ws_url
 }
 
 data "aws_s3_object" "release" {
@@ -147,12 +158,15 @@ module "websocket_api" {
 }
 
 module "frontend" {
-  source              = "../frontend"
-  name_prefix         = local.name_prefix
-  domain_name         = var.domain_name
-  acm_certificate_arn = var.acm_certificate_arn
-  web_acl_arn         = var.web_acl_arn
-  force_destroy       = var.force_destroy
+  source        = "../frontend"
+  name_prefix   = local.name_prefix
+  web_acl_arn   = var.web_acl_arn
+  force_destroy = var.force_destroy
+
+  custom_domain = var.custom_domain == null ? null : {
+    name            = var.custom_domain.app
+    certificate_arn = module.domains[0].cloudfront_certificate_arn
+  }
 
   uploads_pending_days = var.attachments.pending_days
 
@@ -161,10 +175,28 @@ module "frontend" {
       userPoolId = module.auth.user_pool_id
       clientId   = module.auth.user_pool_client_id
     }
-    httpApiUrl     = module.http_api.url
-    wsUrl          = module.websocket_api.url
+    httpApiUrl     = local.http_api_url
+    wsUrl          = local.ws_url
     passwordPolicy = module.auth.password_policy
   }
+}
+
+# Own names for the app and the APIs (custom_domain): certificates, API Gateway domain names
+# mapped to each API's stage, and DNS records in a Route 53 zone (or a list of them to create).
+# The HTTP API's CORS origin and the Content-Security-Policy follow through module.frontend.
+module "domains" {
+  source = "../domains"
+  count  = var.custom_domain == null ? 0 : 1
+
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+
+  custom_domain = var.custom_domain
+  http_api      = { id = module.http_api.api_id, stage = module.http_api.stage_name }
+  websocket_api = { id = module.websocket_api.api_id, stage = module.websocket_api.deployed_stage_name }
+  cloudfront    = module.frontend.distribution
 }
 
 module "observability" {

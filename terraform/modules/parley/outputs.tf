@@ -4,13 +4,31 @@ output "app_url" {
 }
 
 output "http_api_url" {
-  description = "The HTTP API base URL."
-  value       = module.http_api.url
+  description = "The HTTP API base URL (its custom name with custom_domain)."
+  value       = local.http_api_url
 }
 
 output "ws_url" {
-  description = "The WebSocket URL."
-  value       = module.websocket_api.url
+  description = "The WebSocket URL (its custom name with custom_domain)."
+  value       = local.ws_url
+}
+
+output "dns_records" {
+  description = "custom_domain's DNS records to create at the domain's DNS provider (no zone_id): [{name, type, target}]; [] when they were made in the Route 53 zone; null without custom_domain."
+  value       = var.custom_domain == null ? null : module.domains[0].dns_records
+}
+
+output "app_config" {
+  description = "The app's config.json (JSON: the APIs' URLs, the user pool), as written to the site bucket; `invoke sync-frontend --config-file` deploys it with a release's app."
+  value       = module.frontend.app_config
+}
+
+output "web_security" {
+  description = "What lets browsers reach the APIs at their names: the app's Content-Security-Policy (set by the edge function) and the origins the HTTP API's CORS allows."
+  value = {
+    content_security_policy = module.frontend.content_security_policy
+    cors_allow_origins      = module.http_api.cors_allow_origins
+  }
 }
 
 output "user_pool_id" {

@@ -81,16 +81,17 @@ variable "force_destroy" {
   default     = false
 }
 
-variable "domain_name" {
-  description = "Custom domain of the app, or null for the CloudFront domain."
-  type        = string
-  default     = null
-}
-
-variable "acm_certificate_arn" {
-  description = "ACM certificate in us-east-1 for domain_name."
-  type        = string
-  default     = null
+variable "custom_domain" {
+  description = "Own names for the app and both APIs, or null for the CloudFront and execute-api names: {app, api, ws (host names), zone_id (a Route 53 zone: certificates issued and validated there, alias records made there), certificate_arn (otherwise: ACM in this region covering api and ws), cloudfront_certificate_arn (otherwise: ACM in us-east-1 covering app)}. modules/domains validates it; docs/deploy.md, \"Custom domains\"."
+  type = object({
+    app                        = string
+    api                        = string
+    ws                         = string
+    zone_id                    = optional(string)
+    certificate_arn            = optional(string)
+    cloudfront_certificate_arn = optional(string)
+  })
+  default = null
 }
 
 variable "alarm_emails" {

@@ -18,6 +18,11 @@ output "stage_name" {
   value       = var.stage_name
 }
 
+output "deployed_stage_name" {
+  description = "The stage's name once the stage exists, for a custom domain's mapping (stage_name is known before, so the functions can take it without a cycle)."
+  value       = aws_apigatewayv2_stage.this.name
+}
+
 output "management_endpoint" {
   description = "https URL of the @connections management API (WS_MANAGEMENT_ENDPOINT); built from ids so the functions can depend on it without a cycle."
   value       = "https://${aws_apigatewayv2_api.this.id}.execute-api.${data.aws_region.current.name}.amazonaws.com/${var.stage_name}"

@@ -34,3 +34,67 @@ run "the_site_is_private_behind_cloudfront" {
     error_message = "config.json carries the APIs and the pool, never cached."
   }
 }
+
+run "the_cloudfront_name_without_a_custom_domain" {
+  command = apply
+
+  assert {
+    condition     = length(aws_cloudfront_distribution.this.aliases) == 0 && aws_cloudfront_distribution.this.viewer_certificate[0].cloudfront_default_certificate
+    error_message = "Without custom_domain the app is served at the distribution's own name and certificate."
+  }
+  assert {
+    condition     = output.app_origin == "https://mock.cloudfront.net" && output.distribution == { domain_name = "mock.cloudfront.net", hosted_zone_id = "Z2FDTNDATAQYW2" }
+    error_message = "The app's origin is the distribution's name."
+  }
+}
+
+run "a_custom_domain_names_the_app_everywhere" {
+  command = apply
+
+  variables {
+    custom_domain = {
+      name            = "chat.example.com"
+      certificate_arn = "arn:aws:acm:us-east-1:111111111111:certificate/app"
+    }
+    app_config = {
+      cognito    = { userPoolId = "eu-west-1_abc", clientId = "client" }
+      httpApiUrl = "https://api.chat.example.com"
+      wsUrl      = "wss://ws.chat.example.com"
+    }
+  }
+
+  assert {
+    condition     = aws_cloudfront_distribution.this.aliases == toset(["chat.example.com"])
+    error_message = "The distribution answers to the custom name."
+  }
+  assert {
+    condition = (
+      !aws_cloudfront_distribution.this.viewer_certificate[0].cloudfront_default_certificate &&
+      aws_cloudfront_distribution.this.viewer_certificate[0].acm_certificate_arn == "arn:aws:acm:us-east-1:111111111111:certificate/app" &&
+      aws_cloudfront_distribution.this.viewer_certificate[0].ssl_support_method == "sni-only" &&
+      aws_cloudfront_distribution.this.viewer_certificate[0].minimum_protocol_version == "TLSv1.2_2021"
+    )
+    error_message = "The custom name is served with its certificate, SNI only, TLS 1.2 or later."
+  }
+  assert {
+    condition     = output.app_origin == "https://chat.example.com" && output.app_url == "https://chat.example.com" && one(aws_s3_bucket_cors_configuration.uploads.cors_rule).allowed_origins == toset(["https://chat.example.com"])
+    error_message = "The app's origin, which the uploads bucket's CORS allows, is the custom name."
+  }
+  assert {
+    condition     = strcontains(aws_cloudfrontkeyvaluestore_key.content_security_policy.value, "connect-src 'self' https://api.chat.example.com wss://ws.chat.example.com ") && jsondecode(output.app_config).httpApiUrl == "https://api.chat.example.com" && jsondecode(output.app_config).wsUrl == "wss://ws.chat.example.com"
+    error_message = "config.json and the Content-Security-Policy name the APIs' custom names."
+  }
+}
+
+run "a_certificate_outside_us_east_1_is_refused" {
+  command = plan
+
+  variables {
+    custom_domain = {
+      name            = "chat.example.com"
+      certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/app"
+    }
+  }
+
+  expect_failures = [var.custom_domain]
+}

@@ -42,6 +42,10 @@ run "routes_call_the_alias" {
     error_message = "API Gateway may invoke the alias only."
   }
   assert {
+    condition     = output.stage_name == "$default" && output.cors_allow_origins == toset(var.cors_allow_origins)
+    error_message = "A custom domain maps the $default stage; CORS allows the app's origin only."
+  }
+  assert {
     condition     = length(aws_apigatewayv2_route.this) == length(module.manifest.http_routes)
     error_message = "One gateway route per manifest route."
   }

@@ -30,6 +30,10 @@ run "routes_call_the_alias" {
     error_message = "API Gateway may invoke the alias only."
   }
   assert {
+    condition     = output.deployed_stage_name == "live" && output.deployed_stage_name == output.stage_name
+    error_message = "A custom domain maps the stage the management endpoint names."
+  }
+  assert {
     condition     = aws_api_gateway_account.this[0].reset_on_delete == true
     error_message = "Destroying the stack clears the account's logging role instead of leaving it dangling."
   }
