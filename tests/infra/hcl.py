@@ -50,6 +50,7 @@ class Config:
     terraform: list[dict[str, Any]] = field(default_factory=list)
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     moved: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
 
     def resource(self, kind: str, name: str = "this") -> dict[str, Any]:
@@ -92,6 +93,7 @@ def load_config(directory: Path) -> Config:
                 alias = body.get("alias")
                 config.providers[f"{name}.{alias}" if alias else name] = body
         config.moved.extend(parsed.get("moved", []))
+        config.removed.extend(parsed.get("removed", []))
     return config
 
 

@@ -1,5 +1,6 @@
-"""The config.json Terraform writes (modules/frontend) passes the web app's own validator
-(frontend/src/config/config.ts): Terraform evaluates the object, the app's zod schema parses it."""
+"""The config.json Terraform computes (modules/frontend's `app_config` output, which the release
+writes with the app) passes the web app's own validator (frontend/src/config/config.ts):
+Terraform evaluates the expression, the app's zod schema parses it."""
 
 from __future__ import annotations
 
@@ -34,10 +35,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def terraform_config_json(workdir: Path) -> dict[str, object]:
-    """Evaluate modules/frontend's config.json expression with Terraform, provider-free."""
-    content = load_config(TERRAFORM_DIR / "modules" / "frontend").resource(
-        "aws_s3_object", "config"
-    )["content"]
+    """Evaluate modules/frontend's config.json expression (`local.app_config_json`) with
+    Terraform, provider-free."""
+    content = load_config(TERRAFORM_DIR / "modules" / "frontend").locals["app_config_json"]
     assert content.startswith("${")
     assert content.endswith("}")
     expression = (
@@ -86,3 +86,13 @@ def test_terraform_config_json_passes_the_apps_validator(tmp_path: Path) -> None
         "requireNumbers": True,
         "requireSymbols": False,
     }
+
+
+def test_terraform_writes_no_object_into_the_site_bucket() -> None:
+    """config.json goes live with the app it belongs to (`invoke sync-frontend`), not at apply;
+    the object Terraform used to write is left in place, not destroyed."""
+    frontend = load_config(TERRAFORM_DIR / "modules" / "frontend")
+    assert "aws_s3_object" not in frontend.resources
+    assert [b for b in frontend.removed if "aws_s3_object" in str(b["from"])] == [
+        {"from": "${aws_s3_object.config}", "lifecycle": [{"destroy": False}]}
+    ]

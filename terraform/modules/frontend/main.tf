@@ -1,5 +1,5 @@
 # The web app: a private bucket read by CloudFront through Origin Access Control. The release
-# task uploads the built files; Terraform writes config.json from the other modules' outputs.
+# task uploads the built files and config.json, which Terraform computes (the app_config output).
 
 data "aws_region" "current" {}
 
@@ -219,13 +219,11 @@ resource "aws_cloudfront_distribution" "this" {
   tags = var.tags
 }
 
-# Written from the other modules' outputs; never cached, so a new deploy is seen at once.
-resource "aws_s3_object" "config" {
-  bucket        = aws_s3_bucket.site.id
-  key           = "config.json"
-  content_type  = "application/json"
-  cache_control = "no-cache"
-  content = jsonencode({
+# The app's config.json, from the other modules' outputs. The release writes it into the bucket
+# with the app it belongs to (`invoke sync-frontend --config-file`, from the `app_config`
+# output), just before index.html, so an app and its config go live together.
+locals {
+  app_config_json = jsonencode({
     region = data.aws_region.current.name
     cognito = {
       userPoolId = var.app_config.cognito.userPoolId
@@ -237,4 +235,14 @@ resource "aws_s3_object" "config" {
     wsUrl          = var.app_config.wsUrl
     passwordPolicy = var.app_config.passwordPolicy
   })
+}
+
+# Terraform wrote config.json before the release did: the object stays in the bucket (the live
+# app reads it) until the next sync replaces it.
+removed {
+  from = aws_s3_object.config
+
+  lifecycle {
+    destroy = false
+  }
 }

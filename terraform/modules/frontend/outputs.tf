@@ -22,8 +22,8 @@ output "distribution" {
 }
 
 output "app_config" {
-  description = "The app's config.json (JSON), as written to the site bucket."
-  value       = aws_s3_object.config.content
+  description = "The app's config.json (JSON): `invoke sync-frontend --config-file` writes it into the site bucket with the release's app."
+  value       = local.app_config_json
 }
 
 output "content_security_policy" {
