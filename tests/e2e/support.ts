@@ -1,5 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
+import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -145,3 +146,22 @@ export async function screenshot(page: Page, name: string) {
 
 export const composer = (page: Page) => page.getByRole("textbox", { name: "Message" }).or(page.getByRole("combobox", { name: "Message" }));
 export const lastAssistant = (page: Page) => page.locator("article.message-assistant").last();
+
+/** The 30-second step of a time (ms since the epoch) in TOTP's clock. */
+export const totpStep = (at: number = Date.now()) => Math.floor(at / 30_000);
+
+/**
+ * The code an authenticator app shows for a base32 secret at one 30-second step (RFC 6238:
+ * HMAC-SHA1, 6 digits), computed here from the secret the app displayed, as a phone would.
+ */
+export function totp(secret: string, step: number = totpStep()): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of secret.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const digest = createHmac("sha1", key).update(counter).digest();
+  const offset = digest[digest.length - 1]! & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}

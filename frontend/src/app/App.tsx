@@ -74,7 +74,7 @@ function Gate({ config, notice, onSessionEnded }: { config: AppConfig; notice: s
   if (state.status === "signedOut") {
     return <AuthScreen notice={notice} passwordPolicy={config.passwordPolicy} mailboxUrl={config.local?.mailboxUrl ?? null} />;
   }
-  return <AppShell key={state.user.id} config={config} tokens={tokens} user={state.user} onSignOut={signOut} />;
+  return <AppShell key={state.user.id} config={config} tokens={tokens} user={state.user} onSignOut={signOut} account={auth} />;
 }
 
 function ConfigProblem({ problems }: { problems: string[] }) {

@@ -7,8 +7,9 @@ import { useMe } from "@/app/useMe";
 import { ConnectionBadge } from "@/components/ui/ConnectionBadge";
 import { Icon } from "@/components/ui/Icon";
 import { ThemeToggle } from "@/components/ui/ThemeToggle";
-import type { AppConfig } from "@/config/config";
+import type { AppConfig, MfaMode } from "@/config/config";
 import { AccountMenu } from "@/features/account/components/AccountMenu";
+import type { TwoStepAccount } from "@/features/auth/api/cognito";
 import { ConversationSidebar } from "@/features/conversations/components/ConversationSidebar";
 import { useConversationEvents } from "@/features/conversations/hooks/useConversationEvents";
 import { HttpClient } from "@/lib/http";
@@ -30,11 +31,14 @@ export function AppShell({
   tokens,
   user,
   onSignOut,
+  account,
 }: {
   config: AppConfig;
   tokens: TokenSource;
   user: ShellUser;
   onSignOut: () => void;
+  /** Two-step verification of the signed-in account (the account menu). */
+  account?: TwoStepAccount;
 }) {
   const http = useMemo(() => new HttpClient(config.httpApiUrl, tokens), [config, tokens]);
   const realtime = useMemo(() => new RealtimeClient(config.wsUrl, tokens), [config, tokens]);
@@ -50,14 +54,22 @@ export function AppShell({
     <QueryClientProvider client={queryClient}>
       <SessionContext.Provider value={session}>
         <RealtimeProvider client={realtime}>
-          <Layout user={user} onSignOut={onSignOut} />
+          <Layout user={user} onSignOut={onSignOut} twoStep={account ? { mode: config.mfa, account } : undefined} />
         </RealtimeProvider>
       </SessionContext.Provider>
     </QueryClientProvider>
   );
 }
 
-function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void }) {
+function Layout({
+  user,
+  onSignOut,
+  twoStep,
+}: {
+  user: ShellUser;
+  onSignOut: () => void;
+  twoStep: { mode: MfaMode; account: TwoStepAccount } | undefined;
+}) {
   const route = useRoute();
   const connection = useConnectionState();
   const [menuOpen, setMenuOpen] = useState(false);
@@ -88,7 +100,7 @@ function Layout({ user, onSignOut }: { user: ShellUser; onSignOut: () => void })
         <ConnectionBadge state={connection} />
         <span className="topbar-spacer" />
         <ThemeToggle />
-        <AccountMenu label={name === null ? "" : name || user.email} email={user.email} activity={me.data?.activity} />
+        <AccountMenu label={name === null ? "" : name || user.email} email={user.email} activity={me.data?.activity} twoStep={twoStep} />
         <button type="button" className="btn btn-ghost" onClick={onSignOut}>
           Sign out
         </button>

@@ -37,6 +37,13 @@ describe("parseConfig", () => {
     expect(parseConfig({ ...valid, local: { mailboxUrl: "/_local/mailbox" } }).local).toEqual({ mailboxUrl: "/_local/mailbox", demoModel: null });
   });
 
+  it("takes the pool's MFA setting, OPTIONAL when config.json has none, and refuses another", () => {
+    expect(parseConfig(valid).mfa).toBe("OPTIONAL");
+    expect(parseConfig({ ...valid, mfa: "ON" }).mfa).toBe("ON");
+    expect(parseConfig({ ...valid, mfa: "OFF" }).mfa).toBe("OFF");
+    expect(problemsOf({ ...valid, mfa: "SMS" })).toEqual(["mfa must be one of OFF, OPTIONAL, ON"]);
+  });
+
   it("defaults the auth flow to SRP and the endpoint to null", () => {
     const config = parseConfig({ ...valid, cognito: { userPoolId: "eu-west-1_AbC123", clientId: "abc" } });
     expect(config.cognito.authFlow).toBe("USER_SRP_AUTH");

@@ -38,6 +38,10 @@ export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
   requireSymbols: true,
 };
 
+/** The pool's MFA setting (Terraform's `mfa`): two-step verification offered, required or not offered. */
+export const MFA_MODES = ["OFF", "OPTIONAL", "ON"] as const;
+export type MfaMode = (typeof MFA_MODES)[number];
+
 export const configSchema = z.object({
   region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1")),
   cognito: z.object({
@@ -50,6 +54,8 @@ export const configSchema = z.object({
   wsUrl: url(["ws:", "wss:"]),
   /** The pool's policy; absent or null (an older deployment): the deployed default. */
   passwordPolicy: z.optional(z.nullable(passwordPolicySchema)),
+  /** The pool's MFA setting; absent (an older deployment): OPTIONAL, the deployed default. */
+  mfa: z._default(z.enum(MFA_MODES), "OPTIONAL"),
   /** Only on the local stack: its mailbox page, and the tiny demo model when that answers. */
   local: z.optional(
     z.nullable(

@@ -3,8 +3,11 @@ import { useEffect, useId, useRef, useState } from "react";
 
 import { useUsage } from "@/features/account/api/getUsage";
 import type { Activity } from "@/features/account/api/getUsage";
+import { TwoStepVerification } from "@/features/account/components/TwoStepVerification";
 import { UsageChart } from "@/features/account/components/UsageChart";
 import { Spinner } from "@/components/ui/Spinner";
+import type { MfaMode } from "@/config/config";
+import type { TwoStepAccount } from "@/features/auth/api/cognito";
 
 function tokens(counts: { inputTokens: number; outputTokens: number }): string {
   return (counts.inputTokens + counts.outputTokens).toLocaleString();
@@ -13,11 +16,21 @@ function tokens(counts: { inputTokens: number; outputTokens: number }): string {
 /**
  * The account menu in the top bar: who is signed in, what they did today and this month (the
  * rollups of GET /me, read as stored, refreshed on opening), and messages per day over the last
- * 30 days.
+ * 30 days, and two-step verification (unless the environment offers none: `mfa` OFF).
  * A disclosure: the button says whether it is open, Esc or a click outside closes it and gives
  * focus back to the button.
  */
-export function AccountMenu({ label, email, activity }: { label: string; email: string; activity: Activity | undefined }) {
+export function AccountMenu({
+  label,
+  email,
+  activity,
+  twoStep,
+}: {
+  label: string;
+  email: string;
+  activity: Activity | undefined;
+  twoStep?: { mode: MfaMode; account: TwoStepAccount };
+}) {
   const [open, setOpen] = useState(false);
   const panelId = useId();
   const ref = useRef<HTMLDivElement>(null);
@@ -84,6 +97,7 @@ export function AccountMenu({ label, email, activity }: { label: string; email: 
           ) : (
             <Spinner label="Loading your activity" />
           )}
+          {twoStep && twoStep.mode !== "OFF" && <TwoStepVerification mode={twoStep.mode} account={twoStep.account} />}
         </section>
       )}
     </div>

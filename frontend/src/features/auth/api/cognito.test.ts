@@ -34,6 +34,18 @@ describe("toAuthError", () => {
     );
   });
 
+  it("speaks of the authenticator app, not the email, for a two-step code", () => {
+    const wrong = toAuthError({ code: "CodeMismatchException", message: "Invalid code received for user" }, { totp: true });
+    expect(wrong.message).toBe("That code is not right. Enter the code your authenticator app shows now.");
+    expect(toAuthError({ code: "EnableSoftwareTokenMFAException", message: "Code mismatch" }, { totp: true }).message).toBe(wrong.message);
+    expect(toAuthError({ code: "CodeMismatchException", message: "Your software token has already been used once." }, { totp: true }).message).toBe(
+      "That code was just used. Wait for the next one in your authenticator app and enter it.",
+    );
+    expect(toAuthError({ code: "NotAuthorizedException", message: "Invalid session for the user, session is expired." }, { totp: true }).message).toBe(
+      "This sign-in took too long and has expired. Sign in again.",
+    );
+  });
+
   it("never shows the raw text when the password is not known", () => {
     const moto = { code: "InvalidPasswordException", message: "The provided password does not confirm to the configured password policy" };
     expect(toAuthError(moto).message).toBe(
@@ -110,6 +122,90 @@ describe("refreshing a stored session", () => {
       expect(error?.code).toBe("SessionExpired");
     } finally {
       await new Promise((resolve) => refusing.close(resolve));
+    }
+  }, 30_000);
+});
+
+/**
+ * Enrolment at first sign-in when the pool requires MFA, through amazon-cognito-identity-js
+ * against a server that answers as Cognito does: InitiateAuth → MFA_SETUP, then
+ * AssociateSoftwareToken, VerifySoftwareToken and RespondToAuthChallenge with the sessions each
+ * gives, and SetUserMFAPreference once signed in.
+ */
+describe("setting up two-step verification at sign-in", () => {
+  const SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+  const jwt = (payload: object) => ["e30", btoa(JSON.stringify(payload)).replace(/=+$/, ""), "sig"].join(".");
+
+  it("associates, verifies the code (again after a wrong one), completes the challenge and prefers TOTP", async () => {
+    const calls: { target: string; body: Record<string, unknown> }[] = [];
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const server = createServer((req, res) => {
+      let raw = "";
+      req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+      req.on("end", () => {
+        const target = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
+        const body = JSON.parse(raw || "{}") as Record<string, unknown>;
+        calls.push({ target, body });
+        const answer = (status: number, payload: object) => {
+          res.writeHead(status, { "Content-Type": "application/x-amz-json-1.1" });
+          res.end(JSON.stringify(payload));
+        };
+        if (target === "InitiateAuth") return answer(200, { ChallengeName: "MFA_SETUP", Session: "s1", ChallengeParameters: { MFAS_CAN_SETUP: '["SOFTWARE_TOKEN_MFA"]' } });
+        if (target === "AssociateSoftwareToken") return answer(200, { SecretCode: SECRET, Session: "s2" });
+        if (target === "VerifySoftwareToken") {
+          if (body.UserCode !== "123456") return answer(400, { __type: "EnableSoftwareTokenMFAException", message: "Code mismatch and fail enable Software Token MFA" });
+          return answer(200, { Status: "SUCCESS", Session: "s3" });
+        }
+        if (target === "RespondToAuthChallenge") {
+          return answer(200, {
+            AuthenticationResult: {
+              IdToken: jwt({ sub: "ana", email: "ana@example.com", name: "Ana", exp, iat: exp - 3600 }),
+              AccessToken: jwt({ sub: "ana", username: "ana", exp, iat: exp - 3600 }),
+              RefreshToken: "refresh",
+              ExpiresIn: 3600,
+              TokenType: "Bearer",
+            },
+          });
+        }
+        if (target === "SetUserMFAPreference") return answer(200, {});
+        return answer(400, { __type: "UnknownOperationException", message: target });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      window.localStorage.clear();
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const auth = new CognitoAuth({ userPoolId: "eu-west-1_Pool", clientId: "client123", endpoint, authFlow: "USER_PASSWORD_AUTH" });
+      const result = await auth.signIn("Ana@Example.com", "Parley-test-2026!");
+      if (result.kind !== "mfaSetupRequired") throw new Error(`expected MFA setup, got ${result.kind}`);
+      expect(result.secret).toBe(SECRET);
+      expect(result.accountName).toBe("ana@example.com");
+
+      const wrong = await result.complete("000000").then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(wrong).toBeInstanceOf(AuthError);
+      expect((wrong as AuthError).message).toBe("That code is not right. Enter the code your authenticator app shows now.");
+
+      const done = await result.complete(" 123 456 ");
+      expect(done).toEqual({ kind: "signedIn", user: { id: "ana", email: "ana@example.com", name: "Ana" } });
+      expect(calls.map((c) => c.target)).toEqual([
+        "InitiateAuth",
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
+        "VerifySoftwareToken",
+        "RespondToAuthChallenge",
+        "SetUserMFAPreference",
+      ]);
+      expect(calls[1]?.body).toEqual({ Session: "s1" });
+      expect(calls[3]?.body).toMatchObject({ Session: "s2", UserCode: "123456" });
+      expect(String(calls[3]?.body.FriendlyDeviceName)).not.toBe("");
+      expect(calls[4]?.body).toMatchObject({ ChallengeName: "MFA_SETUP", Session: "s3" });
+      expect(calls[5]?.body).toMatchObject({ SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } });
+      expect(await auth.currentUser()).toEqual({ id: "ana", email: "ana@example.com", name: "Ana" });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   }, 30_000);
 });

@@ -20,7 +20,30 @@ export interface SignedInUser {
 export type SignInResult =
   | { kind: "signedIn"; user: SignedInUser }
   | { kind: "totpRequired"; complete: (code: string) => Promise<SignedInUser> }
-  | { kind: "newPasswordRequired"; complete: (password: string) => Promise<SignedInUser> };
+  /** The pool requires two-step verification and this account has none yet: set it up now. */
+  | { kind: "mfaSetupRequired"; secret: string; accountName: string; complete: (code: string) => Promise<SignInResult> }
+  | { kind: "newPasswordRequired"; complete: (password: string) => Promise<SignInResult> };
+
+/** Two-step verification (TOTP) of the signed-in account, from the account menu. */
+export interface TwoStepAccount {
+  /** Whether a code is asked at sign-in (TOTP turned on for this account). */
+  twoStepStatus(): Promise<{ enabled: boolean }>;
+  /** A new secret for an authenticator app (the account's current one stops working). */
+  startTwoStep(): Promise<{ secret: string; accountName: string }>;
+  /** Checks a code of the new secret, then makes TOTP this account's second step. */
+  confirmTwoStep(code: string): Promise<void>;
+  /** Turns it off once the password is confirmed. */
+  disableTwoStep(password: string): Promise<void>;
+}
+
+/** What Cognito keeps as the authenticator's name (VerifySoftwareToken's FriendlyDeviceName). */
+export const AUTHENTICATOR_NAME = "Authenticator app";
+
+/** A code as typed or pasted ("123 456" too), or null when it cannot be a 6-digit code. */
+export function totpCode(raw: string): string | null {
+  const code = raw.replace(/[\s-]/g, "");
+  return /^\d{6}$/.test(code) ? code : null;
+}
 
 /** A Cognito failure turned into a message a person can act on, keeping Cognito's code. */
 export class AuthError extends Error {
@@ -54,7 +77,17 @@ const MESSAGES: Record<string, string> = {
 export interface PasswordContext {
   password?: string;
   policy?: PasswordPolicy;
+  /** The call checked a code from an authenticator app (two-step verification). */
+  totp?: boolean;
 }
+
+const TOTP_MESSAGES: Record<string, string> = {
+  CodeMismatchException: "That code is not right. Enter the code your authenticator app shows now.",
+  EnableSoftwareTokenMFAException: "That code is not right. Enter the code your authenticator app shows now.",
+  NotAuthorizedException: "This sign-in took too long and has expired. Sign in again.",
+  InvalidParameterException: "Enter the 6-digit code from your authenticator app.",
+  SoftwareTokenMFANotFoundException: "Two-step verification is not available here.",
+};
 
 /**
  * Maps any error from amazon-cognito-identity-js to an AuthError with a clear message. A
@@ -71,6 +104,12 @@ export function toAuthError(error: unknown, context: PasswordContext = {}): Auth
       "InvalidPasswordException",
       context.password === undefined ? `Choose a stronger password. ${passwordHint(policy)}` : weakPasswordMessage(context.password, policy),
     );
+  if (context.totp && TOTP_MESSAGES[code]) {
+    if (code === "CodeMismatchException" && /already been used/i.test(raw.message ?? "")) {
+      return new AuthError(code, "That code was just used. Wait for the next one in your authenticator app and enter it.");
+    }
+    return new AuthError(code, TOTP_MESSAGES[code]);
+  }
   if (code === "InvalidPasswordException") return weak();
   if (code === "InvalidParameterException") {
     const text = raw.message ?? "";
@@ -96,7 +135,7 @@ function userFromSession(session: CognitoUserSession): SignedInUser {
  * AWS it is SRP, so the password never leaves the browser. Tokens live in localStorage and the
  * library refreshes them with the refresh token when they near expiry.
  */
-export class CognitoAuth implements TokenSource {
+export class CognitoAuth implements TokenSource, TwoStepAccount {
   private readonly pool: CognitoUserPool;
 
   constructor(
@@ -143,36 +182,127 @@ export class CognitoAuth implements TokenSource {
     const user = this.user(email);
     user.setAuthenticationFlowType(this.config.authFlow);
     const details = new AuthenticationDetails({ Username: email.trim().toLowerCase(), Password: password });
-    return new Promise((resolve, reject) => {
-      const callbacks = {
-        onSuccess: (session: CognitoUserSession) => resolve({ kind: "signedIn", user: userFromSession(session) }),
-        onFailure: (error: unknown) => reject(toAuthError(error)),
-        totpRequired: () =>
-          resolve({
-            kind: "totpRequired",
-            complete: (code: string) =>
-              new Promise<SignedInUser>((ok, fail) =>
-                user.sendMFACode(
-                  code.trim(),
-                  { onSuccess: (session) => ok(userFromSession(session)), onFailure: (e) => fail(toAuthError(e)) },
-                  "SOFTWARE_TOKEN_MFA",
+    return new Promise((resolve, reject) => user.authenticateUser(details, this.signInCallbacks(user, resolve, reject)));
+  }
+
+  /** What each answer of a sign-in (or of its new-password step) leads to. */
+  private signInCallbacks(user: CognitoUser, resolve: (result: SignInResult) => void, reject: (error: AuthError) => void, password?: string) {
+    return {
+      onSuccess: (session: CognitoUserSession) => resolve({ kind: "signedIn", user: userFromSession(session) }),
+      onFailure: (error: unknown) => reject(toAuthError(error, password === undefined ? {} : { password, policy: this.policy })),
+      totpRequired: () =>
+        resolve({
+          kind: "totpRequired",
+          complete: (code: string) =>
+            new Promise<SignedInUser>((ok, fail) =>
+              user.sendMFACode(
+                totpCode(code) ?? code.trim(),
+                { onSuccess: (session) => ok(userFromSession(session)), onFailure: (e) => fail(toAuthError(e, { totp: true })) },
+                "SOFTWARE_TOKEN_MFA",
+              ),
+            ),
+        }),
+      // The pool requires MFA and the account has none: associate an authenticator now, verify
+      // its first code, then the library answers the MFA_SETUP challenge with the session.
+      mfaSetup: () =>
+        user.associateSoftwareToken({
+          onFailure: (error: unknown) => reject(toAuthError(error, { totp: true })),
+          associateSecretCode: (secret: string) =>
+            resolve({
+              kind: "mfaSetupRequired",
+              secret,
+              accountName: user.getUsername(),
+              complete: (code: string) =>
+                new Promise<SignInResult>((ok, fail) =>
+                  user.verifySoftwareToken(totpCode(code) ?? code.trim(), AUTHENTICATOR_NAME, {
+                    onFailure: (error: unknown) => fail(toAuthError(error, { totp: true })),
+                    onSuccess: (session: CognitoUserSession) => {
+                      // Cognito makes the verified token the account's MFA; say it is the preferred one too.
+                      user.setUserMfaPreference(null, { Enabled: true, PreferredMfa: true }, () =>
+                        ok({ kind: "signedIn", user: userFromSession(session) }),
+                      );
+                    },
+                  }),
                 ),
-              ),
-          }),
-        newPasswordRequired: () =>
-          resolve({
-            kind: "newPasswordRequired",
-            complete: (newPassword: string) =>
-              new Promise<SignedInUser>((ok, fail) =>
-                user.completeNewPasswordChallenge(newPassword, {}, {
-                  onSuccess: (session) => ok(userFromSession(session)),
-                  onFailure: (e) => fail(toAuthError(e, { password: newPassword, policy: this.policy })),
-                }),
-              ),
-          }),
-      };
-      user.authenticateUser(details, callbacks);
-    });
+            }),
+        }),
+      newPasswordRequired: () =>
+        resolve({
+          kind: "newPasswordRequired",
+          complete: (newPassword: string) =>
+            new Promise<SignInResult>((ok, fail) =>
+              user.completeNewPasswordChallenge(newPassword, {}, this.signInCallbacks(user, ok, fail, newPassword)),
+            ),
+        }),
+    };
+  }
+
+  // ── two-step verification of the signed-in account ────────────────────────────────────────
+
+  async twoStepStatus(): Promise<{ enabled: boolean }> {
+    const user = (await this.call("GetUser", {})) as { UserMFASettingList?: string[] };
+    return { enabled: (user.UserMFASettingList ?? []).includes("SOFTWARE_TOKEN_MFA") };
+  }
+
+  async startTwoStep(): Promise<{ secret: string; accountName: string }> {
+    const answer = (await this.call("AssociateSoftwareToken", {})) as { SecretCode: string };
+    return { secret: answer.SecretCode, accountName: this.pool.getCurrentUser()?.getUsername() ?? "" };
+  }
+
+  async confirmTwoStep(code: string): Promise<void> {
+    await this.call("VerifySoftwareToken", { UserCode: totpCode(code) ?? code.trim(), FriendlyDeviceName: AUTHENTICATOR_NAME });
+    await this.call("SetUserMFAPreference", { SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } });
+  }
+
+  async disableTwoStep(password: string): Promise<void> {
+    await this.checkPassword(password);
+    await this.call("SetUserMFAPreference", { SoftwareTokenMfaSettings: { Enabled: false, PreferredMfa: false } });
+  }
+
+  /**
+   * Confirms the signed-in person's password by starting a sign-in with it: Cognito checks the
+   * password before it asks for the code, so asking for the code means the password was right.
+   * (Cognito's advice: ask for the password before removing a second factor.)
+   */
+  private checkPassword(password: string): Promise<void> {
+    const username = this.pool.getCurrentUser()?.getUsername();
+    if (!username) return Promise.reject(new AuthError("NoSession", "Please sign in."));
+    const user = this.user(username);
+    user.setAuthenticationFlowType(this.config.authFlow);
+    const details = new AuthenticationDetails({ Username: username, Password: password });
+    return new Promise((resolve, reject) =>
+      user.authenticateUser(details, {
+        onSuccess: () => resolve(),
+        totpRequired: () => resolve(),
+        mfaSetup: () => resolve(),
+        onFailure: (error: unknown) => {
+          const failure = toAuthError(error);
+          reject(failure.code === "NotAuthorizedException" ? new AuthError(failure.code, "Incorrect password.") : failure);
+        },
+      }),
+    );
+  }
+
+  /** One Cognito user-pool call with the signed-in account's access token. */
+  private async call(target: string, body: Record<string, unknown>): Promise<unknown> {
+    const session = await this.session(false);
+    const region = this.config.userPoolId.split("_")[0];
+    const endpoint = this.config.endpoint ?? `https://cognito-idp.${region}.amazonaws.com/`;
+    let response: Response;
+    try {
+      response = await fetch(endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityProviderService.${target}` },
+        body: JSON.stringify({ ...body, AccessToken: session.getAccessToken().getJwtToken() }),
+      });
+    } catch (error) {
+      throw toAuthError(error);
+    }
+    const answer = (await response.json().catch(() => ({}))) as { __type?: string; message?: string; Message?: string };
+    if (response.ok) return answer;
+    const code = (answer.__type ?? "Unknown").split("#").pop() ?? "Unknown";
+    if (code === "NotAuthorizedException") throw new AuthError("SessionExpired", "Your session has ended. Sign in again.");
+    throw toAuthError({ code, message: answer.message ?? answer.Message }, { totp: true });
   }
 
   async forgotPassword(email: string): Promise<void> {

@@ -1,10 +1,10 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
-import { toAuthError } from "@/features/auth/api/cognito";
+import { AuthError, toAuthError } from "@/features/auth/api/cognito";
 import type { CognitoAuth } from "@/features/auth/api/cognito";
 import { AuthScreen } from "@/features/auth/components/AuthScreen";
-import { AuthProvider } from "@/features/auth/hooks/useAuth";
+import { AuthProvider, useAuth } from "@/features/auth/hooks/useAuth";
 
 function fakeAuth(overrides: Partial<CognitoAuth>): CognitoAuth {
   return { currentUser: async () => null, ...overrides } as CognitoAuth;
@@ -102,5 +102,67 @@ describe("AuthScreen", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create account" }));
     expect(await screen.findByRole("heading", { name: "Confirm your email" })).toBeInTheDocument();
     expect(screen.queryByRole("link", { name: /mailbox/ })).not.toBeInTheDocument();
+  });
+
+  it("sets up two-step verification at sign-in when the environment requires it", async () => {
+    const calls: string[] = [];
+    const auth = fakeAuth({
+      signIn: async () => ({
+        kind: "mfaSetupRequired",
+        secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        accountName: "ana@example.com",
+        complete: async (code: string) => {
+          calls.push(code);
+          if (code !== "123456") throw new AuthError("EnableSoftwareTokenMFAException", "That code is not right.");
+          return { kind: "signedIn", user: { id: "u", email: "ana@example.com", name: "Ana" } };
+        },
+      }),
+    });
+    function SignedIn() {
+      const { state } = useAuth();
+      return state.status === "signedIn" ? <p>Signed in as {state.user.email}</p> : null;
+    }
+    render(
+      <AuthProvider auth={auth}>
+        <AuthScreen />
+        <SignedIn />
+      </AuthProvider>,
+    );
+    await screen.findByRole("heading", { name: "Sign in to Parley" });
+    await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "Parley-test-2026!");
+    await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
+
+    expect(await screen.findByRole("heading", { name: "Set up two-step verification" })).toBeInTheDocument();
+    expect(screen.getByText(/requires two-step verification/)).toBeInTheDocument();
+    expect(await screen.findByRole("img", { name: /QR code/ })).toBeInTheDocument();
+    expect(screen.getByText("JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP")).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText("6-digit code from the app"), "111111");
+    await userEvent.click(screen.getByRole("button", { name: "Verify and sign in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That code is not right.");
+    expect(screen.getByRole("heading", { name: "Set up two-step verification" })).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText("6-digit code from the app"), "123456");
+    await userEvent.click(screen.getByRole("button", { name: "Verify and sign in" }));
+    expect(await screen.findByText("Signed in as ana@example.com")).toBeInTheDocument();
+    expect(calls).toEqual(["111111", "123456"]);
+  });
+
+  it("asks for the code of a two-step account and explains a wrong one in its own words", async () => {
+    const auth = fakeAuth({
+      signIn: async () => ({
+        kind: "totpRequired",
+        complete: async () => Promise.reject(toAuthError({ code: "CodeMismatchException", message: "Invalid code received for user" }, { totp: true })),
+      }),
+    });
+    await renderScreen(auth);
+    await userEvent.type(screen.getByLabelText("Email"), "ana@example.com");
+    await userEvent.type(screen.getByLabelText("Password"), "Parley-test-2026!");
+    await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("heading", { name: "Two-step verification" })).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText("6-digit code from the app"), "000000");
+    await userEvent.click(screen.getByRole("button", { name: "Verify" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("authenticator app");
+    expect(alert).not.toHaveTextContent("email");
   });
 });

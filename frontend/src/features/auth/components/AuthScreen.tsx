@@ -6,7 +6,8 @@ import { Button } from "@/components/ui/Button";
 import { TextField } from "@/components/ui/TextField";
 import { ThemeToggle } from "@/components/ui/ThemeToggle";
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "@/config/config";
-import { AuthError, type SignInResult } from "@/features/auth/api/cognito";
+import { AuthError, totpCode, type SignInResult } from "@/features/auth/api/cognito";
+import { TOTP_CODE_LABEL, TotpSecret } from "@/features/auth/components/TotpSecret";
 import { useAuth } from "@/features/auth/hooks/useAuth";
 import { passwordHint } from "@/features/auth/password";
 
@@ -17,6 +18,7 @@ type Step =
   | { name: "forgot" }
   | { name: "reset" }
   | { name: "totp"; complete: (code: string) => Promise<unknown> }
+  | { name: "mfaSetup"; secret: string; accountName: string; complete: (code: string) => Promise<SignInResult> }
   | { name: "newPassword"; complete: (password: string) => Promise<unknown> };
 
 const TITLES: Record<Step["name"], string> = {
@@ -26,12 +28,13 @@ const TITLES: Record<Step["name"], string> = {
   forgot: "Reset your password",
   reset: "Choose a new password",
   totp: "Two-step verification",
+  mfaSetup: "Set up two-step verification",
   newPassword: "Choose a new password",
 };
 
 /**
- * Sign up, confirm, sign in (with TOTP), forgot and reset password: one card, one step at a
- * time. On the local stack (`mailboxUrl`) the steps that wait for an e-mail link to the local
+ * Sign up, confirm, sign in (with TOTP, and setting TOTP up first where the pool requires it),
+ * forgot and reset password: one card, one step at a time. On the local stack (`mailboxUrl`) the steps that wait for an e-mail link to the local
  * mailbox, where the code is.
  */
 export function AuthScreen({
@@ -79,7 +82,20 @@ export function AuthScreen({
   const afterSignIn = (result: SignInResult) => {
     if (result.kind === "signedIn") setUser(result.user);
     else if (result.kind === "totpRequired") go({ name: "totp", complete: async (c) => setUser(await result.complete(c)) });
-    else go({ name: "newPassword", complete: async (p) => setUser(await result.complete(p)) }, "Your account needs a new password.");
+    else if (result.kind === "mfaSetupRequired") go({ name: "mfaSetup", secret: result.secret, accountName: result.accountName, complete: result.complete });
+    else go({ name: "newPassword", complete: async (p) => afterSignIn(await result.complete(p)) }, "Your account needs a new password.");
+  };
+
+  /** A code from an authenticator app: checked for its shape here, then by Cognito; cleared when refused. */
+  const withCode = async (submitCode: (code: string) => Promise<void>) => {
+    const typed = totpCode(code);
+    try {
+      if (!typed) throw new AuthError("InvalidCode", "Enter the 6-digit code your authenticator app shows.");
+      await submitCode(typed);
+    } catch (error) {
+      setCode("");
+      throw error;
+    }
   };
 
   const submit = (event: FormEvent) => {
@@ -110,7 +126,9 @@ export function AuthScreen({
           go({ name: "signIn" }, "Your password has been changed. Sign in with it.");
         });
       case "totp":
-        return run(async () => void (await step.complete(code)));
+        return run(() => withCode(async (typed) => void (await step.complete(typed))));
+      case "mfaSetup":
+        return run(() => withCode(async (typed) => afterSignIn(await step.complete(typed))));
       case "newPassword":
         return run(async () => void (await step.complete(password)));
     }
@@ -232,8 +250,32 @@ export function AuthScreen({
       );
       break;
     case "totp":
-      submitLabel = "Verify";
-      fields = <TextField label="Code from your authenticator app" inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />;
+    case "mfaSetup":
+      submitLabel = step.name === "totp" ? "Verify" : "Verify and sign in";
+      fields = (
+        <>
+          {step.name === "mfaSetup" && (
+            <>
+              <p>This app requires two-step verification: set it up now with an authenticator app on your phone. You will enter a code from it each time you sign in.</p>
+              <TotpSecret secret={step.secret} accountName={step.accountName} />
+            </>
+          )}
+          <TextField
+            label={TOTP_CODE_LABEL}
+            hint={step.name === "totp" ? "Open your authenticator app and enter the code it shows for Parley." : undefined}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            required
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+          />
+        </>
+      );
+      links = (
+        <button type="button" className="link" onClick={() => go({ name: "signIn" })}>
+          Back to sign in
+        </button>
+      );
       break;
     case "newPassword":
       submitLabel = "Set password";
