@@ -92,6 +92,27 @@ run "the_whole_environment_applies" {
     condition     = strcontains(output.web_security.content_security_policy, "connect-src 'self' https://mockapi.execute-api.eu-west-1.amazonaws.com wss://mockws.execute-api.eu-west-1.amazonaws.com ")
     error_message = "The Content-Security-Policy lets the app reach the generated API names."
   }
+
+  # Two-step verification as terraform.tfvars sets it, on the pool and in config.json.
+  assert {
+    condition     = output.mfa.configuration == var.mfa && output.mfa.remember_device == var.remember_device && jsondecode(output.app_config).mfa == var.mfa
+    error_message = "The pool has the environment's mfa and remember_device, and config.json tells the app the pool's mfa."
+  }
+}
+
+run "two_step_verification_required" {
+  command = apply
+
+  variables {
+    release_record  = run.release_record.body
+    mfa             = "ON"
+    remember_device = true
+  }
+
+  assert {
+    condition     = output.mfa.configuration == "ON" && output.mfa.remember_device && jsondecode(output.app_config).mfa == "ON"
+    error_message = "mfa and remember_device reach the user pool through modules/parley, and config.json tells the app that two-step verification is required."
+  }
 }
 
 run "custom_names_in_a_route53_zone" {

@@ -496,7 +496,12 @@ def test_user_pool_and_client_are_configured(deployed: Deployed) -> None:
     assert policy["MinimumLength"] >= 12
     assert all(policy[k] for k in ("RequireUppercase", "RequireLowercase", "RequireNumbers",
                                    "RequireSymbols"))  # fmt: skip
-    assert pool["MfaConfiguration"] == "OPTIONAL"
+    assert pool["MfaConfiguration"] == "OPTIONAL"  # envs/dev/terraform.tfvars: mfa
+    # Two-step verification is TOTP only, no SMS.
+    mfa = cognito.get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
+    assert not mfa.get("SmsMfaConfiguration")
+    assert "DeviceConfiguration" not in pool  # remember_device = false
     assert pool["UsernameAttributes"] == ["email"]
     assert pool["LambdaConfig"]["PostConfirmation"].endswith(
         f":function:{PREFIX}-post_confirmation:live"

@@ -69,8 +69,7 @@ def test_parley_cognito_checks_fail_a_weak_pool(checkov_report: dict[str, Any]) 
 
 def test_cognito_policy_over_python_hcl2() -> None:
     auth = load_config(TERRAFORM_DIR / "modules" / "auth")
-    pool = dict(auth.resource("aws_cognito_user_pool"))
-    pool["mfa_configuration"] = resolve(auth, pool["mfa_configuration"])
+    pool = dict(auth.resource("aws_cognito_user_pool"))  # mfa_configuration: ${var.mfa}
     policy = dict(pool["password_policy"][0])
     policy["minimum_length"] = resolve(auth, policy["minimum_length"])
     pool["password_policy"] = [policy]
@@ -79,11 +78,49 @@ def test_cognito_policy_over_python_hcl2() -> None:
     # The variable's own validation keeps callers from weakening the pool.
     length_rule = auth.variables["password_minimum_length"]["validation"][0]["condition"]
     assert ">= 12" in length_rule
+    # MFA is one of three settings, TOTP only, and the pool configures TOTP whenever it is on.
+    mfa_rule = auth.variables["mfa"]["validation"][0]["condition"]
+    assert '["OFF", "OPTIONAL", "ON"]' in mfa_rule.replace("'", '"'), mfa_rule
+    assert auth.variables["mfa"]["default"] == "OPTIONAL"
+    assert resolve(auth, pool["mfa_configuration"]) == "OPTIONAL"
+
+
+def test_the_mfa_rule_follows_the_setting() -> None:
+    totp = [{"enabled": True}]
+    follows = [{"enabled": '${var.mfa != "OFF"}'}]
+    for pool, wrong in (
+        ({"mfa_configuration": "ON", "software_token_mfa_configuration": totp}, None),
+        ({"mfa_configuration": "OFF"}, None),
+        ({"mfa_configuration": "var.mfa", "software_token_mfa_configuration": follows}, None),
+        ({"mfa_configuration": "var.mfa", "software_token_mfa_configuration": totp}, None),
+        ({}, "mfa_configuration must be set"),
+        ({"mfa_configuration": "OPTIONAL"}, "software_token_mfa_configuration.enabled"),
+        (
+            {
+                "mfa_configuration": "var.mfa",
+                "software_token_mfa_configuration": [{"enabled": '${var.other != "OFF"}'}],
+            },
+            "software_token_mfa_configuration.enabled",
+        ),
+        (
+            {
+                "mfa_configuration": "ON",
+                "software_token_mfa_configuration": totp,
+                "sms_configuration": [{"external_id": "x"}],
+            },
+            "sms_configuration must be absent",
+        ),
+    ):
+        findings = [f for f in user_pool_findings(pool) if "password_policy" not in f]
+        if wrong is None:
+            assert findings == [], (pool, findings)
+        else:
+            assert any(wrong in f for f in findings), (pool, findings)
 
 
 def test_cognito_policy_names_each_weakness() -> None:
     pool = {
-        "mfa_configuration": "OFF",
+        "mfa_configuration": "SMS",
         "password_policy": [{"minimum_length": 8, "require_lowercase": True}],
     }
     findings = user_pool_findings(pool)

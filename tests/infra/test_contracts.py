@@ -845,6 +845,30 @@ def test_threat_protection_audits_by_default_and_enforces_in_prod(
     assert (found.group(1) if found else "AUDIT") == mode, f"envs/{env}: {found}"
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_two_step_verification_is_each_environments_setting_and_the_app_is_told(
+    tf: dict[str, Config], env: str
+) -> None:
+    """`mfa` and `remember_device` reach the pool from terraform.tfvars, and config.json says
+    the pool's setting (the account menu offers, requires or hides two-step verification)."""
+    pool = tf["modules/auth"].resource("aws_cognito_user_pool")
+    assert strip(pool["mfa_configuration"]) == "var.mfa"
+    parley = composition(tf)
+    for name in ("mfa", "remember_device"):
+        assert strip(parley.modules["auth"].get(name, "")) == f"var.{name}", (
+            f"{COMPOSITION}: module.auth must get {name} = var.{name}"
+        )
+    assert "module.auth.mfa.configuration" in str(parley.modules["frontend"]["app_config"])
+    tfvars = (TERRAFORM_DIR / "envs" / env / "terraform.tfvars").read_text()
+    mfa = re.search(r'^mfa\s*=\s*"(\w+)"', tfvars, re.M)
+    assert (mfa.group(1) if mfa else None) in ("OFF", "OPTIONAL", "ON"), (
+        f'envs/{env}/terraform.tfvars: say mfa = "OFF" | "OPTIONAL" | "ON"'
+    )
+    assert re.search(r"^remember_device\s*=\s*(true|false)\b", tfvars, re.M), (
+        f"envs/{env}/terraform.tfvars: say remember_device = true | false"
+    )
+
+
 # ── edge ─────────────────────────────────────────────────────────────────────────────────────
 
 WAF_EXAMPLE = "examples/cloudfront_waf"

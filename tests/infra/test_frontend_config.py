@@ -27,6 +27,7 @@ APP_CONFIG = f"""{{
       minLength = 14, requireLowercase = true, requireUppercase = true, requireNumbers = true,
       requireSymbols = false
     }}
+    mfa = "ON"
   }}"""
 
 pytestmark = pytest.mark.skipif(
@@ -86,6 +87,7 @@ def test_terraform_config_json_passes_the_apps_validator(tmp_path: Path) -> None
         "requireNumbers": True,
         "requireSymbols": False,
     }
+    assert parsed["mfa"] == "ON"
 
 
 def test_terraform_writes_no_object_into_the_site_bucket() -> None:

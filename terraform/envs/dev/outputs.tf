@@ -38,6 +38,11 @@ output "user_pool_client_id" {
   value       = module.parley.user_pool_client_id
 }
 
+output "mfa" {
+  description = "Two-step verification as the user pool has it: configuration (OFF, OPTIONAL or ON) and remember_device."
+  value       = module.parley.mfa
+}
+
 output "site_bucket" {
   description = "Where the release task uploads the built app."
   value       = module.parley.site_bucket

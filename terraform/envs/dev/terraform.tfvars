@@ -17,6 +17,12 @@ alarm_emails                    = []
 # sign-ins without acting on them (the default, AUDIT).
 allow_user_password_auth = false
 
+# Two-step verification (docs/deploy.md): TOTP that each person may turn on in the account menu
+# (OPTIONAL), that everyone must set up at their next sign-in (ON), or none (OFF); no remembered
+# devices.
+mfa             = "OPTIONAL"
+remember_device = false
+
 # Attachments (parley.attachments): what one file may weigh, how many a message carries.
 attachments = {
   max_document_bytes = 10485760 # 10 MB

@@ -34,6 +34,8 @@ module "parley" {
   websocket_route_throttles       = var.websocket_route_throttles
   advanced_security_mode          = var.advanced_security_mode
   allow_user_password_auth        = var.allow_user_password_auth
+  mfa                             = var.mfa
+  remember_device                 = var.remember_device
   web_acl_arn                     = var.web_acl_arn
   email_sender                    = var.email_sender
   model_api_key_kms_key_arn       = var.model_api_key_kms_key_arn

@@ -25,6 +25,12 @@ reserved_concurrency = {
 allow_user_password_auth = false
 advanced_security_mode   = "ENFORCED"
 
+# Two-step verification (docs/deploy.md): TOTP that each person may turn on in the account menu
+# (OPTIONAL), that everyone must set up at their next sign-in (ON), or none (OFF); no remembered
+# devices.
+mfa             = "OPTIONAL"
+remember_device = false
+
 # Sign-up codes and invitations through SES (the identity is verified in this account and out of
 # the SES sandbox; docs/deploy.md, "E-mail").
 email_sender = {

@@ -161,6 +161,18 @@ variable "allow_user_password_auth" {
   default     = false
 }
 
+variable "mfa" {
+  description = "Two-step verification (TOTP from an authenticator app, never SMS): OPTIONAL (each person may turn it on in the account menu), ON (everyone sets it up at their next sign-in) or OFF (not offered). docs/deploy.md, \"Two-step verification\"."
+  type        = string
+  default     = "OPTIONAL"
+}
+
+variable "remember_device" {
+  description = "Cognito device tracking: new devices are always asked for the code, and a device the person asks to remember may sign in without it. false: none (docs/deploy.md)."
+  type        = bool
+  default     = false
+}
+
 variable "web_acl_arn" {
   description = "WAFv2 web ACL (scope CLOUDFRONT, us-east-1) for the app's CloudFront distribution, or null; terraform/examples/cloudfront_waf makes one with a per-IP rate rule."
   type        = string

@@ -14,8 +14,17 @@ resource "aws_cognito_user_pool" "this" {
     advanced_security_mode = var.advanced_security_mode
   }
 
+  # Two-step verification is TOTP only (no SMS). Cognito refuses a factor configured with MFA OFF.
   software_token_mfa_configuration {
-    enabled = true
+    enabled = var.mfa != "OFF"
+  }
+
+  dynamic "device_configuration" {
+    for_each = var.remember_device ? [true] : []
+    content {
+      challenge_required_on_new_device      = true
+      device_only_remembered_on_user_prompt = true
+    }
   }
 
   password_policy {

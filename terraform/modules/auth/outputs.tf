@@ -19,6 +19,14 @@ output "password_policy" {
   }
 }
 
+output "mfa" {
+  description = "Two-step verification as the pool has it: configuration (OFF, OPTIONAL or ON; config.json's mfa) and remember_device (device tracking on)."
+  value = {
+    configuration   = aws_cognito_user_pool.this.mfa_configuration
+    remember_device = length(aws_cognito_user_pool.this.device_configuration) > 0
+  }
+}
+
 output "user_pool_client_id" {
   description = "The public web client id (COGNITO_CLIENT_ID, the JWT audience)."
   value       = aws_cognito_user_pool_client.web.id

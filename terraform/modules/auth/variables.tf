@@ -20,14 +20,20 @@ variable "password_minimum_length" {
 }
 
 variable "mfa" {
-  description = "MFA mode: OPTIONAL lets each user turn on TOTP, ON requires it."
+  description = "Two-step verification (TOTP from an authenticator app; never SMS): OPTIONAL lets each person turn it on in the app, ON makes everyone set it up at their next sign-in, OFF offers none (e.g. where everyone signs in through an identity provider with its own MFA)."
   type        = string
   default     = "OPTIONAL"
 
   validation {
-    condition     = contains(["OPTIONAL", "ON"], var.mfa)
-    error_message = "The mfa must be OPTIONAL or ON; OFF would leave accounts without a second factor."
+    condition     = contains(["OFF", "OPTIONAL", "ON"], var.mfa)
+    error_message = "The mfa must be OFF, OPTIONAL or ON (TOTP only: there is no SMS option)."
   }
+}
+
+variable "remember_device" {
+  description = "Cognito device tracking: a new device is always asked for the code, and a device the person asks to remember may then sign in without it (remembered only when the person asks). false: no device tracking."
+  type        = bool
+  default     = false
 }
 
 variable "advanced_security_mode" {

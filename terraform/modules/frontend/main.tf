@@ -234,6 +234,7 @@ locals {
     httpApiUrl     = var.app_config.httpApiUrl
     wsUrl          = var.app_config.wsUrl
     passwordPolicy = var.app_config.passwordPolicy
+    mfa            = var.app_config.mfa
   })
 }
 

@@ -39,6 +39,9 @@ variable "app_config" {
       requireNumbers   = bool
       requireSymbols   = bool
     }))
+    # The pool's MFA setting (OFF, OPTIONAL, ON): whether the app offers two-step verification
+    # and whether it may be turned off.
+    mfa = optional(string, "OPTIONAL")
   })
 }
 

@@ -67,6 +67,8 @@ module "auth" {
   advanced_security_mode   = var.advanced_security_mode
   allow_user_password_auth = var.allow_user_password_auth
   email_sender             = var.email_sender
+  mfa                      = var.mfa
+  remember_device          = var.remember_device
 }
 
 module "functions" {
@@ -178,6 +180,7 @@ module "frontend" {
     httpApiUrl     = local.http_api_url
     wsUrl          = local.ws_url
     passwordPolicy = module.auth.password_policy
+    mfa            = module.auth.mfa.configuration
   }
 }
 

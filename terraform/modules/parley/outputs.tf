@@ -41,6 +41,11 @@ output "user_pool_client_id" {
   value       = module.auth.user_pool_client_id
 }
 
+output "mfa" {
+  description = "Two-step verification as the user pool has it: configuration (OFF, OPTIONAL or ON) and remember_device."
+  value       = module.auth.mfa
+}
+
 output "site_bucket" {
   description = "Where the release task uploads the built app."
   value       = module.frontend.site_bucket

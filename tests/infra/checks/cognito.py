@@ -7,6 +7,7 @@ resource's attributes in either shape (checkov wraps every value in a list) and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,11 +70,37 @@ def user_pool_findings(conf: Mapping[str, Any]) -> list[str]:
             f"password_policy.temporary_password_validity_days must be ≤ "
             f"{MAX_TEMPORARY_PASSWORD_DAYS}"
         )
+    findings.extend(_mfa_findings(conf))
+    return findings
+
+
+MFA_MODES = ("OFF", "OPTIONAL", "ON")
+_VARIABLE = re.compile(r"^\$?\{?var\.([A-Za-z0-9_]+)\}?$")
+
+
+def _mfa_findings(conf: Mapping[str, Any]) -> list[str]:
+    """Two-step verification is a setting (`mfa`: OFF, OPTIONAL or ON, the auth module's
+    validation), stated on the pool, never Cognito's silent default (OFF); TOTP is the only
+    factor (no SMS) and is configured whenever MFA is not OFF. An environment passes its value
+    through variables, which checkov does not resolve: then `enabled` must be `var.<that
+    variable> != "OFF"`, which is true exactly when MFA is not OFF."""
+    findings = []
     mfa = _value(conf.get("mfa_configuration"))
-    if mfa not in ("OPTIONAL", "ON"):
-        findings.append(f"mfa_configuration must be OPTIONAL or ON (got {mfa!r})")
-    if not _true(_block(conf, "software_token_mfa_configuration").get("enabled")):
-        findings.append("software_token_mfa_configuration.enabled must be true (TOTP)")
+    variable = _VARIABLE.match(mfa) if isinstance(mfa, str) else None
+    if mfa is None or (variable is None and mfa not in MFA_MODES):
+        findings.append(f"mfa_configuration must be set to OFF, OPTIONAL or ON (got {mfa!r})")
+    if conf.get("sms_configuration"):
+        findings.append("sms_configuration must be absent: TOTP is the only second factor")
+    enabled = _value(_block(conf, "software_token_mfa_configuration").get("enabled"))
+    follows = variable is not None and bool(
+        re.fullmatch(
+            rf'\$?\{{?\s*var\.{variable.group(1)}\s*!=\s*"OFF"\s*\}}?', str(enabled).strip()
+        )
+    )
+    if mfa != "OFF" and not _true(enabled) and not follows:
+        findings.append(
+            "software_token_mfa_configuration.enabled must be true whenever MFA is not OFF (TOTP)"
+        )
     return findings
 
 
@@ -113,7 +140,7 @@ else:
     class CognitoUserPoolPolicy(BaseResourceCheck):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__(
-                name="Cognito user pool: strong passwords, TOTP MFA available",
+                name="Cognito user pool: strong passwords, MFA stated, TOTP (no SMS) when on",
                 id="CKV_PARLEY_1",
                 categories=[CheckCategories.IAM],
                 supported_resources=["aws_cognito_user_pool"],
