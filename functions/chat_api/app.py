@@ -21,6 +21,7 @@ from chat_api.routes import (
     compat,
     conversations,
     exports,
+    feedback,
     me,
     members,
     messages,
@@ -30,7 +31,17 @@ from parley.observability import lambda_handler
 
 # No `enable_validation`: Powertools would validate before the guard; `guard.install` adds it.
 app = APIGatewayHttpResolver()
-for module in (me, conversations, messages, members, attachments, exports, search, compat):
+for module in (
+    me,
+    conversations,
+    messages,
+    feedback,
+    members,
+    attachments,
+    exports,
+    search,
+    compat,
+):
     app.include_router(module.router)
 guard.install(app)
 errors.install(app)

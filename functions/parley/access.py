@@ -4,7 +4,7 @@ Membership is the access check: a non-member gets `ConversationNotFound`, exactl
 that does not exist, so nobody learns which conversations exist. Past membership, the rules
 are small and named: the owner renames a room, adds and removes members and deletes the
 conversation; anyone may leave; a reply is stopped, or a message answered again, by who asked
-or by the owner.
+or by the owner; any member rates the assistant's finished replies.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from parley.errors import AttachmentNotFound, Conflict, ConversationNotFound, Forbidden
 
 if TYPE_CHECKING:
-    from parley.models import Member
+    from parley.models import Member, Message
     from parley.store import Store
     from parley.store.attachments import AttachmentRecord
     from parley.store.conversations import ConversationRecord
@@ -93,6 +93,19 @@ def require_may_stop(room: Room, requested_by: str) -> None:
 def require_may_retry(room: Room, author_id: str) -> None:
     if author_id != room.caller.user_id and not room.is_owner:
         raise Forbidden("Only the author or the room's owner can ask again")
+
+
+# Ratings: membership is checked first (so a non-member learns nothing of the message); every
+# member reads every message, so every member may rate any reply.
+def require_may_rate(message: Message) -> None:
+    """Only the assistant's replies are rated, and only once they have ended: a stopped reply
+    is rated as it stands; a failed one has nothing to rate."""
+    if message.role != "assistant":
+        raise Conflict("Only the assistant's replies can be rated")
+    if message.status == "streaming":
+        raise Conflict("This reply is still being written; rate it once it has finished")
+    if message.status == "failed":
+        raise Conflict("This reply failed; there is nothing to rate")
 
 
 # Attachments: membership is checked first; the record is read from the conversation's own

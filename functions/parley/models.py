@@ -24,6 +24,9 @@ AttachmentKind = Literal["document", "image"]
 AttachmentStatus = Literal["pending", "ready", "rejected"]
 MAX_ATTACHMENTS = 10
 """Attachment ids one message may name at most (an environment may allow fewer)."""
+Rating = Literal["up", "down"]
+MAX_FEEDBACK_COMMENT_CHARS = 1000
+"""The longest comment on a rating of a reply (after trimming)."""
 
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS)
@@ -44,6 +47,9 @@ Email = Annotated[
     ),
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+# Not stripped here, like `Email`: the document states the exact limit the server checks;
+# `parley.feedback` trims what it stores.
+FeedbackComment = Annotated[str, StringConstraints(max_length=MAX_FEEDBACK_COMMENT_CHARS)]
 
 
 class ApiModel(BaseModel):
@@ -115,6 +121,26 @@ class Message(ApiModel):
     """The files sent with a user's message (absent when there are none)."""
     created_at: str
     updated_at: str
+
+
+class Feedback(ApiModel):
+    """A person's rating of one of the assistant's replies (only they ever see it)."""
+
+    rating: Rating
+    comment: str | None = None
+    updated_at: str
+
+
+class ListedMessage(Message):
+    """A message as `GET …/messages` lists it: with the caller's own rating."""
+
+    feedback: Feedback | None = Field(
+        default=None,
+        description=(
+            "Your rating of this reply of the assistant, if you gave one; nobody else's "
+            "rating is ever shown"
+        ),
+    )
 
 
 class Member(ApiModel):
@@ -199,7 +225,7 @@ class ConversationPage(ApiModel):
 
 
 class MessagePage(ApiModel):
-    items: list[Message]
+    items: list[ListedMessage]
     next_cursor: str | None = Field(description="Opaque; pass as `cursor` for older messages")
 
 
@@ -341,6 +367,17 @@ class AttachmentDownload(ApiModel):
     edit_of: Id | None = Field(
         default=None,
         description="A chat with the assistant: your earlier message this one is a new version of",
+    )
+
+
+class RateReply(InputModel):
+    rating: Rating
+    comment: FeedbackComment | None = Field(
+        default=None,
+        description=(
+            f"Optional, at most {MAX_FEEDBACK_COMMENT_CHARS} characters, stored trimmed; left "
+            "out (or blank), the rating has no comment"
+        ),
     )
 
 

@@ -39,6 +39,7 @@ from parley.conversations import Conversations
 from parley.export_job import ExportJob
 from parley.exports import LINK_SECONDS as EXPORT_LINK_SECONDS
 from parley.exports import Exports
+from parley.feedback import ReplyFeedback
 from parley.maintenance import Maintenance, connection_alive
 from parley.posting import MessagePipeline
 from parley.quota import Quota
@@ -224,6 +225,12 @@ def api_pipeline() -> tuple[MessagePipeline, ReplyWriter]:
 def conversations() -> Conversations:
     """Conversation management; membership changes reach live sockets through `Rooms`."""
     return Conversations(get_store(), presence=presence())
+
+
+@cache
+def reply_feedback() -> ReplyFeedback:
+    """Ratings of replies, counted per model under the deployment's `MODEL_ID`."""
+    return ReplyFeedback(get_store(), model_id=get_settings(ContextSettings).model_id)
 
 
 @cache

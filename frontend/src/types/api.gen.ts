@@ -159,7 +159,10 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Messages, newest first */
+        /**
+         * Messages, newest first
+         * @description Each reply of the assistant carries your own rating of it, if you gave one (`feedback`); nobody sees anyone else's.
+         */
         get: operations["list_messages_conversations__id__messages_get"];
         put?: never;
         /**
@@ -168,6 +171,30 @@ export type paths = {
          */
         post: operations["post_message_conversations__id__messages_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{id}/messages/{messageId}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Rate a reply of the assistant: thumbs up or down, with an optional comment
+         * @description Members only (anyone else: 404, whether or not the message exists). One rating per person per reply: this replaces yours, comment included (left out, it is removed). Only you ever see it: it comes back on the reply when you list the messages. A person's message, a reply still being written and a failed reply cannot be rated (409); a stopped reply can.
+         */
+        put: operations["rate_reply_conversations__id__messages__messageId__feedback_put"];
+        post?: never;
+        /**
+         * Take back your rating of a reply
+         * @description Members only; 204 also when there was no rating to take back.
+         */
+        delete: operations["remove_rating_conversations__id__messages__messageId__feedback_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -533,6 +560,21 @@ export type components = {
             status: "running" | "ready" | "failed" | "expired";
         };
         /**
+         * Feedback
+         * @description A person's rating of one of the assistant's replies (only they ever see it).
+         */
+        Feedback: {
+            /** Comment */
+            comment?: string | null;
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "up" | "down";
+            /** Updatedat */
+            updatedAt: string;
+        };
+        /**
          * GatewayError
          * @description What API Gateway answers by itself, without calling the function: its JWT authorizer's
          *     401 is `{"message": "Unauthorized"}`.
@@ -553,6 +595,50 @@ export type components = {
              * @description The longest message the deployment's model can take whole (characters of plain text); a longer one is refused with `validation_error`
              */
             messageChars: number;
+        };
+        /**
+         * ListedMessage
+         * @description A message as `GET …/messages` lists it: with the caller's own rating.
+         */
+        ListedMessage: {
+            /** Attachments */
+            attachments?: components["schemas"]["MessageAttachment"][] | null;
+            /** Authorid */
+            authorId: string;
+            /** Authorname */
+            authorName?: string | null;
+            /** Clientmessageid */
+            clientMessageId?: string | null;
+            /** Content */
+            content: string;
+            /** Conversationid */
+            conversationId: string;
+            /** Createdat */
+            createdAt: string;
+            /** @description Your rating of this reply of the assistant, if you gave one; nobody else's rating is ever shown */
+            feedback?: components["schemas"]["Feedback"] | null;
+            /** Id */
+            id: string;
+            /**
+             * Parentid
+             * @description In a chat with the assistant, the message this one follows (the conversation's id for the first); an edit is a sibling of what it edits, a reply follows `replyTo`. Absent: the message before it
+             */
+            parentId?: string | null;
+            /** Replyto */
+            replyTo?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "complete" | "streaming" | "stopped" | "failed";
+            /** Updatedat */
+            updatedAt: string;
+            usage?: components["schemas"]["Usage"] | null;
         };
         /** Me */
         Me: {
@@ -648,7 +734,7 @@ export type components = {
         /** MessagePage */
         MessagePage: {
             /** Items */
-            items: components["schemas"]["Message"][];
+            items: components["schemas"]["ListedMessage"][];
             /**
              * Nextcursor
              * @description Opaque; pass as `cursor` for older messages
@@ -679,6 +765,19 @@ export type components = {
             message: components["schemas"]["Message"];
             /** @description The assistant's reply; null when it does not answer this message */
             reply: components["schemas"]["Message"] | null;
+        };
+        /** RateReply */
+        RateReply: {
+            /**
+             * Comment
+             * @description Optional, at most 1000 characters, stored trimmed; left out (or blank), the rating has no comment
+             */
+            comment?: string | null;
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "up" | "down";
         };
         /** RequestUpload */
         RequestUpload: {
@@ -2110,6 +2209,175 @@ export interface operations {
             };
             /** @description The assistant or a dependency is unavailable; retry later */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rate_reply_conversations__id__messages__messageId__feedback_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id */
+                id: string;
+                /** @description Id */
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RateReply"];
+            };
+        };
+        responses: {
+            /** @description Your rating, as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    remove_rating_conversations__id__messages__messageId__feedback_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id */
+                id: string;
+                /** @description Id */
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your rating is gone */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,7 @@ from chat_api.deps import CurrentProfile, CurrentUser, store
 from chat_api.docs import errors, ok
 from chat_api.routes.conversations import ConversationId, Cursor, Limit
 from parley import access
+from parley.feedback import with_my_ratings
 from parley.models import DEFAULT_PAGE_SIZE, MessagePage, PostMessage, PostMessageResult
 from parley.services import api_pipeline
 
@@ -18,6 +19,10 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 @router.get(
     "/conversations/<id>/messages",
     summary="Messages, newest first",
+    description=(
+        "Each reply of the assistant carries your own rating of it, if you gave one "
+        "(`feedback`); nobody sees anyone else's."
+    ),
     tags=["messages"],
     responses={**ok(200, MessagePage, "A page of messages"), **errors(404)},
 )
@@ -30,7 +35,8 @@ def list_messages(
     repository = store()
     access.membership(repository, id, me.sub)
     items, next_cursor = repository.messages.page(id, limit=limit, cursor=cursor)
-    return MessagePage(items=items, next_cursor=next_cursor)
+    listed = with_my_ratings(repository, me.sub, id, items)
+    return MessagePage(items=listed, next_cursor=next_cursor)
 
 
 @router.post(

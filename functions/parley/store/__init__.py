@@ -11,6 +11,7 @@ from functools import cache
 
 from parley.store.attachments import AttachmentRepository
 from parley.store.conversations import ConversationRecord, ConversationRepository
+from parley.store.feedback import FeedbackRepository
 from parley.store.messages import MessageRepository
 from parley.store.profiles import ProfileRepository
 from parley.store.rollups import RollupRepository
@@ -32,6 +33,11 @@ class Store:
     def attachments(self) -> AttachmentRepository:
         """Attachment items, over the same table (a view: nothing to build at cold start)."""
         return AttachmentRepository(self.messages.table)
+
+    @property
+    def feedback(self) -> FeedbackRepository:
+        """Ratings of replies, over the same table (a view: nothing to build at cold start)."""
+        return FeedbackRepository(self.messages.table)
 
 
 @cache

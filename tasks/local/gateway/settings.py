@@ -32,7 +32,7 @@ class Cors:
     """The HTTP API's CORS configuration: only the app's own origin may call it."""
 
     allow_origins: tuple[str, ...] = ()
-    allow_methods: tuple[str, ...] = ("GET", "POST", "PATCH", "DELETE", "OPTIONS")
+    allow_methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
     allow_headers: tuple[str, ...] = ("authorization", "content-type", "id_token")
     expose_headers: tuple[str, ...] = ("retry-after",)
     max_age: int = 3600

@@ -23,7 +23,7 @@ resource "aws_apigatewayv2_api" "this" {
 
   cors_configuration {
     allow_origins     = var.cors_allow_origins
-    allow_methods     = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"]
+    allow_methods     = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     allow_headers     = ["authorization", "content-type", "id_token"]
     expose_headers    = ["retry-after"]
     allow_credentials = false

@@ -1,0 +1,108 @@
+"""Ratings of the assistant's replies: thumbs up or down, with an optional comment.
+
+* Who: a member of the conversation (`parley.access.membership` first, so anyone else gets
+  `ConversationNotFound` whether or not the message exists); what: a reply of the assistant
+  that has ended, complete or stopped (`parley.access.require_may_rate`: a person's message, a
+  reply still streaming or a failed one is a 409 `Conflict`).
+* One rating per person per reply, by its key (`parley.store.feedback`): rating again replaces
+  it (a comment left out is removed), removing it is idempotent.
+* Private: each person reads only their own ratings, on the messages they list
+  (`with_my_ratings`: one Query per page).
+* Counted: each rating given — new, or changed between up and down — is one `FeedbackUp` or
+  `FeedbackDown`, and each removal one `FeedbackRemoved`, in the `Parley` namespace with the
+  dimension `model`; changing only the comment counts nothing. Replies do not record which
+  model wrote them, so the dimension is the deployment's `MODEL_ID` when the rating is given
+  (stored on the rating too).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from parley import access
+from parley.errors import InvalidInput
+from parley.models import MAX_FEEDBACK_COMMENT_CHARS, Feedback, ListedMessage, Message, Rating
+from parley.observability import NAMESPACE
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from parley.store import Store
+
+METRICS: dict[Rating, str] = {"up": "FeedbackUp", "down": "FeedbackDown"}
+REMOVED = "FeedbackRemoved"
+
+
+def clean_comment(comment: str | None) -> str | None:
+    """The comment as stored: trimmed, None when blank; `InvalidInput` when too long."""
+    if comment is None:
+        return None
+    if len(comment) > MAX_FEEDBACK_COMMENT_CHARS:
+        raise InvalidInput(f"comment: at most {MAX_FEEDBACK_COMMENT_CHARS} characters")
+    return comment.strip() or None
+
+
+def record_feedback(name: str, model: str) -> None:
+    """One count, in an EMF document of its own: the `model` dimension is this count's only
+    (the function's other metrics keep theirs)."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"model": model},
+    ):
+        pass
+
+
+class ReplyFeedback:
+    """Rate a reply, or take the rating back, as one person."""
+
+    def __init__(self, store: Store, *, model_id: str) -> None:
+        self.store = store
+        self.model_id = model_id
+
+    def rate(
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        rating: Rating,
+        comment: str | None = None,
+    ) -> Feedback:
+        comment = clean_comment(comment)
+        access.membership(self.store, conversation_id, user_id)
+        message = self.store.messages.get(conversation_id, message_id)  # a member may read it
+        access.require_may_rate(message)
+        saved = self.store.feedback.save(
+            conversation_id,
+            message_id,
+            user_id,
+            rating=rating,
+            comment=comment,
+            model=self.model_id,
+        )
+        if saved.rating_changed:
+            record_feedback(METRICS[rating], self.model_id)
+        return saved.feedback
+
+    def remove(self, user_id: str, conversation_id: str, message_id: str) -> None:
+        """Take the person's rating back; nothing to take back is fine, an unknown message is
+        `MessageNotFound` (to a member)."""
+        access.membership(self.store, conversation_id, user_id)
+        if self.store.feedback.remove(conversation_id, message_id, user_id) is not None:
+            record_feedback(REMOVED, self.model_id)
+            return
+        self.store.messages.get(conversation_id, message_id)
+
+
+def with_my_ratings(
+    store: Store, user_id: str, conversation_id: str, messages: Sequence[Message]
+) -> list[ListedMessage]:
+    """The messages as `user_id` lists them, each reply with their own rating, if any: one
+    Query for the page (none when it holds no reply of the assistant)."""
+    replies = [m.id for m in messages if m.role == "assistant"]
+    ratings = store.feedback.of_user(conversation_id, user_id, replies) if replies else {}
+    return [ListedMessage(**dict(m), feedback=ratings.get(m.id)) for m in messages]
