@@ -3,6 +3,8 @@ export const queryKeys = {
   conversations: ["conversations"] as const,
   conversation: (id: string) => ["conversation", id] as const,
   messages: (id: string) => ["messages", id] as const,
+  /** The ratings changed here, by message id (they win over an older listing). */
+  feedback: (id: string) => ["feedback", id] as const,
   members: (id: string) => ["members", id] as const,
   me: ["me"] as const,
 };

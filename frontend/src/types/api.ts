@@ -8,6 +8,10 @@ type Schemas = components["schemas"];
 
 export type Conversation = Schemas["Conversation"];
 export type Message = Schemas["Message"];
+/** A message as `GET …/messages` lists it: with the caller's own rating of a reply. */
+export type ListedMessage = Schemas["ListedMessage"];
+export type Feedback = Schemas["Feedback"];
+export type Rating = Feedback["rating"];
 export type Usage = Schemas["Usage"];
 export type Member = Schemas["Member"];
 export type Me = Schemas["Me"];

@@ -8,6 +8,8 @@ const PATHS = {
   spark: "M12 3l2 6 6 2-6 2-2 6-2-6-6-2 6-2z",
   hash: "M5 9h14M5 15h14M10 4 8 20M16 4l-2 16",
   paperclip: "M9 13.5 15.2 7.3a2.6 2.6 0 0 1 3.7 3.7l-7.6 7.6a4.6 4.6 0 0 1-6.5-6.5L12.5 4.4",
+  thumbUp: "M7 11v10H4a1 1 0 0 1-1-1v-8a1 1 0 0 1 1-1h3zm0 0 4-8a2.5 2.5 0 0 1 2.5 2.5V9h5.3a2 2 0 0 1 2 2.3l-1.3 8a2 2 0 0 1-2 1.7H7",
+  thumbDown: "M17 13V3h3a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1h-3zm0 0-4 8a2.5 2.5 0 0 1-2.5-2.5V15H5.2a2 2 0 0 1-2-2.3l1.3-8a2 2 0 0 1 2-1.7H17",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -2,7 +2,7 @@ import { useInfiniteQuery } from "@tanstack/react-query";
 
 import { queryKeys } from "@/lib/query-keys";
 import { useSession } from "@/lib/session";
-import type { Message, Page } from "@/types/api";
+import type { ListedMessage, Page } from "@/types/api";
 
 export const MESSAGE_PAGE_SIZE = 30;
 
@@ -12,7 +12,7 @@ export function useMessages(conversationId: string) {
   return useInfiniteQuery({
     queryKey: queryKeys.messages(conversationId),
     queryFn: ({ pageParam, signal }) =>
-      http.request<Page<Message>>(`/conversations/${encodeURIComponent(conversationId)}/messages`, {
+      http.request<Page<ListedMessage>>(`/conversations/${encodeURIComponent(conversationId)}/messages`, {
         query: { cursor: pageParam, limit: MESSAGE_PAGE_SIZE },
         signal,
       }),

@@ -105,6 +105,7 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
     push({ type: "message.delta", conversationId: C, messageId: reply.id, seq: 2, delta: "sortable" });
     await waitFor(() => expect(log.querySelector(`[data-message-id="${reply.id}"]`)).toHaveTextContent("A ULID is sortable"));
     expect(within(log).queryByText("Sending…")).toBeNull();
+    expect(within(log).queryByRole("group", { name: "Rate this answer" })).toBeNull(); // not while it streams
 
     await userEvent.click(screen.getByRole("button", { name: "Stop" }));
     await waitFor(() => expect(received).toContainEqual({ action: "stop", conversationId: C, messageId: reply.id }));
@@ -116,6 +117,11 @@ describe("ChatView against real HTTP and WebSocket servers", () => {
     });
     await waitFor(() => expect(within(log).getByText("Stopped")).toBeInTheDocument());
     expect(within(log).getByText("9 in · 4 out tokens")).toBeInTheDocument();
+    // A finished reply can be rated; a person's message cannot.
+    const [rating] = within(log).getAllByRole("group", { name: "Rate this answer" });
+    expect(rating!.closest("article")).toHaveAttribute("data-message-id", reply.id);
+    expect(within(log).getAllByRole("group", { name: "Rate this answer" })).toHaveLength(1);
+    expect(within(rating!).getByRole("button", { name: "Helpful" })).toHaveAttribute("aria-pressed", "false");
     expect(screen.queryByRole("button", { name: "Stop" })).toBeNull();
   });
 

@@ -81,6 +81,9 @@ export function ChatView({
       const { content, clientMessageId } = message;
       actions.onResend = () => chat.resend(content, clientMessageId);
     }
+    if (message.role === "assistant" && !message.local && !message.failure && (message.status === "complete" || message.status === "stopped")) {
+      actions.rateable = true;
+    }
     if (message.role === "assistant" && message.replyTo) {
       const replyTo = message.replyTo;
       if (message.status === "failed") actions.onRetry = () => chat.retry(replyTo);

@@ -5,6 +5,7 @@ import { CopyButton } from "@/components/ui/CopyButton";
 import { Icon } from "@/components/ui/Icon";
 import { LazyMarkdown } from "@/features/chat/components/LazyMarkdown";
 import { MessageAttachments } from "@/features/chat/components/MessageAttachments";
+import { ReplyFeedback } from "@/features/chat/components/ReplyFeedback";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import { usePacedText } from "@/features/chat/hooks/usePacedText";
 
@@ -13,6 +14,8 @@ export interface MessageActions {
   onRegenerate?: () => void;
   onEdit?: (content: string) => void;
   onResend?: () => void;
+  /** A finished reply of the assistant: thumbs up / down, with an optional comment. */
+  rateable?: boolean;
   /** The message has other versions (an edited question, a regenerated reply): "< 1/2 >". */
   versions?: { index: number; count: number; onPrevious?: () => void; onNext?: () => void };
 }
@@ -149,6 +152,7 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
               Edit
             </Button>
           )}
+          {actions.rateable && <ReplyFeedback conversationId={message.conversationId} messageId={message.id} saved={message.feedback ?? null} />}
         </footer>
       )}
     </article>

@@ -1,11 +1,11 @@
 import { initialLive, liveReducer, mergeMessages } from "@/features/chat/hooks/live-store";
 import type { LiveAction, LiveState } from "@/features/chat/hooks/live-store";
-import type { Message } from "@/types/api";
+import type { ListedMessage } from "@/types/api";
 import type { ServerEvent } from "@/types/ws";
 
 const C = "01J000000000000000000CONV0";
 
-function message(id: string, overrides: Partial<Message> = {}): Message {
+function message(id: string, overrides: Partial<ListedMessage> = {}): ListedMessage {
   return {
     id,
     conversationId: C,
@@ -134,6 +134,16 @@ describe("liveReducer", () => {
 });
 
 describe("mergeMessages", () => {
+  it("keeps the caller's rating from the listing when a live copy of the reply replaces it", () => {
+    const feedback = { rating: "down" as const, comment: "Too long", updatedAt: "2026-11-27T10:00:05.000Z" };
+    const history = [message("A1", { role: "assistant", feedback })];
+    const state = run([
+      { type: "message.completed", conversationId: C, message: message("A1", { role: "assistant", content: "live", updatedAt: "2026-11-27T10:00:01.000Z" }), contentOmitted: false },
+    ]);
+    const [shown] = mergeMessages(history, state);
+    expect(shown).toMatchObject({ id: "A1", content: "live", feedback });
+  });
+
   it("orders by id, prefers live over fetched, overlays streamed text, appends pending", () => {
     const history = [message("U3"), message("A2", { role: "assistant", status: "streaming", content: "" }), message("U1")];
     const state = run([

@@ -1,10 +1,10 @@
 import { noticeFor } from "@/lib/ws-errors";
 import type { ErrorNotice } from "@/lib/ws-errors";
-import type { Message } from "@/types/api";
+import type { ListedMessage, Message } from "@/types/api";
 import type { ServerEvent } from "@/types/ws";
 
 /** A message as shown: the stored shape plus what only the client knows while it is live. */
-export interface DisplayMessage extends Message {
+export interface DisplayMessage extends ListedMessage {
   /** Not yet acknowledged by the server (optimistic), or refused by it. */
   local?: "sending" | "unsent";
   failure?: { reason: string; retryable: boolean };
@@ -148,12 +148,14 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
  * live messages, streamed content laid over replies still streaming, then messages still on
  * their way to the server.
  */
-export function mergeMessages(history: Message[], live: LiveState): DisplayMessage[] {
+export function mergeMessages(history: ListedMessage[], live: LiveState): DisplayMessage[] {
   const byId = new Map<string, DisplayMessage>();
   for (const message of history) byId.set(message.id, message);
   for (const message of Object.values(live.messages)) {
     const older = byId.get(message.id);
-    if (!older || older.status === "streaming" || message.updatedAt >= older.updatedAt) byId.set(message.id, message);
+    // Live events never carry a rating: the caller's own, from the listing, stays.
+    if (!older) byId.set(message.id, message);
+    else if (older.status === "streaming" || message.updatedAt >= older.updatedAt) byId.set(message.id, older.feedback ? { ...message, feedback: older.feedback } : message);
   }
   const acknowledged = new Set<string>();
   const shown: DisplayMessage[] = [];
