@@ -131,8 +131,13 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/auth.py", ("tests/unit/test_core_auth.py", "tests/unit/test_realtime_authorizer.py")),
     (
         "parley/access.py",
-        ("tests/unit/test_access_rules.py", "tests/unit/test_attachment_rules.py"),
+        (
+            "tests/unit/test_access_rules.py",
+            "tests/unit/test_attachment_rules.py",
+            "tests/unit/test_feedback_rules.py",
+        ),
     ),
+    ("parley/feedback.py", ("tests/unit/test_feedback_rules.py",)),
     ("parley/extraction.py", ("tests/unit/test_extraction.py",)),
     (
         "parley/conversations.py",

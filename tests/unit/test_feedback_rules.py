@@ -303,6 +303,8 @@ def test_the_comment_is_stored_trimmed_and_a_longer_one_refused_whoever_calls(
     assert stored(fast_store, chat.id) == []
     feedback.rate(chat.member, chat.id, chat.reply, "down", " \n Off by one. \t")
     assert mine(fast_store, chat, chat.member) == {chat.reply: ("down", "Off by one.")}
+    feedback.rate(chat.member, chat.id, chat.reply, "down", "y" * 1000)  # the longest allowed
+    assert mine(fast_store, chat, chat.member) == {chat.reply: ("down", "y" * 1000)}
 
 
 # -- the metric -------------------------------------------------------------------------------
@@ -315,6 +317,7 @@ def published(out: str) -> list[tuple[str, float, dict[str, str]]]:
         document = json.loads(line)
         [directive] = document["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "Parley"
+        assert {m.get("Unit") for m in directive["Metrics"]} == {"Count"}
         [names] = directive["Dimensions"]
         dimensions = {name: document[name] for name in names}
         for metric in directive["Metrics"]:
