@@ -25,6 +25,17 @@ locals {
     ]
   }
 
+  # Ratings of replies (parley/feedback.py), per model: dimensions model and service.
+  feedback_metrics = {
+    "Feedback per model" = [
+      for index, name in ["FeedbackUp", "FeedbackDown", "FeedbackRemoved"] : [{
+        id         = "f${index}"
+        label      = name
+        expression = "SEARCH('{${var.metrics_namespace},model,service} MetricName=\"${name}\"', 'Sum', 300)"
+      }]
+    ]
+  }
+
   api_metrics = {
     "HTTP API" = [
       ["AWS/ApiGateway", "Count", "ApiId", var.http_api_id],
@@ -42,6 +53,7 @@ locals {
     [for metric, lines in local.lambda_metric : { title = "Lambda ${metric}", metrics = lines, stat = metric == "Duration" ? "p95" : "Sum" }],
     [for title, lines in local.api_metrics : { title = title, metrics = lines, stat = "Sum" }],
     [for title, lines in local.app_metrics : { title = title, metrics = lines, stat = "Sum" }],
+    [for title, lines in local.feedback_metrics : { title = title, metrics = lines, stat = "Sum" }],
     local.workflow_widgets,
     local.stream_widgets,
   )

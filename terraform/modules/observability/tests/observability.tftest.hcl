@@ -99,3 +99,20 @@ run "a_queue_not_deployed_has_no_alarm" {
     error_message = "Only a queue that is passed in (not null) is alarmed."
   }
 }
+
+# The dashboard shows the ratings of replies per model (dimensions model and service, as
+# parley/feedback.py emits them).
+run "the_dashboard_shows_feedback_per_model" {
+  command = plan
+
+  assert {
+    condition = length([
+      for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w
+      if w.properties.title == "Feedback per model" && length([
+        for line in w.properties.metrics : line
+        if try(strcontains(line[0].expression, "{Parley,model,service}"), false)
+      ]) == 3
+    ]) == 1
+    error_message = "One widget draws FeedbackUp, FeedbackDown and FeedbackRemoved per model."
+  }
+}
