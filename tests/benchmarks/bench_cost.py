@@ -561,7 +561,16 @@ def exercise(stage: Stage, resources: LocalResources, measured: bool) -> list[st
         f"/conversations/{cid}/messages",
         body={"content": "Where to in May?"},
     )
-    http("GET /conversations/{id}/messages", "GET", f"/conversations/{cid}/messages")
+    listed = http("GET /conversations/{id}/messages", "GET", f"/conversations/{cid}/messages")
+    [reply] = [m["id"] for m in listed["items"] if m["role"] == "assistant"]
+    rated = f"/conversations/{cid}/messages/{reply}/feedback"
+    http(
+        "PUT /conversations/{id}/messages/{messageId}/feedback",
+        "PUT",
+        rated,
+        body={"rating": "up", "comment": "Helpful"},
+    )
+    http("DELETE /conversations/{id}/messages/{messageId}/feedback", "DELETE", rated)
     group = store.conversations.create(me, kind="group", title="Room")
     http(
         "POST /conversations/{id}/members",
