@@ -123,7 +123,10 @@ HANDLERS = {
         def handler(event, context):
             ctx = event["requestContext"]
             path = pathlib.Path(os.environ["MARKER_DIR"]) / ("gone-" + ctx["connectionId"])
-            path.write_text(json.dumps({"code": ctx["disconnectStatusCode"]}))
+            # whole or not at all: the test reads the marker as soon as it exists
+            partial = path.with_suffix(".partial")
+            partial.write_text(json.dumps({"code": ctx["disconnectStatusCode"]}))
+            os.replace(partial, path)
     """,
     "worker": """
         import json, os, pathlib
