@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from chat_api.deps import CurrentUser
 from chat_api.docs import errors, ok
-from chat_api.routes.conversations import ConversationId
+from chat_api.routes.conversations import ConversationId, PathId
 from parley.errors import NotFound
 from parley.models import Attachment, AttachmentDownload, RequestUpload, UploadGrant
 from parley.services import attachments
@@ -20,9 +19,7 @@ if TYPE_CHECKING:
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
-AttachmentId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Id")
-]
+AttachmentId = PathId
 
 
 def _attachments() -> Attachments:

@@ -22,9 +22,11 @@ from parley.services import conversations
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
-ConversationId = Annotated[
+PathId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Id")
 ]
+"""An id in a path: a conversation's, a message's, an attachment's."""
+ConversationId = PathId
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 """What a cursor is made of (URL-safe base64, unpadded: `parley.store.table.encode_cursor`).

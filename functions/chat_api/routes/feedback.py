@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from chat_api.deps import CurrentUser
 from chat_api.docs import errors, ok
-from chat_api.routes.conversations import ConversationId
+from chat_api.routes.conversations import ConversationId, PathId
 from parley.models import Feedback, RateReply
 from parley.services import reply_feedback
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
-MessageId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Id")
-]
+MessageId = PathId
 
 
 @router.put(
