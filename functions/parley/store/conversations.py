@@ -31,6 +31,7 @@ from parley.store.table import (
     decode_cursor,
     encode_cursor,
     member_sk,
+    query_items,
     user_pk,
 )
 
@@ -453,10 +454,4 @@ class ConversationRepository:
         args: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
         if keys_only:
             args["ProjectionExpression"] = "pk, sk"
-        items: list[dict[str, Any]] = []
-        while True:
-            response = self.table.query(**args)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return list(query_items(self.table, **args))

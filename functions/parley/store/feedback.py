@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from parley.errors import Conflict, ConversationNotFound
 from parley.ids import now_iso
 from parley.models import Feedback, Rating
-from parley.store.table import conv_pk, member_sk
+from parley.store.table import conv_pk, member_sk, query_items
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -196,15 +196,11 @@ class FeedbackRepository:
             "ConsistentRead": True,
         }
         found: dict[str, Feedback] = {}
-        while True:
-            response = self.table.query(**args)
-            for item in response.get("Items", []):
-                message_id = str(item["sk"]).removeprefix(feedback_sk(user_id))
-                if message_id in wanted:
-                    found[message_id] = _feedback(item)
-            if "LastEvaluatedKey" not in response:
-                return found
-            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for item in query_items(self.table, **args):
+            message_id = str(item["sk"]).removeprefix(feedback_sk(user_id))
+            if message_id in wanted:
+                found[message_id] = _feedback(item)
+        return found
 
 
 class _RatingMoved(Exception):

@@ -15,6 +15,8 @@ from parley.config import ChatTableSettings, get_settings
 from parley.errors import BadRequest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mypy_boto3_dynamodb.service_resource import Table
 
 
@@ -24,6 +26,16 @@ def chat_table() -> Table:
     settings = get_settings(ChatTableSettings)
     resource = boto3.resource("dynamodb", region_name=settings.aws_region)
     return resource.Table(settings.chat_table_name)
+
+
+def query_items(table: Table, **args: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query answers, page after page (`args` as for `Table.query`)."""
+    while True:
+        response = table.query(**args)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def user_pk(user_id: str) -> str:
