@@ -646,7 +646,10 @@ def cache_control_for(name: str) -> str:
 class SyncResult:
     files: int = 0
     immutable: int = 0
-    no_cache: int = 0
+
+    @property
+    def no_cache(self) -> int:
+        return self.files - self.immutable
 
 
 class _CognitoConfig(BaseModel):
@@ -726,32 +729,27 @@ def sync_frontend(
                 raise IntegrityError("refusing to sync: the bundle has an unsafe path", [name])
         files = {name: bundle.read(name) for name in names if name != SITE_CONFIG}
     files[SITE_CONFIG] = config
-    # The whole release first under its own prefix (what a rollback or an audit reads), then
-    # the live copy: hashed assets, other files, config.json, and index.html last.
-    for name in sorted(files):
+
+    def put(key: str, name: str, cache: str) -> None:
         s3.put_object(
             Bucket=site_bucket,
-            Key=f"{VERSIONS_PREFIX}{record.release_id}/{name}",
+            Key=key,
             Body=files[name],
-            ContentType=_content_type(name),
-            CacheControl=NO_CACHE,
-            ChecksumAlgorithm="SHA256",
-        )
-    for name in sorted(files, key=_live_order):
-        cache = cache_control_for(name)
-        s3.put_object(
-            Bucket=site_bucket,
-            Key=name,
-            Body=files[name],
-            ContentType=_content_type(name),
+            ContentType=mimetypes.guess_type(name)[0] or "application/octet-stream",
             CacheControl=cache,
             ChecksumAlgorithm="SHA256",
         )
+
+    # The whole release first under its own prefix (what a rollback or an audit reads), then
+    # the live copy: hashed assets, other files, config.json, and index.html last.
+    for name in sorted(files):
+        put(f"{VERSIONS_PREFIX}{record.release_id}/{name}", name, NO_CACHE)
+    for name in sorted(files, key=_live_order):
+        cache = cache_control_for(name)
+        put(name, name, cache)
         result.files += 1
         if cache == IMMUTABLE:
             result.immutable += 1
-        else:
-            result.no_cache += 1
     progress(
         f"synced {result.files} files to s3://{site_bucket} "
         f"({result.immutable} immutable, {result.no_cache} no-cache)"
@@ -762,10 +760,6 @@ def sync_frontend(
 def _live_order(name: str) -> tuple[bool, bool, bool, str]:
     """Hashed assets, then the other files, then config.json, then index.html."""
     return (name == "index.html", name == SITE_CONFIG, cache_control_for(name) != IMMUTABLE, name)
-
-
-def _content_type(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def invalidate_entry_points(
