@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from parley.auth import Identity, bearer_token, get_verifier
 from parley.bots import Provider, get_provider
 from parley.config import ApiSettings, get_settings
+from parley.gate import account_gate
 from parley.models import Profile
 from parley.profiles import profile_of
 from parley.store import Store, get_store
@@ -29,8 +30,11 @@ def provider() -> Provider:
 
 def authenticate(headers: dict[str, str]) -> Identity:
     """The caller, verified here even behind the gateway's JWT authorizer (defence in depth:
-    a route deployed without the authorizer still rejects every bad token)."""
-    return get_verifier().verify(bearer_token(headers.get("authorization")))
+    a route deployed without the authorizer still rejects every bad token); a disabled
+    account is refused like a bad token (`parley.gate`)."""
+    who = get_verifier().verify(bearer_token(headers.get("authorization")))
+    account_gate().check(who.sub)
+    return who
 
 
 def identity(request: Request) -> Identity:

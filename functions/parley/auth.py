@@ -30,6 +30,11 @@ ID_TOKEN_CLAIMS = ("email", "cognito:username")
 
 TokenUse = Literal["id", "access"]
 Required = Literal["id", "access", "any"]
+Role = Literal["admin", "member"]
+
+ROLE_CLAIM = "parley:role"
+"""Added to ID tokens by the pre-token-generation trigger from the user's Cognito groups."""
+ADMIN_ROLE = "admin"
 
 
 class TokenError(Unauthorized):
@@ -53,7 +58,13 @@ class Identity:
     email: str | None = None
     name: str | None = None
     username: str | None = None
+    role: Role = "member"
+    """From the verified token's `parley:role` claim; anything but `admin` (or none) is a member."""
     claims: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN_ROLE
 
 
 class JwksCache(jwt.PyJWKClient):
@@ -200,8 +211,14 @@ class CognitoVerifier:
             email=claims.get("email"),
             name=claims.get("name"),
             username=claims.get("cognito:username") or claims.get("username"),
+            role=role_of(claims),
             claims=claims,
         )
+
+
+def role_of(claims: dict[str, Any]) -> Role:
+    """The role a verified token's claims give: `admin` only for exactly that claim value."""
+    return "admin" if claims.get(ROLE_CLAIM) == ADMIN_ROLE else "member"
 
 
 def _reason(exc: jwt.PyJWTError) -> str:

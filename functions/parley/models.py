@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 MAX_CONTENT_CHARS = 32_000
@@ -86,6 +86,13 @@ class Conversation(ApiModel):
     role: MemberRole
     created_at: str
     updated_at: str
+    model: str | None = Field(
+        default=None,
+        description=(
+            "The catalog id of the model that writes the next reply (`GET /models`); null: "
+            "the environment's default"
+        ),
+    )
 
 
 class MessageAttachment(ApiModel):
@@ -117,6 +124,16 @@ class Message(ApiModel):
         ),
     )
     usage: Usage | None = None
+    model: str | None = Field(
+        default=None, description="A reply of the assistant: the catalog id of the model writing it"
+    )
+    cost_usd: float | None = Field(
+        default=None,
+        description=(
+            "A reply that ended: what it cost in USD, from its tokens and the catalog's prices "
+            "for its model"
+        ),
+    )
     attachments: list[MessageAttachment] | None = None
     """The files sent with a user's message (absent when there are none)."""
     created_at: str
@@ -156,6 +173,10 @@ class Profile(ApiModel):
     email: str
     name: str
     created_at: str
+    disabled: bool = False
+    """Set by an admin (`parley.admin`): every API refuses the user (`parley.gate`)."""
+    daily_token_quota: int | None = None
+    """An admin's override of the deployment's DAILY_TOKEN_QUOTA for this user (0: unlimited)."""
 
 
 class UsageToday(ApiModel):
@@ -164,6 +185,9 @@ class UsageToday(ApiModel):
     output_tokens: int
     daily_quota: int = Field(description="Tokens per UTC day; 0 means unlimited")
     remaining: int | None = Field(description="Tokens left today; null when unlimited")
+    cost_usd: float = Field(
+        default=0.0, description="What today's replies cost in USD (the catalog's prices)"
+    )
 
 
 class Limits(ApiModel):
@@ -183,6 +207,9 @@ class UsageCounts(ApiModel):
     output_tokens: int = Field(description="Tokens the model wrote in the user's replies")
     replies_stopped: int = Field(description="Replies the user asked for that were stopped")
     replies_failed: int = Field(description="Replies the user asked for that failed")
+    cost_usd: float = Field(
+        default=0.0, description="What the user's replies cost in USD (the catalog's prices)"
+    )
 
 
 class UsageDay(UsageCounts):
@@ -268,6 +295,32 @@ ExportFormat = Literal["md", "json"]
 ExportState = Literal["running", "ready", "failed", "expired"]
 
 
+ProviderKind = Literal["openai", "bedrock", "bedrock-agent", "local"]
+
+
+class ModelPrice(ApiModel):
+    input: float = Field(description="USD per million input tokens")
+    output: float = Field(description="USD per million output tokens")
+
+
+class ModelInfo(ApiModel):
+    """A model of the environment's catalog, as the app shows it."""
+
+    id: str
+    label: str
+    provider: ProviderKind
+    context_window: int = Field(description="Tokens the model reads and writes in one call")
+    max_output_tokens: int = Field(description="The longest reply, in tokens")
+    vision: bool = Field(description="True when the model sees attached images")
+    price: ModelPrice
+    default: bool = Field(description="True for the environment's default model")
+
+
+class ModelList(ApiModel):
+    items: list[ModelInfo] = Field(description="The models the caller may use, catalog order")
+    default: str = Field(description="The id of the environment's default model")
+
+
 class ExportStatus(ApiModel):
     """An export of a conversation's history (`POST /conversations/{id}/exports`)."""
 
@@ -289,13 +342,40 @@ class ExportStatus(ApiModel):
 
 
 # -- inputs ----------------------------------------------------------------------------------
+ModelId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+]
+"""A catalog model's id (`parley.catalog`)."""
+
+
 class CreateConversation(InputModel):
     title: Title | None = None
     kind: Kind = "assistant"
+    model: ModelId | None = Field(
+        default=None,
+        description="The catalog id of the model that answers (`GET /models`); default: the "
+        "environment's default",
+    )
 
 
 class UpdateConversation(InputModel):
-    title: Title
+    # At least one of the two: the document says so too.
+    model_config = ConfigDict(
+        **InputModel.model_config,
+        json_schema_extra={"anyOf": [{"required": ["title"]}, {"required": ["model"]}]},
+    )
+
+    title: Title | None = None
+    model: ModelId | None = Field(
+        default=None,
+        description="The catalog id of the model that writes the next reply (`GET /models`)",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateConversation:
+        if self.title is None and self.model is None:
+            raise ValueError("give a title, a model or both")
+        return self
 
 
 class PostMessage(InputModel):

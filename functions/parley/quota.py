@@ -53,8 +53,16 @@ class Quota:
         self.daily_tokens = daily_tokens
         self.max_output_tokens = max_output_tokens
 
+    def limit_for(self, user_id: str) -> int:
+        """The user's daily tokens: an admin's override (`parley.admin`) replaces the
+        deployment's quota; 0 is unlimited either way."""
+        profile = self.store.profiles.get(user_id)
+        override = profile.daily_token_quota if profile is not None else None
+        return self.daily_tokens if override is None else override
+
     def claim(self, user_id: str, conversation_id: str, reply_id: str, question: str) -> Claim:
         """Reserve a reply's tokens and its slot, or refuse before anything is stored."""
+        limit = self.limit_for(user_id)
         claim = Claim(
             user_id=user_id,
             conversation_id=conversation_id,
@@ -65,13 +73,13 @@ class Quota:
         try:
             self.store.usage.claim(
                 claim,
-                limit=self.daily_tokens,
+                limit=limit,
                 now=int(time.time()),
                 lock_seconds=REPLY_SLOT_SECONDS,
             )
         except ClaimRefused as refused:
             if refused.quota:
-                raise quota_exceeded(self.daily_tokens) from None
+                raise quota_exceeded(limit) from None
             raise Conflict(
                 "The assistant is still answering your last question here; "
                 "wait for it or stop it first"

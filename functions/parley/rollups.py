@@ -46,12 +46,15 @@ def counts_of(change: Change) -> tuple[str, Counts] | None:
         tokens_out=int(usage.get("output_tokens", 0)),
         stopped=int(status == "stopped"),
         failed=int(status == "failed"),
+        replies=1,
     )
 
 
 class UsageRollups:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._active: set[tuple[str, str]] = set()
+        """(user, day) this container has seen counted among the day's active users."""
 
     def apply(self, change: Change) -> None:
         found = counts_of(change)
@@ -62,6 +65,14 @@ class UsageRollups:
         day = str(change.new["created_at"])[:10]
         message_id = change.sk.removeprefix("MSG#")
         self.store.rollups.count_once(message_id, user_id, day, counts)
+        # Each user once among the day's active users (the admin console's totals). Tried
+        # after the count whether or not it was new, so a retry after a failure in between
+        # still counts them; the flag it sets makes it idempotent, this set makes it cheap.
+        if (user_id, day) not in self._active:
+            self.store.rollups.mark_active(user_id, day)
+            self._active.add((user_id, day))
+            if len(self._active) > 100_000:
+                self._active.clear()
 
 
 # -- reading ---------------------------------------------------------------------------------

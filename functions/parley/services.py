@@ -40,6 +40,7 @@ from parley.export_job import ExportJob
 from parley.exports import LINK_SECONDS as EXPORT_LINK_SECONDS
 from parley.exports import Exports
 from parley.feedback import ReplyFeedback
+from parley.gate import account_gate
 from parley.maintenance import Maintenance, connection_alive
 from parley.posting import MessagePipeline
 from parley.quota import Quota
@@ -194,6 +195,7 @@ def rooms() -> Rooms:
         presence=presence(),
         pipeline=_pipeline_with_files(settings),
         dispatch=invoke_worker,
+        gate=account_gate(),
     )
 
 

@@ -148,7 +148,7 @@ def test_usage_rollups_count_messages_tokens_stops_and_failures(
     say(store, chat.id, me)
     change_feed.drain()
     day, month = today_and_month(store, me)
-    expected = Counts(messages=4, tokens_in=18, tokens_out=21, stopped=1, failed=1)
+    expected = Counts(messages=4, tokens_in=18, tokens_out=21, stopped=1, failed=1, replies=3)
     assert day == expected
     assert month == expected
     assert store.rollups.day_and_month(other.id, DAY) == (Counts(), Counts())
@@ -171,7 +171,7 @@ def test_a_redelivered_batch_counts_usage_once(
     feed.invoke = recording
     feed.drain()
     once = today_and_month(store, me)
-    assert once[0] == Counts(messages=2, tokens_in=7, tokens_out=11)
+    assert once[0] == Counts(messages=2, tokens_in=7, tokens_out=11, replies=1)
 
     # Lambda retries a whole batch after a failure; two retries may even overlap.
     for event in batches:

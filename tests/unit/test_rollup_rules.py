@@ -67,9 +67,9 @@ def test_a_users_message_counts_one_for_its_author() -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        ("complete", Counts(tokens_in=7, tokens_out=3)),
-        ("stopped", Counts(tokens_in=7, tokens_out=3, stopped=1)),
-        ("failed", Counts(tokens_in=7, tokens_out=3, failed=1)),
+        ("complete", Counts(tokens_in=7, tokens_out=3, replies=1)),
+        ("stopped", Counts(tokens_in=7, tokens_out=3, stopped=1, replies=1)),
+        ("failed", Counts(tokens_in=7, tokens_out=3, failed=1, replies=1)),
     ],
 )
 def test_a_reply_counts_when_it_leaves_streaming(status: str, expected: Counts) -> None:
@@ -86,7 +86,7 @@ def test_a_reply_counts_when_it_leaves_streaming(status: str, expected: Counts) 
 
 def test_a_reply_without_usage_counts_its_ending_only() -> None:
     ended = {**reply("failed"), "usage": None}
-    assert counts_of(change("MODIFY", reply("streaming"), ended)) == ("asker", Counts(failed=1))
+    assert counts_of(change("MODIFY", reply("streaming"), ended)) == ("asker", Counts(failed=1, replies=1))
 
 
 def test_the_projection_counts_once_per_message_even_at_once(fast_store: Store) -> None:
@@ -106,7 +106,7 @@ def test_the_projection_counts_once_per_message_even_at_once(fast_store: Store) 
     )
     rollups.apply(ended)
     rollups.apply(ended)
-    expected = Counts(messages=1, tokens_in=5, tokens_out=2, stopped=1)
+    expected = Counts(messages=1, tokens_in=5, tokens_out=2, stopped=1, replies=1)
     assert fast_store.rollups.day_and_month(user, DAY) == (expected, expected)
     assert fast_store.rollups.day_and_month(user, "2026-12-31") == (Counts(), expected)
     assert fast_store.rollups.day_and_month(user, "2026-11-30") == (Counts(), Counts())

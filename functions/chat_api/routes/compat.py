@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from chat_api.deps import store
 from parley.auth import Identity, TokenError, bearer_token, get_verifier
 from parley.errors import BadRequest, ConversationNotFound, InvalidInput, NotFound
+from parley.gate import account_gate
 from parley.models import (
     MAX_CONTENT_CHARS,
     ChatError,
@@ -48,9 +49,11 @@ def caller(headers: dict[str, str]) -> Identity:
     try:
         raw = headers.get("id_token")
         token = raw if raw is not None else bearer_token(headers.get("authorization"))
-        return get_verifier().verify(token, require="id")
+        who = get_verifier().verify(token, require="id")
     except TokenError as exc:
         raise exc.as_kind("id_token") from None
+    account_gate().check(who.sub)
+    return who
 
 
 def parse(body: str | None) -> ChatRequest:

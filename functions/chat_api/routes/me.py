@@ -42,7 +42,9 @@ To = Annotated[
     responses={**ok(200, Me, "Profile and usage"), **errors()},
 )
 def get_me(me: CurrentProfile) -> Me:
-    usage = usage_today(store(), me.id, settings().daily_token_quota)
+    override = me.daily_token_quota  # an admin's, replacing the deployment's quota
+    quota = settings().daily_token_quota if override is None else override
+    usage = usage_today(store(), me.id, quota)
     limits = Limits(message_chars=settings().budget.message_chars)
     return Me(
         id=me.id,

@@ -24,9 +24,13 @@ def connect(
     """Record who is on this connection, with the name of their profile (typing and presence
     show it; a token's name is user-writable) and when their token expires; answer with the
     `parley` subprotocol the client offered (a browser drops a connection whose server picks no
-    offered subprotocol). A user with too many connections open is refused with 429."""
+    offered subprotocol). A user with too many connections open is refused with 429, a disabled
+    one (`parley.gate`; the profile is read strongly) with 403."""
     who = caller(event)
-    profile = store.profiles.get(who.user_id)
+    profile = store.profiles.get(who.user_id, consistent=True)
+    if profile is not None and profile.disabled:
+        logger.info("connect refused", extra={"reason": "account disabled"})
+        return {"statusCode": 403}
     name = profile.name if profile is not None else display_name(who.name)
     try:
         connections.connect(

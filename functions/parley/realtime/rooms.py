@@ -9,7 +9,7 @@ sender; nothing is stored for a refused frame.
 Before any of that, each action passes the connection's guard (one conditional write): over its
 rate it is refused with `rate_limited` and the socket stays open; once the token the connection
 was opened with has expired, it is refused with `unauthorized` and the connection is closed (the
-app refreshes its token and reconnects).
+app refreshes its token and reconnects); so is every action of a disabled user (`parley.gate`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from parley import access
 from parley.errors import AssistantUnavailable, ParleyError
 from parley.errors import RateLimited as TooFast
+from parley.gate import AccountDisabled
 from parley.profiles import profile_of
 from parley.realtime.metrics import record_broadcast
 from parley.realtime.protocol import (
@@ -53,6 +54,7 @@ from parley.store.connections import (
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+    from parley.gate import AccountGate
     from parley.jobs import ReplyJob
     from parley.posting import Dispatch, MessagePipeline
     from parley.realtime.events import Caller
@@ -99,7 +101,10 @@ class Rooms:
         presence: LivePresence,
         pipeline: MessagePipeline,
         dispatch: Dispatch,
+        gate: AccountGate | None = None,
     ) -> None:
+        self.gate = gate
+        """The disabled check of every action (`parley.gate`); None: not checked (tests)."""
         self.store = store
         self.connections = connections
         self.broadcaster = broadcaster
@@ -233,6 +238,10 @@ class Rooms:
         except RateLimited as limited:
             wait = max(1, round(limited.retry_after))
             raise TooFast(f"Too many {action.action} actions; try again in {wait} s") from None
+        if self.gate is not None and self.gate.disabled(who.user_id):
+            self._error(who, "unauthorized", AccountDisabled.default_message, action.action)
+            self.broadcaster.close(who.connection_id)
+            return False
         return True
 
     def _broadcast(

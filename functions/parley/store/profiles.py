@@ -6,7 +6,7 @@ written before the rule, or by hand, is shown the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -53,26 +53,39 @@ class ProfileRepository:
                 return existing
         return profile
 
-    def get(self, user_id: str) -> Profile | None:
-        item = self.table.get_item(Key={"pk": user_pk(user_id), "sk": "PROFILE"}).get("Item")
+    def get(self, user_id: str, *, consistent: bool = False) -> Profile | None:
+        item = self.table.get_item(
+            Key={"pk": user_pk(user_id), "sk": "PROFILE"}, ConsistentRead=consistent
+        ).get("Item")
         if item is None:
             return None
-        return Profile(
-            id=user_id,
-            email=str(item["email"]),
-            name=display_name(str(item.get("name") or item["email"])),
-            created_at=str(item["created_at"]),
-        )
+        return _profile(user_id, item)
+
+    def is_disabled(self, user_id: str) -> bool:
+        """Whether an admin disabled the user: one strongly consistent read of one attribute."""
+        item = self.table.get_item(
+            Key={"pk": user_pk(user_id), "sk": "PROFILE"},
+            ProjectionExpression="disabled",
+            ConsistentRead=True,
+        ).get("Item")
+        return bool((item or {}).get("disabled"))
 
     def find_by_email(self, email: str) -> Profile | None:
         response = self.table.query(
             IndexName="GSI2", KeyConditionExpression=Key("gsi2pk").eq(email_pk(email)), Limit=1
         )
         for item in response.get("Items", []):
-            return Profile(
-                id=str(item["pk"]).removeprefix("USER#"),
-                email=str(item["email"]),
-                name=display_name(str(item.get("name") or item["email"])),
-                created_at=str(item["created_at"]),
-            )
+            return _profile(str(item["pk"]).removeprefix("USER#"), item)
         return None
+
+
+def _profile(user_id: str, item: dict[str, Any]) -> Profile:
+    quota = item.get("daily_token_quota")
+    return Profile(
+        id=user_id,
+        email=str(item["email"]),
+        name=display_name(str(item.get("name") or item["email"])),
+        created_at=str(item["created_at"]),
+        disabled=bool(item.get("disabled")),
+        daily_token_quota=None if quota is None else int(quota),
+    )
