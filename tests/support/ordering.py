@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 LONGEST_FIRST = (
-    "tests/e2e/test_browser.py",
+    "tests/e2e/test_browser_1.py",
+    "tests/e2e/test_browser_2.py",
     "tests/integration/test_http_schemathesis.py",
     "tests/integration/test_stack_e2e.py",
     "tests/infra/test_terraform_modules.py",

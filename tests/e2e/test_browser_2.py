@@ -1,0 +1,14 @@
+"""The browser suite's second half (`tests/e2e/browser.py`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.browser import needs_browser, run_shard
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@needs_browser
+def test_browser_suite_second_half() -> None:
+    run_shard(2)
