@@ -128,7 +128,15 @@ def _start_beside(command: str, log: Path) -> tuple[subprocess.Popen[bytes], Pat
 
 MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (module under functions/, the tests that cover it): one line per module.
-    ("parley/auth.py", ("tests/unit/test_core_auth.py", "tests/unit/test_realtime_authorizer.py")),
+    (
+        "parley/auth.py",
+        (
+            "tests/unit/test_core_auth.py",
+            "tests/unit/test_realtime_authorizer.py",
+            "tests/unit/test_gate.py",
+        ),
+    ),
+    ("parley/gate.py", ("tests/unit/test_gate.py",)),
     (
         "parley/access.py",
         (

@@ -140,6 +140,11 @@ class WorkerSettings(RoomSettings, ModelSettings):
     """`bot_worker`: rooms and the model."""
 
 
+class AdminSettings(ConnectionSettings, ChatTableSettings, AuthSettings, QuotaSettings):
+    """`admin_api`: the pool it manages, the tables, the management API (closing a disabled
+    user's sockets) and the deployment's quota (what an override replaces)."""
+
+
 class ApiSettings(RoomSettings, AuthSettings, ModelSettings):
     """`chat_api`: everything it reads (it writes replies in process and broadcasts them)."""
 

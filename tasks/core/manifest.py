@@ -50,7 +50,8 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY
 _ROUTE = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/[A-Za-z0-9_.{}/+-]*)$")
 _RESOURCE = re.compile(
     r"^(\*|table:[a-z_]+|index:[a-z_]+/[A-Za-z0-9_]+|function:[a-z_]+|websocket:manage"
-    r"|ssm:[a-z_]+|bedrock:(model|agent)|sqs:[a-z_]+|bucket:[a-z_]+|statemachine:[a-z_]+)$"
+    r"|ssm:[a-z_]+|bedrock:(model|agent)|sqs:[a-z_]+|bucket:[a-z_]+|statemachine:[a-z_]+"
+    r"|userpool:main)$"
 )
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z]+$")
 _HANDLER = re.compile(r"^(?P<package>[a-z_][a-z0-9_]*)(\.[a-z_][a-z0-9_]*)*\.(?P<func>[a-z_]\w*)$")
@@ -166,6 +167,19 @@ class Triggers(_Strict):
 class Permission(_Strict):
     resource: str
     actions: Annotated[list[str], Field(min_length=1)]
+    leading_keys: (
+        Annotated[list[Annotated[str, Field(pattern=r"^[A-Z0-9#]+\*?$")]], Field(min_length=1)]
+        | None
+    ) = None
+    """A table's items these actions are limited to, by partition key (`USER#*`, `AUDIT`):
+    IAM's `dynamodb:LeadingKeys` condition."""
+
+    @model_validator(mode="after")
+    def _leading_keys_on_tables(self) -> Permission:
+        if self.leading_keys is not None and not self.resource.startswith("table:"):
+            raise ValueError("leading_keys applies to a table:<t> resource only")
+        return self
+
 
     @field_validator("resource")
     @classmethod
@@ -173,7 +187,8 @@ class Permission(_Strict):
         if not _RESOURCE.match(value):
             raise ValueError(
                 "must be '*', table:<t>, index:<t>/<index>, function:<name>, websocket:manage, "
-                "ssm:<name>, sqs:<name>, bucket:<name>, statemachine:<name> or bedrock:model|agent"
+                "ssm:<name>, sqs:<name>, bucket:<name>, statemachine:<name>, userpool:main "
+                "or bedrock:model|agent"
             )
         return value
 

@@ -61,6 +61,10 @@ OPERATION_ACTIONS: dict[str, tuple[str, ...]] = {
     "generate_presigned_post": ("s3:PutObject", "s3:PutObjectTagging"),
     "put_object_tagging": ("s3:PutObjectTagging",),
     "delete_object": ("s3:DeleteObject",),
+    "list_users": ("cognito-idp:ListUsers",),
+    "admin_disable_user": ("cognito-idp:AdminDisableUser",),
+    "admin_enable_user": ("cognito-idp:AdminEnableUser",),
+    "admin_user_global_sign_out": ("cognito-idp:AdminUserGlobalSignOut",),
 }
 # Library classes that make AWS calls for the code (operation as in OPERATION_ACTIONS).
 LIBRARY_OPERATIONS: dict[tuple[str, str], str] = {

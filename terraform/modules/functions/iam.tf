@@ -39,6 +39,8 @@ locals {
       "bucket:uploads"      = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
       "bucket:exports"      = var.exports_bucket_arn == null ? [] : [var.exports_bucket_arn, "${var.exports_bucket_arn}/*"]
       "statemachine:export" = var.export_state_machine_arn == null ? [] : [var.export_state_machine_arn]
+      # The user pool admin_api manages (its users' status and sign-out), nothing else.
+      "userpool:main" = var.refs.user_pool_id == "" ? [] : ["arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/${var.refs.user_pool_id}"]
       "*"                   = ["*"]
     },
   )
@@ -95,12 +97,19 @@ locals {
             StringEquals = { "kms:ViaService" = "ssm.${local.region}.amazonaws.com" }
           }
         } if contains([for p in f.permissions : p.resource], "ssm:model_api_key") && var.refs.model_api_key_parameter != ""],
-        [for index, p in f.permissions : {
-          Sid      = "Manifest${index}"
-          Effect   = "Allow"
-          Action   = p.actions
-          Resource = local.resource_arns[p.resource]
-        } if length(local.resource_arns[p.resource]) > 0],
+        # leading_keys: the items' partition keys the actions are limited to (a table's
+        # dynamodb:LeadingKeys), e.g. admin_api may put audit entries and never change one.
+        [for index, p in f.permissions : merge(
+          {
+            Sid      = "Manifest${index}"
+            Effect   = "Allow"
+            Action   = p.actions
+            Resource = local.resource_arns[p.resource]
+          },
+          p.leading_keys == null ? {} : {
+            Condition = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = p.leading_keys } }
+          },
+        ) if length(local.resource_arns[p.resource]) > 0],
       )
     }
   }

@@ -81,8 +81,9 @@ locals {
 
       permissions = [
         for p in try(f.permissions, []) : {
-          resource = p.resource
-          actions  = p.actions
+          resource     = p.resource
+          actions      = p.actions
+          leading_keys = try(p.leading_keys, null)
         }
       ]
     }
