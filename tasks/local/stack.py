@@ -32,6 +32,11 @@ MODELS = ("scripted", "local", "openai", "bedrock")
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Parley-demo-2026!"  # noqa: S105 - moto's local demo user, printed on purpose
 DEMO_NAME = "Demo User"
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "Parley-admin-2026!"  # noqa: S105 - moto's local admin user, printed on purpose
+ADMIN_NAME = "Admin User"
+ADMIN_GROUP = "admins"
+"""The Cognito group whose members are admins (terraform/modules/auth makes it in AWS)."""
 STATE_FILE = "moto.pickle"
 DEMO_MODEL = "SmolLM2-135M-Instruct"
 """The tiny local model `--model local` runs; the app says answers come from it."""
@@ -286,6 +291,7 @@ class LocalStack:
 
         # moto runs the post-confirmation trigger for the demo user before this returns.
         self._create_demo_user(cognito)
+        self._create_admin_user(cognito)
         if self._moto.restored:  # the WebSocket connections of the last run are gone
             clear_table(
                 session.client("dynamodb", endpoint_url=moto_url), resources.connections_table
@@ -315,6 +321,7 @@ class LocalStack:
             "motoUrl": moto_url,
             "modelUrl": model_url,
             "demoUser": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+            "adminUser": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "group": ADMIN_GROUP},
             "model": model_label,
             "logDir": str(cfg.log_dir),
             "lambdaUrl": endpoints.lambda_url,
@@ -397,6 +404,9 @@ class LocalStack:
 
         env = {f"AWS_ENDPOINT_URL_{name}": moto_url for name in SERVICE_ENDPOINTS}
         env.update({"AWS_REGION": region, "AWS_DEFAULT_REGION": region})
+        # A disabled account is refused within 1 s here (60 s at most in AWS, 30 by default):
+        # stricter, so a disable is seen at once by the tests and the app (parley.gate).
+        env["ACCOUNT_CHECK_SECONDS"] = "1"
         if self.config.model == "bedrock":
             for name in (
                 "AWS_ACCESS_KEY_ID",
@@ -434,6 +444,32 @@ class LocalStack:
             Password=DEMO_PASSWORD,
             Permanent=True,
         )
+
+    def _create_admin_user(self, cognito: Any) -> None:
+        """The admin console's user: a member of the `admins` group (the pre-token-generation
+        trigger gives its ID tokens `parley:role` = `admin`). Kept when restored."""
+        pool = self.resources.user_pool_id
+        with contextlib.suppress(cognito.exceptions.GroupExistsException):
+            cognito.create_group(
+                GroupName=ADMIN_GROUP, UserPoolId=pool, Description="Parley administrators"
+            )
+        try:
+            cognito.admin_get_user(UserPoolId=pool, Username=ADMIN_EMAIL)
+        except cognito.exceptions.UserNotFoundException:
+            cognito.admin_create_user(
+                UserPoolId=pool,
+                Username=ADMIN_EMAIL,
+                UserAttributes=[
+                    {"Name": "email", "Value": ADMIN_EMAIL},
+                    {"Name": "email_verified", "Value": "true"},
+                    {"Name": "name", "Value": ADMIN_NAME},
+                ],
+                MessageAction="SUPPRESS",
+            )
+            cognito.admin_set_user_password(
+                UserPoolId=pool, Username=ADMIN_EMAIL, Password=ADMIN_PASSWORD, Permanent=True
+            )
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=ADMIN_EMAIL, GroupName=ADMIN_GROUP)
 
     def _start_streams(
         self, manifest: Any, session: Any, moto_url: str, resources: Any, sqs: Any
@@ -565,6 +601,8 @@ def summary(info: dict[str, Any]) -> str:
             "Parley is running locally — open the app:",
             f"  app          {info['appUrl']}",
             f"  sign in as   {demo['email']} / {demo['password']}",
+            f"  admin        {info['adminUser']['email']} / {info['adminUser']['password']}"
+            f"  (group {info['adminUser']['group']}: the admin console at /admin)",
             f"  mailbox      {info['mailboxUrl']}  (the codes Cognito would e-mail)",
             f"  data         {data_line(info['data'])}",
             f"  assistant    {info['model']}"

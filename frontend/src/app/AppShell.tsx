@@ -9,6 +9,7 @@ import { Icon } from "@/components/ui/Icon";
 import { ThemeToggle } from "@/components/ui/ThemeToggle";
 import type { AppConfig, MfaMode } from "@/config/config";
 import { AccountMenu } from "@/features/account/components/AccountMenu";
+import { AdminConsole } from "@/features/admin/components/AdminConsole";
 import type { TwoStepAccount } from "@/features/auth/api/cognito";
 import { ConversationSidebar } from "@/features/conversations/components/ConversationSidebar";
 import { useConversationEvents } from "@/features/conversations/hooks/useConversationEvents";
@@ -23,6 +24,8 @@ export interface ShellUser {
   id: string;
   email: string;
   name: string;
+  /** From the ID token: an admin sees the admin console's link (the API checks every call). */
+  role?: "admin" | "member";
 }
 
 /** The signed-in app: one HTTP client, one WebSocket and one query cache per user. */
@@ -80,6 +83,7 @@ function Layout({
   const localPart = user.email.split("@")[0] ?? "";
   const name = me.data ? me.data.name || user.name || localPart : user.name || (me.isError ? localPart : null);
   const activeId = route.name === "conversation" ? route.id : null;
+  const isAdmin = user.role === "admin";
   return (
     <div className={`shell ${menuOpen ? "menu-open" : ""}`}>
       <a className="skip-link" href="#main">
@@ -100,7 +104,7 @@ function Layout({
         <ConnectionBadge state={connection} />
         <span className="topbar-spacer" />
         <ThemeToggle />
-        <AccountMenu label={name === null ? "" : name || user.email} email={user.email} activity={me.data?.activity} twoStep={twoStep} />
+        <AccountMenu label={name === null ? "" : name || user.email} email={user.email} activity={me.data?.activity} twoStep={twoStep} admin={isAdmin} />
         <button type="button" className="btn btn-ghost" onClick={onSignOut}>
           Sign out
         </button>
@@ -114,6 +118,15 @@ function Layout({
           <ConversationPage key={activeId} conversationId={activeId} />
         ) : route.name === "new" ? (
           <NewChatPage />
+        ) : route.name === "admin" ? (
+          isAdmin ? (
+            <AdminConsole view={route.view} userId={route.id} />
+          ) : (
+            <div className="welcome">
+              <h1>Not available</h1>
+              <p className="muted">The admin console is for administrators.</p>
+            </div>
+          )
         ) : (
           <div className="welcome">
             <h1 className={name === null ? "pending" : undefined}>Welcome{name ? `, ${name}` : ""}</h1>

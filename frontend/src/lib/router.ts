@@ -5,10 +5,22 @@ import { useSyncExternalStore } from "react";
  * app without rewrite rules and a reload keeps the open conversation.
  */
 /** `message`: a message to open the conversation at (a search result). */
-export type Route = { name: "home" } | { name: "new" } | { name: "conversation"; id: string; message?: string };
+export type Route =
+  | { name: "home" }
+  | { name: "new" }
+  | { name: "conversation"; id: string; message?: string }
+  /** The admin console (`#/admin`, `#/admin/totals`, `#/admin/audit`, `#/admin/u/<id>`). */
+  | { name: "admin"; view: AdminView; id?: string };
+
+export type AdminView = "users" | "user" | "totals" | "audit";
 
 export function parseRoute(hash: string): Route {
   if (hash === "#/new") return { name: "new" };
+  const admin = /^#\/admin(?:\/(totals|audit|u\/([0-9A-Za-z-]{1,128})))?\/?$/.exec(hash);
+  if (admin) {
+    if (admin[2]) return { name: "admin", view: "user", id: admin[2] };
+    return { name: "admin", view: (admin[1] as AdminView | undefined) ?? "users" };
+  }
   const match = /^#\/c\/([0-9A-Za-z_-]{1,64})(?:\/m\/([0-9A-Za-z_-]{1,64}))?$/.exec(hash);
   if (!match) return { name: "home" };
   return match[2] ? { name: "conversation", id: match[1]!, message: match[2] } : { name: "conversation", id: match[1]! };
@@ -16,6 +28,10 @@ export function parseRoute(hash: string): Route {
 
 export function hrefFor(route: Route): string {
   if (route.name === "new") return "#/new";
+  if (route.name === "admin") {
+    if (route.view === "user" && route.id) return `#/admin/u/${route.id}`;
+    return route.view === "users" || route.view === "user" ? "#/admin" : `#/admin/${route.view}`;
+  }
   if (route.name === "conversation" && route.message) return `#/c/${route.id}/m/${route.message}`;
   return route.name === "conversation" ? `#/c/${route.id}` : "#/";
 }

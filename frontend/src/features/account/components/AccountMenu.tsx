@@ -8,6 +8,7 @@ import { UsageChart } from "@/features/account/components/UsageChart";
 import { Spinner } from "@/components/ui/Spinner";
 import type { MfaMode } from "@/config/config";
 import type { TwoStepAccount } from "@/features/auth/api/cognito";
+import { hrefFor } from "@/lib/router";
 
 function tokens(counts: { inputTokens: number; outputTokens: number }): string {
   return (counts.inputTokens + counts.outputTokens).toLocaleString();
@@ -25,11 +26,14 @@ export function AccountMenu({
   email,
   activity,
   twoStep,
+  admin = false,
 }: {
   label: string;
   email: string;
   activity: Activity | undefined;
   twoStep?: { mode: MfaMode; account: TwoStepAccount };
+  /** An admin (the ID token's role): the menu links the admin console. */
+  admin?: boolean;
 }) {
   const [open, setOpen] = useState(false);
   const panelId = useId();
@@ -72,6 +76,13 @@ export function AccountMenu({
       {open && (
         <section id={panelId} className="account-panel" aria-label="My account">
           <p className="small muted">Signed in as {email}</p>
+          {admin && (
+            <p>
+              <a href={hrefFor({ name: "admin", view: "users" })} onClick={() => setOpen(false)}>
+                Admin console
+              </a>
+            </p>
+          )}
           <h2 className="account-heading">My activity</h2>
           {activity ? (
             <dl className="account-figures">

@@ -14,6 +14,8 @@ export interface SignedInUser {
   id: string;
   email: string;
   name: string;
+  /** The ID token's `parley:role` (from the Cognito `admins` group): shows the admin console's link. The API is the guard. */
+  role?: "admin" | "member";
 }
 
 /** What signing in led to: a session, or a second step the user must complete. */
@@ -126,7 +128,8 @@ export function toAuthError(error: unknown, context: PasswordContext = {}): Auth
 function userFromSession(session: CognitoUserSession): SignedInUser {
   const claims = session.getIdToken().decodePayload() as Record<string, unknown>;
   // No name claim: an empty name, never a guess from the e-mail (the profile's name comes later).
-  return { id: String(claims.sub ?? ""), email: String(claims.email ?? ""), name: String(claims.name ?? "") };
+  const role = claims["parley:role"] === "admin" ? "admin" : "member";
+  return { id: String(claims.sub ?? ""), email: String(claims.email ?? ""), name: String(claims.name ?? ""), role };
 }
 
 /**
