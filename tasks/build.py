@@ -11,6 +11,7 @@ from invoke.tasks import task
 
 from tasks.core.artifacts import Builder, BuildError, digest_inputs, sha256_file
 from tasks.core.artifacts import clean as clean_dist
+from tasks.core.catalog import CatalogError, check_catalogs
 from tasks.core.manifest import ROOT, Architecture, ManifestError, load_manifest
 
 FRONTEND = ROOT / "frontend"
@@ -31,11 +32,12 @@ def build(c: Context, arch: str = "", frontend: bool = True) -> None:
     archs = [cast(Architecture, arch)] if arch else None
     try:
         manifest = load_manifest()
+        check_catalogs()  # the environments' models: read by Terraform, not packed
         bundle = None
         if frontend and (FRONTEND / "package.json").exists():
             bundle = _build_frontend(c)
         Builder(manifest).build(architectures=archs, frontend_bundle=bundle)
-    except (BuildError, ManifestError) as exc:
+    except (BuildError, ManifestError, CatalogError) as exc:
         raise Exit(f"build failed: {exc}", code=1) from None
 
 

@@ -59,6 +59,11 @@ def lint(c: Context) -> None:
         ("zizmor", "zizmor --offline --no-progress .github/workflows"),
         # Amazon States Language: every state machine definition, with asl-validator.
         ("asl-validator", "invoke check-workflows"),
+        # The model catalogs (terraform/envs/<env>/models.yaml, tasks/local/models.yaml).
+        (
+            "model catalogs",
+            f"{sys.executable} -c 'from tasks.core.catalog import main; raise SystemExit(main())'",
+        ),
     ]
     if _has_frontend():
         steps.append(("frontend lint", "npm --prefix frontend run --silent lint"))

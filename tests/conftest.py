@@ -13,7 +13,7 @@ from tasks.local.scripted_model import ScriptedModel
 from tasks.local.streams import StreamPoller
 from tests.support.change_feed import in_process_feed
 from tests.support.cognito import TestUser, create_user
-from tests.support.environment import clear_parley_caches, function_env
+from tests.support.environment import clear_parley_caches, function_env, store_scripted_catalog
 from tests.support.moto_server import MotoServer
 from tests.support.ordering import longest_first
 from tests.support.tokens import JwksServer, SigningKey, TokenFactory, moto_signing_key
@@ -69,6 +69,7 @@ def parley_env(
     env = function_env(aws, model_base_url=scripted_model.base_url)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    store_scripted_catalog(aws, scripted_model.base_url)
     clear_parley_caches()
     yield env
     clear_parley_caches()

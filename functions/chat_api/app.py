@@ -25,6 +25,7 @@ from chat_api.routes import (
     me,
     members,
     messages,
+    models,
     search,
 )
 from parley.observability import lambda_handler
@@ -40,6 +41,7 @@ for module in (
     attachments,
     exports,
     search,
+    models,
     compat,
 ):
     app.include_router(module.router)

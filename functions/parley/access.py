@@ -63,6 +63,12 @@ def require_may_rename(record: ConversationRecord, member: Member) -> None:
         raise Forbidden("Only the owner can rename a group conversation")
 
 
+def require_may_choose_model(record: ConversationRecord, member: Member) -> None:
+    """Who picks the model that answers: anyone in their own chat, the owner in a room."""
+    if record.kind == "group" and member.role != "owner":
+        raise Forbidden("Only the owner can choose a group conversation's model")
+
+
 def require_may_invite(record: ConversationRecord, member: Member, member_count: int) -> None:
     """Checked before the invited address is looked up: who may not invite learns nothing."""
     if record.kind != "group":

@@ -46,8 +46,9 @@ from parley.store.attachments import AttachmentRecord
 from parley.store.uploads import object_key, parse_key
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
+    from parley.catalog import Catalog
     from parley.changes import Change
     from parley.models import Message
     from parley.store import Store
@@ -139,6 +140,9 @@ class Attachments:
         self.bucket = bucket
         self.limits = limits
         self.sees_images = sees_images
+        self.catalog: Callable[[], Catalog] | None = None
+        """The environment's models: whether the assistant sees an image is then the
+        conversation's model's `vision` (`parley.catalog`), not `sees_images`."""
 
     # -- 1. grant --------------------------------------------------------------------------------
     def grant(
@@ -180,8 +184,14 @@ class Attachments:
             url=post.url,
             fields=post.fields,
             expires_at=expires,
-            assistant_sees_images=self.sees_images,
+            assistant_sees_images=self._sees_images(conversation_id),
         )
+
+    def _sees_images(self, conversation_id: str) -> bool:
+        if self.catalog is None:
+            return self.sees_images
+        record = self.store.conversations.record(conversation_id)
+        return self.catalog().for_conversation(record.model).vision
 
     def status(self, user_id: str, conversation_id: str, attachment_id: str) -> Attachment:
         access.membership(self.store, conversation_id, user_id)
@@ -266,8 +276,12 @@ class Attachments:
         expires = iso(datetime.now(UTC) + timedelta(seconds=DOWNLOAD_SECONDS))
         return AttachmentDownload(url=url, expires_at=expires, name=record.name)
 
-    def contents(self, messages: Sequence[Message]) -> dict[str, AttachmentContent]:
-        """What the model reads of the attachments of `messages` (one conversation's)."""
+    def contents(
+        self, messages: Sequence[Message], *, images: bool | None = None
+    ) -> dict[str, AttachmentContent]:
+        """What the model reads of the attachments of `messages` (one conversation's); the
+        question's images only when `images` (default: `sees_images`)."""
+        images = self.sees_images if images is None else images
         wanted = [a.id for m in messages for a in m.attachments or ()]
         if not wanted:
             return {}
@@ -280,7 +294,7 @@ class Attachments:
             if record.status != "ready":
                 continue
             data = None
-            if record.kind == "image" and self.sees_images and record.id in seen:
+            if record.kind == "image" and images and record.id in seen:
                 try:
                     data = self.bucket.read(
                         record.object_key, max_bytes=self.limits.image_bytes

@@ -16,12 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from parley import access
-from parley.errors import MemberNotFound, UserNotFound
+from parley.errors import BadRequest, MemberNotFound, UserNotFound
 from parley.realtime.protocol import ConversationAdded, ConversationRemoved, ConversationUpdated
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
+    from parley.catalog import Catalog
     from parley.models import Conversation, Kind, Member, Profile
     from parley.realtime.protocol import _Event
     from parley.store import Store
@@ -38,15 +39,73 @@ class RoomPresence:
 
 
 class Conversations:
-    def __init__(self, store: Store, presence: RoomPresence | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        presence: RoomPresence | None = None,
+        catalog: Callable[[], Catalog] | None = None,
+    ) -> None:
         self.store = store
         self.presence = presence or RoomPresence()
+        self.catalog = catalog
+        """The environment's models (`parley.catalog`); None: conversations name no model."""
 
-    def create(self, owner: Profile, *, kind: Kind, title: str | None) -> Conversation:
-        """Create it, and tell the owner's open connections, so their other devices list it."""
-        created = self.store.conversations.create(owner, kind=kind, title=title)
+    def create(
+        self,
+        owner: Profile,
+        *,
+        kind: Kind,
+        title: str | None,
+        model: str | None = None,
+        groups: Sequence[str] = (),
+    ) -> Conversation:
+        """Create it with the model asked for (one the owner may use) or the default, and tell
+        the owner's open connections, so their other devices list it."""
+        chosen = self._model(model, groups)
+        created = self.store.conversations.create(owner, kind=kind, title=title, model=chosen)
         self.presence.tell({owner.id: ConversationAdded(conversation=created)})
         return created
+
+    def update(
+        self,
+        conversation_id: str,
+        user_id: str,
+        *,
+        title: str | None = None,
+        model: str | None = None,
+        groups: Sequence[str] = (),
+    ) -> Conversation:
+        """Rename it and/or choose the model that writes the next reply; every member's
+        devices hear of it."""
+        member = access.membership(self.store, conversation_id, user_id)
+        record = self.store.conversations.record(conversation_id)
+        if title is not None:
+            access.require_may_rename(record, member)
+        if model is not None:
+            access.require_may_choose_model(record, member)
+            chosen = self._model(model, groups)
+            assert chosen is not None
+            record = self.store.conversations.set_model(record, chosen)
+        if title is not None:
+            record = self.store.conversations.retitle(record, title)
+        self.presence.tell(
+            {
+                m.user_id: ConversationUpdated(conversation=record.view(m.role))
+                for m in self.store.conversations.members(conversation_id)
+            }
+        )
+        return record.view(member.role)
+
+    def _model(self, model: str | None, groups: Sequence[str]) -> str | None:
+        """The catalog id to store: the one asked for, checked, else the default."""
+        if self.catalog is None:
+            if model is not None:
+                raise BadRequest("This environment offers no choice of model")
+            return None
+        catalog = self.catalog()
+        if model is None:
+            return catalog.default
+        return catalog.require(model, groups).id
 
     def get(self, conversation_id: str, user_id: str) -> Conversation:
         member = access.membership(self.store, conversation_id, user_id)

@@ -10,9 +10,9 @@
   (`with_my_ratings`: one Query per page).
 * Counted: each rating given — new, or changed between up and down — is one `FeedbackUp` or
   `FeedbackDown`, and each removal one `FeedbackRemoved`, in the `Parley` namespace with the
-  dimension `model`; changing only the comment counts nothing. Replies do not record which
-  model wrote them, so the dimension is the deployment's `MODEL_ID` when the rating is given
-  (stored on the rating too).
+  dimension `model`: the catalog id of the model that wrote the reply (recorded on it; a reply
+  from before models were recorded counts under the environment's default), stored on the
+  rating too; changing only the comment counts nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from parley.models import MAX_FEEDBACK_COMMENT_CHARS, Feedback, ListedMessage, M
 from parley.observability import NAMESPACE
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from parley.store import Store
 
@@ -60,9 +60,18 @@ def record_feedback(name: str, model: str) -> None:
 class ReplyFeedback:
     """Rate a reply, or take the rating back, as one person."""
 
-    def __init__(self, store: Store, *, model_id: str) -> None:
+    def __init__(
+        self, store: Store, *, model_id: str = "", default_model: Callable[[], str] | None = None
+    ) -> None:
         self.store = store
         self.model_id = model_id
+        self.default_model = default_model
+        """The environment's default model, for a reply that recorded none."""
+
+    def _model_of(self, message: Message) -> str:
+        if message.model:
+            return message.model
+        return self.default_model() if self.default_model is not None else self.model_id
 
     def rate(
         self,
@@ -76,24 +85,29 @@ class ReplyFeedback:
         access.membership(self.store, conversation_id, user_id)
         message = self.store.messages.get(conversation_id, message_id)  # a member may read it
         access.require_may_rate(message)
+        model = self._model_of(message)
         saved = self.store.feedback.save(
             conversation_id,
             message_id,
             user_id,
             rating=rating,
             comment=comment,
-            model=self.model_id,
+            model=model,
         )
         if saved.rating_changed:
-            record_feedback(METRICS[rating], self.model_id)
+            record_feedback(METRICS[rating], model)
         return saved.feedback
 
     def remove(self, user_id: str, conversation_id: str, message_id: str) -> None:
         """Take the person's rating back; nothing to take back is fine, an unknown message is
         `MessageNotFound` (to a member)."""
         access.membership(self.store, conversation_id, user_id)
-        if self.store.feedback.remove(conversation_id, message_id, user_id) is not None:
-            record_feedback(REMOVED, self.model_id)
+        removed = self.store.feedback.remove_rating(conversation_id, message_id, user_id)
+        if removed is not None:
+            model = removed[1]
+            if model is None:
+                model = self.default_model() if self.default_model is not None else self.model_id
+            record_feedback(REMOVED, model)
             return
         self.store.messages.get(conversation_id, message_id)
 

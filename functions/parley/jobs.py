@@ -26,9 +26,12 @@ class ReplyJob(BaseModel):
     claim_day: str | None = None
     """The UTC day the claim was made on (its usage counter); None: no claim to settle."""
     claim_tokens: int = 0
+    model: str | None = None
+    """The catalog id of the model the asker was checked for (`parley.catalog`); None: the
+    conversation's model as the writer finds it (a job queued before models were chosen)."""
 
     @classmethod
-    def for_claim(cls, claim: Claim, *, reply_to: str) -> ReplyJob:
+    def for_claim(cls, claim: Claim, *, reply_to: str, model: str | None = None) -> ReplyJob:
         return cls(
             conversation_id=claim.conversation_id,
             reply_id=claim.reply_id,
@@ -36,6 +39,7 @@ class ReplyJob(BaseModel):
             requested_by=claim.user_id,
             claim_day=claim.day,
             claim_tokens=claim.tokens,
+            model=model,
         )
 
     @property

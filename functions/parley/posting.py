@@ -48,11 +48,12 @@ if TYPE_CHECKING:
 
     from parley.attachments import Attachments
     from parley.budget import Budget
+    from parley.catalog import Catalog, ModelEntry
     from parley.models import Kind, Message, Profile
     from parley.quota import Quota
     from parley.realtime.fanout import Broadcaster
     from parley.replies import ReplyOutcome
-    from parley.store import Store
+    from parley.store import ConversationRecord, Store
     from parley.store.attachments import AttachmentRecord
     from parley.store.usage import Claim
 
@@ -94,6 +95,9 @@ class Exchange:
 class MessagePipeline:
     attachments: Attachments | None = None
     """Files sent with messages (`parley.attachments`); None where uploads are not set up."""
+    catalog: Callable[[], Catalog] | None = None
+    """The environment's models (`parley.catalog`): the conversation's model bounds a message
+    and its reply, and the asker must be allowed to use it. None: `budget` alone."""
 
     def __init__(
         self,
@@ -120,8 +124,12 @@ class MessagePipeline:
         attachment_ids: Sequence[str] = (),
         after: str | None = None,
         edit_of: str | None = None,
+        groups: Sequence[str] = (),
     ) -> Posted:
         """Store `content` as `author`'s message, tell the room, and ask for a reply if due.
+
+        `groups` are the author's Cognito groups: the conversation's model must be one they may
+        use when the assistant is to answer (`Forbidden` before anything is claimed or stored).
 
         In a chat with the assistant the message continues the branch that ends at `after`
         (default: the newest message), or, with `edit_of`, is a new version of that earlier
@@ -130,14 +138,23 @@ class MessagePipeline:
         if self.budget is not None:
             self.budget.check(content)  # before anything is read, claimed or stored
         room = access.room_for(self.store, conversation_id, author.id)
+        answers = assistant_answers(room.record.kind, content)
+        model = self._model(room.record, groups if answers else None)
+        if model is not None:
+            model.budget.check(content)
         parent_id = branches.parent_for(self.store, room, author.id, after=after, edit_of=edit_of)
         sent = self._attachments_for(conversation_id, author.id, attachment_ids)
         message_id, reply_id = new_ulid(), new_ulid()  # in this order: the reply sorts after
         claim: Claim | None = None
-        answers = assistant_answers(room.record.kind, content)
         if answers:
             try:
-                claim = self.quota.claim(author.id, conversation_id, reply_id, content)
+                claim = self.quota.claim(
+                    author.id,
+                    conversation_id,
+                    reply_id,
+                    content,
+                    max_output_tokens=model.max_output_tokens if model is not None else None,
+                )
             except (QuotaExceeded, Conflict):
                 earlier = self._earlier(conversation_id, client_message_id, author.id)
                 if earlier is not None:  # a resend of a stored message is not a new question
@@ -176,7 +193,9 @@ class MessagePipeline:
             raise
         if claim is None:
             return Posted(message, created=True, answers=False)
-        job = ReplyJob.for_claim(claim, reply_to=message.id)
+        job = ReplyJob.for_claim(
+            claim, reply_to=message.id, model=model.id if model is not None else None
+        )
         outcome = self._dispatch(job, dispatch)
         return Posted(message, created=True, answers=True, job=job, outcome=outcome)
 
@@ -191,6 +210,7 @@ class MessagePipeline:
         attachment_ids: Sequence[str] = (),
         after: str | None = None,
         edit_of: str | None = None,
+        groups: Sequence[str] = (),
     ) -> Exchange:
         """Post and wait for the reply (HTTP). Sending the same `clientMessageId` again
         returns the earlier reply, or asks again when the earlier one did not complete."""
@@ -203,6 +223,7 @@ class MessagePipeline:
             attachment_ids=attachment_ids,
             after=after,
             edit_of=edit_of,
+            groups=groups,
         )
         if not posted.created:
             if not posted.answers:
@@ -210,7 +231,9 @@ class MessagePipeline:
             earlier = self.store.messages.reply_to(conversation_id, posted.message.id)
             if earlier is not None:
                 return Exchange(posted.message, earlier, replayed=True)
-            posted = self.answer_again(author.id, conversation_id, posted.message.id, dispatch=run)
+            posted = self.answer_again(
+                author.id, conversation_id, posted.message.id, dispatch=run, groups=groups
+            )
         if posted.job is None:
             return Exchange(posted.message, None, replayed=False)
         outcome = posted.outcome
@@ -227,9 +250,16 @@ class MessagePipeline:
         )
 
     def answer_again(
-        self, user_id: str, conversation_id: str, message_id: str, *, dispatch: Dispatch
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        *,
+        dispatch: Dispatch,
+        groups: Sequence[str] = (),
     ) -> Posted:
-        """Ask for a new reply to a user's message (after a failed or stopped one)."""
+        """Ask for a new reply to a user's message (after a failed or stopped one), from the
+        conversation's model as it is now."""
         room = access.room_for(self.store, conversation_id, user_id)
         message = self.store.messages.get(conversation_id, message_id)
         if message.role != "user":
@@ -237,8 +267,17 @@ class MessagePipeline:
         access.require_may_retry(room, message.author_id)
         if any(r.reply_to == message.id for r in self.store.messages.live_replies(conversation_id)):
             raise Conflict("A reply to this message is still streaming")
-        claim = self.quota.claim(user_id, conversation_id, new_ulid(), message.content)
-        job = ReplyJob.for_claim(claim, reply_to=message.id)
+        model = self._model(room.record, groups)
+        claim = self.quota.claim(
+            user_id,
+            conversation_id,
+            new_ulid(),
+            message.content,
+            max_output_tokens=model.max_output_tokens if model is not None else None,
+        )
+        job = ReplyJob.for_claim(
+            claim, reply_to=message.id, model=model.id if model is not None else None
+        )
         outcome = self._dispatch(job, dispatch)
         return Posted(message, created=False, answers=True, job=job, outcome=outcome)
 
@@ -257,6 +296,17 @@ class MessagePipeline:
             raise Conflict("The reply has already ended") from None
 
     # helpers ---------------------------------------------------------------------------------
+    def _model(self, record: ConversationRecord, groups: Sequence[str] | None) -> ModelEntry | None:
+        """The conversation's model (None without a catalog); with `groups`, the asker must
+        be allowed to use it."""
+        if self.catalog is None:
+            return None
+        catalog = self.catalog()
+        model = catalog.for_conversation(record.model)
+        if groups is not None:
+            catalog.require_usable(model, groups)
+        return model
+
     def _attachments_for(
         self, conversation_id: str, author_id: str, attachment_ids: Sequence[str]
     ) -> list[AttachmentRecord]:

@@ -11,6 +11,7 @@ quota bounds cost per day, it does not cut answers in half.
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 from parley.bots import estimate_tokens
 from parley.errors import Conflict, QuotaExceeded
@@ -25,7 +26,7 @@ REPLY_SLOT_SECONDS = 180
 
 def usage_today(store: Store, user_id: str, quota: int) -> UsageToday:
     day = today()
-    used, reserved = store.usage.get(user_id, day)
+    used, reserved, cost = store.usage.read(user_id, day)
     total = used.input_tokens + used.output_tokens
     return UsageToday(
         date=day,
@@ -33,6 +34,7 @@ def usage_today(store: Store, user_id: str, quota: int) -> UsageToday:
         output_tokens=used.output_tokens,
         daily_quota=quota,
         remaining=max(0, quota - total - reserved) if quota else None,
+        cost_usd=float(cost),
     )
 
 
@@ -60,15 +62,24 @@ class Quota:
         override = profile.daily_token_quota if profile is not None else None
         return self.daily_tokens if override is None else override
 
-    def claim(self, user_id: str, conversation_id: str, reply_id: str, question: str) -> Claim:
-        """Reserve a reply's tokens and its slot, or refuse before anything is stored."""
+    def claim(
+        self,
+        user_id: str,
+        conversation_id: str,
+        reply_id: str,
+        question: str,
+        *,
+        max_output_tokens: int | None = None,
+    ) -> Claim:
+        """Reserve a reply's tokens (the question and the model's output limit, when given)
+        and its slot, or refuse before anything is stored."""
         limit = self.limit_for(user_id)
         claim = Claim(
             user_id=user_id,
             conversation_id=conversation_id,
             reply_id=reply_id,
             day=today(),
-            tokens=estimate_tokens(question) + self.max_output_tokens,
+            tokens=estimate_tokens(question) + (max_output_tokens or self.max_output_tokens),
         )
         try:
             self.store.usage.claim(
@@ -86,9 +97,10 @@ class Quota:
             ) from None
         return claim
 
-    def settle(self, claim: Claim, used: Usage) -> bool:
-        """Release the claim and count `used`; False when it had been settled already."""
-        return self.store.usage.settle(claim, used)
+    def settle(self, claim: Claim, used: Usage, *, cost: Decimal | None = None) -> bool:
+        """Release the claim and count `used` and its `cost` (USD); False when it had been
+        settled already."""
+        return self.store.usage.settle(claim, used, cost=cost)
 
     def release(self, claim: Claim) -> None:
         """Give a claim back unused (the question was a resend, or the worker unreachable)."""

@@ -57,8 +57,11 @@ from parley.realtime.protocol import (
 from parley.store.messages import ReplyNotStreaming
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from parley.attachments import Attachments
     from parley.bots import Provider
+    from parley.catalog import Catalog, ModelEntry
     from parley.jobs import ReplyJob
     from parley.quota import Quota
     from parley.realtime.fanout import Broadcaster, BroadcastResult
@@ -141,6 +144,9 @@ class ReplyWriter:
         max_bytes: int = DEFAULT_MAX_BYTES,
         persist_every: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        catalog: Callable[[], Catalog] | None = None,
+        provider_for: Callable[[ModelEntry], Provider] | None = None,
+        history_token_cap: int | None = None,
     ) -> None:
         self.store = store
         self.quota = quota
@@ -148,6 +154,12 @@ class ReplyWriter:
         self.provider = provider
         self.max_output_tokens = max_output_tokens
         self.history_token_budget = history_token_budget
+        self.catalog = catalog
+        """The environment's models: each reply is written by its job's (or conversation's)
+        model, sized by its window and priced by it. None: `provider` and the sizes above."""
+        self.provider_for = provider_for
+        self.history_token_cap = history_token_cap
+        """A cost limit on the history a model reads, below its window (`parley.budget`)."""
         self.interval = interval
         self.max_interval = max_interval
         self.max_bytes = max_bytes
@@ -175,12 +187,14 @@ class ReplyWriter:
         if job.requested_by not in members.current():
             self._settle(job, None)
             return ReplyOutcome("requester_left")
+        model = self._model(job.model, record.model)
         try:
             state, created = self.store.messages.begin_reply(
                 job.conversation_id,
                 job.reply_id,
                 reply_to=job.reply_to,
                 requested_by=job.requested_by,
+                model=model.id if model is not None else None,
             )
         except MessageNotFound:
             self._settle(job, None)
@@ -188,7 +202,7 @@ class ReplyWriter:
         if not created:
             return self._after_retry(job, state, members)
         try:
-            return self._stream(job, record, members, state.message, started)
+            return self._stream(job, record, members, state.message, started, model)
         except ReplyNotStreaming:
             return ReplyOutcome("taken_over")
         except Exception:
@@ -209,6 +223,7 @@ class ReplyWriter:
         members: RoomMembers,
         reply: Message,
         started: float,
+        model: ModelEntry | None = None,
     ) -> ReplyOutcome:
         self._broadcast(
             job.conversation_id,
@@ -217,9 +232,9 @@ class ReplyWriter:
         )
         progress = _Progress()
         try:
-            turns = self._context(job, record)
+            turns = self._context(job, record, model)
         except ProviderError as exc:  # the question cannot fit: refused before any model call
-            return self._provider_failed(job, members, progress, exc, [], None)
+            return self._provider_failed(job, members, progress, exc, [], None, model)
         coalescer = DeltaCoalescer(
             interval=self.interval,
             max_interval=self.max_interval,
@@ -231,8 +246,14 @@ class ReplyWriter:
         usage: Usage | None = None
         ttft_ms: float | None = None
         status = "complete"
-        stream: Iterator[Delta | Done] = self.provider().stream(
-            turns, max_tokens=self.max_output_tokens, session_id=job.conversation_id
+        provider = (
+            self.provider_for(model)
+            if model is not None and self.provider_for is not None
+            else self.provider()
+        )
+        max_tokens = model.max_output_tokens if model is not None else self.max_output_tokens
+        stream: Iterator[Delta | Done] = provider.stream(
+            turns, max_tokens=max_tokens, session_id=job.conversation_id
         )
         try:
             for item in stream:
@@ -250,13 +271,14 @@ class ReplyWriter:
         except ProviderError as exc:
             stream_close(stream)
             self._publish(job, members, coalescer.flush(), progress)
-            return self._provider_failed(job, members, progress, exc, turns, ttft_ms)
+            return self._provider_failed(job, members, progress, exc, turns, ttft_ms, model)
         finally:
             stream_close(stream)
         if self._publish(job, members, coalescer.flush(), progress):
             status = "stopped"
         if usage is None:  # stopped or cut: the provider never reported usage
             usage = _estimate(turns, progress.text)
+        cost = model.cost(usage) if model is not None else None
         final = self.store.messages.finish_reply(
             job.conversation_id,
             job.reply_id,
@@ -264,8 +286,9 @@ class ReplyWriter:
             seq=coalescer.seq,
             status="stopped" if status == "stopped" else "complete",
             usage=usage,
+            cost=cost,
         )
-        self._settle(job, usage)
+        self._settle(job, usage, cost)
         self._announce(final.message, members)
         record_reply(
             status=status,
@@ -284,13 +307,14 @@ class ReplyWriter:
         exc: ProviderError,
         turns: list[ChatTurn],
         ttft_ms: float | None,
+        model: ModelEntry | None = None,
     ) -> ReplyOutcome:
         """End the reply as failed with the provider's reason, and settle what it used."""
         self._fail(job, members, progress, exc.message or FAILED_REASON, exc.retryable)
         # What the model read and said counts once it has said something; a call the
         # provider refused outright used nothing.
         spent = _estimate(turns, progress.text) if progress.text else _nothing()
-        self._settle(job, spent)
+        self._settle(job, spent, model.cost(spent) if model is not None else None)
         record_reply(
             status="failed",
             ttft_ms=ttft_ms,
@@ -369,27 +393,44 @@ class ReplyWriter:
             if s.connection_id not in result.stale and s.user_id in allowed
         ]
 
-    def _context(self, job: ReplyJob, record: ConversationRecord) -> list[ChatTurn]:
-        """The room's recent history up to the question, within the token budget."""
+    def _context(
+        self, job: ReplyJob, record: ConversationRecord, model: ModelEntry | None = None
+    ) -> list[ChatTurn]:
+        """The room's recent history up to the question, within the model's token budget;
+        images only for a model that sees them."""
         history = messages_before(
             self.store.messages, job.conversation_id, kind=record.kind, question_id=job.reply_to
         )
         files = self.attachments
+        budget = self.history_token_budget
+        sees_images = files.sees_images if files is not None else False
+        if model is not None:
+            budget = model.budget.history_tokens(self.history_token_cap)
+            sees_images = files is not None and model.vision
         return model_history(
             history,
             kind=record.kind,
-            budget=self.history_token_budget,
-            attachments=files.contents(history) if files is not None else None,
-            sees_images=files.sees_images if files is not None else False,
+            budget=budget,
+            attachments=files.contents(history, images=sees_images) if files is not None else None,
+            sees_images=sees_images,
         )
 
+    def _model(self, job_model: str | None, conversation_model: str | None) -> ModelEntry | None:
+        """The model that writes this reply: the job's (checked when it was asked for), else
+        the conversation's, else the default; None without a catalog."""
+        if self.catalog is None:
+            return None
+        catalog = self.catalog()
+        return catalog.get(job_model) or catalog.for_conversation(conversation_model)
+
     # endings ---------------------------------------------------------------------------------
-    def _settle(self, job: ReplyJob, used: Usage | None) -> None:
-        """Release the job's claim and count what was used (once, however often retried)."""
+    def _settle(self, job: ReplyJob, used: Usage | None, cost: Decimal | None = None) -> None:
+        """Release the job's claim and count what was used and what it cost (once, however
+        often retried)."""
         spent = used or _nothing()
         claim = job.claim
         if claim is not None:
-            self.quota.settle(claim, spent)
+            self.quota.settle(claim, spent, cost=cost)
         elif spent.input_tokens or spent.output_tokens:  # a job queued before claims existed
             self.store.usage.add(job.requested_by, today(), spent)
 
@@ -462,7 +503,9 @@ class ReplyWriter:
         claim = job.claim
         if claim is not None:
             said = Usage(input_tokens=0, output_tokens=estimate_tokens(state.content))
-            self.quota.settle(claim, state.message.usage or said)
+            used = state.message.usage or said
+            model = self._model(state.message.model, None) if state.message.model else None
+            self.quota.settle(claim, used, cost=model.cost(used) if model is not None else None)
         if state.announced:
             return ReplyOutcome("duplicate", state.message)
         if state.status == "failed":

@@ -4,7 +4,7 @@
   on the day it was written;
 * an assistant reply that ends (its status leaves `streaming`) counts its input and output
   tokens for who asked for it, and one `stopped` or `failed` when it ended so, on the day the
-  reply began (the day its quota claim was made).
+  reply began (the day its quota claim was made), and what it cost (its `cost`, USD).
 
 Each counts once per message id (`RollupRepository.count_once`), however often the change is
 delivered. Deleting a conversation changes no rollup: usage is history. `GET /me` and
@@ -14,6 +14,7 @@ delivered. Deleting a conversation changes no rollup: usage is history. `GET /me
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from parley.changes import Change
@@ -47,6 +48,7 @@ def counts_of(change: Change) -> tuple[str, Counts] | None:
         stopped=int(status == "stopped"),
         failed=int(status == "failed"),
         replies=1,
+        cost=Decimal(str(new.get("cost") or 0)),
     )
 
 
@@ -81,13 +83,14 @@ MAX_USAGE_DAYS = 366
 DEFAULT_USAGE_DAYS = 30
 
 
-def _counts_model(counts: Counts) -> dict[str, int]:
+def _counts_model(counts: Counts) -> dict[str, int | float]:
     return {
         "messages": counts.messages,
         "input_tokens": counts.tokens_in,
         "output_tokens": counts.tokens_out,
         "replies_stopped": counts.stopped,
         "replies_failed": counts.failed,
+        "cost_usd": float(counts.cost),
     }
 
 

@@ -15,7 +15,8 @@ import boto3
 from botocore.config import Config
 
 from parley.attachments import Attachments, UploadLimits
-from parley.bots import get_provider
+from parley.bots import get_provider, provider_for
+from parley.catalog import CatalogSource
 from parley.changes import ChangeFeed, projections
 from parley.config import (
     ApiSettings,
@@ -50,6 +51,7 @@ from parley.realtime.rooms import Rooms, lambda_invoker
 from parley.realtime.shards import MAX_SHARDS, Invoke, ShardPoster, post_slice, sync_invoker
 from parley.replies import ReplyWriter
 from parley.store import get_store
+from parley.store.catalog import CatalogRepository
 from parley.store.connections import ConnectionsRepository
 from parley.store.exports import ExportRepository
 from parley.store.housekeeping import HousekeepingRepository
@@ -161,14 +163,23 @@ def quota(settings: QuotaSettings) -> Quota:
     )
 
 
+@cache
+def model_catalog() -> CatalogSource:
+    """The environment's model catalog (`parley.catalog`): its item, read at most every few
+    minutes."""
+    return CatalogSource(CatalogRepository(chat_table()).get)
+
+
 def _pipeline(settings: ContextSettings) -> MessagePipeline:
     get_settings(RoomSettings)
-    return MessagePipeline(
+    pipeline = MessagePipeline(
         store=get_store(),
         quota=quota(settings),
         broadcaster=broadcaster(),
-        budget=settings.budget,
+        budget=None,  # the conversation's model's, from the catalog
     )
+    pipeline.catalog = model_catalog()
+    return pipeline
 
 
 @cache
@@ -207,6 +218,9 @@ def _writer(settings: WorkerSettings | ApiSettings) -> ReplyWriter:
         provider=lambda: get_provider(settings),
         max_output_tokens=settings.model_max_output_tokens,
         history_token_budget=settings.budget.history_tokens(settings.history_token_budget),
+        catalog=model_catalog(),
+        provider_for=lambda entry: provider_for(settings, entry),
+        history_token_cap=settings.history_token_budget,
     )
 
 
@@ -226,13 +240,13 @@ def api_pipeline() -> tuple[MessagePipeline, ReplyWriter]:
 @cache
 def conversations() -> Conversations:
     """Conversation management; membership changes reach live sockets through `Rooms`."""
-    return Conversations(get_store(), presence=presence())
+    return Conversations(get_store(), presence=presence(), catalog=model_catalog())
 
 
 @cache
 def reply_feedback() -> ReplyFeedback:
-    """Ratings of replies, counted per model under the deployment's `MODEL_ID`."""
-    return ReplyFeedback(get_store(), model_id=get_settings(ContextSettings).model_id)
+    """Ratings of replies, counted per model: the one that wrote the reply."""
+    return ReplyFeedback(get_store(), default_model=lambda: model_catalog()().default)
 
 
 @cache
@@ -322,7 +336,7 @@ def attachments() -> Attachments | None:
         region_name=settings.aws_region,
         config=Config(signature_version="s3v4", retries={"mode": "standard"}),
     )
-    return Attachments(
+    files = Attachments(
         get_store(),
         UploadBucket(client, settings.uploads_bucket_name),
         UploadLimits(
@@ -332,6 +346,8 @@ def attachments() -> Attachments | None:
         ),
         sees_images=settings.model_accepts_images,
     )
+    files.catalog = model_catalog()
+    return files
 
 
 def _pipeline_with_files(settings: ContextSettings) -> MessagePipeline:

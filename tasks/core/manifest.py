@@ -24,12 +24,6 @@ EnvRef = Literal[
     "user_pool_id",
     "user_pool_client_id",
     "jwks_url",
-    "model_provider",
-    "model_id",
-    "model_base_url",
-    "model_api_key_parameter",
-    "bedrock_agent_id",
-    "bedrock_agent_alias_id",
     "daily_token_quota",
     "ws_management_endpoint",
     "bot_worker_function_name",
@@ -38,7 +32,6 @@ EnvRef = Literal[
     "upload_max_document_bytes",
     "upload_max_image_bytes",
     "upload_max_attachments",
-    "model_accepts_images",
     "retention_days",
     "exports_bucket_name",
     "export_state_machine_arn",
@@ -179,7 +172,6 @@ class Permission(_Strict):
         if self.leading_keys is not None and not self.resource.startswith("table:"):
             raise ValueError("leading_keys applies to a table:<t> resource only")
         return self
-
 
     @field_validator("resource")
     @classmethod

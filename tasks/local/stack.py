@@ -123,6 +123,8 @@ class LocalStack:
         self._lambda_sock: Any = None
         self._uploads: Any = None
         self._gate_server: Any = None
+        self.catalog: Any = None
+        """The models this run offers (`parley.catalog.Catalog`, tasks/local/catalog.py)."""
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -218,8 +220,24 @@ class LocalStack:
             if f.triggers.async_ is not None and f.triggers.async_.on_failure == "dlq"
         }
 
-        # The model.
+        # The model, and the catalog of the models this run offers (tasks/local/models.yaml),
+        # where the functions read it (Terraform writes an environment's).
         model_refs, model_url, model_label = self._start_model()
+        from tasks.local.catalog import local_catalog, store_catalog
+
+        base_urls = {}
+        if self.scripted_model is not None:
+            base_urls["scripted"] = self.scripted_model.base_url
+        if self._model_server is not None:
+            base_urls["llama"] = self._model_server.base_url
+        self.catalog = local_catalog(
+            cfg.model,
+            base_urls=base_urls,
+            api_key_parameter=resources.model_api_key_parameter
+            if cfg.model in ("scripted", "openai")
+            else None,
+        )
+        store_catalog(session, moto_url, resources.chat_table, self.catalog)
 
         # The gateway and its functions.
         # Step Functions on moto's own executor, and the exports bucket (tasks.local.workflows).
@@ -469,7 +487,9 @@ class LocalStack:
             cognito.admin_set_user_password(
                 UserPoolId=pool, Username=ADMIN_EMAIL, Password=ADMIN_PASSWORD, Permanent=True
             )
-        cognito.admin_add_user_to_group(UserPoolId=pool, Username=ADMIN_EMAIL, GroupName=ADMIN_GROUP)
+        cognito.admin_add_user_to_group(
+            UserPoolId=pool, Username=ADMIN_EMAIL, GroupName=ADMIN_GROUP
+        )
 
     def _start_streams(
         self, manifest: Any, session: Any, moto_url: str, resources: Any, sqs: Any

@@ -177,7 +177,7 @@ def test_ratings_are_counted_per_model(
                     assert directive["Namespace"] == "Parley"
                     assert any("model" in d for d in directive["Dimensions"])
                     counted.append((metric["Name"], document["model"]))
-    model = parley_env["MODEL_ID"]
+    model = "scripted"  # the model that wrote the reply: the catalog's default here
     assert counted == [("FeedbackUp", model), ("FeedbackDown", model), ("FeedbackRemoved", model)]
 
 

@@ -54,6 +54,8 @@ def test_me_and_the_daily_series_read_the_rollups(
         "outputTokens": 12,
         "repliesStopped": 0,
         "repliesFailed": 0,
+        # the scripted model's prices (tasks/local/models.yaml): $0.15 and $0.60 per 1M tokens
+        "costUsd": (32 * 0.15 + 12 * 0.6) / 1_000_000,
     }
     assert me["activity"]["today"] == {"date": today, **counts}
     assert me["activity"]["month"] == {"month": today[:7], **counts}

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tasks.local.bootstrap import LocalResources
 from tasks.local.scripted_model import Reply, ScriptedModel
 from tests.support.api import ApiResponse, call
 from tests.support.cognito import TestUser
@@ -73,12 +74,15 @@ def test_a_message_over_the_limit_is_refused_alike_before_any_claim_or_model_cal
     endpoint: ConnectionsEndpoint,
     alice: TestUser,
     scripted_model: ScriptedModel,
-    monkeypatch: pytest.MonkeyPatch,
+    aws: LocalResources,
 ) -> None:
     from parley.ids import today
-    from tests.support.environment import clear_parley_caches
+    from tests.support.environment import clear_parley_caches, store_scripted_catalog
 
-    monkeypatch.setenv("MODEL_CONTEXT_WINDOW", "2048")
+    # every model of the catalog reads 2,048 tokens (as the local SmolLM2 does)
+    store_scripted_catalog(
+        aws, scripted_model.base_url, context_window=2048, max_output_tokens=1024
+    )
     clear_parley_caches()
     me = http("GET", "/me", alice)
     limit = me.json["limits"]["messageChars"]

@@ -505,7 +505,7 @@ def test_a_worker_that_dies_before_settling_is_settled_by_its_retry(
     [invoke] = endpoint.invokes()
     real = Quota.settle
 
-    def dies(self: Quota, *args: Any) -> bool:  # the reply is stored; the container dies here
+    def dies(self: Quota, *args: Any, **kwargs: Any) -> bool:  # the reply is stored; it dies here
         raise RuntimeError("container lost")
 
     monkeypatch.setattr(Quota, "settle", dies)

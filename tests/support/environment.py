@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tasks.local.bootstrap import LocalResources
@@ -26,6 +26,30 @@ def clear_parley_caches() -> None:
                 and getattr(value, "__module__", None) == name
             ):
                 clear()
+
+
+def store_scripted_catalog(resources: LocalResources, base_url: str, **every: Any) -> None:
+    """The local stack's scripted models (tasks/local/models.yaml) as the environment's catalog,
+    answered by the scripted server at `base_url`, where the functions read it; `every` sets
+    fields of every model (`context_window=2048`)."""
+    import boto3
+
+    from parley.catalog import parse_catalog
+    from tasks.local.catalog import local_catalog, store_catalog
+
+    catalog = local_catalog(
+        "scripted",
+        base_urls={"scripted": base_url},
+        api_key_parameter=resources.model_api_key_parameter,
+    )
+    if every:
+        data = catalog.model_dump(mode="json", exclude_none=True)
+        data["models"] = [{**m, **every} for m in data["models"]]
+        catalog = parse_catalog(data, "test catalog")
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=resources.region
+    )
+    store_catalog(session, resources.endpoint_url, resources.chat_table, catalog)
 
 
 def function_env(

@@ -88,6 +88,8 @@ def test_a_message_is_stored_as_sent(fast_store: Store, chat: str) -> None:
         "reply_to": None,
         "parent_id": None,
         "usage": None,
+        "model": None,
+        "cost_usd": None,
         "attachments": None,
         "created_at": message.created_at,
         "updated_at": message.created_at,

@@ -53,7 +53,7 @@ export type paths = {
         delete: operations["delete_conversation_conversations__id__delete"];
         options?: never;
         head?: never;
-        /** Rename a conversation */
+        /** Rename a conversation, or choose the model that writes its next reply */
         patch: operations["rename_conversation_conversations__id__patch"];
         trace?: never;
     };
@@ -274,6 +274,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The models I may choose for a conversation */
+        get: operations["list_models_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -457,6 +474,11 @@ export type components = {
              * @enum {string}
              */
             kind: "assistant" | "group";
+            /**
+             * Model
+             * @description The catalog id of the model that writes the next reply (`GET /models`); null: the environment's default
+             */
+            model?: string | null;
             /** Ownerid */
             ownerId: string;
             /**
@@ -487,6 +509,11 @@ export type components = {
              * @enum {string}
              */
             kind: "assistant" | "group";
+            /**
+             * Model
+             * @description The catalog id of the model that answers (`GET /models`); default: the environment's default
+             */
+            model?: string | null;
             /** Title */
             title?: string | null;
         };
@@ -613,12 +640,22 @@ export type components = {
             content: string;
             /** Conversationid */
             conversationId: string;
+            /**
+             * Costusd
+             * @description A reply that ended: what it cost in USD, from its tokens and the catalog's prices for its model
+             */
+            costUsd?: number | null;
             /** Createdat */
             createdAt: string;
             /** @description Your rating of this reply of the assistant, if you gave one; nobody else's rating is ever shown */
             feedback?: components["schemas"]["Feedback"] | null;
             /** Id */
             id: string;
+            /**
+             * Model
+             * @description A reply of the assistant: the catalog id of the model writing it
+             */
+            model?: string | null;
             /**
              * Parentid
              * @description In a chat with the assistant, the message this one follows (the conversation's id for the first); an edit is a sibling of what it edits, a reply follows `replyTo`. Absent: the message before it
@@ -687,10 +724,20 @@ export type components = {
             content: string;
             /** Conversationid */
             conversationId: string;
+            /**
+             * Costusd
+             * @description A reply that ended: what it cost in USD, from its tokens and the catalog's prices for its model
+             */
+            costUsd?: number | null;
             /** Createdat */
             createdAt: string;
             /** Id */
             id: string;
+            /**
+             * Model
+             * @description A reply of the assistant: the catalog id of the model writing it
+             */
+            model?: string | null;
             /**
              * Parentid
              * @description In a chat with the assistant, the message this one follows (the conversation's id for the first); an edit is a sibling of what it edits, a reply follows `replyTo`. Absent: the message before it
@@ -740,6 +787,68 @@ export type components = {
              * @description Opaque; pass as `cursor` for older messages
              */
             nextCursor: string | null;
+        };
+        /**
+         * ModelInfo
+         * @description A model of the environment's catalog, as the app shows it.
+         */
+        ModelInfo: {
+            /**
+             * Contextwindow
+             * @description Tokens the model reads and writes in one call
+             */
+            contextWindow: number;
+            /**
+             * Default
+             * @description True for the environment's default model
+             */
+            default: boolean;
+            /** Id */
+            id: string;
+            /** Label */
+            label: string;
+            /**
+             * Maxoutputtokens
+             * @description The longest reply, in tokens
+             */
+            maxOutputTokens: number;
+            price: components["schemas"]["ModelPrice"];
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "openai" | "bedrock" | "bedrock-agent" | "local";
+            /**
+             * Vision
+             * @description True when the model sees attached images
+             */
+            vision: boolean;
+        };
+        /** ModelList */
+        ModelList: {
+            /**
+             * Default
+             * @description The id of the environment's default model
+             */
+            default: string;
+            /**
+             * Items
+             * @description The models the caller may use, catalog order
+             */
+            items: components["schemas"]["ModelInfo"][];
+        };
+        /** ModelPrice */
+        ModelPrice: {
+            /**
+             * Input
+             * @description USD per million input tokens
+             */
+            input: number;
+            /**
+             * Output
+             * @description USD per million output tokens
+             */
+            output: number;
         };
         /** PostMessage */
         PostMessage: {
@@ -851,9 +960,14 @@ export type components = {
         };
         /** UpdateConversation */
         UpdateConversation: {
+            /**
+             * Model
+             * @description The catalog id of the model that writes the next reply (`GET /models`)
+             */
+            model?: string | null;
             /** Title */
-            title: string;
-        };
+            title?: string | null;
+        } | unknown | unknown;
         /** UploadGrant */
         UploadGrant: {
             /**
@@ -887,6 +1001,12 @@ export type components = {
         /** UsageDay */
         UsageDay: {
             /**
+             * Costusd
+             * @description What the user's replies cost in USD (the catalog's prices)
+             * @default 0
+             */
+            costUsd: number;
+            /**
              * Date
              * @description UTC day, YYYY-MM-DD
              */
@@ -919,6 +1039,12 @@ export type components = {
         };
         /** UsageMonth */
         UsageMonth: {
+            /**
+             * Costusd
+             * @description What the user's replies cost in USD (the catalog's prices)
+             * @default 0
+             */
+            costUsd: number;
             /**
              * Inputtokens
              * @description Tokens the model read for the user's replies
@@ -970,6 +1096,12 @@ export type components = {
         };
         /** UsageToday */
         UsageToday: {
+            /**
+             * Costusd
+             * @description What today's replies cost in USD (the catalog's prices)
+             * @default 0
+             */
+            costUsd: number;
             /**
              * Dailyquota
              * @description Tokens per UTC day; 0 means unlimited
@@ -1212,6 +1344,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
                 };
             };
+            /** @description Not allowed for the caller's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1418,7 +1559,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The renamed conversation */
+            /** @description The conversation as changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2631,6 +2772,71 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageSeries"];
+                };
+            };
+            /** @description Malformed request (unreadable JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token (`GatewayError` when the gateway's JWT authorizer refuses it) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_models_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The models, in the catalog's order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
                 };
             };
             /** @description Malformed request (unreadable JSON, bad cursor) */

@@ -112,6 +112,10 @@ export interface Conversation {
   createdAt: string;
   id: string;
   kind: "assistant" | "group";
+  /**
+   * The catalog id of the model that writes the next reply (`GET /models`); null: the environment's default
+   */
+  model?: string | null;
   ownerId: string;
   role: "owner" | "member";
   title: string;
@@ -213,8 +217,16 @@ export interface Message {
   clientMessageId?: string | null;
   content: string;
   conversationId: string;
+  /**
+   * A reply that ended: what it cost in USD, from its tokens and the catalog's prices for its model
+   */
+  costUsd?: number | null;
   createdAt: string;
   id: string;
+  /**
+   * A reply of the assistant: the catalog id of the model writing it
+   */
+  model?: string | null;
   /**
    * In a chat with the assistant, the message this one follows (the conversation's id for the first); an edit is a sibling of what it edits, a reply follows `replyTo`. Absent: the message before it
    */

@@ -112,9 +112,12 @@ def chat() -> Response[ChatResponse]:
     repository = store()
     me = profile_of(repository, who.sub, who.email, who.name)
     pipeline, writer = api_pipeline()
-    if pipeline.budget is not None:
+    budget = pipeline.budget
+    if budget is None and pipeline.catalog is not None:  # a new chat's model: the default
+        budget = pipeline.catalog().default_model.budget
+    if budget is not None:
         try:  # before a chat is started: a refused prompt leaves nothing behind
-            pipeline.budget.check(request.prompt)
+            budget.check(request.prompt)
         except InvalidInput as exc:
             raise BadRequest(exc.message) from None  # the earlier API: 400 for a bad field
     if request.chat_id is None:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from chat_api.deps import CurrentProfile, CurrentUser, store
 from chat_api.docs import errors, ok
+from parley.groups import groups_of
 from parley.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -61,10 +62,14 @@ def list_conversations(
     "/conversations",
     summary="Start a conversation",
     tags=["conversations"],
-    responses={**ok(201, Conversation, "The new conversation"), **errors()},
+    responses={**ok(201, Conversation, "The new conversation"), **errors(400, 403)},
 )
-def create_conversation(body: CreateConversation, me: CurrentProfile) -> Response[Conversation]:
-    conversation = conversations().create(me, kind=body.kind, title=body.title)
+def create_conversation(
+    body: CreateConversation, me: CurrentProfile, who: CurrentUser
+) -> Response[Conversation]:
+    conversation = conversations().create(
+        me, kind=body.kind, title=body.title, model=body.model, groups=groups_of(who.claims)
+    )
     return Response(201, "application/json", conversation)
 
 
@@ -80,16 +85,18 @@ def get_conversation(id: ConversationId, me: CurrentUser) -> Conversation:
 
 @router.patch(
     "/conversations/<id>",
-    summary="Rename a conversation",
+    summary="Rename a conversation, or choose the model that writes its next reply",
     tags=["conversations"],
-    responses={**ok(200, Conversation, "The renamed conversation"), **errors(403, 404)},
+    responses={**ok(200, Conversation, "The conversation as changed"), **errors(400, 403, 404)},
 )
 def rename_conversation(
     id: ConversationId,
     body: UpdateConversation,
     me: CurrentUser,
 ) -> Conversation:
-    return conversations().rename(id, me.sub, body.title)
+    return conversations().update(
+        id, me.sub, title=body.title, model=body.model, groups=groups_of(me.claims)
+    )
 
 
 @router.delete(

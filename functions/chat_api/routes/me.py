@@ -12,6 +12,7 @@ from chat_api.docs import errors, ok
 from parley.models import Limits, Me, UsageSeries
 from parley.quota import usage_today
 from parley.rollups import DEFAULT_USAGE_DAYS, MAX_USAGE_DAYS, activity, usage_series
+from parley.services import model_catalog
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -45,7 +46,8 @@ def get_me(me: CurrentProfile) -> Me:
     override = me.daily_token_quota  # an admin's, replacing the deployment's quota
     quota = settings().daily_token_quota if override is None else override
     usage = usage_today(store(), me.id, quota)
-    limits = Limits(message_chars=settings().budget.message_chars)
+    # The default model's: a new conversation's (each conversation's model bounds its own).
+    limits = Limits(message_chars=model_catalog()().default_model.budget.message_chars)
     return Me(
         id=me.id,
         email=me.email,

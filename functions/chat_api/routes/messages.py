@@ -10,6 +10,7 @@ from chat_api.docs import errors, ok
 from chat_api.routes.conversations import ConversationId, Cursor, Limit
 from parley import access
 from parley.feedback import with_my_ratings
+from parley.groups import groups_of
 from parley.models import DEFAULT_PAGE_SIZE, MessagePage, PostMessage, PostMessageResult
 from parley.services import api_pipeline
 
@@ -60,6 +61,7 @@ def post_message(
     id: ConversationId,
     body: PostMessage,
     me: CurrentProfile,
+    who: CurrentUser,
 ) -> Response[PostMessageResult]:
     pipeline, writer = api_pipeline()
     time_left = router.lambda_context.get_remaining_time_in_millis() / 1000
@@ -72,6 +74,7 @@ def post_message(
         attachment_ids=body.attachment_ids or (),
         after=body.after,
         edit_of=body.edit_of,
+        groups=groups_of(who.claims),
     )
     result = PostMessageResult(message=exchange.message, reply=exchange.reply)
     return Response(201, "application/json", result)

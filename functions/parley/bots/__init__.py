@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel
 
 from parley.config import ModelSettings
 from parley.models import Usage
+
+if TYPE_CHECKING:
+    from parley.catalog import ModelEntry
 
 SYSTEM_PROMPT = (
     "You are Parley's assistant: helpful, accurate and concise. Answer in the user's language."
@@ -155,6 +158,28 @@ def get_provider(settings: ModelSettings) -> Provider:
     return OpenAIProvider(settings)
 
 
+def provider_for(settings: ModelSettings, entry: ModelEntry) -> Provider:
+    """The provider of one catalog model (`parley.catalog`), built once per cold start and
+    model: the function's timeouts and retries, the model's provider, id, URL, key and agent."""
+    provider: Literal["openai", "bedrock", "bedrock-agent"] = (
+        "openai" if entry.provider == "local" else entry.provider
+    )
+    return get_provider(
+        settings.model_copy(
+            update={
+                "model_provider": provider,
+                "model_id": entry.model or entry.id,
+                "model_base_url": entry.base_url,
+                "model_api_key_parameter": entry.api_key_parameter,
+                "bedrock_agent_id": entry.agent_id,
+                "bedrock_agent_alias_id": entry.agent_alias_id,
+                "model_max_output_tokens": entry.max_output_tokens,
+                "model_context_window": entry.context_window,
+            }
+        )
+    )
+
+
 __all__ = [
     "CONTEXT_TOO_LONG",
     "IMAGE_TOKENS",
@@ -169,5 +194,6 @@ __all__ = [
     "collect",
     "estimate_tokens",
     "get_provider",
+    "provider_for",
     "trim_history",
 ]

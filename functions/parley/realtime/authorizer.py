@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 
 from parley.auth import CognitoVerifier, TokenError
+from parley.groups import groups_of
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ def authorize(event: dict[str, Any], verifier: CognitoVerifier) -> dict[str, Any
             "name": name,
             # the connection ends with the token: every later action checks it
             "tokenExpiresAt": int(identity.claims.get("exp") or 0),
+            # which catalog models they may use (a context value is a string; names hold no
+            # blanks)
+            "groups": " ".join(groups_of(identity.claims)),
         },
     )
     response.allow_route(resource=_route(method_arn))

@@ -18,6 +18,8 @@ class Caller:
     email: str
     token_expires_at: int | None = None
     """When the token the connection was opened with expires (epoch seconds)."""
+    groups: tuple[str, ...] = ()
+    """The Cognito groups the token named (which catalog models they may use)."""
 
 
 def caller(event: dict[str, Any]) -> Caller:
@@ -38,6 +40,7 @@ def caller(event: dict[str, Any]) -> Caller:
         name=str(authorizer.get("name") or "") or "Someone",
         email=str(authorizer.get("email") or ""),
         token_expires_at=_int_or_none(authorizer.get("tokenExpiresAt")),
+        groups=tuple(str(authorizer.get("groups") or "").split()),
     )
 
 

@@ -146,6 +146,7 @@ class Rooms:
                     action.conversation_id,
                     action.message_id,
                     dispatch=self.dispatch_job,
+                    groups=who.groups,
                 )
             case Typing():
                 self.typing(who, action)
@@ -199,6 +200,7 @@ class Rooms:
             attachment_ids=action.attachment_ids or (),
             after=action.after,
             edit_of=action.edit_of,
+            groups=who.groups,
         )
         if not posted.created:  # a resend: confirm to the sender alone, store nothing
             self.broadcaster.send(

@@ -15,7 +15,7 @@ Who may read or change a conversation is decided in the domain layer (`parley.ac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -55,6 +55,8 @@ class ConversationRecord:
     updated_at: str
     titled: bool
     """False until a title was given or taken from the first message."""
+    model: str | None = None
+    """The catalog id of the model that answers (`parley.catalog`); None: the default."""
 
     def view(self, role: MemberRole) -> Conversation:
         return Conversation(
@@ -65,6 +67,7 @@ class ConversationRecord:
             role=role,
             created_at=self.created_at,
             updated_at=self.updated_at,
+            model=self.model,
         )
 
 
@@ -77,7 +80,12 @@ def _record(item: dict[str, Any]) -> ConversationRecord:
         created_at=str(item["created_at"]),
         updated_at=str(item["updated_at"]),
         titled=bool(item.get("titled", True)),
+        model=str(item["model_id"]) if item.get("model_id") else None,
     )
+
+
+def _model_of(head: dict[str, Any]) -> str | None:
+    return str(head["model_id"]) if head.get("model_id") else None
 
 
 def _member(item: dict[str, Any]) -> Member:
@@ -154,6 +162,7 @@ class ConversationRepository:
                 role=item["role"],
                 created_at=str(item["created_at"]),
                 updated_at=str(item["updated_at"]),
+                model=_model_of(heads.get(str(item["pk"]), {})),
             )
             for item in response.get("Items", [])
             if "deleted_at" not in heads.get(str(item["pk"]), {})
@@ -170,7 +179,7 @@ class ConversationRepository:
         request: Any = {
             self.table.name: {
                 "Keys": keys,
-                "ProjectionExpression": "pk, deleted_at, title",
+                "ProjectionExpression": "pk, deleted_at, title, model_id",
             }
         }
         heads: dict[str, dict[str, Any]] = {}
@@ -186,7 +195,9 @@ class ConversationRepository:
         return [_member(item) for item in items]
 
     # -- writing -------------------------------------------------------------------------------
-    def create(self, owner: Profile, *, kind: Kind, title: str | None) -> Conversation:
+    def create(
+        self, owner: Profile, *, kind: Kind, title: str | None, model: str | None = None
+    ) -> Conversation:
         now = now_iso()
         record = ConversationRecord(
             id=new_ulid(),
@@ -196,6 +207,7 @@ class ConversationRepository:
             created_at=now,
             updated_at=now,
             titled=title is not None,
+            model=model,
         )
         meta = {
             "pk": conv_pk(record.id),
@@ -208,6 +220,8 @@ class ConversationRepository:
             "updated_at": now,
             "sweep": sweep_key("CONV", record.id),  # retention finds it by its activity
         }
+        if model is not None:
+            meta["model_id"] = model
         # The resource's client takes plain Python values (boto3 serializes them).
         items: list[Any] = [
             {
@@ -247,6 +261,21 @@ class ConversationRepository:
             "gsi1pk": user_pk(profile.id),
             "gsi1sk": activity_sk(record.updated_at, record.id),
         }
+
+    def set_model(self, record: ConversationRecord, model: str) -> ConversationRecord:
+        """Store the model that writes the next reply (`ConversationNotFound` if gone)."""
+        try:
+            self.table.update_item(
+                Key={"pk": conv_pk(record.id), "sk": "META"},
+                UpdateExpression="SET model_id = :m",
+                ConditionExpression=Attr("pk").exists() & Attr("deleted_at").not_exists(),
+                ExpressionAttributeValues={":m": model},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            raise ConversationNotFound() from None
+        return replace(record, model=model)
 
     def retitle(self, record: ConversationRecord, title: str) -> ConversationRecord:
         """Store a title (`ConversationNotFound` if the conversation is gone)."""
@@ -290,6 +319,7 @@ class ConversationRepository:
             created_at=record.created_at,
             updated_at=now,
             titled=True,
+            model=record.model,
         )
 
     def touch(

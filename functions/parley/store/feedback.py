@@ -174,11 +174,22 @@ class FeedbackRepository:
 
     def remove(self, conversation_id: str, message_id: str, user_id: str) -> Feedback | None:
         """Delete the person's rating of the reply; the rating removed, or None."""
+        removed = self.remove_rating(conversation_id, message_id, user_id)
+        return removed[0] if removed is not None else None
+
+    def remove_rating(
+        self, conversation_id: str, message_id: str, user_id: str
+    ) -> tuple[Feedback, str | None] | None:
+        """Delete the person's rating of the reply: the rating removed and the model it was
+        given under (None when not recorded), or None when there was none."""
         old = self.table.delete_item(
             Key={"pk": conv_pk(conversation_id), "sk": feedback_sk(user_id, message_id)},
             ReturnValues="ALL_OLD",
         ).get("Attributes")
-        return _feedback(old) if old else None
+        if not old:
+            return None
+        model = old.get("model")
+        return _feedback(old), str(model) if model else None
 
     def of_user(
         self, conversation_id: str, user_id: str, message_ids: Iterable[str]

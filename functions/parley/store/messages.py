@@ -100,6 +100,8 @@ def to_message(item: dict[str, Any]) -> Message:
         reply_to=item.get("reply_to"),
         parent_id=item.get("parent_id"),
         usage=Usage.model_validate(plain(usage)) if usage else None,
+        model=str(item["model_id"]) if item.get("model_id") else None,
+        cost_usd=float(item["cost"]) if item.get("cost") is not None else None,
         attachments=[MessageAttachment.model_validate(plain(a)) for a in item["attachments"]]
         if item.get("attachments")
         else None,
@@ -136,6 +138,7 @@ def _message_item(message: Message) -> dict[str, Any]:
         "client_message_id": message.client_message_id,
         "reply_to": message.reply_to,
         "parent_id": message.parent_id,
+        "model_id": message.model,
     }
     item.update({k: v for k, v in optional.items() if v is not None})
     if message.usage is not None:
@@ -389,9 +392,16 @@ class MessageRepository:
 
     # -- assistant replies -----------------------------------------------------------------------
     def begin_reply(
-        self, conversation_id: str, message_id: str, *, reply_to: str, requested_by: str
+        self,
+        conversation_id: str,
+        message_id: str,
+        *,
+        reply_to: str,
+        requested_by: str,
+        model: str | None = None,
     ) -> tuple[ReplyState, bool]:
-        """Create the streaming reply; ``(state, False)`` if it already exists (a retry)."""
+        """Create the streaming reply, written by `model` (a catalog id); ``(state, False)``
+        if it already exists (a retry)."""
         now = now_iso()
         message = Message(
             id=message_id,
@@ -402,6 +412,7 @@ class MessageRepository:
             content="",
             status="streaming",
             reply_to=reply_to,
+            model=model,
             created_at=now,
             updated_at=now,
         )
@@ -547,8 +558,10 @@ class MessageRepository:
         status: Status,
         usage: Usage | None = None,
         error: str | None = None,
+        cost: Decimal | None = None,
     ) -> ReplyState:
-        """Store the final text and status once (`ReplyNotStreaming` if it had ended)."""
+        """Store the final text and status once (`ReplyNotStreaming` if it had ended), with
+        what it cost (USD) when known."""
         names = {"#st": "status"}
         values: dict[str, Any] = {
             ":c": content,
@@ -562,6 +575,10 @@ class MessageRepository:
             expression += ", #usage = :u"
             names["#usage"] = "usage"
             values[":u"] = usage.model_dump()
+        if cost is not None:
+            expression += ", #cost = :cost"
+            names["#cost"] = "cost"
+            values[":cost"] = cost
         if error is not None:
             expression += ", #error = :e"
             names["#error"] = "error"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -40,9 +41,16 @@ class Counts:
     stopped: int = 0
     failed: int = 0
     replies: int = 0
+    cost: Decimal | int = 0
+    """USD of the replies counted (exact decimals from the catalog's prices)."""
 
-    def nonzero(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in FIELDS if getattr(self, name)}
+    def nonzero(self) -> dict[str, Decimal | int]:
+        found: dict[str, Decimal | int] = {
+            name: getattr(self, name) for name in FIELDS if getattr(self, name)
+        }
+        if self.cost:
+            found["cost"] = self.cost
+        return found
 
 
 def day_sk(day: str) -> str:
@@ -68,7 +76,10 @@ class DayTotals:
 
 def _counts(item: dict[str, Any] | None) -> Counts:
     item = item or {}
-    return Counts(**{name: int(item.get(name, 0)) for name in FIELDS})
+    return Counts(
+        **{name: int(item.get(name, 0)) for name in FIELDS},
+        cost=Decimal(str(item.get("cost", 0))),
+    )
 
 
 class RollupRepository:

@@ -2,7 +2,8 @@
 
 * `USER#<sub> / USAGE#<yyyy-mm-dd>`: `tokens_in`, `tokens_out` (what was used), `reserved`
   (what replies in flight hold) and `committed` (= used + reserved, the one number the quota
-  condition can compare, since DynamoDB conditions cannot add attributes up).
+  condition can compare, since DynamoDB conditions cannot add attributes up), and `cost`
+  (USD of the settled replies, exact decimals from the catalog's prices).
 * `CONV#<id> / REPLYING#<sub>`: the reply a user has in flight in a conversation. It is created
   with the reservation in one transaction and deleted with the settlement in another, so a
   reply settles exactly once however often its worker is retried.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -72,6 +74,12 @@ class UsageRepository:
 
     def get(self, user_id: str, day: str) -> tuple[Usage, int]:
         """The day's usage and the tokens replies in flight hold."""
+        usage, reserved, _ = self.read(user_id, day)
+        return usage, reserved
+
+    def read(self, user_id: str, day: str) -> tuple[Usage, int, Decimal]:
+        """The day's usage, the tokens replies in flight hold, and what the day's replies
+        cost (USD): one read."""
         item = (
             self.table.get_item(Key=_usage_key(user_id, day), ConsistentRead=True).get("Item") or {}
         )
@@ -79,7 +87,9 @@ class UsageRepository:
             input_tokens=int(item.get("tokens_in", 0)),  # type: ignore[arg-type]
             output_tokens=int(item.get("tokens_out", 0)),  # type: ignore[arg-type]
         )
-        return usage, max(0, int(item.get("reserved", 0)))  # type: ignore[arg-type]
+        cost = item.get("cost", 0)
+        reserved = max(0, int(item.get("reserved", 0)))  # type: ignore[arg-type]
+        return usage, reserved, Decimal(str(cost))
 
     def claim(self, claim: Claim, *, limit: int, now: int, lock_seconds: int) -> None:
         """Reserve `claim.tokens` of the day's `limit` (0: unlimited) and take the user's reply
@@ -131,11 +141,12 @@ class UsageRepository:
                 raise ClaimRefused(quota=False) from None
             raise
 
-    def settle(self, claim: Claim, used: Usage) -> bool:
+    def settle(self, claim: Claim, used: Usage, *, cost: Decimal | None = None) -> bool:
         """Release the claim and count what was really used, once: False if it was settled
         before (a retried worker) or its slot was taken over, and then nothing is counted
         again. A transaction cancelled for another reason (a concurrent write to the day's
-        counter) settled nothing and is raised, so the caller is retried."""
+        counter) settled nothing and is raised, so the caller is retried. `cost` (USD, from
+        the catalog's prices) is added to the day's `cost` in the same write."""
         spent = used.input_tokens + used.output_tokens
         name = self.table.name
         items: list[Any] = [
@@ -153,12 +164,14 @@ class UsageRepository:
                     "Key": _usage_key(claim.user_id, claim.day),
                     "UpdateExpression": (
                         "ADD tokens_in :i, tokens_out :o, reserved :minus, committed :delta"
+                        + (", cost :cost" if cost is not None else "")
                     ),
                     "ExpressionAttributeValues": {
                         ":i": used.input_tokens,
                         ":o": used.output_tokens,
                         ":minus": -claim.tokens,
                         ":delta": spent - claim.tokens,
+                        **({":cost": cost} if cost is not None else {}),
                     },
                 }
             },
