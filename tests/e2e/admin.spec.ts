@@ -1,0 +1,103 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+
+import { expectAccessible, newUser, signIn, signUp, stack } from "./support";
+
+/** The stack's admin user (a member of the `admins` group: its ID token says `parley:role` admin). */
+function adminUser(): { email: string; password: string } {
+  return (stack() as unknown as { adminUser: { email: string; password: string } }).adminUser;
+}
+
+async function memberPage(browser: Browser, member: ReturnType<typeof newUser>): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await signUp(page, member);
+  return page;
+}
+
+/**
+ * The admin console: the admin finds a user by e-mail, disables them after confirming, and
+ * sees the entry in the audit log; a member sees no link, and the API refuses them. By
+ * keyboard and mouse, light and dark, at phone width.
+ */
+test.describe.serial("the admin console", () => {
+  let admin: Page;
+  let member: Page;
+  const person = newUser("Mia");
+
+  test.beforeAll(async ({ browser }) => {
+    member = await memberPage(browser, person);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    admin = await context.newPage();
+    await signIn(admin, adminUser().email, adminUser().password);
+  });
+  test.afterAll(async () => {
+    await admin.context().close();
+    await member.context().close();
+  });
+
+  test("a member has no link to it, and the API refuses them", async () => {
+    await member.getByRole("button", { name: person.name }).click();
+    await expect(member.getByText(`Signed in as ${person.email}`)).toBeVisible();
+    await expect(member.getByRole("link", { name: "Admin console" })).toHaveCount(0);
+    await member.keyboard.press("Escape");
+    await member.goto(`${stack().appUrl}/#/admin`);
+    await expect(member.getByRole("heading", { name: "Not available" })).toBeVisible();
+  });
+
+  test("the admin finds the user by the start of their e-mail", async () => {
+    await admin.getByRole("button", { name: /Admin/ }).first().click();
+    await admin.getByRole("link", { name: "Admin console" }).click();
+    await expect(admin.getByRole("heading", { name: "Admin console" })).toBeFocused();
+    const search = admin.getByRole("searchbox", { name: "Search by e-mail" });
+    await search.fill(person.email.slice(0, 12));
+    await search.press("Enter");
+    const row = admin.getByRole("row", { name: new RegExp(person.email) });
+    await expect(row).toBeVisible();
+    await expect(row.getByText("Enabled")).toBeVisible();
+    await expectAccessible(admin);
+    await row.getByRole("link", { name: person.email }).click();
+    await expect(admin.getByRole("heading", { name: person.email })).toBeVisible();
+  });
+
+  test("disables them after confirming; their open app is disconnected", async () => {
+    await admin.getByRole("button", { name: "Disable user" }).click();
+    const dialog = admin.getByRole("dialog", { name: `Disable ${person.email}?` });
+    await expect(dialog).toBeVisible();
+    await expectAccessible(admin);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(admin.getByRole("button", { name: "Disable user" })).toBeFocused();
+
+    await admin.keyboard.press("Enter");
+    const done = admin.waitForResponse((r) => r.url().endsWith("/disable") && r.request().method() === "POST");
+    await admin.getByRole("dialog").getByRole("button", { name: "Disable", exact: true }).click();
+    expect((await done).status()).toBe(200);
+    await expect(admin.getByText(`${person.email} is disabled.`)).toBeVisible();
+    await expect(admin.getByRole("button", { name: "Enable user" })).toBeVisible();
+
+    // The member's next call is refused: their session ends and the app says so.
+    await member.reload();
+    await expect(member.getByRole("button", { name: "Sign in" })).toBeVisible({ timeout: 30_000 });
+  });
+
+  test("the audit log shows who disabled whom, before and after", async () => {
+    await admin.getByRole("link", { name: "Audit log" }).click();
+    const entry = admin.getByRole("row", { name: new RegExp(`Disabled.*${person.email}|${person.email}.*Disabled`) }).first();
+    await expect(entry).toBeVisible();
+    await expect(entry).toContainText(adminUser().email);
+    await expect(entry).toContainText("disabled: no → yes");
+    await expect(admin.getByRole("button", { name: /delete|edit/i })).toHaveCount(0);
+    await expectAccessible(admin);
+  });
+
+  test("dark theme and phone width", async () => {
+    await admin.emulateMedia({ colorScheme: "dark" });
+    await admin.setViewportSize({ width: 390, height: 800 });
+    await admin.getByRole("link", { name: "Users" }).click();
+    await expect(admin.getByRole("searchbox", { name: "Search by e-mail" })).toBeVisible();
+    await admin.getByRole("link", { name: "Totals per day" }).click();
+    await expect(admin.getByRole("table")).toBeVisible();
+    await expectAccessible(admin);
+    await admin.emulateMedia({ colorScheme: "light" });
+  });
+});
