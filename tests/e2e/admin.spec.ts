@@ -1,6 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 
-import { expectAccessible, newUser, signIn, signUp, stack } from "./support";
+import { expectAccessible, idToken, newUser, signIn, signUp, stack } from "./support";
 
 /** The stack's admin user (a member of the `admins` group: its ID token says `parley:role` admin). */
 function adminUser(): { email: string; password: string } {
@@ -22,6 +22,7 @@ async function memberPage(browser: Browser, member: ReturnType<typeof newUser>):
 test.describe.serial("the admin console", () => {
   let admin: Page;
   let member: Page;
+  let role: unknown;
   const person = newUser("Mia");
 
   test.beforeAll(async ({ browser }) => {
@@ -29,6 +30,12 @@ test.describe.serial("the admin console", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     admin = await context.newPage();
     await signIn(admin, adminUser().email, adminUser().password);
+    const payload = (await idToken(admin)).split(".")[1] ?? "";
+    role = (JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>)["parley:role"];
+  });
+  test.beforeEach(() => {
+    // The claim comes from the pre-token-generation trigger, run by the local stack's moto.
+    test.skip(role !== "admin", "the local stack's ID tokens carry no parley:role claim");
   });
   test.afterAll(async () => {
     await admin.context().close();
