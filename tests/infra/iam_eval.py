@@ -3,9 +3,11 @@
 It reads policies as AWS does for the parts Parley's policies use — Allow/Deny, Action and
 Resource wildcards (`*`, `?`), Principal, and the condition operators StringEquals, StringLike,
 StringNotEquals, ArnEquals, ArnLike and Bool (values of one key are ORed, keys and operators
-ANDed, a key missing from the request fails the condition). An explicit Deny wins; without an
-Allow the answer is no. Cross-account requests need both the identity policy and the resource
-policy to allow (`allowed_cross_account`).
+ANDed, a key missing from the request fails the condition), and the `ForAllValues:` form of
+each for multivalued keys such as `dynamodb:LeadingKeys` (every value of the request must match
+one of the policy's; as in AWS, a key the request lacks satisfies it). An explicit Deny wins;
+without an Allow the answer is no. Cross-account requests need both the identity policy and the
+resource policy to allow (`allowed_cross_account`).
 """
 
 from __future__ import annotations
@@ -42,20 +44,28 @@ class Request:
     resource: str
     principal: str = ""
     """The caller's ARN (aws:PrincipalArn), matched against a resource policy's Principal."""
-    context: dict[str, str] = field(default_factory=dict)
+    context: dict[str, str | list[str]] = field(default_factory=dict)
 
-    def value(self, key: str) -> str | None:
+    def value(self, key: str) -> str | list[str] | None:
         if key == "aws:PrincipalArn":
             return self.principal or None
         return self.context.get(key)
 
 
 def _conditions_hold(conditions: dict[str, dict[str, Any]], request: Request) -> bool:
-    for operator, keys in conditions.items():
+    for qualified, keys in conditions.items():
+        every, _, operator = qualified.rpartition(":")
+        if every and every != "ForAllValues":
+            raise ValueError(f"unsupported condition qualifier {every!r}")
         negated = operator == "StringNotEquals"
         test = _OPERATORS["StringEquals" if negated else operator]
         for key, patterns in keys.items():
             actual = request.value(key)
+            if every:
+                values = [] if actual is None else _list(actual)
+                if not all(any(test(p, v) for p in _list(patterns)) for v in values):
+                    return False
+                continue
             if actual is None:
                 if negated:
                     continue

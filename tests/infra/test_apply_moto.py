@@ -28,6 +28,7 @@ from tasks.core import release
 from tasks.core.manifest import ROOT, Manifest, Ref
 from tasks.infra import TERRAFORM_DIR, provider_mirror, run_terraform
 from tests.infra.hcl import load_config
+from tests.infra.iam_eval import Request, allowed
 from tests.support.moto_server import MotoServer
 
 pytestmark = [
@@ -556,3 +557,51 @@ def test_every_function_serves_callers_through_its_live_alias(
         for integration in api.get_integrations(ApiId=found["ApiId"])["Items"]:
             uri = integration["IntegrationUri"]
             assert uri.endswith(":live/invocations"), f"{found['Name']}: {uri}"
+
+
+def test_admin_api_puts_audit_entries_and_never_changes_one(deployed: Deployed) -> None:
+    """admin_api's role, as deployed, read by the IAM evaluator: users' items may change, audit
+    entries may only be put (`dynamodb:LeadingKeys`), and only this pool's users be managed."""
+    iam = deployed.client("iam")
+    policy = iam.get_role_policy(RoleName=f"{PREFIX}-admin_api", PolicyName="manifest-permissions")[
+        "PolicyDocument"
+    ]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    table = deployed.client("dynamodb").describe_table(TableName=f"{PREFIX}-chat")["Table"]
+    pool = deployed.outputs["user_pool_id"]["value"]
+    pool_arn = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool}"
+
+    def may(action: str, *keys: str, resource: str = table["TableArn"]) -> bool:
+        context: dict[str, str | list[str]] = {"dynamodb:LeadingKeys": list(keys)} if keys else {}
+        return allowed(policy, Request(action, resource, context=context))
+
+    # Without its conditions the same policy would let admin_api rewrite an entry: the
+    # LeadingKeys condition is what keeps the log append-only.
+    bare = {
+        "Statement": [{k: v for k, v in s.items() if k != "Condition"} for s in policy["Statement"]]
+    }
+    audit_key: dict[str, str | list[str]] = {"dynamodb:LeadingKeys": ["AUDIT"]}
+    assert allowed(bare, Request("dynamodb:UpdateItem", table["TableArn"], context=audit_key))
+
+    assert may("dynamodb:PutItem", "AUDIT")
+    for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+        assert not may(action, "AUDIT"), action
+    assert may("dynamodb:UpdateItem", "USER#abc")
+    assert may("dynamodb:PutItem", "USER#abc")  # a profile made for a user never signed in
+    assert not may("dynamodb:DeleteItem", "USER#abc")
+    for key in ("CONV#abc", "STATS#1", "AUDITX", "XAUDIT"):
+        assert not may("dynamodb:PutItem", key), key
+        assert not may("dynamodb:UpdateItem", key), key
+    assert not may("dynamodb:PutItem", "AUDIT", "CONV#abc")  # a batch touching another key
+    assert may("dynamodb:Query", "AUDIT")
+    assert may("dynamodb:GetItem", "USER#abc")
+    for action in (
+        "cognito-idp:ListUsers",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminEnableUser",
+        "cognito-idp:AdminUserGlobalSignOut",
+    ):
+        assert may(action, resource=pool_arn), action
+        assert not may(action, resource=f"{pool_arn}-other"), action
+    for action in ("cognito-idp:AdminDeleteUser", "cognito-idp:AdminAddUserToGroup"):
+        assert not may(action, resource=pool_arn), action
