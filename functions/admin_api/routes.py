@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
@@ -41,7 +41,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Day = Annotated[str | None, Query(max_length=10, json_schema_extra={"format": "date"})]
 
 
-def _errors(*statuses: int) -> dict[int, object]:
+def _errors(*statuses: int) -> dict[int, Any]:
     described = {
         400: "Malformed request",
         401: "Missing or invalid token, or a disabled account",
@@ -61,7 +61,7 @@ def _errors(*statuses: int) -> dict[int, object]:
     }
 
 
-def _ok(model: object, description: str) -> dict[int, object]:
+def _ok(model: Any, description: str) -> dict[int, Any]:
     return {200: {"description": description, "content": {"application/json": {"model": model}}}}
 
 

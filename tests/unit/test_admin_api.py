@@ -325,7 +325,8 @@ def test_a_disabled_users_websocket_connect_and_actions_are_refused(
     # A connection whose $connect raced the disable: its first action is refused, and closed.
     connections.connect("conn-1", user.sub, "User")
     who = Caller(connection_id="conn-1", user_id=user.sub, email=user.email, name="User")
-    rooms().handle(who, json.dumps({"action": "subscribe", "conversationId": "01J" + "A" * 23}), "req-1")
+    frame = json.dumps({"action": "subscribe", "conversationId": "01J" + "A" * 23})
+    rooms().handle(who, frame, "req-1")
     frames = [json.loads(f) for f in env.frames("conn-1")]
     assert frames[-1]["type"] == "error"
     assert frames[-1]["code"] == "unauthorized"

@@ -86,7 +86,8 @@ def test_a_reply_counts_when_it_leaves_streaming(status: str, expected: Counts) 
 
 def test_a_reply_without_usage_counts_its_ending_only() -> None:
     ended = {**reply("failed"), "usage": None}
-    assert counts_of(change("MODIFY", reply("streaming"), ended)) == ("asker", Counts(failed=1, replies=1))
+    expected = Counts(failed=1, replies=1)
+    assert counts_of(change("MODIFY", reply("streaming"), ended)) == ("asker", expected)
 
 
 def test_the_projection_counts_once_per_message_even_at_once(fast_store: Store) -> None:
