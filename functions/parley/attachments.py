@@ -135,12 +135,13 @@ class Attachments:
         limits: UploadLimits,
         *,
         sees_images: bool,
+        catalog: Callable[[], Catalog] | None = None,
     ) -> None:
         self.store = store
         self.bucket = bucket
         self.limits = limits
         self.sees_images = sees_images
-        self.catalog: Callable[[], Catalog] | None = None
+        self.catalog = catalog
         """The environment's models: whether the assistant sees an image is then the
         conversation's model's `vision` (`parley.catalog`), not `sees_images`."""
 

@@ -26,7 +26,7 @@ REPLY_SLOT_SECONDS = 180
 
 def usage_today(store: Store, user_id: str, quota: int) -> UsageToday:
     day = today()
-    used, reserved, cost = store.usage.read(user_id, day)
+    used, reserved, cost = store.usage.read_day(user_id, day)
     total = used.input_tokens + used.output_tokens
     return UsageToday(
         date=day,

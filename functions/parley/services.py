@@ -336,7 +336,7 @@ def attachments() -> Attachments | None:
         region_name=settings.aws_region,
         config=Config(signature_version="s3v4", retries={"mode": "standard"}),
     )
-    files = Attachments(
+    return Attachments(
         get_store(),
         UploadBucket(client, settings.uploads_bucket_name),
         UploadLimits(
@@ -345,9 +345,8 @@ def attachments() -> Attachments | None:
             per_message=settings.upload_max_attachments,
         ),
         sees_images=settings.model_accepts_images,
+        catalog=model_catalog(),
     )
-    files.catalog = model_catalog()
-    return files
 
 
 def _pipeline_with_files(settings: ContextSettings) -> MessagePipeline:

@@ -48,6 +48,15 @@ BUCKET = f"parley-artifacts-{ACCOUNT}"
 PREFIX = "parley-dev"
 APP_ORIGIN = "https://app.parley.test"
 TARGETS = ["data", "auth", "functions", "http_api", "websocket_api", "workflows", "observability"]
+# envs/dev/models.yaml's Bedrock models: inference profiles (eu.…), granted on the profile and
+# on the base model in any of its regions, and nothing else.
+DEV_BEDROCK_ARNS = [
+    arn
+    for model in ("anthropic.claude-3-haiku-20240307-v1:0", "amazon.nova-lite-v1:0",
+                  "amazon.nova-micro-v1:0")
+    for arn in (f"arn:aws:bedrock:*::foundation-model/{model}",
+                f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/eu.{model}")
+]  # fmt: skip
 
 OVERRIDE = f"""
 terraform {{
@@ -92,9 +101,6 @@ environment                     = "dev"
 region                          = "{REGION}"
 allowed_account_ids             = ["{ACCOUNT}"]
 artifacts_bucket                = "{BUCKET}"
-model_provider                  = "bedrock"
-model_id                        = "eu.anthropic.claude-3-haiku-20240307-v1:0"
-model_api_key_parameter         = "/parley/dev/model-api-key"
 daily_token_quota               = 5000
 deletion_protection             = false
 manage_api_gateway_account_role = false
@@ -229,7 +235,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> It
         assert init.returncode == 0, init.stdout + init.stderr
         apply = run_terraform(
             ["apply", "-auto-approve", "-input=false", "-no-color", "-var-file=moto.tfvars",
-             *(f"-target=module.parley.module.{m}" for m in TARGETS)],
+             *(f"-target=module.parley.module.{m}" for m in TARGETS),
+             "-target=module.parley.aws_dynamodb_table_item.model_catalog"],
             env_dir,
             env=environ,
         )  # fmt: skip
@@ -299,12 +306,6 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
         "user_pool_id": pool_id,
         "user_pool_client_id": client_id,
         "jwks_url": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}/.well-known/jwks.json",
-        "model_provider": "bedrock",
-        "model_id": "eu.anthropic.claude-3-haiku-20240307-v1:0",
-        "model_base_url": "",
-        "model_api_key_parameter": "/parley/dev/model-api-key",
-        "bedrock_agent_id": "",
-        "bedrock_agent_alias_id": "",
         "daily_token_quota": "5000",
         "ws_management_endpoint": f"https://{ws_id}.execute-api.{REGION}.amazonaws.com/live",
         "bot_worker_function_name": f"{PREFIX}-bot_worker:live",
@@ -316,7 +317,6 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
         "upload_max_document_bytes": "10485760",
         "upload_max_image_bytes": "5242880",
         "upload_max_attachments": "10",
-        "model_accepts_images": "true",
         "export_state_machine_arn": (
             f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{PREFIX}-export"
         ),
@@ -350,8 +350,10 @@ def test_roles_grant_the_manifest_on_real_arns(deployed: Deployed, manifest: Man
         for index, permission in enumerate(fn.permissions):
             statement = statements.get(f"Manifest{index}")
             kind, _, target = permission.resource.partition(":")
-            if statement is None:  # dropped: the deployment does not use that resource
-                assert permission.resource in ("bedrock:agent",), f"{name}: {permission.resource}"
+            if statement is None:  # dropped: the catalog has no agent and no API key parameter
+                assert permission.resource in ("bedrock:agent", "ssm:model_api_key"), (
+                    f"{name}: {permission.resource}"
+                )
                 continue
             actions = statement["Action"]
             assert sorted([actions] if isinstance(actions, str) else actions) == sorted(
@@ -371,8 +373,21 @@ def test_roles_grant_the_manifest_on_real_arns(deployed: Deployed, manifest: Man
             elif permission.resource == "websocket:manage":
                 assert len(resources) == 1
                 assert resources[0].endswith("/live/*/@connections/*"), resources
+            elif permission.resource == "bedrock:model":  # exactly envs/dev/models.yaml's
+                assert sorted(resources) == sorted(DEV_BEDROCK_ARNS), f"{name}: {resources}"
             else:
                 assert "*" not in resources, f"{name}: {permission.resource} → {resources}"
+
+
+def test_the_functions_read_the_environments_catalog(deployed: Deployed) -> None:
+    from parley.catalog import catalog_from_json
+    from tasks.core.catalog import environment_catalogs, load
+
+    item = deployed.client("dynamodb").get_item(
+        TableName=f"{PREFIX}-chat", Key={"pk": {"S": "CONFIG"}, "sk": {"S": "MODELS"}}
+    )["Item"]
+    expected = load(environment_catalogs()["dev"], deployed=True)
+    assert catalog_from_json(item["catalog"]["S"]) == expected
 
 
 def test_tables_match_tables_yaml(deployed: Deployed, tables: dict[str, Any]) -> None:

@@ -29,14 +29,13 @@ ENVS = ("dev", "prod")
 # Every environment root calls this one composition module; the wiring contracts are checked there.
 COMPOSITION = "modules/parley"
 # Refs whose value may legitimately be empty (the feature is off): no required setting may use one.
-MAY_BE_EMPTY = {"model_base_url", "model_api_key_parameter", "bedrock_agent_id",
-                "bedrock_agent_alias_id"}  # fmt: skip
+MAY_BE_EMPTY: set[str] = set()
 if "bot_worker" not in MANIFEST.functions:  # modules/functions derives the name from the manifest
     MAY_BE_EMPTY.add("bot_worker_function_name")
 MAY_BE_EMPTY.add("fanout_function_name")  # empty: big rooms are posted by the worker alone
 
 # Modules of modules/parley that were added after it replaced the root modules (no moved block).
-BORN_IN_THE_COMPOSITION = {"workflows", "domains"}
+BORN_IN_THE_COMPOSITION = {"workflows", "domains", "catalog"}
 
 # Code paths the static reading reaches that never run for that function; each with its reason.
 # Reviewed by hand: the reading matches methods by name and follows every object a factory builds.
@@ -709,7 +708,12 @@ def test_environment_is_a_thin_root_over_the_composition(tf: dict[str, Config], 
 
 
 # Modules that only compute values (no provider, no resources).
-PROVIDERLESS = {"modules/manifest", "modules/deploy_policies", "tests/release_record"}
+PROVIDERLESS = {
+    "modules/manifest",
+    "modules/catalog",
+    "modules/deploy_policies",
+    "tests/release_record",
+}
 
 
 def test_modules_are_typed_and_described(tf: dict[str, Config]) -> None:

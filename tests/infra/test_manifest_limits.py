@@ -27,7 +27,7 @@ MINIMAL: dict[str, Any] = {
         "one": {
             "description": "takes the defaults",
             "handler": "one.app.handler",
-            "environment": {"OWN": {"ref": "model_id"}},
+            "environment": {"OWN": {"ref": "daily_token_quota"}},
         },
         "two": {
             "description": "overrides one default",
@@ -122,6 +122,6 @@ def test_terraform_merges_default_environment_and_reads_reservations(tmp_path: P
     outputs = apply_manifest_module(tmp_path / "work", manifest_path, tables_path)
     one, two = outputs["functions"]["one"], outputs["functions"]["two"]
     assert one["environment"] == {"SHARED": "on", "OVERRIDDEN": "default"}
-    assert one["env_refs"] == {"OWN": "model_id"}
+    assert one["env_refs"] == {"OWN": "daily_token_quota"}
     assert two["environment"] == {"SHARED": "on", "OVERRIDDEN": "mine"}
     assert (one["reserved_concurrency"], two["reserved_concurrency"]) == (-1, 5)

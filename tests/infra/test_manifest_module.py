@@ -119,7 +119,7 @@ def test_defaults_apply_where_a_function_leaves_a_field_out(tmp_path: Path) -> N
             "one": {
                 "description": "minimal",
                 "handler": "one.app.handler",
-                "environment": {"A": "x", "B": {"ref": "model_id"}},
+                "environment": {"A": "x", "B": {"ref": "daily_token_quota"}},
                 "triggers": {"async": {}, "http": [{"route": "GET /x", "auth": "none"}]},
             }
         },
@@ -132,7 +132,7 @@ def test_defaults_apply_where_a_function_leaves_a_field_out(tmp_path: Path) -> N
     fn = outputs["functions"]["one"]
     assert (fn["memory"], fn["timeout"], fn["architecture"]) == (384, 10, "arm64")
     assert fn["environment"] == {"A": "x"}
-    assert fn["env_refs"] == {"B": "model_id"}
+    assert fn["env_refs"] == {"B": "daily_token_quota"}
     assert fn["async"] == {"max_retries": 2, "max_event_age_seconds": 3600, "on_failure": "dlq"}
     assert outputs["http_routes"] == {"GET /x": {"function": "one", "auth": "none"}}
     assert outputs["layer"] == {"name": "deps", "description": ""}

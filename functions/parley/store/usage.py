@@ -74,10 +74,10 @@ class UsageRepository:
 
     def get(self, user_id: str, day: str) -> tuple[Usage, int]:
         """The day's usage and the tokens replies in flight hold."""
-        usage, reserved, _ = self.read(user_id, day)
+        usage, reserved, _ = self.read_day(user_id, day)
         return usage, reserved
 
-    def read(self, user_id: str, day: str) -> tuple[Usage, int, Decimal]:
+    def read_day(self, user_id: str, day: str) -> tuple[Usage, int, Decimal]:
         """The day's usage, the tokens replies in flight hold, and what the day's replies
         cost (USD): one read."""
         item = (

@@ -26,39 +26,10 @@ variable "artifacts_bucket" {
   type        = string
 }
 
-variable "model_provider" {
-  description = "The assistant's provider: openai (any OpenAI-compatible server), bedrock or bedrock-agent."
+variable "models_path" {
+  description = "The model catalog: the models people may choose, their prices and who may use them (docs/deploy.md, \"Models\"); null = models.yaml beside this file."
   type        = string
-  default     = "bedrock"
-}
-
-variable "model_id" {
-  description = "The model name (OpenAI-compatible) or Bedrock model / inference profile id."
-  type        = string
-}
-
-variable "model_base_url" {
-  description = "Base URL of an OpenAI-compatible server; empty = api.openai.com."
-  type        = string
-  default     = ""
-}
-
-variable "model_api_key_parameter" {
-  description = "Name of the SSM SecureString holding the model API key (created outside Terraform); empty = no key."
-  type        = string
-  default     = ""
-}
-
-variable "bedrock_agent_id" {
-  description = "Bedrock agent id, for model_provider = bedrock-agent."
-  type        = string
-  default     = ""
-}
-
-variable "bedrock_agent_alias_id" {
-  description = "Bedrock agent alias id, for model_provider = bedrock-agent."
-  type        = string
-  default     = ""
+  default     = null
 }
 
 variable "daily_token_quota" {
@@ -213,12 +184,11 @@ variable "release_record" {
 }
 
 variable "attachments" {
-  description = "Files attached to messages: document and image size limits (bytes), attachments per message, whether the model sees images, days an unsent upload is kept (defaults: 10 MB, 5 MB, 10, true, 1)."
+  description = "Files attached to messages: document and image size limits (bytes), attachments per message, days an unsent upload is kept (defaults: 10 MB, 5 MB, 10, 1). Whether the assistant sees an image is its model's (models.yaml, vision)."
   type = object({
     max_document_bytes = optional(number, 10485760)
     max_image_bytes    = optional(number, 5242880)
     max_per_message    = optional(number, 10)
-    model_sees_images  = optional(bool, true)
     pending_days       = optional(number, 1)
   })
   default = {}

@@ -14,12 +14,7 @@ module "parley" {
 
   environment                     = var.environment
   artifacts_bucket                = var.artifacts_bucket
-  model_provider                  = var.model_provider
-  model_id                        = var.model_id
-  model_base_url                  = var.model_base_url
-  model_api_key_parameter         = var.model_api_key_parameter
-  bedrock_agent_id                = var.bedrock_agent_id
-  bedrock_agent_alias_id          = var.bedrock_agent_alias_id
+  models_path                     = var.models_path
   daily_token_quota               = var.daily_token_quota
   retention_days                  = var.retention_days
   attachments                     = var.attachments

@@ -1,11 +1,9 @@
-# Production. No secrets here: the model API key lives in SSM (model_api_key_parameter).
+# Production. No secrets here: API keys live in SSM (models.yaml names the parameters).
 environment         = "prod"
 region              = "eu-west-1"
 allowed_account_ids = ["222222222222"]
 artifacts_bucket    = "parley-artifacts-111111111111" # shared: promote pins the same bytes
 
-model_provider    = "bedrock"
-model_id          = "eu.anthropic.claude-3-haiku-20240307-v1:0"
 daily_token_quota = 100000
 
 deletion_protection             = true
@@ -49,7 +47,6 @@ attachments = {
   max_document_bytes = 10485760 # 10 MB
   max_image_bytes    = 5242880  # 5 MB
   max_per_message    = 10
-  model_sees_images  = true # gpt-4o-mini and Claude 3+ read images
   pending_days       = 1
 }
 

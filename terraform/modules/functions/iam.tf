@@ -5,19 +5,25 @@
 locals {
   index_refs = distinct([for p in module.manifest.permissions : p.resource if p.kind == "index"])
 
-  # A cross-region inference profile (eu.…, us.…) routes to the base model in any of its
-  # regions, so the foundation-model ARN takes every region; the profile itself is this account's.
-  bedrock_base_model = replace(var.refs.model_id, "/^(us|eu|apac|us-gov|global)\\./", "")
-  bedrock_model_arns = [
-    "arn:${local.partition}:bedrock:*::foundation-model/${local.bedrock_base_model}",
-    "arn:${local.partition}:bedrock:${local.region}:${local.account}:inference-profile/${var.refs.model_id}",
-  ]
+  # Exactly the catalog's Bedrock models (modules/catalog). A cross-region inference profile
+  # (eu.…, us.…) routes to its base model in any of the profile's regions, so that model's ARN
+  # takes every region and the profile is this account's; a plain model id is this region's.
+  bedrock_profile = "^(us|eu|apac|us-gov|global)\\."
+  bedrock_model_arns = flatten([
+    for id in var.models.bedrock_models : can(regex(local.bedrock_profile, id)) ? [
+      "arn:${local.partition}:bedrock:*::foundation-model/${replace(id, "/${local.bedrock_profile}/", "")}",
+      "arn:${local.partition}:bedrock:${local.region}:${local.account}:inference-profile/${id}",
+    ] : ["arn:${local.partition}:bedrock:${local.region}::foundation-model/${id}"]
+  ])
   bedrock_agent_arns = [
-    "arn:${local.partition}:bedrock:${local.region}:${local.account}:agent-alias/${var.refs.bedrock_agent_id}/${var.refs.bedrock_agent_alias_id}",
+    for a in var.models.bedrock_agents : "arn:${local.partition}:bedrock:${local.region}:${local.account}:agent-alias/${a.agent_id}/${a.alias_id}"
+  ]
+  model_api_key_arns = [
+    for p in var.models.api_key_parameters : "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${p}"
   ]
 
   # Manifest resource reference => ARNs. An empty list drops the statement: the deployment does
-  # not use that resource (no API key parameter, another model provider).
+  # not use that resource (no API key parameter, no model of that provider in the catalog).
   resource_arns = merge(
     { for table, arn in var.table_arns : "table:${table}" => [arn] },
     {
@@ -29,9 +35,9 @@ locals {
     { for name, arn in local.alias_arns : "function:${name}" => [arn] },
     {
       "websocket:manage"  = ["${var.websocket_execution_arn}/${var.websocket_stage}/*/@connections/*"]
-      "ssm:model_api_key" = var.refs.model_api_key_parameter == "" ? [] : ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.refs.model_api_key_parameter}"]
-      "bedrock:model"     = var.refs.model_provider == "bedrock" ? local.bedrock_model_arns : []
-      "bedrock:agent"     = var.refs.model_provider == "bedrock-agent" ? local.bedrock_agent_arns : []
+      "ssm:model_api_key" = local.model_api_key_arns
+      "bedrock:model"     = local.bedrock_model_arns
+      "bedrock:agent"     = local.bedrock_agent_arns
       "sqs:dlq"           = local.has_dlq ? [aws_sqs_queue.dlq[0].arn] : []
       # The exports bucket (objects, and the bucket itself for s3:ListBucket) and the export
       # state machine, both made by modules/workflows.
@@ -41,7 +47,7 @@ locals {
       "statemachine:export" = var.export_state_machine_arn == null ? [] : [var.export_state_machine_arn]
       # The user pool admin_api manages (its users' status and sign-out), nothing else.
       "userpool:main" = var.refs.user_pool_id == "" ? [] : ["arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/${var.refs.user_pool_id}"]
-      "*"                   = ["*"]
+      "*"             = ["*"]
     },
   )
 
@@ -96,7 +102,7 @@ locals {
           Condition = {
             StringEquals = { "kms:ViaService" = "ssm.${local.region}.amazonaws.com" }
           }
-        } if contains([for p in f.permissions : p.resource], "ssm:model_api_key") && var.refs.model_api_key_parameter != ""],
+        } if contains([for p in f.permissions : p.resource], "ssm:model_api_key") && length(local.model_api_key_arns) > 0],
         # leading_keys: the items' partition keys the actions are limited to (a table's
         # dynamodb:LeadingKeys), e.g. admin_api may put audit entries and never change one.
         [for index, p in f.permissions : merge(

@@ -50,12 +50,6 @@ variable "refs" {
     user_pool_id             = string
     user_pool_client_id      = string
     jwks_url                 = string
-    model_provider           = string
-    model_id                 = string
-    model_base_url           = string
-    model_api_key_parameter  = string
-    bedrock_agent_id         = string
-    bedrock_agent_alias_id   = string
     daily_token_quota        = string
     ws_management_endpoint   = string
     retention_days           = string
@@ -66,22 +60,25 @@ variable "refs" {
     upload_max_document_bytes = optional(string, "10485760")
     upload_max_image_bytes    = optional(string, "5242880")
     upload_max_attachments    = optional(string, "10")
-    model_accepts_images      = optional(string, "true")
   })
-
-  validation {
-    condition     = contains(["openai", "bedrock", "bedrock-agent"], var.refs.model_provider)
-    error_message = "The model_provider must be openai, bedrock or bedrock-agent."
-  }
-
-  validation {
-    condition     = var.refs.model_api_key_parameter == "" || can(regex("^/[A-Za-z0-9_./-]+$", var.refs.model_api_key_parameter))
-    error_message = "The model_api_key_parameter must be empty or an SSM parameter name starting with '/'."
-  }
 
   validation {
     condition     = can(regex("^[0-9]+$", var.refs.daily_token_quota))
     error_message = "The daily_token_quota must be a whole number (0 = unlimited)."
+  }
+}
+
+variable "models" {
+  description = "What the environment's model catalog (modules/catalog) lets the functions call: Bedrock model and inference profile ids, agent aliases, and the SSM parameters holding API keys. IAM grants exactly these."
+  type = object({
+    bedrock_models     = list(string)
+    bedrock_agents     = list(object({ agent_id = string, alias_id = string }))
+    api_key_parameters = list(string)
+  })
+
+  validation {
+    condition     = alltrue([for p in var.models.api_key_parameters : can(regex("^/[A-Za-z0-9_./-]+$", p))])
+    error_message = "Each API key parameter must be an SSM parameter name starting with '/'."
   }
 }
 

@@ -50,6 +50,26 @@ module "manifest" {
   tables_path   = local.tables_path
 }
 
+# The environment's models: what the functions may call (IAM) and what they read (the item below).
+module "catalog" {
+  source       = "../catalog"
+  catalog_path = var.models_path != null ? var.models_path : "${path.root}/models.yaml"
+}
+
+# The catalog where the functions read it (parley/catalog.py, at most every few minutes): one
+# item of the chat table, so any number of models fits (an SSM standard parameter holds 4 KB and
+# the advanced tier bills monthly) and the release's unchanged zips read each environment's own.
+resource "aws_dynamodb_table_item" "model_catalog" {
+  table_name = module.data.table_names["chat"]
+  hash_key   = "pk"
+  range_key  = "sk"
+  item = jsonencode({
+    pk      = { S = "CONFIG" }
+    sk      = { S = "MODELS" }
+    catalog = { S = module.catalog.document }
+  })
+}
+
 module "data" {
   source              = "../data"
   name_prefix         = local.name_prefix
@@ -86,6 +106,11 @@ module "functions" {
   reserved_concurrency      = var.reserved_concurrency
   provisioned_concurrency   = var.provisioned_concurrency
   model_api_key_kms_key_arn = var.model_api_key_kms_key_arn
+  models = {
+    bedrock_models     = module.catalog.bedrock_models
+    bedrock_agents     = module.catalog.bedrock_agents
+    api_key_parameters = module.catalog.api_key_parameters
+  }
 
   websocket_execution_arn = module.websocket_api.execution_arn
   websocket_stage         = module.websocket_api.stage_name
@@ -96,12 +121,6 @@ module "functions" {
     user_pool_id             = module.auth.user_pool_id
     user_pool_client_id      = module.auth.user_pool_client_id
     jwks_url                 = module.auth.jwks_url
-    model_provider           = var.model_provider
-    model_id                 = var.model_id
-    model_base_url           = var.model_base_url
-    model_api_key_parameter  = var.model_api_key_parameter
-    bedrock_agent_id         = var.bedrock_agent_id
-    bedrock_agent_alias_id   = var.bedrock_agent_alias_id
     daily_token_quota        = tostring(var.daily_token_quota)
     ws_management_endpoint   = module.websocket_api.management_endpoint
     retention_days           = tostring(var.retention_days)
@@ -112,7 +131,6 @@ module "functions" {
     upload_max_document_bytes = tostring(var.attachments.max_document_bytes)
     upload_max_image_bytes    = tostring(var.attachments.max_image_bytes)
     upload_max_attachments    = tostring(var.attachments.max_per_message)
-    model_accepts_images      = tostring(var.attachments.model_sees_images)
   }
 
   uploads_bucket = {

@@ -13,39 +13,10 @@ variable "artifacts_bucket" {
   type        = string
 }
 
-variable "model_provider" {
-  description = "The assistant's provider: openai (any OpenAI-compatible server), bedrock or bedrock-agent."
+variable "models_path" {
+  description = "The environment's model catalog: the models people may choose, their prices and who may use them; IAM grants the functions exactly its Bedrock models (docs/deploy.md, \"Models\"). null = models.yaml in the environment's root (terraform/envs/<env>/models.yaml)."
   type        = string
-  default     = "bedrock"
-}
-
-variable "model_id" {
-  description = "The model name (OpenAI-compatible) or Bedrock model / inference profile id."
-  type        = string
-}
-
-variable "model_base_url" {
-  description = "Base URL of an OpenAI-compatible server; empty = api.openai.com."
-  type        = string
-  default     = ""
-}
-
-variable "model_api_key_parameter" {
-  description = "Name of the SSM SecureString holding the model API key (created outside Terraform); empty = no key."
-  type        = string
-  default     = ""
-}
-
-variable "bedrock_agent_id" {
-  description = "Bedrock agent id, for model_provider = bedrock-agent."
-  type        = string
-  default     = ""
-}
-
-variable "bedrock_agent_alias_id" {
-  description = "Bedrock agent alias id, for model_provider = bedrock-agent."
-  type        = string
-  default     = ""
+  default     = null
 }
 
 variable "daily_token_quota" {
@@ -215,12 +186,11 @@ variable "web_acl_arn" {
 }
 
 variable "attachments" {
-  description = "Files attached to messages: the largest document and image (bytes), attachments per message, whether the model sees images (false: it gets a note and the app says so), and days an upload never sent is kept."
+  description = "Files attached to messages: the largest document and image (bytes), attachments per message, and days an upload never sent is kept. Whether the assistant sees an image is its model's (the catalog's vision)."
   type = object({
     max_document_bytes = optional(number, 10485760)
     max_image_bytes    = optional(number, 5242880)
     max_per_message    = optional(number, 10)
-    model_sees_images  = optional(bool, true)
     pending_days       = optional(number, 1)
   })
   default = {}

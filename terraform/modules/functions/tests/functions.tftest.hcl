@@ -31,17 +31,17 @@ variables {
     user_pool_id             = "eu-west-1_x"
     user_pool_client_id      = "client"
     jwks_url                 = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x/.well-known/jwks.json"
-    model_provider           = "openai"
-    model_id                 = "gpt-4o-mini"
-    model_base_url           = ""
-    model_api_key_parameter  = "/parley/test/model-api-key"
-    bedrock_agent_id         = ""
-    bedrock_agent_alias_id   = ""
     daily_token_quota        = "1000"
     ws_management_endpoint   = "https://abc123.execute-api.eu-west-1.amazonaws.com/live"
     retention_days           = "30"
     exports_bucket_name      = "parley-test-exports"
     export_state_machine_arn = "arn:aws:states:eu-west-1:111111111111:stateMachine:parley-test-export"
+  }
+  # An OpenAI-compatible model with a key: no Bedrock model or agent to grant.
+  models = {
+    bedrock_models     = []
+    bedrock_agents     = []
+    api_key_parameters = ["/parley/test/model-api-key"]
   }
 }
 
@@ -128,5 +128,65 @@ run "per_environment_options" {
       )
     ])
     error_message = "Functions reading the model API key get kms:Decrypt on its key through SSM; no other function does."
+  }
+}
+
+run "iam_grants_exactly_the_catalogs_models" {
+  command = apply
+
+  variables {
+    models = {
+      bedrock_models     = ["amazon.nova-micro-v1:0", "eu.anthropic.claude-3-haiku-20240307-v1:0"]
+      bedrock_agents     = [{ agent_id = "AGENT00001", alias_id = "ALIAS00001" }]
+      api_key_parameters = ["/parley/test/key-a", "/parley/test/key-b"]
+    }
+  }
+
+  assert {
+    # A profile (eu.…) routes to its base model in any of its regions; a plain id is this region's.
+    condition = alltrue([
+      for name, f in module.manifest.functions : jsonencode(sort(flatten([
+        for s in jsondecode(aws_iam_role_policy.this[name].policy).Statement : s.Resource if contains(s.Action, "bedrock:InvokeModelWithResponseStream")
+        ]))) == jsonencode(contains([for p in f.permissions : p.resource], "bedrock:model") ? sort([
+        "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        "arn:aws:bedrock:eu-west-1:111111111111:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0",
+      ]) : [])
+    ])
+    error_message = "The functions that call models may invoke exactly the catalog's Bedrock models; no other function any."
+  }
+  assert {
+    condition = alltrue([
+      for name, f in module.manifest.functions : jsonencode(flatten([
+        for s in jsondecode(aws_iam_role_policy.this[name].policy).Statement : s.Resource if contains(s.Action, "bedrock:InvokeAgent")
+        ])) == jsonencode(contains([for p in f.permissions : p.resource], "bedrock:agent") ? [
+        "arn:aws:bedrock:eu-west-1:111111111111:agent-alias/AGENT00001/ALIAS00001",
+      ] : [])
+    ])
+    error_message = "The functions that call models may invoke exactly the catalog's agent aliases."
+  }
+  assert {
+    condition = alltrue([
+      for name, f in module.manifest.functions : jsonencode(flatten([
+        for s in jsondecode(aws_iam_role_policy.this[name].policy).Statement : s.Resource if contains(s.Action, "ssm:GetParameter")
+        ])) == jsonencode(contains([for p in f.permissions : p.resource], "ssm:model_api_key") ? [
+        "arn:aws:ssm:eu-west-1:111111111111:parameter/parley/test/key-a",
+        "arn:aws:ssm:eu-west-1:111111111111:parameter/parley/test/key-b",
+      ] : [])
+    ])
+    error_message = "The functions that call models may read exactly the catalog's API key parameters."
+  }
+}
+
+run "a_catalog_without_bedrock_grants_no_bedrock" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for name, f in module.manifest.functions : length([
+        for s in jsondecode(aws_iam_role_policy.this[name].policy).Statement : s if anytrue([for a in s.Action : startswith(a, "bedrock:")])
+      ]) == 0
+    ])
+    error_message = "Without a Bedrock model or agent in the catalog, no function may call Bedrock."
   }
 }
