@@ -106,7 +106,11 @@ def main() -> int:
     from tasks.local.scripted_model import Reply, ScriptedModel
     from tests.support.api import call
     from tests.support.cognito import create_user
-    from tests.support.environment import clear_parley_caches, function_env
+    from tests.support.environment import (
+        clear_parley_caches,
+        function_env,
+        store_scripted_catalog,
+    )
     from tests.support.moto_server import MotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -115,6 +119,7 @@ def main() -> int:
     try:
         resources = bootstrap(moto.url)
         os.environ.update(function_env(resources, model_base_url=model.base_url))
+        store_scripted_catalog(resources, model.base_url)
         os.environ["LOG_LEVEL"] = "ERROR"
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         clear_parley_caches()

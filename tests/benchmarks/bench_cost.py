@@ -64,7 +64,11 @@ from tests.benchmarks.cost import (  # noqa: E402
 )
 from tests.support.cognito import TestUser, create_user  # noqa: E402
 from tests.support.connections_endpoint import ConnectionsEndpoint, WsClient, run_worker  # noqa: E402
-from tests.support.environment import clear_parley_caches, function_env  # noqa: E402
+from tests.support.environment import (  # noqa: E402
+    clear_parley_caches,
+    function_env,
+    store_scripted_catalog,
+)
 
 REGION = "us-east-1"
 TOKENS = 1000
@@ -136,6 +140,7 @@ class Stage:
             }
         )
         os.environ.update(env)
+        store_scripted_catalog(self.resources, self.model.base_url)
         self.meter.tables = table_specs(load_tables(), self.resources.table_names)
         self.model.reset()
         self.endpoint.reset()

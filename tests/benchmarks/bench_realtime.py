@@ -31,7 +31,11 @@ from botocore.config import Config  # noqa: E402
 from tasks.local.bootstrap import FAKE_CREDENTIALS, LocalResources, bootstrap  # noqa: E402
 from tasks.local.scripted_model import Reply, ScriptedModel  # noqa: E402
 from tests.support.connections_endpoint import ConnectionsEndpoint  # noqa: E402
-from tests.support.environment import clear_parley_caches, function_env  # noqa: E402
+from tests.support.environment import (  # noqa: E402
+    clear_parley_caches,
+    function_env,
+    store_scripted_catalog,
+)
 from tests.support.moto_server import MotoServer  # noqa: E402
 
 REGION = "us-east-1"
@@ -198,6 +202,7 @@ def frames_per_reply(resources: LocalResources) -> None:
         os.environ.update(
             function_env(resources, model_base_url=model.base_url, service="bot_worker")
         )
+        store_scripted_catalog(resources, model.base_url)
         os.environ["WS_MANAGEMENT_ENDPOINT"] = endpoint.url
         clear_parley_caches()
         store = get_store()
