@@ -18,7 +18,7 @@ from tasks.core.manifest import ROOT
 
 FRONTEND = ROOT / "frontend"
 GENERATED = FRONTEND / "src" / "types"
-GENERATED_FILES = ("api.gen.ts", "ws.gen.ts")
+GENERATED_FILES = ("api.gen.ts", "ws.gen.ts", "admin.gen.ts")
 
 
 def require_node_modules() -> None:
@@ -33,6 +33,16 @@ def openapi_document() -> dict[str, Any]:
     from chat_api.app import openapi_json
 
     document: dict[str, Any] = json.loads(openapi_json())
+    return document
+
+
+def admin_openapi_document() -> dict[str, Any]:
+    """admin_api's OpenAPI document (the admin console's routes), from the same code."""
+    if str(ROOT / "functions") not in sys.path:
+        sys.path.insert(0, str(ROOT / "functions"))
+    from admin_api.app import openapi_json as admin_openapi_json
+
+    document: dict[str, Any] = json.loads(admin_openapi_json())
     return document
 
 
@@ -75,9 +85,18 @@ def generate_types(out_dir: Path) -> list[Path]:
         protocol_path = Path(tmp) / "protocol.schema.json"
         openapi_path.write_text(json.dumps(openapi_document(), indent=2, sort_keys=True))
         protocol_path.write_text(json.dumps(protocol_schema(), indent=2, sort_keys=True))
+        admin_path = Path(tmp) / "admin.openapi.json"
+        admin_path.write_text(json.dumps(admin_openapi_document(), indent=2, sort_keys=True))
         node = shutil.which("node") or "node"
         subprocess.run(
-            [node, "scripts/gen-types.mjs", str(openapi_path), str(protocol_path), str(out_dir)],
+            [
+                node,
+                "scripts/gen-types.mjs",
+                str(openapi_path),
+                str(protocol_path),
+                str(out_dir),
+                f"admin.gen.ts={admin_path}",
+            ],
             cwd=FRONTEND,
             check=True,
         )

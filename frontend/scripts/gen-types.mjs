@@ -1,5 +1,6 @@
 // Generates the app's API and WebSocket types from the documents the Python code produces:
-//   node scripts/gen-types.mjs <openapi.json> <protocol.schema.json> <out-dir>
+//   node scripts/gen-types.mjs <openapi.json> <protocol.schema.json> <out-dir> [<name>.gen.ts=<openapi.json> ...]
+// (each extra pair: another function's OpenAPI document, e.g. admin_api's, into its own file)
 // `invoke gen-types` runs it; tests/unit/test_frontend_types.py checks that the committed files
 // are what it produces now.
 import { readFile, writeFile } from "node:fs/promises";
@@ -8,7 +9,7 @@ import { join } from "node:path";
 import { compile } from "json-schema-to-typescript";
 import openapiTS, { astToString } from "openapi-typescript";
 
-const [openapiPath, protocolPath, outDir] = process.argv.slice(2);
+const [openapiPath, protocolPath, outDir, ...extra] = process.argv.slice(2);
 if (!openapiPath || !protocolPath || !outDir) {
   console.error("usage: gen-types.mjs <openapi.json> <protocol.schema.json> <out-dir>");
   process.exit(2);
@@ -30,3 +31,14 @@ const ws = await compile(protocol, "Protocol", {
   strictIndexSignatures: true,
 });
 await writeFile(join(outDir, "ws.gen.ts"), ws);
+
+for (const pair of extra) {
+  const [name, path] = pair.split("=");
+  if (!name || !path || !name.endsWith(".gen.ts")) {
+    console.error(`expected <name>.gen.ts=<openapi.json>, got ${pair}`);
+    process.exit(2);
+  }
+  const document = JSON.parse(await readFile(path, "utf8"));
+  const tree = await openapiTS(document, { alphabetize: true, exportType: true });
+  await writeFile(join(outDir, name), banner(`${document.info?.title ?? name}'s OpenAPI document`) + astToString(tree));
+}

@@ -1,61 +1,17 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { useSession } from "@/lib/session";
+import type { components } from "@/types/admin.gen";
 
-/** The admin API's shapes (admin_api, `docs/contracts.md`); the API checks the role on every call. */
-export interface UsageCounts {
-  messages: number;
-  inputTokens: number;
-  outputTokens: number;
-  repliesStopped: number;
-  repliesFailed: number;
-}
-
-export interface AdminUser {
-  id: string;
-  email: string;
-  name: string;
-  status: "enabled" | "disabled";
-  confirmed: boolean;
-  cognitoStatus: string;
-  createdAt: string | null;
-  quotaOverride: number | null;
-  dailyTokenQuota: number;
-  tokensToday: number;
-  activity: { today: UsageCounts & { date: string }; month: UsageCounts & { month: string } };
-  lastActiveDay: string | null;
-}
-
-export interface AdminUserDetail extends AdminUser {
-  usage: { date: string; inputTokens: number; outputTokens: number; dailyQuota: number; remaining: number | null };
-  days: (UsageCounts & { date: string })[];
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actorId: string;
-  actorEmail: string;
-  action: "quota.set" | "quota.cleared" | "user.disabled" | "user.enabled";
-  targetId: string;
-  targetEmail: string;
-  before: Record<string, number | boolean | null>;
-  after: Record<string, number | boolean | null>;
-}
-
-export interface DayTotal {
-  date: string;
-  messages: number;
-  replies: number;
-  inputTokens: number;
-  outputTokens: number;
-  activeUsers: number;
-}
+/** The admin API's shapes, generated from admin_api's OpenAPI document (`invoke gen-types`). */
+type Schemas = components["schemas"];
+export type AdminUser = Schemas["AdminUser"];
+export type AdminUserDetail = Schemas["AdminUserDetail"];
+export type AdminUserPage = Schemas["AdminUserPage"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditPage = Schemas["AuditPage"];
+export type DayTotal = Schemas["DayTotal"];
+export type Totals = Schemas["Totals"];
 
 const PAGE = 20;
 
@@ -65,7 +21,7 @@ export function useAdminUsers(query: string, cursor: string | null) {
   return useQuery({
     queryKey: ["admin", "users", query, cursor] as const,
     queryFn: ({ signal }) =>
-      http.request<Page<AdminUser>>("/admin/users", { query: { q: query, limit: PAGE, cursor }, signal }),
+      http.request<AdminUserPage>("/admin/users", { query: { q: query, limit: PAGE, cursor }, signal }),
     placeholderData: keepPreviousData,
   });
 }
@@ -106,7 +62,7 @@ export function useAudit(cursor: string | null) {
   const { http } = useSession();
   return useQuery({
     queryKey: ["admin", "audit", cursor] as const,
-    queryFn: ({ signal }) => http.request<Page<AuditEntry>>("/admin/audit", { query: { limit: 50, cursor }, signal }),
+    queryFn: ({ signal }) => http.request<AuditPage>("/admin/audit", { query: { limit: 50, cursor }, signal }),
     placeholderData: keepPreviousData,
   });
 }
@@ -115,6 +71,6 @@ export function useTotals() {
   const { http } = useSession();
   return useQuery({
     queryKey: ["admin", "totals"] as const,
-    queryFn: ({ signal }) => http.request<{ from: string; to: string; days: DayTotal[] }>("/admin/totals", { signal }),
+    queryFn: ({ signal }) => http.request<Totals>("/admin/totals", { signal }),
   });
 }

@@ -10,7 +10,7 @@ import { parseRoute, hrefFor } from "@/lib/router";
 import { HttpClient } from "@/lib/http";
 import { SessionContext } from "@/lib/session";
 
-const zero = { messages: 0, inputTokens: 0, outputTokens: 0, repliesStopped: 0, repliesFailed: 0 };
+const zero = { messages: 0, inputTokens: 0, outputTokens: 0, repliesStopped: 0, repliesFailed: 0, costUsd: 0 };
 const ana: AdminUserDetail = {
   id: "u-ana",
   email: "ana@example.com",
@@ -24,7 +24,7 @@ const ana: AdminUserDetail = {
   tokensToday: 120,
   activity: { today: { ...zero, date: "2026-12-03", messages: 2 }, month: { ...zero, month: "2026-12", messages: 5, inputTokens: 90, outputTokens: 30 } },
   lastActiveDay: "2026-12-03",
-  usage: { date: "2026-12-03", inputTokens: 90, outputTokens: 30, dailyQuota: 0, remaining: null },
+  usage: { date: "2026-12-03", inputTokens: 90, outputTokens: 30, dailyQuota: 0, remaining: null, costUsd: 0 },
   days: [],
 };
 
