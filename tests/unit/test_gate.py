@@ -7,9 +7,17 @@ from typing import Any
 
 import pytest
 
-from parley.auth import Identity, role_of
+from parley.auth import CognitoVerifier, Identity, JwksCache, role_of
 from parley.errors import Forbidden, Unauthorized
-from parley.gate import MAX_AGE_SECONDS, AccountDisabled, AccountGate, NotAdmin, require_admin
+from parley.gate import (
+    MAX_AGE_SECONDS,
+    AccountDisabled,
+    AccountGate,
+    GateSettings,
+    NotAdmin,
+    require_admin,
+)
+from tests.support.tokens import JwksServer, SigningKey, TokenFactory
 
 
 class Clock:
@@ -126,3 +134,39 @@ def test_only_the_exact_admin_role_passes_the_gate(claims: dict[str, Any], admin
 def test_an_identity_is_a_member_unless_told() -> None:
     assert Identity(sub="s", token_use="id").role == "member"
     assert not Identity(sub="s", token_use="id").is_admin
+
+
+def test_check_passes_fresh_on_and_the_default_age_is_30_seconds() -> None:
+    clock, profiles = Clock(), Profiles()
+    gate = AccountGate(profiles, clock=clock)
+    assert gate.max_age == 30
+    gate.check("ana")
+    profiles.disabled.add("ana")
+    gate.check("ana")  # kept
+    with pytest.raises(AccountDisabled):
+        gate.check("ana", fresh=True)
+    assert profiles.reads == ["ana", "ana"]
+    assert GateSettings().account_check_seconds == 30
+
+
+def test_the_role_comes_from_the_verified_token_only(
+    jwks_server: JwksServer, test_tokens: TokenFactory
+) -> None:
+    verifier = CognitoVerifier(
+        issuer=test_tokens.issuer, client_id=test_tokens.client_id, jwks=JwksCache(jwks_server.url)
+    )
+    admin = verifier.verify(test_tokens.mint(**{"parley__role": "admin"}))
+    assert admin.role == "admin"
+    assert admin.is_admin
+    assert require_admin(admin) is admin
+    member = verifier.verify(test_tokens.mint())
+    assert member.role == "member"
+    with pytest.raises(NotAdmin):
+        require_admin(member)
+    assert verifier.verify(test_tokens.mint(**{"parley__role": "superuser"})).role == "member"
+    # A forged claim in a token signed by another key never gets as far as the role.
+    forged = test_tokens.mint(
+        key=SigningKey.generate(kid=test_tokens.key.kid), parley__role="admin"
+    )
+    with pytest.raises(Unauthorized):
+        verifier.verify(forged)
