@@ -7,7 +7,9 @@ import { Spinner } from "@/components/ui/Spinner";
 import { ChatView } from "@/features/chat/components/ChatView";
 import { handleFor } from "@/features/chat/mentions";
 import { useConversation } from "@/features/conversations/api/getConversation";
+import { modelNames, useModels, useSetConversationModel } from "@/features/conversations/api/models";
 import { ExportButton } from "@/features/conversations/components/ExportDialog";
+import { ModelPicker } from "@/features/conversations/components/ModelPicker";
 import { displayTitle } from "@/features/conversations/format";
 import { useMembers } from "@/features/rooms/api/members";
 import { MembersPanel } from "@/features/rooms/components/MembersPanel";
@@ -37,15 +39,42 @@ export function ConversationPage({ conversationId }: { conversationId: string })
   return data.kind === "group" ? <RoomPage conversation={data} /> : <AssistantPage conversation={data} />;
 }
 
+/** The conversation's model in its header: a picker for who may choose it (anyone in their own
+ * chat, the owner of a room), else its name; a change applies to the next reply. */
+function ConversationModel({ conversation }: { conversation: Conversation }) {
+  const models = useModels();
+  const setModel = useSetConversationModel();
+  const current = conversation.model ?? models.data?.default;
+  const name = current ? (modelNames(models.data)[current] ?? current) : null;
+  if (conversation.kind === "group" && conversation.role !== "owner") {
+    return name ? <span className="reply-model">Model: {name}</span> : null;
+  }
+  return (
+    <>
+      <ModelPicker
+        value={conversation.model}
+        disabled={setModel.isPending}
+        onChange={(model) => setModel.mutate({ id: conversation.id, model })}
+      />
+      <span className="sr-only" aria-live="polite">
+        {setModel.isSuccess && name ? `The next reply will be written by ${name}.` : ""}
+      </span>
+      {setModel.error && <Alert>{setModel.error.message}</Alert>}
+    </>
+  );
+}
+
 function AssistantPage({ conversation }: { conversation: Conversation }) {
   const me = useMe();
+  const models = useModels();
   return (
     <div className="conversation">
       <header className="conversation-header">
         <h1>{displayTitle(conversation)}</h1>
+        <ConversationModel conversation={conversation} />
         <ExportButton conversation={conversation} />
       </header>
-      <ChatView conversation={conversation} maxChars={me.data?.limits.messageChars} />
+      <ChatView conversation={conversation} maxChars={me.data?.limits.messageChars} modelNames={modelNames(models.data)} />
     </div>
   );
 }
@@ -58,6 +87,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
   const typing = useTypingUsers(conversation.id);
   const sendTyping = useTypingSender(conversation.id);
   const [showMembers, setShowMembers] = useState(false);
+  const models = useModels();
   const candidates = useMemo(
     () => ["assistant", ...(members.data ?? []).filter((m) => m.userId !== userId).map((m) => handleFor(m.name || m.email.split("@")[0]!))],
     [members.data, userId],
@@ -74,6 +104,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
     <div className={`conversation room ${showMembers ? "members-open" : ""}`}>
       <header className="conversation-header">
         <h1>{displayTitle(conversation)}</h1>
+        <ConversationModel conversation={conversation} />
         <ExportButton conversation={conversation} />
         <Button
           variant="ghost"
@@ -90,6 +121,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
           mentionCandidates={candidates}
           onTyping={sendTyping}
           authorNames={authorNames}
+          modelNames={modelNames(models.data)}
           maxChars={me.data?.limits.messageChars}
           belowMessages={<TypingIndicator names={typing.map(nameOf)} />}
         />

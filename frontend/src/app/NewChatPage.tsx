@@ -5,6 +5,7 @@ import { Composer } from "@/features/chat/components/Composer";
 import { DemoModelHint } from "@/features/chat/components/DemoModelHint";
 import { handOffFirstMessage } from "@/features/chat/firstMessage";
 import { useCreateConversation } from "@/features/conversations/api/createConversation";
+import { ModelPicker } from "@/features/conversations/components/ModelPicker";
 import { newClientMessageId } from "@/lib/ids";
 import { navigate } from "@/lib/router";
 import { useSession } from "@/lib/session";
@@ -18,10 +19,11 @@ export function NewChatPage() {
   const { demoModel } = useSession();
   const create = useCreateConversation();
   const [draft, setDraft] = useState<{ key: string; content: string } | null>(null);
+  const [model, setModel] = useState<string | null>(null); // null: the environment's default
 
   const send = (content: string) => {
     create.mutate(
-      { kind: "assistant" },
+      { kind: "assistant", ...(model ? { model } : {}) },
       {
         onSuccess: (conversation) => {
           handOffFirstMessage(conversation.id, content);
@@ -37,6 +39,7 @@ export function NewChatPage() {
     <div className="conversation">
       <header className="conversation-header">
         <h1>New chat</h1>
+        <ModelPicker value={model} onChange={setModel} disabled={create.isPending} />
       </header>
       <section className="chat" aria-label="Chat">
         <div className="empty-chat">

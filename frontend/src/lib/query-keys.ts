@@ -7,4 +7,6 @@ export const queryKeys = {
   feedback: (id: string) => ["feedback", id] as const,
   members: (id: string) => ["members", id] as const,
   me: ["me"] as const,
+  /** The models the caller may choose (`GET /models`). */
+  models: ["models"] as const,
 };

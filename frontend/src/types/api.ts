@@ -29,3 +29,7 @@ export type Attachment = Schemas["Attachment"];
 export type MessageAttachment = Schemas["MessageAttachment"];
 export type UploadGrant = Schemas["UploadGrant"];
 export type AttachmentDownload = Schemas["AttachmentDownload"];
+
+/** A model of the environment's catalog (`GET /models`). */
+export type ModelInfo = Schemas["ModelInfo"];
+export type ModelList = Schemas["ModelList"];

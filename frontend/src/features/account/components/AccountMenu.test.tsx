@@ -10,7 +10,7 @@ import { describeUsage } from "@/features/account/components/UsageChart";
 import { HttpClient } from "@/lib/http";
 import { SessionContext } from "@/lib/session";
 
-const zero = { messages: 0, inputTokens: 0, outputTokens: 0, repliesStopped: 0, repliesFailed: 0 };
+const zero = { messages: 0, inputTokens: 0, outputTokens: 0, repliesStopped: 0, repliesFailed: 0, costUsd: 0 };
 const day = (date: string, messages = 0): UsageDay => ({ ...zero, date, messages, inputTokens: messages * 10, outputTokens: messages * 3 });
 const days = [day("2026-11-30"), day("2026-12-01", 4), day("2026-12-02", 9)];
 const activity: Activity = {

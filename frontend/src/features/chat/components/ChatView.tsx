@@ -24,6 +24,7 @@ export function ChatView({
   onTyping,
   belowMessages,
   authorNames,
+  modelNames,
   maxChars,
 }: {
   conversation: Conversation;
@@ -33,6 +34,8 @@ export function ChatView({
   belowMessages?: ReactNode;
   /** Display names by user id (a room's members), preferred over what a message carries. */
   authorNames?: Record<string, string>;
+  /** Catalog models' labels by id: which model wrote each reply. */
+  modelNames?: Record<string, string>;
   /** The server's limit on a message's length (`GET /me`). */
   maxChars?: number;
 }) {
@@ -106,7 +109,7 @@ export function ChatView({
 
   return (
     <section className="chat" aria-label="Chat">
-      <MessageList chat={chat} isMine={isMine} actionsFor={actionsFor} authorNames={authorNames} />
+      <MessageList chat={chat} isMine={isMine} actionsFor={actionsFor} authorNames={authorNames} modelNames={modelNames} />
       {chat.history.isSuccess && messages.length === 0 && (
         <div className="empty-chat">
           <h2>{isGroup ? "Say hello to the room" : "What can I help with?"}</h2>

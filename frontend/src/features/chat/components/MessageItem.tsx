@@ -42,8 +42,27 @@ function authorLabel(message: DisplayMessage, mine: boolean): string {
   return message.authorName || "Someone";
 }
 
+/** What a reply cost, in dollars: enough digits to show a fraction of a cent. */
+function formatCost(usd: number): string {
+  if (usd <= 0) return "$0";
+  if (usd >= 0.01) return `$${usd.toFixed(2)}`;
+  const digits = Math.min(20, 1 - Math.floor(Math.log10(usd)));
+  return `$${Number(usd.toPrecision(2)).toFixed(digits)}`;
+}
+
 /** One message: author, markdown (assistant) or text (people), usage, and what can be done with it. */
-export function MessageItem({ message, mine, actions }: { message: DisplayMessage; mine: boolean; actions: MessageActions }) {
+export function MessageItem({
+  message,
+  mine,
+  actions,
+  modelName,
+}: {
+  message: DisplayMessage;
+  mine: boolean;
+  actions: MessageActions;
+  /** The model that wrote a reply (its catalog label). */
+  modelName?: string;
+}) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const streaming = message.status === "streaming";
@@ -129,9 +148,11 @@ export function MessageItem({ message, mine, actions }: { message: DisplayMessag
       {!streaming && !editing && !message.local && (
         <footer className="message-meta">
           {actions.versions && <VersionSwitcher versions={actions.versions} what={message.role === "assistant" ? "Answer" : "Message"} />}
+          {message.role === "assistant" && modelName && <span className="reply-model">Written by {modelName}</span>}
           {message.usage && (
             <span className="usage" title="Tokens used for this answer">
               {message.usage.inputTokens} in · {message.usage.outputTokens} out tokens
+              {typeof message.costUsd === "number" && ` · ${formatCost(message.costUsd)}`}
             </span>
           )}
           {message.content && <CopyButton text={message.content} />}

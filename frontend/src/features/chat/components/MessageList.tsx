@@ -22,11 +22,13 @@ export function MessageList({
   isMine,
   actionsFor,
   authorNames,
+  modelNames,
 }: {
   chat: ChatController;
   isMine: (message: DisplayMessage) => boolean;
   actionsFor: (message: BranchMessage, index: number) => MessageActions;
   authorNames?: Record<string, string>;
+  modelNames?: Record<string, string>;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const sentinel = useRef<HTMLDivElement>(null);
@@ -111,6 +113,7 @@ export function MessageList({
             message={authorNames?.[message.authorId] ? { ...message, authorName: authorNames[message.authorId] } : message}
             mine={isMine(message)}
             actions={actionsFor(message, index)}
+            modelName={message.model ? (modelNames?.[message.model] ?? message.model) : undefined}
           />
         ))}
       </div>

@@ -7,6 +7,8 @@ import type { Conversation } from "@/types/api";
 export interface CreateConversationInput {
   title?: string;
   kind?: "assistant" | "group";
+  /** A catalog model's id (`GET /models`); absent: the environment's default. */
+  model?: string;
 }
 
 /** POST /conversations */
