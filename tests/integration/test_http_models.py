@@ -18,6 +18,7 @@ from tasks.local.scripted_model import Reply, ScriptedModel
 from tasks.local.streams import StreamPoller
 from tests.support.api import ApiResponse, call
 from tests.support.cognito import TestUser
+from tests.support.connections_endpoint import ConnectionsEndpoint, WsClient, run_worker
 
 # tasks/local/models.yaml: the scripted models the tests' catalog offers (USD per 1M tokens)
 PRICES = {
@@ -235,3 +236,70 @@ def test_a_room_member_may_not_use_a_model_they_are_not_allowed(
     reply = ask(api, staff_user, room["id"], "@assistant hi")
     assert reply["model"] == "scripted-staff"
     assert scripted_model.completions()[-1].body["model"] == "scripted-staff"  # type: ignore[index]
+
+
+def test_over_the_websocket_the_groups_come_from_the_connections_token(
+    api: Callable[..., ApiResponse],
+    user: TestUser,
+    staff_user: TestUser,
+    scripted_model: ScriptedModel,
+    endpoint: ConnectionsEndpoint,
+) -> None:
+    api("GET", "/me", user)
+    room = api(
+        "POST", "/conversations", staff_user, body={"kind": "group", "model": "scripted-staff"}
+    ).json["id"]
+    assert (
+        api("POST", f"/conversations/{room}/members", staff_user, body={"email": user.email}).status
+        == 201
+    )
+    member = WsClient(endpoint, user.id_token)
+    member.connect()
+    member.send("sendMessage", conversationId=room, clientMessageId="m1", content="@assistant hi")
+    refusal = member.last("error")
+    assert refusal["code"] == "forbidden"
+    assert "You may not use the model 'scripted-staff'" in refusal["message"]
+    assert endpoint.invokes() == []  # no reply asked, nothing claimed
+
+    owner = WsClient(endpoint, staff_user.id_token)
+    owner.connect()
+    owner.send("subscribe", conversationId=room)
+    owner.send("sendMessage", conversationId=room, clientMessageId="o1", content="@assistant hi")
+    [invoke] = endpoint.invokes()
+    assert invoke.json()["model"] == "scripted-staff"  # the job carries the model checked
+    run_worker(endpoint, invoke)
+    assert scripted_model.completions()[-1].body["model"] == "scripted-staff"  # type: ignore[index]
+    done = owner.last("message.completed")["message"]
+    assert done["model"] == "scripted-staff"
+    assert Decimal(str(done["costUsd"])) == cost_of("scripted-staff", done["usage"])
+
+    # Nor have the assistant answer one of their messages through it (`retry`).
+    mine = api("POST", f"/conversations/{room}/messages", user, body={"content": "plain"}).json
+    member.send("retry", conversationId=room, messageId=mine["message"]["id"])
+    refused = member.last("error")
+    assert refused["code"] == "forbidden"
+    assert "You may not use the model 'scripted-staff'" in refused["message"]
+    assert len(endpoint.invokes()) == 1
+
+
+def test_a_change_while_a_reply_is_asked_for_applies_to_the_next_reply(
+    api: Callable[..., ApiResponse],
+    user: TestUser,
+    scripted_model: ScriptedModel,
+    endpoint: ConnectionsEndpoint,
+) -> None:
+    chat = api("POST", "/conversations", user, body={"model": "scripted-mini"}).json["id"]
+    phone = WsClient(endpoint, user.id_token)
+    phone.connect()
+    phone.send("subscribe", conversationId=chat)
+    phone.send("sendMessage", conversationId=chat, clientMessageId="q1", content="first")
+    [asked] = endpoint.invokes()
+    # Changed before the worker runs: the reply asked for is still the model it was asked of.
+    assert api("PATCH", f"/conversations/{chat}", user, body={"model": "scripted"}).status == 200
+    run_worker(endpoint, asked)
+    assert phone.last("message.completed")["message"]["model"] == "scripted-mini"
+    assert scripted_model.completions()[-1].body["model"] == "scripted-mini"  # type: ignore[index]
+    phone.send("sendMessage", conversationId=chat, clientMessageId="q2", content="second")
+    run_worker(endpoint, endpoint.invokes()[-1])
+    assert phone.last("message.completed")["message"]["model"] == "scripted"
+    assert scripted_model.completions()[-1].body["model"] == "scripted-model"  # type: ignore[index]
