@@ -167,6 +167,7 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/search.py", ("tests/unit/test_search_rules.py",)),
     ("parley/rollups.py", ("tests/unit/test_rollup_rules.py",)),
     ("parley/store/rollups.py", ("tests/unit/test_rollup_rules.py",)),
+    ("parley/catalog.py", ("tests/unit/test_catalog.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it.
 

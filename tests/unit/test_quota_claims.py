@@ -383,3 +383,48 @@ def test_usage_today_tells_what_is_left_after_use_and_reservations(
     assert usage_today(fast_store, user, 1000).daily_quota == 1000
     assert usage_today(fast_store, user, 600).remaining == 0
     assert usage_today(fast_store, user, 550).remaining == 0  # never below zero
+
+
+# -- cost (USD, from the catalog's prices: parley.catalog) ---------------------------------------
+def test_a_settled_reply_adds_its_cost_once_and_the_day_reads_it(
+    fast_store: Store, user: str
+) -> None:
+    from decimal import Decimal
+
+    day = today()
+    first = claim_of(user, 50, day=day)
+    take(fast_store, first)
+    spent = Usage(input_tokens=1000, output_tokens=500)
+    assert fast_store.usage.settle(first, spent, cost=Decimal("0.00045"))
+    assert not fast_store.usage.settle(first, spent, cost=Decimal("0.00045"))  # counted once
+    second = claim_of(user, 10, conversation_id="other", day=day)
+    take(fast_store, second)
+    assert quota(fast_store, 0).settle(
+        second, Usage(input_tokens=1, output_tokens=1), cost=Decimal("0.000001")
+    )
+    assert fast_store.usage.read_day(user, day)[2] == Decimal("0.000451")
+    assert usage_today(fast_store, user, 0).cost_usd == 0.000451
+    # A settlement without a cost (no catalog) and a release add nothing to it.
+    third = claim_of(user, 5, conversation_id="third", day=day)
+    take(fast_store, third)
+    quota(fast_store, 0).release(third)
+    fourth = claim_of(user, 5, conversation_id="fourth", day=day)
+    take(fast_store, fourth)
+    assert fast_store.usage.settle(fourth, Usage(input_tokens=2, output_tokens=3))
+    assert fast_store.usage.read_day(user, day) == (
+        Usage(input_tokens=1003, output_tokens=504),
+        0,
+        Decimal("0.000451"),
+    )
+    assert usage_today(fast_store, fresh_id("nobody-"), 0).cost_usd == 0
+
+
+def test_a_claim_reserves_the_models_own_output_limit_when_given(
+    fast_store: Store, user: str
+) -> None:
+    question = "What is the capital of France?"
+    claim = quota(fast_store, 100_000).claim(
+        user, "conv", "reply-1", question, max_output_tokens=512
+    )
+    assert claim.tokens == estimate_tokens(question) + 512
+    assert fast_store.usage.get(user, today())[1] == claim.tokens

@@ -175,3 +175,35 @@ def test_the_usage_range_defaults_and_limits() -> None:
     ):
         with pytest.raises(BadRequest, match=why):
             usage_range(first, last, now=DAY)
+
+
+def test_a_reply_counts_its_cost_once_per_day_and_month_and_the_series_shows_it(
+    fast_store: Store,
+) -> None:
+    from decimal import Decimal
+
+    user = fresh_id("user-")
+    ended = {**reply("complete", i=1000, o=500), "requested_by": user, "cost": 0.00045}
+    found = counts_of(change("MODIFY", reply("streaming"), ended))
+    assert found == (
+        user,
+        Counts(tokens_in=1000, tokens_out=500, replies=1, cost=Decimal("0.00045")),
+    )
+    assert counts_of(change("MODIFY", reply("streaming"), reply("complete", i=1)))[1].cost == 0  # type: ignore[index]
+    rollups = UsageRollups(fast_store)
+    first = change("MODIFY", reply("streaming"), ended, sk=f"MSG#{fresh_id()}")
+    rollups.apply(first)
+    rollups.apply(first)  # redelivered: counted once
+    rollups.apply(
+        change(
+            "MODIFY",
+            reply("streaming"),
+            {**reply("failed", i=1), "requested_by": user, "cost": Decimal("0.000001")},
+            sk=f"MSG#{fresh_id()}",
+        )
+    )
+    daily, monthly = fast_store.rollups.day_and_month(user, DAY)
+    assert daily.cost == monthly.cost == Decimal("0.000451")
+    series = usage_series(fast_store, user, DAY, DAY)
+    assert series.days[0].cost_usd == 0.000451
+    assert activity(fast_store, user, DAY).month.cost_usd == 0.000451
