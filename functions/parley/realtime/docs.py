@@ -91,7 +91,9 @@ connection lives at most two hours (API Gateway's limit), and no longer than the
 opened with: once that token has expired (or been revoked and not refreshed), the next action
 is answered with `error` code `unauthorized` and the server closes the connection. Reconnect
 with a fresh token and subscribe again. A user has at most 10 connections open at once; one
-more is refused with 429.
+more is refused with 429. When an admin disables a user, the server closes their connections at
+once; a connection opened by them afterwards is refused (403), and any action still arriving
+from one within a minute is answered with `error` code `unauthorized` and closed.
 
 ## Rules
 
