@@ -37,7 +37,10 @@ def expected_function(manifest: Manifest, name: str) -> dict[str, Any]:
         "schedule": None if fn.triggers.schedule is None else fn.triggers.schedule.model_dump(),
         "workflows": list(fn.triggers.workflow),
         "async": None if async_ is None else async_.model_dump(),
-        "permissions": [{"resource": p.resource, "actions": p.actions} for p in fn.permissions],
+        "permissions": [
+            {"resource": p.resource, "actions": p.actions, "leading_keys": p.leading_keys}
+            for p in fn.permissions
+        ],
     }
 
 
