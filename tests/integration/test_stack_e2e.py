@@ -750,6 +750,34 @@ def test_a_pdf_and_an_image_reach_the_model(
     assert question[1]["image_url"]["url"].startswith("data:image/png;base64,")
 
 
+def test_a_model_without_vision_gets_a_note_instead_of_the_image(
+    stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser], model: Any
+) -> None:
+    from tests.support import documents
+
+    eve = make_user("Eve")
+    # tasks/local/models.yaml: "scripted-mini" has vision: false.
+    cid = api.post("/conversations", json={"model": "scripted-mini"}, headers=eve.bearer()).json()[
+        "id"
+    ]
+    grant = _grant(api, eve, cid, "red.png", "image/png", len(documents.png()))
+    assert grant.json()["assistantSeesImages"] is False  # the app says so before sending
+    assert _post_file(grant.json(), documents.png()).status_code == 204
+    picture = _settled(api, eve, cid, grant.json()["attachment"]["id"])
+    sent = api.post(
+        f"/conversations/{cid}/messages",
+        json={"content": "What colour is it?", "attachmentIds": [picture["id"]]},
+        headers=eve.bearer(),
+    )
+    assert sent.status_code == 201, sent.text
+    request = model.completions()[-1].body
+    assert request["model"] == "scripted-mini"
+    question = request["messages"][-1]["content"]
+    assert isinstance(question, str)  # text only: no image part
+    assert "cannot see images" in question
+    assert sent.json()["reply"]["model"] == "scripted-mini"
+
+
 def test_uploads_s3_and_the_processor_refuse(
     stack: LocalStack, api: httpx.Client, make_user: Callable[..., TestUser], model: Any
 ) -> None:
