@@ -4,6 +4,7 @@ model, what a reply costs, and how the functions read it."""
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -291,3 +292,70 @@ def test_without_a_catalog_the_assistant_is_unavailable() -> None:
         CatalogSource(lambda: None)()
     with pytest.raises(ServiceUnavailable, match="not configured correctly"):
         CatalogSource(lambda: "[]")()
+
+
+# -- the exact words people and operators read ---------------------------------------------------
+def test_the_refusals_and_the_operator_messages_are_exact(tmp_path: Any) -> None:
+    models = catalog(OPEN, STAFF)
+    with pytest.raises(Forbidden) as refused:
+        models.require_usable(models.for_conversation("staff"), [])
+    assert refused.value.message == (
+        "You may not use the model 'staff' that answers here; ask the owner to choose another"
+    )
+    with pytest.raises(ServiceUnavailable) as missing:
+        CatalogSource(lambda: None)()
+    assert missing.value.message == "The assistant is not configured: no model catalog"
+    with pytest.raises(ServiceUnavailable) as broken:
+        CatalogSource(lambda: "{}")()
+    assert broken.value.message == "The assistant is not configured correctly"
+    with pytest.raises(CatalogError) as stored:
+        catalog_from_json('{"models": []}')
+    assert str(stored.value).splitlines()[0] == "CONFIG/MODELS: default: required field is missing"
+
+    local = {**OPEN, "provider": "local", "server": "llama", "model": "x"}
+    del local["vision"]
+    two = data({**local, "id": "open"}, {**local, "id": "other"})
+    assert refusal(two, deployed=True).splitlines() == [
+        "models.yaml: models[0].provider: 'local' runs only on the local stack",
+        "models.yaml: models[1].provider: 'local' runs only on the local stack",
+    ]
+    path = tmp_path / "models.yaml"
+    path.write_text(json.dumps(two), encoding="utf-8")  # JSON is YAML too
+    assert load_catalog(path).get("other") is not None
+    with pytest.raises(CatalogError) as named:
+        load_catalog(path, deployed=True, shown="terraform/envs/dev/models.yaml")
+    assert str(named.value).startswith(
+        "terraform/envs/dev/models.yaml: models[0].provider: 'local' runs only on the local stack"
+    )
+    with pytest.raises(CatalogError, match=r"^models.yaml: models\[0\].provider"):
+        load_catalog(path, deployed=True)
+    with pytest.raises(CatalogError, match=r"^elsewhere.yaml: cannot be read as YAML"):
+        load_catalog(tmp_path / "missing.yaml", shown="elsewhere.yaml")
+
+
+def test_the_stored_json_leaves_out_what_is_unset() -> None:
+    text = catalog(OPEN, AGENT).to_json()
+    assert "null" not in text
+    assert json.loads(text)["models"][1] == {
+        "agent_alias_id": "KLMNOPQRST",
+        "agent_id": "ABCDEFGHIJ",
+        "context_window": 200000,
+        "id": "agent",
+        "label": "Agent",
+        "max_output_tokens": 1024,
+        "price": {"input": "0", "output": "0"},
+        "provider": "bedrock-agent",
+        "vision": False,
+    }
+    assert text.startswith('{"default":"open","models":[{"context_window":8192,')
+
+
+def test_a_document_that_is_no_catalog_at_all_and_the_longest_shown_id() -> None:
+    assert refusal("just text") == (
+        "models.yaml: Input should be a valid dictionary or instance of Catalog"
+    )
+    with pytest.raises(UnknownModel) as exact:
+        catalog(OPEN).require("y" * 64, [])
+    assert exact.value.message == (
+        f"Unknown model '{'y' * 64}': GET /models lists the models you may use"
+    )
