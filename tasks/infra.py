@@ -399,6 +399,8 @@ def _resource_arns(resource: str) -> tuple[list[Any], str | None]:
         ], "HasExportsBucket"
     if resource == "statemachine:export":
         return [{"Ref": "ExportStateMachineArn"}], "HasExportStateMachine"
+    if resource == "userpool:main":
+        return [{"Fn::GetAtt": ["UserPool", "Arn"]}], None
     raise ManifestError(f"permission resource {resource!r} has no CloudFormation mapping")
 
 
@@ -440,12 +442,16 @@ def _statements(manifest: Manifest, function: Function) -> list[Any]:
                     f"functions.{function.name}.permissions: {sorted(extra)} on resource '*'"
                 )
         arns, condition = _resource_arns(permission.resource)
-        statement = {
+        statement: dict[str, Any] = {
             "Sid": f"Manifest{index}",
             "Effect": "Allow",
             "Action": list(permission.actions),
             "Resource": arns,
         }
+        if permission.leading_keys is not None:
+            statement["Condition"] = {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(permission.leading_keys)}
+            }
         statements.append(
             {"Fn::If": [condition, statement, {"Ref": "AWS::NoValue"}]} if condition else statement
         )
