@@ -20,7 +20,7 @@ from parley.admin import (
 from parley.admin import console as console
 from parley.auth import Identity
 from parley.errors import Unauthorized
-from parley.models import ErrorResponse
+from parley.models import ErrorResponse, GatewayError
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -52,10 +52,15 @@ def _errors(*statuses: int) -> dict[int, Any]:
         422: "Request failed validation",
         500: "Internal error; `requestId` identifies it in the logs",
     }
+    # Behind the gateway's JWT authorizer, a refused token never reaches the function.
     return {
         status: {
             "description": described[status],
-            "content": {"application/json": {"model": ErrorResponse}},
+            "content": {
+                "application/json": {
+                    "model": ErrorResponse | GatewayError if status == 401 else ErrorResponse
+                }
+            },
         }
         for status in sorted({400, 401, 403, 413, 422, 500, *statuses})
     }
