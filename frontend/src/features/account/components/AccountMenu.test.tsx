@@ -14,8 +14,8 @@ const zero = { messages: 0, inputTokens: 0, outputTokens: 0, repliesStopped: 0, 
 const day = (date: string, messages = 0): UsageDay => ({ ...zero, date, messages, inputTokens: messages * 10, outputTokens: messages * 3 });
 const days = [day("2026-11-30"), day("2026-12-01", 4), day("2026-12-02", 9)];
 const activity: Activity = {
-  today: { ...zero, date: "2026-12-02", messages: 9, inputTokens: 90, outputTokens: 27 },
-  month: { ...zero, month: "2026-12", messages: 13, inputTokens: 130, outputTokens: 39, repliesStopped: 1, repliesFailed: 2 },
+  today: { ...zero, date: "2026-12-02", messages: 9, inputTokens: 90, outputTokens: 27, costUsd: 0.000042 },
+  month: { ...zero, month: "2026-12", messages: 13, inputTokens: 130, outputTokens: 39, repliesStopped: 1, repliesFailed: 2, costUsd: 1.5 },
 };
 
 /** The account menu against a real HTTP server answering GET /me/usage as the API does. */
@@ -60,8 +60,8 @@ describe("AccountMenu", () => {
     await user.click(button);
     expect(button).toHaveAttribute("aria-expanded", "true");
     const panel = screen.getByRole("region", { name: "My account" });
-    expect(within(panel).getByText("9 messages, 117 tokens")).toBeInTheDocument();
-    expect(within(panel).getByText(/13 messages, 169 tokens, 1 replies stopped, 2 failed/)).toBeInTheDocument();
+    expect(within(panel).getByText("9 messages, 117 tokens, $0.000042")).toBeInTheDocument();
+    expect(within(panel).getByText(/13 messages, 169 tokens, \$1\.50, 1 replies stopped, 2 failed/)).toBeInTheDocument();
     const figure = await within(panel).findByRole("figure");
     expect(figure).toHaveAccessibleName(/13 messages from .* the busiest day was .* with 9\./);
     expect(figure.querySelectorAll("rect.usage-bar")).toHaveLength(3);
@@ -74,7 +74,7 @@ describe("AccountMenu", () => {
     expect(rows).toHaveLength(4);
     const newest = rows[3];
     if (!newest) throw new Error("no row for the newest day");
-    expect(within(newest).getAllByRole("cell").map((c) => c.textContent)).toEqual(["9", "90", "27", "0", "0"]);
+    expect(within(newest).getAllByRole("cell").map((c) => c.textContent)).toEqual(["9", "90", "27", "0", "0", "$0"]);
     expect(paths).toEqual(["/me/usage"]);
 
     await user.keyboard("{Escape}");

@@ -1,6 +1,7 @@
 import { useId } from "react";
 
 import type { UsageDay } from "@/features/account/api/getUsage";
+import { formatUsd } from "@/lib/money";
 
 const WIDTH = 300;
 const HEIGHT = 80;
@@ -66,6 +67,7 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
               <th scope="col">Tokens out</th>
               <th scope="col">Stopped</th>
               <th scope="col">Failed</th>
+              <th scope="col">Cost</th>
             </tr>
           </thead>
           <tbody>
@@ -77,6 +79,7 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
                 <td>{d.outputTokens}</td>
                 <td>{d.repliesStopped}</td>
                 <td>{d.repliesFailed}</td>
+                <td>{formatUsd(d.costUsd)}</td>
               </tr>
             ))}
           </tbody>

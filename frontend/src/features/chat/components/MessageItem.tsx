@@ -8,6 +8,7 @@ import { MessageAttachments } from "@/features/chat/components/MessageAttachment
 import { ReplyFeedback } from "@/features/chat/components/ReplyFeedback";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import { usePacedText } from "@/features/chat/hooks/usePacedText";
+import { formatUsd } from "@/lib/money";
 
 export interface MessageActions {
   onRetry?: () => void;
@@ -40,14 +41,6 @@ function authorLabel(message: DisplayMessage, mine: boolean): string {
   if (message.role === "assistant") return "Assistant";
   if (mine) return "You";
   return message.authorName || "Someone";
-}
-
-/** What a reply cost, in dollars: enough digits to show a fraction of a cent. */
-function formatCost(usd: number): string {
-  if (usd <= 0) return "$0";
-  if (usd >= 0.01) return `$${usd.toFixed(2)}`;
-  const digits = Math.min(20, 1 - Math.floor(Math.log10(usd)));
-  return `$${Number(usd.toPrecision(2)).toFixed(digits)}`;
 }
 
 /** One message: author, markdown (assistant) or text (people), usage, and what can be done with it. */
@@ -152,7 +145,7 @@ export function MessageItem({
           {message.usage && (
             <span className="usage" title="Tokens used for this answer">
               {message.usage.inputTokens} in · {message.usage.outputTokens} out tokens
-              {typeof message.costUsd === "number" && ` · ${formatCost(message.costUsd)}`}
+              {typeof message.costUsd === "number" && ` · ${formatUsd(message.costUsd)}`}
             </span>
           )}
           {message.content && <CopyButton text={message.content} />}
