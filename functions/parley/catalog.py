@@ -289,8 +289,6 @@ def _location(parts: Sequence[Any]) -> str:
     for part in parts:
         if isinstance(part, int):
             shown += f"[{part}]"
-        elif str(part).startswith(("function-", "decimal-", "constrained-")):
-            continue
         else:
             shown += f".{part}" if shown else str(part)
     return shown
