@@ -27,7 +27,9 @@ def environment_catalogs() -> dict[str, Path]:
 
 
 def load(path: Path, *, deployed: bool) -> Catalog:
-    return load_catalog(path, deployed=deployed, shown=str(path.relative_to(ROOT)))
+    """A catalog file, named in messages from the repository's root when it is inside it."""
+    shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    return load_catalog(path, deployed=deployed, shown=shown)
 
 
 def check_catalogs() -> dict[str, Catalog]:

@@ -3,6 +3,11 @@ local catalog offers exactly the models the llama.cpp server runs (`tasks/local/
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
 from parley.catalog import load_catalog
 from tasks.core.catalog import LOCAL_CATALOG, check_catalogs, environment_catalogs
 
@@ -25,3 +30,27 @@ def test_the_local_catalog_offers_every_local_model_the_llama_server_runs() -> N
     for model in LOCAL_MODELS:
         assert served[model.alias].context_window == model.context_window
     assert served[DEFAULT_ALIAS].id == local.default
+
+
+def test_invoke_build_fails_on_a_bad_catalog_naming_the_file_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from invoke.context import Context
+    from invoke.exceptions import Exit
+
+    import tasks.core.catalog as catalogs
+    from tasks.build import build
+
+    env = tmp_path / "envs" / "dev"
+    env.mkdir(parents=True)
+    good = yaml.safe_load((catalogs.ENVIRONMENTS_DIR / "dev" / "models.yaml").read_text())
+    good["models"][0]["price"]["input"] = -1
+    good["models"][1]["provider"] = "local"
+    (env / "models.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
+    monkeypatch.setattr(catalogs, "ENVIRONMENTS_DIR", tmp_path / "envs")
+    with pytest.raises(Exit) as failed:
+        build(Context(), frontend=False)
+    message = str(failed.value.message)
+    assert message.startswith("build failed: ")
+    assert f"{env / 'models.yaml'}: models[0].price.input: must be ≥ 0" in message
+    assert list((tmp_path).rglob("*.zip")) == []
