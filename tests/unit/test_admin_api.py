@@ -486,3 +486,40 @@ def test_totals_per_day_add_up_every_users_activity(
     listed = admin_call("GET", f"/admin/users/{people[0]}", admin_token).json
     assert listed["lastActiveDay"] == day
     assert listed["activity"]["today"]["messages"] == 2
+
+
+def test_two_admins_disabling_at_once_record_one_entry_and_both_end_disabled(
+    env: ConnectionsEndpoint,
+    aws: LocalResources,
+    admin_token: str,
+    user: TestUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from parley.admin import console
+
+    store = console().store
+    store.profiles.ensure(user.sub, user.email)
+    first = admin_call("POST", f"/admin/users/{user.sub}/disable", admin_token)
+    assert first.status == 200
+    admin_call("POST", f"/admin/users/{user.sub}/enable", admin_token)
+    real_get = store.profiles.get
+
+    def raced(user_id: str, *, consistent: bool = False) -> Any:
+        seen = real_get(user_id, consistent=consistent)
+        # the other admin's disable lands between this read and this admin's write
+        store.profiles.table.update_item(
+            Key={"pk": f"USER#{user_id}", "sk": "PROFILE"},
+            UpdateExpression="SET disabled = :t",
+            ExpressionAttributeValues={":t": True},
+        )
+        return seen
+
+    monkeypatch.setattr(store.profiles, "get", raced)
+    second = admin_call("POST", f"/admin/users/{user.sub}/disable", admin_token)
+    monkeypatch.undo()
+    assert second.status == 200, second.text
+    assert second.json["status"] == "disabled"
+    _, cognito, _ = clients(aws.endpoint_url, aws.region)
+    assert not cognito.admin_get_user(UserPoolId=aws.user_pool_id, Username=user.email)["Enabled"]
+    actions = [e["action"] for e in admin_call("GET", "/admin/audit", admin_token).json["items"]]
+    assert actions == ["user.enabled", "user.disabled"]  # the raced disable recorded nothing
