@@ -25,7 +25,10 @@ const ana: AdminUserDetail = {
   activity: { today: { ...zero, date: "2026-12-03", messages: 2 }, month: { ...zero, month: "2026-12", messages: 5, inputTokens: 90, outputTokens: 30 } },
   lastActiveDay: "2026-12-03",
   usage: { date: "2026-12-03", inputTokens: 90, outputTokens: 30, dailyQuota: 0, remaining: null, costUsd: 0 },
-  days: [],
+  days: [
+    { ...zero, date: "2026-12-02" },
+    { ...zero, date: "2026-12-03", messages: 2, inputTokens: 90, outputTokens: 30 },
+  ],
 };
 
 /** The admin console against a real HTTP server answering as admin_api does. */
@@ -106,6 +109,9 @@ describe("AdminConsole", () => {
   it("disables a user only after confirming, and sets a quota override", async () => {
     const user = userEvent.setup();
     renderConsole("user", "u-ana");
+    const days = await screen.findByRole("table", { name: /last 30 days/ });
+    expect(within(days).getAllByRole("row")).toHaveLength(2); // the header and the one active day
+    expect(within(days).getByRole("row", { name: /2026-12-03/ })).toHaveTextContent("2026-12-03 2 120".replace(/ /g, ""));
     await user.click(await screen.findByRole("button", { name: "Disable user" }));
     const dialog = screen.getByRole("dialog", { name: "Disable ana@example.com?" });
     await user.click(within(dialog).getByRole("button", { name: "Cancel" }));

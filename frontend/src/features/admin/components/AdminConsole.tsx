@@ -5,7 +5,7 @@ import { Alert } from "@/components/ui/Alert";
 import { ConfirmDialog } from "@/components/ui/Dialog";
 import { Spinner } from "@/components/ui/Spinner";
 import { useAdminUser, useAdminUsers, useAudit, useChangeUser, useTotals } from "@/features/admin/api/admin";
-import type { AdminUser, AuditEntry } from "@/features/admin/api/admin";
+import type { AdminUser, AdminUserDetail, AuditEntry } from "@/features/admin/api/admin";
 import { hrefFor } from "@/lib/router";
 import type { AdminView } from "@/lib/router";
 
@@ -227,6 +227,7 @@ function UserView({ id }: { id: string }) {
         <dt>Last active</dt>
         <dd>{data.lastActiveDay ?? "never"}</dd>
       </dl>
+      <DaysTable days={data.days} />
       {done && <Alert tone="success">{done}</Alert>}
       {change.isError && <Alert>{change.error.message}</Alert>}
 
@@ -293,6 +294,40 @@ function UserView({ id }: { id: string }) {
         />
       )}
     </section>
+  );
+}
+
+function DaysTable({ days }: { days: AdminUserDetail["days"] }) {
+  const active = [...days].reverse().filter((day) => day.messages > 0 || day.inputTokens + day.outputTokens > 0);
+  return (
+    <>
+      <h3>Last 30 days</h3>
+      {active.length === 0 ? (
+        <p className="small muted">No activity in the last 30 days.</p>
+      ) : (
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Activity in the last 30 days">
+          <table className="admin-table">
+            <caption className="sr-only">Days with activity in the last 30 days, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Day</th>
+                <th scope="col">Messages</th>
+                <th scope="col">Tokens</th>
+              </tr>
+            </thead>
+            <tbody>
+              {active.map((day) => (
+                <tr key={day.date}>
+                  <th scope="row">{day.date}</th>
+                  <td>{number(day.messages)}</td>
+                  <td>{number(day.inputTokens + day.outputTokens)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
   );
 }
 
