@@ -27,6 +27,7 @@ from chat_api.routes import (
     messages,
     models,
     search,
+    shares,
 )
 from parley.observability import lambda_handler
 
@@ -42,6 +43,7 @@ for module in (
     exports,
     search,
     models,
+    shares,
     compat,
 ):
     app.include_router(module.router)

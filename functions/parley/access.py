@@ -2,9 +2,10 @@
 
 Membership is the access check: a non-member gets `ConversationNotFound`, exactly as for an id
 that does not exist, so nobody learns which conversations exist. Past membership, the rules
-are small and named: the owner renames a room, adds and removes members and deletes the
-conversation; anyone may leave; a reply is stopped, or a message answered again, by who asked
-or by the owner; any member rates the assistant's finished replies.
+are small and named: the owner renames a room, adds and removes members, shares the
+conversation (read-only links) and deletes it; anyone may leave; a reply is stopped, or a
+message answered again, by who asked or by the owner; any member rates the assistant's finished
+replies.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ def require_may_remove(actor: Member, target: Member) -> None:
         raise Forbidden("Only the owner can remove other members")
     if target.role == "owner":
         raise Conflict("The owner cannot leave; delete the conversation instead")
+
+
+def require_may_share(member: Member) -> None:
+    """Share links (`parley.shares`) publish the conversation: its owner's decision alone.
+    Membership is checked first, so a non-member learns nothing."""
+    if member.role != "owner":
+        raise Forbidden("Only the owner can share a conversation or manage its links")
 
 
 def require_may_delete(member: Member) -> None:

@@ -106,6 +106,7 @@ def projections(store: Store) -> list[Projection]:
     from parley.cleanup import ConversationCleanup
     from parley.rollups import UsageRollups
     from parley.search import SearchIndex
+    from parley.shares import ShareCleanup
 
     return [
         MemberActivity(store),
@@ -113,6 +114,7 @@ def projections(store: Store) -> list[Projection]:
         SearchIndex(store),
         ConversationCleanup(store),
         AttachmentCleanup.from_environment(),
+        ShareCleanup.from_environment(store),
     ]
 
 

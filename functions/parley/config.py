@@ -156,6 +156,14 @@ class ExportRequestSettings(ChatTableSettings):
     export_state_machine_arn: NonEmpty
 
 
+class ShareSettings(ChatTableSettings):
+    """Share links (`parley.shares`): snapshots live under `shares/` in this bucket (the
+    exports bucket; `chat_api` writes them, `share_api` reads them, the change feed deletes
+    them)."""
+
+    shares_bucket_name: NonEmpty
+
+
 class ExportWorkerSettings(RoomSettings):
     """`export_worker`: the history, the exports bucket, and the user's connections."""
 

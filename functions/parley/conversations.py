@@ -49,6 +49,9 @@ class Conversations:
         self.presence = presence or RoomPresence()
         self.catalog = catalog
         """The environment's models (`parley.catalog`); None: conversations name no model."""
+        self.on_deleted: Callable[[str], object] | None = None
+        """Called with the id of a conversation just deleted (its share links end at once,
+        `parley.shares`)."""
 
     def create(
         self,
@@ -131,6 +134,8 @@ class Conversations:
         access.require_may_delete(member)
         told = self.store.conversations.members(conversation_id)
         self.store.conversations.mark_deleted(conversation_id, owner_id=user_id)
+        if self.on_deleted is not None:
+            self.on_deleted(conversation_id)
         gone = ConversationRemoved(conversation_id=conversation_id, reason="deleted")
         self.presence.tell({m.user_id: gone for m in told})
 

@@ -93,6 +93,25 @@ class ExportNotFound(NotFound):
     default_message = "Export not found"
 
 
+class ShareNotFound(NotFound):
+    """An unknown share link, or (for the conversation's owner) one of another conversation."""
+
+    default_message = "No such shared conversation"
+
+
+class Gone(ParleyError):
+    """A share link that worked once and no longer does: revoked, expired or its conversation
+    deleted. `reason` says which (the public page words its answer by it)."""
+
+    status = 410
+    code = "gone"
+    default_message = "This link no longer works"
+
+    def __init__(self, message: str | None = None, *, reason: str = "revoked") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class Conflict(ParleyError):
     status = 409
     code = "conflict"

@@ -476,6 +476,7 @@ ErrorCode = Literal[
     "unauthorized",
     "forbidden",
     "not_found",
+    "gone",
     "conflict",
     "payload_too_large",
     "quota_exceeded",

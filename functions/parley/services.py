@@ -32,6 +32,7 @@ from parley.config import (
     QuotaSettings,
     RoomSettings,
     ShardSettings,
+    ShareSettings,
     UploadSettings,
     WorkerSettings,
     get_settings,
@@ -50,11 +51,13 @@ from parley.realtime.presence import LivePresence
 from parley.realtime.rooms import Rooms, lambda_invoker
 from parley.realtime.shards import MAX_SHARDS, Invoke, ShardPoster, post_slice, sync_invoker
 from parley.replies import ReplyWriter
+from parley.shares import SharedReader, Shares
 from parley.store import get_store
 from parley.store.catalog import CatalogRepository
 from parley.store.connections import ConnectionsRepository
 from parley.store.exports import ExportRepository
 from parley.store.housekeeping import HousekeepingRepository
+from parley.store.shares import ShareRepository, SnapshotBucket
 from parley.store.table import chat_table
 from parley.store.uploads import UploadBucket
 
@@ -239,8 +242,11 @@ def api_pipeline() -> tuple[MessagePipeline, ReplyWriter]:
 
 @cache
 def conversations() -> Conversations:
-    """Conversation management; membership changes reach live sockets through `Rooms`."""
-    return Conversations(get_store(), presence=presence(), catalog=model_catalog())
+    """Conversation management; membership changes reach live sockets through `Rooms`; a
+    deleted conversation's share links end at once."""
+    managed = Conversations(get_store(), presence=presence(), catalog=model_catalog())
+    managed.on_deleted = lambda conversation_id: shares().end_all(conversation_id)
+    return managed
 
 
 @cache
@@ -309,6 +315,26 @@ def exports() -> Exports:
         )
 
     return Exports(get_store(), ExportRepository(chat_table()), start=start, presign=presign)
+
+
+def _snapshots() -> SnapshotBucket:
+    settings = get_settings(ShareSettings)
+    client = boto3.client(
+        "s3", region_name=settings.aws_region, config=Config(retries={"mode": "standard"})
+    )
+    return SnapshotBucket(client, settings.shares_bucket_name)
+
+
+@cache
+def shares() -> Shares:
+    """`chat_api`: the owner's share links of a conversation (`parley.shares`)."""
+    return Shares(get_store(), ShareRepository(chat_table()), _snapshots())
+
+
+@cache
+def shared_reader() -> SharedReader:
+    """`share_api`: one link's item and its snapshot, nothing else."""
+    return SharedReader(ShareRepository(chat_table()), _snapshots())
 
 
 @cache

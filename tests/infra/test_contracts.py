@@ -45,7 +45,7 @@ REACHED_NOT_CALLED: dict[tuple[str, str], str] = {
     ),
     # Attachments (parley.attachments): a function holding the uploads bucket reaches every
     # method of UploadBucket and AttachmentRepository; each calls only its own part.
-    ("chat_api", "s3:DeleteObject"): "deleting files is the processor's and the clean-up's",
+    ("stream_processor", "s3:GetObject"): "the clean-ups of files and snapshots only delete",
     ("bot_worker", "dynamodb:ConditionCheckItem"): "attachments are granted by chat_api only",
     ("upload_processor", "dynamodb:BatchGetItem"): "the processor reads one attachment (GetItem)",
     ("upload_processor", "dynamodb:DeleteItem"): "the processor settles, never deletes",
@@ -255,12 +255,49 @@ def test_every_http_route_is_a_gateway_route(tf: dict[str, Config], manifest_out
     assert strip(integration["integration_uri"]) == "var.functions[each.key].invoke_arn"
 
 
-def test_only_post_chat_goes_without_the_gateway_authorizer(manifest_outputs: Any) -> None:
+def test_only_post_chat_and_shared_pages_go_without_the_gateway_authorizer(
+    manifest_outputs: Any,
+) -> None:
     open_routes = {k for k, v in manifest_outputs["http_routes"].items() if v["auth"] == "none"}
-    assert open_routes == {"POST /chat"}, (
-        f"routes without the JWT authorizer: {sorted(open_routes)}; only POST /chat verifies its "
-        "own token (id_token header)"
+    assert open_routes == {"POST /chat", "GET /shared/{shareId}"}, (
+        f"routes without the JWT authorizer: {sorted(open_routes)}; only POST /chat (verifies "
+        "its own token) and GET /shared/{shareId} (the public shared page) may"
     )
+
+
+def test_the_public_shared_page_runs_alone_with_read_only_permissions() -> None:
+    """`GET /shared/{shareId}` is its own function, whose role reads share items and snapshot
+    objects only: the unauthenticated surface reaches nothing else."""
+    functions = [n for n, f in MANIFEST.functions.items()
+                 if any(r.route == "GET /shared/{shareId}" for r in f.triggers.http)]  # fmt: skip
+    assert functions == ["share_api"]
+    share_api = MANIFEST.functions["share_api"]
+    assert [r.route for r in share_api.triggers.http] == ["GET /shared/{shareId}"]
+    grants = sorted(
+        (p.resource, tuple(p.actions), tuple(p.leading_keys or ())) for p in share_api.permissions
+    )
+    assert grants == [
+        ("bucket:shares", ("s3:GetObject",), ()),
+        ("table:chat", ("dynamodb:GetItem",), ("SHARE#*",)),
+    ]
+
+
+def test_share_snapshots_are_a_prefix_of_the_exports_bucket(tf: dict[str, Config]) -> None:
+    """`bucket:shares` is `shares/*` of the exports bucket, outside the exports' lifecycle rule
+    (`exports/`), so snapshots live as long as their links."""
+    iam = (ROOT / "terraform" / "modules" / "functions" / "iam.tf").read_text()
+    grant = '"bucket:shares" = var.exports_bucket_arn == null ? [] : '
+    assert grant + '["${var.exports_bucket_arn}/shares/*"]' in iam
+    workflows = (ROOT / "terraform" / "modules" / "workflows" / "main.tf").read_text()
+    assert 'prefix = "exports/"' in workflows
+
+
+def test_local_gateway_route_throttles_match_terraform(tf: dict[str, Config]) -> None:
+    from tasks.local.gateway.settings import ROUTE_THROTTLES
+
+    throttles = composition(tf).variables["http_route_throttles"]["default"]
+    for route, limit in ROUTE_THROTTLES.items():
+        assert throttles[route] == {"rate_limit": limit.rate, "burst_limit": limit.burst}, route
 
 
 # Routes that call the model or write for other people: each gets a limit below the stage's.

@@ -168,6 +168,7 @@ export interface ErrorEvent {
     | "unauthorized"
     | "forbidden"
     | "not_found"
+    | "gone"
     | "conflict"
     | "payload_too_large"
     | "quota_exceeded"

@@ -86,6 +86,10 @@ class HttpApi:
         self.authorizer = authorizer
         self.settings = settings
         self.bucket = TokenBucket(settings.http_throttle.rate, settings.http_throttle.burst)
+        self.route_buckets = {
+            key: TokenBucket(limit.rate, limit.burst)
+            for key, limit in settings.route_throttles.items()
+        }
         self.domain = ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,6 +139,10 @@ class HttpApi:
             return _json(404, {"message": "Not Found"})
         route, params = match
         entry["routeKey"] = route.key
+        route_bucket = self.route_buckets.get(route.key)
+        if route_bucket is not None and not route_bucket.take():
+            entry["error"] = "throttled"
+            return _json(429, {"message": "Too Many Requests"})
         claims: dict[str, Any] | None = None
         if route.auth:
             if self.authorizer is None:

@@ -50,6 +50,13 @@ class Throttle:
     burst: int
 
 
+SHARED_ROUTE = "GET /shared/{shareId}"
+ROUTE_THROTTLES: dict[str, Throttle] = {SHARED_ROUTE: Throttle(rate=5.0, burst=10)}
+"""Route throttles the emulator enforces, as Terraform's `http_route_throttles` sets them (a
+contract test keeps them equal): the public route's. Other routes' own limits are not emulated
+(docs/local-stack.md)."""
+
+
 @dataclass(frozen=True)
 class GatewaySettings:
     """Everything about the emulated APIs that is not a function."""
@@ -62,6 +69,8 @@ class GatewaySettings:
     cors: Cors = field(default_factory=Cors)
     http_throttle: Throttle = field(default_factory=lambda: Throttle(rate=100.0, burst=200))
     ws_throttle: Throttle = field(default_factory=lambda: Throttle(rate=1000.0, burst=2000))
+    route_throttles: dict[str, Throttle] = field(default_factory=lambda: dict(ROUTE_THROTTLES))
+    """HTTP route throttles by route key, checked after the stage's (as API Gateway does)."""
     integration_timeout: float = HTTP_INTEGRATION_TIMEOUT
     frame_limit: int = WS_FRAME_LIMIT
     ws_idle_timeout: float = WS_IDLE_TIMEOUT

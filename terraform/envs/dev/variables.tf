@@ -93,7 +93,7 @@ variable "reserved_concurrency" {
 }
 
 variable "http_route_throttles" {
-  description = "HTTP API route throttles (requests per second and burst, all callers together) under the stage's 100/s, burst 200: POST /chat, which has no gateway authorizer, and the routes that call the model or write for others. docs/deploy.md explains the numbers."
+  description = "HTTP API route throttles (requests per second and burst, all callers together) under the stage's 100/s, burst 200: POST /chat and GET /shared/{shareId}, which have no gateway authorizer, and the routes that call the model or write for others. docs/deploy.md explains the numbers."
   type = map(object({
     rate_limit  = number
     burst_limit = number
@@ -104,6 +104,7 @@ variable "http_route_throttles" {
     "POST /conversations/{id}/messages"           = { rate_limit = 10, burst_limit = 20 }
     "POST /conversations/{id}/members"            = { rate_limit = 5, burst_limit = 10 }
     "DELETE /conversations/{id}/members/{userId}" = { rate_limit = 5, burst_limit = 10 }
+    "GET /shared/{shareId}"                       = { rate_limit = 5, burst_limit = 10 }
   }
 }
 

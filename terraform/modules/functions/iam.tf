@@ -42,8 +42,10 @@ locals {
       # The exports bucket (objects, and the bucket itself for s3:ListBucket) and the export
       # state machine, both made by modules/workflows.
       # Objects only, under the prefix the code writes (uploads/<conversation>/<user>/<id>).
-      "bucket:uploads"      = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
-      "bucket:exports"      = var.exports_bucket_arn == null ? [] : [var.exports_bucket_arn, "${var.exports_bucket_arn}/*"]
+      "bucket:uploads" = var.uploads_bucket == null ? [] : ["${var.uploads_bucket.arn}/uploads/*"]
+      "bucket:exports" = var.exports_bucket_arn == null ? [] : [var.exports_bucket_arn, "${var.exports_bucket_arn}/*"]
+      # Share links' snapshots: objects under shares/ in the exports bucket, nothing else.
+      "bucket:shares"       = var.exports_bucket_arn == null ? [] : ["${var.exports_bucket_arn}/shares/*"]
       "statemachine:export" = var.export_state_machine_arn == null ? [] : [var.export_state_machine_arn]
       # The user pool admin_api manages (its users' status and sign-out), nothing else.
       "userpool:main" = var.refs.user_pool_id == "" ? [] : ["arn:${local.partition}:cognito-idp:${local.region}:${local.account}:userpool/${var.refs.user_pool_id}"]

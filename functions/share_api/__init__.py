@@ -1,0 +1,1 @@
+"""`share_api`: the public, read-only page of a shared conversation."""
