@@ -148,6 +148,7 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tests/unit/test_access_rules.py",
             "tests/unit/test_attachment_rules.py",
             "tests/unit/test_feedback_rules.py",
+            "tests/unit/test_share_rules.py",
         ),
     ),
     ("parley/feedback.py", ("tests/unit/test_feedback_rules.py",)),
@@ -168,6 +169,8 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/rollups.py", ("tests/unit/test_rollup_rules.py",)),
     ("parley/store/rollups.py", ("tests/unit/test_rollup_rules.py",)),
     ("parley/catalog.py", ("tests/unit/test_catalog.py",)),
+    ("parley/shares.py", ("tests/unit/test_share_rules.py",)),
+    ("parley/store/shares.py", ("tests/unit/test_share_rules.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it.
 
