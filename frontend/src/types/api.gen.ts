@@ -1055,7 +1055,11 @@ export type components = {
             model?: string | null;
             /** Title */
             title?: string | null;
-        } | unknown | unknown;
+        } | {
+            title: string;
+        } | {
+            model: string;
+        };
         /** UploadGrant */
         UploadGrant: {
             /**
