@@ -362,7 +362,12 @@ class UpdateConversation(InputModel):
     # At least one of the two: the document says so too.
     model_config = ConfigDict(
         **InputModel.model_config,
-        json_schema_extra={"anyOf": [{"required": ["title"]}, {"required": ["model"]}]},
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["title"], "properties": {"title": {"type": "string"}}},
+                {"required": ["model"], "properties": {"model": {"type": "string"}}},
+            ]
+        },
     )
 
     title: Title | None = None

@@ -37,6 +37,7 @@ def test_a_real_token_is_allowed_for_this_route_only(
         "email": user.email,
         "name": shown,
         "tokenExpiresAt": claims["exp"],  # the connection ends with the token
+        "groups": "",  # Cognito groups (which catalog models they may use): none here
     }
     assert policy["policyDocument"]["Statement"] == [
         {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [METHOD_ARN]}
