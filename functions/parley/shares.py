@@ -55,8 +55,9 @@ LISTED_AFTER_EXPIRY_DAYS = 1
 ID_BYTES = 18
 """144 random bits from `secrets`: 24 URL-safe characters."""
 SHARE_ID_PATTERN = r"^[A-Za-z0-9_-]{24}$"
-APP_PATH = "/s/"
-"""Where the app shows a shared conversation: `/s/<share id>`."""
+APP_PATH = "/#/s/"
+"""Where the app shows a shared conversation: `/#/s/<share id>` (a hash route: the id never
+reaches a server log or a Referer header)."""
 CREATE_ATTEMPTS = 3
 
 EndReason = Literal["revoked", "expired", "deleted"]
@@ -82,7 +83,7 @@ class ShareLink(ApiModel):
 
     id: str
     conversation_id: str
-    path: str = Field(description="The app's page for the link: `/s/<id>` on the app's origin")
+    path: str = Field(description="The app's page for the link, on the app's origin: `/#/s/<id>`")
     created_at: str
     expires_at: str | None = Field(description="When it stops working; null: never")
     expired: bool

@@ -92,7 +92,7 @@ def test_a_link_shows_the_snapshot_and_nothing_added_later(
     made = share(api, user, cid)
     assert made.status == 201, made.text
     link = made.json
-    assert link["path"] == f"/s/{link['id']}"
+    assert link["path"] == f"/#/s/{link['id']}"
     assert len(link["id"]) == 24
     assert link["expiresAt"] is None
     assert link["expired"] is False

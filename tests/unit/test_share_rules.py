@@ -296,7 +296,7 @@ def test_a_link_freezes_the_conversation_now(
     owner = _profile()
     cid = _chat(fast_store, owner, "first")
     link = shares.create(cid, owner.id, CreateShare(expires_in_days=3))
-    assert link.path == f"/s/{link.id}"
+    assert link.path == f"/#/s/{link.id}"
     assert link.created_at == iso(NOW)
     assert link.expires_at == iso(NOW + timedelta(days=3))
     assert (link.message_count, link.expired) == (1, False)

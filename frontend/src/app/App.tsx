@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { AppShell } from "@/app/AppShell";
+import { SharedPage } from "@/app/SharedPage";
 import { Spinner } from "@/components/ui/Spinner";
 import { ConfigError, loadConfig } from "@/config/config";
 import type { AppConfig } from "@/config/config";
 import { AuthError, CognitoAuth } from "@/features/auth/api/cognito";
 import { AuthScreen } from "@/features/auth/components/AuthScreen";
 import { AuthProvider, useAuth } from "@/features/auth/hooks/useAuth";
+import { useSharedLinkId } from "@/lib/router";
 
 type Boot = { status: "loading" } | { status: "ready"; config: AppConfig } | { status: "failed"; problems: string[] };
 
@@ -24,6 +26,8 @@ export function App({ configLoader = loadConfig }: { configLoader?: () => Promis
   const [loader] = useState(() => configLoader);
   // A session that ended under an open tab starts the app again: config.json may have changed.
   const [restart, setRestart] = useState<{ count: number; notice: string | null }>({ count: 0, notice: null });
+  // A share link's page (`#/s/<id>`) is public: shown signed out, before anything reads a session.
+  const sharedId = useSharedLinkId();
   useEffect(() => {
     loader().then(
       (config) => setBoot({ status: "ready", config }),
@@ -37,6 +41,7 @@ export function App({ configLoader = loadConfig }: { configLoader?: () => Promis
   }, []);
   if (boot.status === "loading") return <Spinner label="Starting Parley" />;
   if (boot.status === "failed") return <ConfigProblem problems={boot.problems} />;
+  if (sharedId) return <SharedPage config={boot.config} shareId={sharedId} />;
   return <Configured key={restart.count} config={boot.config} notice={restart.notice} onSessionEnded={onSessionEnded} />;
 }
 

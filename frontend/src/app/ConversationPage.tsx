@@ -12,6 +12,7 @@ import { ExportButton } from "@/features/conversations/components/ExportDialog";
 import { ModelPicker } from "@/features/conversations/components/ModelPicker";
 import { displayTitle } from "@/features/conversations/format";
 import { useMembers } from "@/features/rooms/api/members";
+import { ShareButton } from "@/features/shares/components/ShareDialog";
 import { MembersPanel } from "@/features/rooms/components/MembersPanel";
 import { TypingIndicator } from "@/features/rooms/components/TypingIndicator";
 import { usePresence, useTypingSender, useTypingUsers } from "@/features/rooms/hooks/useRoomActivity";
@@ -73,6 +74,7 @@ function AssistantPage({ conversation }: { conversation: Conversation }) {
         <h1>{displayTitle(conversation)}</h1>
         <ConversationModel conversation={conversation} />
         <ExportButton conversation={conversation} />
+        <ShareButton conversation={conversation} title={displayTitle(conversation)} />
       </header>
       <ChatView conversation={conversation} maxChars={me.data?.limits.messageChars} modelNames={modelNames(models.data)} />
     </div>
@@ -106,6 +108,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
         <h1>{displayTitle(conversation)}</h1>
         <ConversationModel conversation={conversation} />
         <ExportButton conversation={conversation} />
+        <ShareButton conversation={conversation} title={displayTitle(conversation)} />
         <Button
           variant="ghost"
           aria-expanded={showMembers}

@@ -9,4 +9,6 @@ export const queryKeys = {
   me: ["me"] as const,
   /** The models the caller may choose (`GET /models`). */
   models: ["models"] as const,
+  /** A conversation's share links (its owner's). */
+  shares: (id: string) => ["shares", id] as const,
 };

@@ -50,3 +50,24 @@ export function useRoute(): Route {
   );
   return parseRoute(hash);
 }
+
+/**
+ * A shared conversation's public page, `#/s/<share id>`: outside the signed-in routes, shown
+ * signed out without touching Cognito (`App`). A hash route, so the id never reaches a server
+ * log or another site's Referer.
+ */
+export function sharedLinkId(hash: string): string | null {
+  const match = /^#\/s\/([A-Za-z0-9_-]{1,64})\/?$/.exec(hash);
+  return match ? match[1]! : null;
+}
+
+export function useSharedLinkId(): string | null {
+  const hash = useSyncExternalStore(
+    (notify) => {
+      window.addEventListener("hashchange", notify);
+      return () => window.removeEventListener("hashchange", notify);
+    },
+    () => window.location.hash,
+  );
+  return sharedLinkId(hash);
+}

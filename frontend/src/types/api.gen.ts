@@ -1019,7 +1019,7 @@ export type components = {
             messageCount: number;
             /**
              * Path
-             * @description The app's page for the link: `/s/<id>` on the app's origin
+             * @description The app's page for the link, on the app's origin: `/#/s/<id>`
              */
             path: string;
         };
