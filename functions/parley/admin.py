@@ -18,14 +18,14 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import Field
 
 from parley.errors import BadRequest, Conflict, NotFound
-from parley.ids import new_ulid, now_iso, today
+from parley.ids import iso, new_ulid, now_iso, today
 from parley.models import Activity, ApiModel, InputModel, UsageDay, UsageToday
 from parley.quota import usage_today
 from parley.rollups import activity, usage_range, usage_series
@@ -188,7 +188,7 @@ def _directory_user(user: dict[str, Any]) -> DirectoryUser:
         name=attributes.get("name") or email.split("@")[0],
         enabled=bool(user.get("Enabled", True)),
         status=str(user.get("UserStatus", "UNKNOWN")),
-        created_at=created.isoformat() if hasattr(created, "isoformat") else None,
+        created_at=iso(created) if isinstance(created, datetime) else None,
     )
 
 

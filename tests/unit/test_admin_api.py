@@ -166,6 +166,8 @@ def test_users_are_listed_searched_and_paged(
     assert one["quotaOverride"] is None
     assert one["activity"]["today"]["messages"] == 0
     assert one["lastActiveDay"] is None
+    assert one["createdAt"].endswith("Z")
+    assert len(one["createdAt"]) == len("2026-12-03T10:00:00.000Z")
 
     seen: list[str] = []
     cursor: str | None = None
