@@ -261,6 +261,8 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     "Stage": {"Type": "String", "Default": "dev", "AllowedPattern": "^[a-z][a-z0-9]{1,15}$"},
     "ArtifactsBucket": {"Type": "String", "Description": "Bucket with sha256/<hex>.zip objects"},
     "AppOrigin": {"Type": "String", "Default": "http://localhost:5173"},
+    # One model stands for the catalog (terraform/envs/<env>/models.yaml) here: the grants'
+    # shapes are what cfn-lint checks; Terraform grants each model of the catalog.
     "ModelProvider": {
         "Type": "String",
         "Default": "bedrock",
@@ -272,7 +274,6 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
         "Default": "anthropic.claude-3-haiku-20240307-v1:0",
         "Description": "ModelId without its inference-profile prefix (eu., us., …)",
     },
-    "ModelBaseUrl": {"Type": "String", "Default": ""},
     "ModelApiKeyParameter": {"Type": "String", "Default": ""},
     "BedrockAgentId": {"Type": "String", "Default": ""},
     "BedrockAgentAliasId": {"Type": "String", "Default": ""},
@@ -288,7 +289,6 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "UploadMaxImageBytes": {"Type": "String", "Default": "5242880", "AllowedPattern": "^[0-9]+$"},
     "UploadMaxAttachments": {"Type": "String", "Default": "10", "AllowedPattern": "^[0-9]+$"},
-    "ModelAcceptsImages": {"Type": "String", "Default": "true", "AllowedValues": ["true", "false"]},
     "RetentionDays": {"Type": "String", "Default": "0", "AllowedPattern": "^[0-9]+$"},
 }
 
@@ -315,12 +315,6 @@ def _env_value(ref: str, manifest: Manifest) -> Any:
             "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
             "/.well-known/jwks.json"
         },
-        "model_provider": {"Ref": "ModelProvider"},
-        "model_id": {"Ref": "ModelId"},
-        "model_base_url": {"Ref": "ModelBaseUrl"},
-        "model_api_key_parameter": {"Ref": "ModelApiKeyParameter"},
-        "bedrock_agent_id": {"Ref": "BedrockAgentId"},
-        "bedrock_agent_alias_id": {"Ref": "BedrockAgentAliasId"},
         "daily_token_quota": {"Ref": "DailyTokenQuota"},
         "ws_management_endpoint": {
             "Fn::Sub": "https://${WebSocketApi}.execute-api.${AWS::Region}.amazonaws.com/"
@@ -336,7 +330,6 @@ def _env_value(ref: str, manifest: Manifest) -> Any:
         "upload_max_document_bytes": {"Ref": "UploadMaxDocumentBytes"},
         "upload_max_image_bytes": {"Ref": "UploadMaxImageBytes"},
         "upload_max_attachments": {"Ref": "UploadMaxAttachments"},
-        "model_accepts_images": {"Ref": "ModelAcceptsImages"},
         "retention_days": {"Ref": "RetentionDays"},
         "exports_bucket_name": {"Ref": "ExportsBucket"},
         "export_state_machine_arn": {"Ref": "ExportStateMachineArn"},
