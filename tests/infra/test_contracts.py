@@ -940,3 +940,58 @@ def test_each_environment_can_attach_a_web_acl(tf: dict[str, Config]) -> None:
         for number, line in enumerate(config.text().splitlines(), start=1):
             if "checkov:skip" in line and "web_acl_arn" in line:
                 assert WAF_EXAMPLE in line, f"{path}:{number}: name the example that makes one"
+
+
+# ── federated sign-in ────────────────────────────────────────────────────────────────────────
+
+SECRET_KEY = re.compile(r"""^\s*"?(client_secret|secret|password|api_key)"?\s*=\s*"[^"]+""", re.M)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_identity_providers_reach_the_pool_and_the_app_from_each_environment(
+    tf: dict[str, Config], env: str
+) -> None:
+    """identity_providers goes env root → modules/parley → modules/auth; the callback is the
+    app's own origin; config.json's oauth is the auth module's."""
+    root = tf[f"envs/{env}"]
+    assert strip(root.modules["parley"]["identity_providers"]) == "var.identity_providers"
+    assert root.variables["identity_providers"]["default"] == {}
+    parley = composition(tf)
+    auth = parley.modules["auth"]
+    assert strip(auth["identity_providers"]) == "var.identity_providers"
+    assert strip(auth["app_url"]) == "module.frontend.app_origin"
+    assert "module.auth.oauth" in str(parley.modules["frontend"]["app_config"])
+
+
+def test_identity_provider_secrets_are_named_never_given(tf: dict[str, Config]) -> None:
+    """No variable can carry a provider's client secret (only the SSM parameter's name or the
+    Secrets Manager ARN), and no tfvars or variable default holds one."""
+    for path, config in tf.items():
+        variable = config.variables.get("identity_providers")
+        if variable is None:
+            continue
+        kind = str(variable["type"])
+        assert "client_secret_parameter" in kind and "client_secret_arn" in kind, path
+        assert not re.search(r"\bclient_secret\s*=", kind), f"{path}: identity_providers takes a secret"
+        assert variable.get("default") == {}, path
+    for tfvars in TERRAFORM_DIR.glob("envs/*/*.tfvars"):
+        found = SECRET_KEY.findall(tfvars.read_text())
+        assert not found, f"{tfvars.relative_to(ROOT)}: a secret in tfvars ({found})"
+    for variables in TERRAFORM_DIR.glob("**/variables.tf"):
+        if ".terraform" in variables.parts:
+            continue
+        found = SECRET_KEY.findall(variables.read_text())
+        assert not found, f"{variables.relative_to(ROOT)}: a secret as a default ({found})"
+
+
+def test_identity_provider_secrets_are_read_from_ssm_or_secrets_manager(
+    tf: dict[str, Config],
+) -> None:
+    auth = tf["modules/auth"]
+    ssm = auth.data["aws_ssm_parameter"]["idp_client_secret"]
+    assert ssm["with_decryption"] is True
+    assert "aws_secretsmanager_secret_version" in auth.data
+    idp = auth.resource("aws_cognito_identity_provider")
+    details = str(idp["provider_details"])
+    assert "data.aws_ssm_parameter.idp_client_secret" in details
+    assert "data.aws_secretsmanager_secret_version.idp_client_secret" in details

@@ -365,3 +365,24 @@ def test_pull_requests_get_only_the_plan_role(rendered: dict[str, Any]) -> None:
         rendered, "dev_account", "plan", f"repo:{REPO}:environment:dev:ref:refs/heads/main"
     )
     assert not _assume(rendered, "dev_account", "dev", pr)
+
+
+@pytest.mark.parametrize(("account", "env", "other"), [("dev_account", "dev", "prod")])
+def test_a_deploy_role_reads_only_its_own_identity_provider_secrets(
+    rendered: dict[str, Any], account: str, env: str, other: str
+) -> None:
+    """identity_providers name their client secrets under parley/<env>/ in SSM or Secrets
+    Manager: the environment's deploy role reads those and no others; the plan role none."""
+    policy = rendered[account]["role_policies"][env]
+    role = _role(DEV_ACCOUNT, env)
+    secret = f"arn:aws:secretsmanager:eu-west-1:{DEV_ACCOUNT}:secret:parley/{{}}/idp/corp-AbCdEf"
+    parameter = f"arn:aws:ssm:eu-west-1:{DEV_ACCOUNT}:parameter/parley/{{}}/idp/corp"
+    assert allowed(policy, Request("secretsmanager:GetSecretValue", secret.format(env), role))
+    assert not allowed(policy, Request("secretsmanager:GetSecretValue", secret.format(other), role))
+    assert allowed(policy, Request("ssm:GetParameter", parameter.format(env), role))
+    assert not allowed(policy, Request("ssm:GetParameter", parameter.format(other), role))
+    for action in ("secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"):
+        assert not allowed(policy, Request(action, secret.format(env), role)), action
+    plan = rendered[account]["role_policies"]["plan"]
+    plan_role = f"arn:aws:iam::{DEV_ACCOUNT}:role/parley-deploy-plan"
+    assert not allowed(plan, Request("secretsmanager:GetSecretValue", secret.format(env), plan_role))

@@ -194,3 +194,28 @@ variable "attachments" {
   })
   default = {}
 }
+
+variable "identity_providers" {
+  description = "Federated sign-in (OIDC and SAML identity providers): name => {type (OIDC or SAML), label, issuer and client_id (OIDC), client_secret_parameter (SSM SecureString name) or client_secret_arn (Secrets Manager ARN) — never the secret itself; metadata_url (SAML), scopes, attributes ({email, name})}. docs/deploy.md, \"Federated sign-in\"."
+  type = map(object({
+    type                    = string
+    label                   = optional(string)
+    issuer                  = optional(string)
+    client_id               = optional(string)
+    client_secret_parameter = optional(string)
+    client_secret_arn       = optional(string)
+    metadata_url            = optional(string)
+    scopes                  = optional(list(string), ["openid", "email", "profile"])
+    attributes = optional(object({
+      email = optional(string)
+      name  = optional(string)
+    }), {})
+  }))
+  default = {}
+}
+
+variable "auth_domain_prefix" {
+  description = "The hosted sign-in domain's prefix (<prefix>.auth.<region>.amazoncognito.com) with identity_providers; null: parley-<environment>-<account id>."
+  type        = string
+  default     = null
+}

@@ -82,9 +82,17 @@ resource "aws_cognito_user_pool_client" "web" {
     ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     var.allow_user_password_auth ? ["ALLOW_USER_PASSWORD_AUTH"] : [],
   )
-  prevent_user_existence_errors        = "ENABLED"
-  enable_token_revocation              = true
-  allowed_oauth_flows_user_pool_client = false
+  prevent_user_existence_errors = "ENABLED"
+  enable_token_revocation       = true
+  # Federated sign-in (federation.tf): the authorization code flow with PKCE (a public client: no
+  # secret), no implicit flow, back to the app's root; Cognito's own sign-in stays beside the
+  # configured providers.
+  allowed_oauth_flows_user_pool_client = local.federated
+  allowed_oauth_flows                  = local.federated ? ["code"] : null
+  allowed_oauth_scopes                 = local.federated ? ["openid", "email", "profile"] : null
+  callback_urls                        = local.federated ? local.app_urls : null
+  logout_urls                          = local.federated ? local.app_urls : null
+  supported_identity_providers         = local.federated ? concat(["COGNITO"], [for idp in aws_cognito_identity_provider.this : idp.provider_name]) : null
   access_token_validity                = 60
   id_token_validity                    = 60
   refresh_token_validity               = 5

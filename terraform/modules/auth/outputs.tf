@@ -41,3 +41,16 @@ output "jwks_url" {
   description = "The pool's JWKS URL (COGNITO_JWKS_URL)."
   value       = "https://cognito-idp.${data.aws_region.current.name}.amazonaws.com/${aws_cognito_user_pool.this.id}/.well-known/jwks.json"
 }
+
+output "oauth" {
+  description = "Federated sign-in as config.json states it: {domain (the hosted endpoints' host), providers ([{name, label}])}; null without identity_providers."
+  value = local.federated ? {
+    domain    = "${aws_cognito_user_pool_domain.this[0].domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
+    providers = [for name, idp in var.identity_providers : { name = aws_cognito_identity_provider.this[name].provider_name, label = coalesce(idp.label, name) }]
+  } : null
+}
+
+output "oauth_redirect_urls" {
+  description = "The web client's callback and sign-out URLs (the app's root); [] without identity_providers."
+  value       = aws_cognito_user_pool_client.web.callback_urls
+}

@@ -140,7 +140,7 @@ locals {
       {
         Sid    = "ByName"
         Effect = "Allow"
-        Action = ["lambda:*", "dynamodb:*", "sqs:*", "sns:*", "logs:*", "cloudwatch:*", "s3:*", "cloudfront:*", "cloudfront-keyvaluestore:*", "ssm:GetParameter"]
+        Action = ["lambda:*", "dynamodb:*", "sqs:*", "sns:*", "logs:*", "cloudwatch:*", "s3:*", "cloudfront:*", "cloudfront-keyvaluestore:*", "ssm:GetParameter", "secretsmanager:GetSecretValue"]
         Resource = [
           "${local.arn}:lambda:${local.regional}:function:${p}-*",
           "${local.arn}:lambda:${local.regional}:layer:${p}-*",
@@ -153,6 +153,8 @@ locals {
           "${local.arn}:cloudwatch:${local.regional}:alarm:${p}-*",
           "${local.arn}:s3:::${p}-*",
           "${local.arn}:ssm:${local.regional}:parameter/${var.name_prefix}/${env}/*",
+          # Identity providers' client secrets (identity_providers), read at plan and apply.
+          "${local.arn}:secretsmanager:${local.regional}:secret:${var.name_prefix}/${env}/*",
         ]
       },
       {

@@ -16,6 +16,8 @@ locals {
     regex("^https://[^/]+", var.app_config.httpApiUrl),
     regex("^wss://[^/]+", var.app_config.wsUrl),
     local.cognito_origin,
+    # Federated sign-in: the code is exchanged at the pool's hosted /oauth2/token.
+    var.app_config.oauth == null ? null : "https://${var.app_config.oauth.domain}",
     # Attachments: the presigned POST and GET go to the uploads bucket (thumbnails are blobs).
     "https://${aws_s3_bucket.uploads.bucket_regional_domain_name}",
     "https://${aws_s3_bucket.uploads.bucket_domain_name}",
@@ -30,7 +32,7 @@ locals {
     "base-uri 'self'",
     "form-action 'self'",
   ]
-  content_security_policy          = format(join("; ", local.csp_directives), join(" ", local.connect_src))
+  content_security_policy          = format(join("; ", local.csp_directives), join(" ", compact(local.connect_src)))
   fallback_content_security_policy = format(join("; ", local.csp_directives), "'self' ${local.cognito_origin}")
 }
 

@@ -235,6 +235,7 @@ locals {
     wsUrl          = var.app_config.wsUrl
     passwordPolicy = var.app_config.passwordPolicy
     mfa            = var.app_config.mfa
+    oauth          = var.app_config.oauth
   })
 }
 

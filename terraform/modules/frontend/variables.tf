@@ -42,6 +42,14 @@ variable "app_config" {
     # The pool's MFA setting (OFF, OPTIONAL, ON): whether the app offers two-step verification
     # and whether it may be turned off.
     mfa = optional(string, "OPTIONAL")
+    # Federated sign-in: the hosted endpoints' host and the providers' buttons; null: none.
+    oauth = optional(object({
+      domain = string
+      providers = list(object({
+        name  = string
+        label = string
+      }))
+    }))
   })
 }
 

@@ -89,6 +89,10 @@ module "auth" {
   email_sender             = var.email_sender
   mfa                      = var.mfa
   remember_device          = var.remember_device
+
+  identity_providers = var.identity_providers
+  app_url            = module.frontend.app_origin
+  domain_prefix      = var.auth_domain_prefix
 }
 
 module "functions" {
@@ -199,6 +203,7 @@ module "frontend" {
     wsUrl          = local.ws_url
     passwordPolicy = module.auth.password_policy
     mfa            = module.auth.mfa.configuration
+    oauth          = module.auth.oauth
   }
 }
 

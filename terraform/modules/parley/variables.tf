@@ -206,3 +206,28 @@ variable "attachments" {
     error_message = "1 to 10 attachments per message; unsent uploads are kept at least a day."
   }
 }
+
+variable "identity_providers" {
+  description = "Federated sign-in (OIDC and SAML identity providers): name => {type, label, issuer, client_id, client_secret_parameter or client_secret_arn, metadata_url, scopes, attributes}; modules/auth validates it; docs/deploy.md, \"Federated sign-in\". The secrets stay in SSM or Secrets Manager."
+  type = map(object({
+    type                    = string
+    label                   = optional(string)
+    issuer                  = optional(string)
+    client_id               = optional(string)
+    client_secret_parameter = optional(string)
+    client_secret_arn       = optional(string)
+    metadata_url            = optional(string)
+    scopes                  = optional(list(string), ["openid", "email", "profile"])
+    attributes = optional(object({
+      email = optional(string)
+      name  = optional(string)
+    }), {})
+  }))
+  default = {}
+}
+
+variable "auth_domain_prefix" {
+  description = "The hosted sign-in domain's prefix (<prefix>.auth.<region>.amazoncognito.com) with identity_providers; null: parley-<environment>-<account id>."
+  type        = string
+  default     = null
+}
