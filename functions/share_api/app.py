@@ -6,9 +6,9 @@ only) and snapshot objects (`shares/…` only), and nothing else (`parley.shares
 It answers the snapshot (200), 404 for an unknown link and 410 with the reason for one revoked,
 expired or whose conversation was deleted. The route has its own throttle at the gateway.
 
-Caching: a snapshot may be kept by the reader's browser for a minute and by no shared cache
-(`private`), so a revoked link stops being shown within a minute everywhere; errors are not
-stored at all. `Referrer-Policy: no-referrer` and `X-Robots-Tag: noindex` on every answer.
+Caching: a snapshot may be kept by the reader's browser but never used without asking again,
+and by no shared cache (`private, no-cache`): a revoked link stops showing at the next load,
+everywhere. Errors are not stored at all. `Referrer-Policy: no-referrer` and `X-Robots-Tag: noindex` on every answer.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 ROUTE = "GET /shared/{shareId}"
-SNAPSHOT_CACHE = "private, max-age=60"
-"""A revoked link is shown from a browser's cache for at most a minute; never from a shared one."""
+SNAPSHOT_CACHE = "private, no-cache"
+"""Never from a shared cache, and from a browser's only after asking again: a revoke is seen at
+the next load."""
 COMMON_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",

@@ -104,7 +104,7 @@ def test_a_link_shows_the_snapshot_and_nothing_added_later(
 
     page = public(link["id"])  # no token at all
     assert page.status == 200, page.text
-    assert page.headers["cache-control"] == "private, max-age=60"
+    assert page.headers["cache-control"] == "private, no-cache"
     assert page.headers["referrer-policy"] == "no-referrer"
     snapshot = page.json
     assert snapshot["title"] == "Trip plans"

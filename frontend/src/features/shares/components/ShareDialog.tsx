@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
@@ -46,6 +46,13 @@ export function ShareDialog({ conversationId, title, onClose }: { conversationId
   const revoke = useRevokeShare(conversationId);
   const expiryId = useId();
   const newLinkId = useId();
+  // A busy button loses focus; keep it in the dialog: on the new link, or after a revoke on the
+  // button that makes one.
+  const newLink = useRef<HTMLInputElement>(null);
+  const createRow = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (made) newLink.current?.focus();
+  }, [made]);
 
   const makeLink = () => {
     const days = EXPIRIES.find((option) => option.value === expiry)?.days ?? null;
@@ -61,6 +68,7 @@ export function ShareDialog({ conversationId, title, onClose }: { conversationId
       onSuccess: () => {
         if (made?.id === link.id) setMade(null);
         setNotice("Link revoked: it no longer opens the conversation.");
+        createRow.current?.querySelector("button")?.focus();
       },
     });
 
@@ -70,7 +78,7 @@ export function ShareDialog({ conversationId, title, onClose }: { conversationId
         Anyone with a link can read this conversation as it is now, without signing in. Messages added later are not shown; e-mail
         addresses and files are never shared.
       </p>
-      <div className="share-create">
+      <div ref={createRow} className="share-create">
         <label htmlFor={expiryId}>Link expires</label>
         <select id={expiryId} value={expiry} onChange={(event) => setExpiry(event.target.value)}>
           {EXPIRIES.map((option) => (
@@ -88,7 +96,7 @@ export function ShareDialog({ conversationId, title, onClose }: { conversationId
         <div className="share-new">
           <label htmlFor={newLinkId}>New link</label>
           <div className="row">
-            <input id={newLinkId} readOnly value={shareUrl(made)} onFocus={(event) => event.currentTarget.select()} />
+            <input ref={newLink} id={newLinkId} readOnly value={shareUrl(made)} onFocus={(event) => event.currentTarget.select()} />
             <CopyButton text={shareUrl(made)} label="Copy link" />
           </div>
         </div>
