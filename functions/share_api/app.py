@@ -8,7 +8,8 @@ expired or whose conversation was deleted. The route has its own throttle at the
 
 Caching: a snapshot may be kept by the reader's browser but never used without asking again,
 and by no shared cache (`private, no-cache`): a revoked link stops showing at the next load,
-everywhere. Errors are not stored at all. `Referrer-Policy: no-referrer` and `X-Robots-Tag: noindex` on every answer.
+everywhere. Errors are not stored at all. `Referrer-Policy: no-referrer` and
+`X-Robots-Tag: noindex` on every answer.
 """
 
 from __future__ import annotations
