@@ -87,3 +87,8 @@ output "stream_processor_function_name" {
   description = "The function the change feed invokes."
   value       = module.parley.stream_processor_function_name
 }
+
+output "federation" {
+  description = "What to register at each identity provider: idp_response_url (an OIDC client's redirect URI, a SAML app's ACS URL), saml_audience, the app's callback and sign-out URLs; null without identity_providers (docs/deploy.md, \"Federated sign-in\")."
+  value       = module.parley.federation
+}

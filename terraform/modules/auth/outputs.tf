@@ -43,9 +43,9 @@ output "jwks_url" {
 }
 
 output "oauth" {
-  description = "Federated sign-in as config.json states it: {domain (the hosted endpoints' host), providers ([{name, label}])}; null without identity_providers."
+  description = "Federated sign-in as config.json states it: {domain (the hosted endpoints' origin, https://<prefix>.auth.<region>.amazoncognito.com), providers ([{name, label}])}; null without identity_providers."
   value = local.federated ? {
-    domain    = "${aws_cognito_user_pool_domain.this[0].domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
+    domain    = "https://${aws_cognito_user_pool_domain.this[0].domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
     providers = [for name, idp in var.identity_providers : { name = aws_cognito_identity_provider.this[name].provider_name, label = coalesce(idp.label, name) }]
   } : null
 }

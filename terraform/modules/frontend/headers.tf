@@ -17,7 +17,7 @@ locals {
     regex("^wss://[^/]+", var.app_config.wsUrl),
     local.cognito_origin,
     # Federated sign-in: the code is exchanged at the pool's hosted /oauth2/token.
-    var.app_config.oauth == null ? null : "https://${var.app_config.oauth.domain}",
+    var.app_config.oauth == null ? null : var.app_config.oauth.domain,
     # Attachments: the presigned POST and GET go to the uploads bucket (thumbnails are blobs).
     "https://${aws_s3_bucket.uploads.bucket_regional_domain_name}",
     "https://${aws_s3_bucket.uploads.bucket_domain_name}",

@@ -90,3 +90,14 @@ output "stream_processor_function_name" {
   description = "The function the change feed invokes (`invoke redrive` replays batches through it)."
   value       = module.functions.functions["stream_processor"].function_name
 }
+
+output "federation" {
+  description = "What to register at each identity provider (identity_providers): the redirect URI of an OIDC client and the ACS URL of a SAML app (idp_response_url), a SAML app's audience (saml_audience), the app's callback and sign-out URLs, and the providers' buttons; null without identity_providers."
+  value = module.auth.oauth == null ? null : {
+    domain            = module.auth.oauth.domain
+    idp_response_url  = "${module.auth.oauth.domain}/oauth2/idpresponse"
+    saml_audience     = "urn:amazon:cognito:sp:${module.auth.user_pool_id}"
+    app_redirect_urls = module.auth.oauth_redirect_urls
+    providers         = module.auth.oauth.providers
+  }
+}

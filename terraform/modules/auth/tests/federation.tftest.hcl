@@ -92,7 +92,7 @@ run "a_prefix_domain_hosts_the_endpoints" {
     error_message = "By default the hosted endpoints are on a prefix domain named after the environment and account."
   }
   assert {
-    condition     = output.oauth.domain == "parley-test-111111111111.auth.eu-west-1.amazoncognito.com"
+    condition     = output.oauth.domain == "https://parley-test-111111111111.auth.eu-west-1.amazoncognito.com"
     error_message = "config.json's oauth.domain is the prefix domain's host."
   }
   assert {
@@ -109,7 +109,7 @@ run "own_domain_prefix" {
   }
 
   assert {
-    condition     = aws_cognito_user_pool_domain.this[0].domain == "chat-example" && output.oauth.domain == "chat-example.auth.eu-west-1.amazoncognito.com"
+    condition     = aws_cognito_user_pool_domain.this[0].domain == "chat-example" && output.oauth.domain == "https://chat-example.auth.eu-west-1.amazoncognito.com"
     error_message = "domain_prefix names the hosted domain."
   }
 }

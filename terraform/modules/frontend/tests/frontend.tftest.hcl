@@ -98,3 +98,37 @@ run "a_certificate_outside_us_east_1_is_refused" {
 
   expect_failures = [var.custom_domain]
 }
+
+run "federated_sign_in_reaches_config_json_and_the_content_security_policy" {
+  command = apply
+
+  variables {
+    app_config = {
+      cognito    = { userPoolId = "eu-west-1_abc", clientId = "client" }
+      httpApiUrl = "https://abc.execute-api.eu-west-1.amazonaws.com"
+      wsUrl      = "wss://def.execute-api.eu-west-1.amazonaws.com/live"
+      oauth = {
+        domain    = "https://parley-test-111111111111.auth.eu-west-1.amazoncognito.com"
+        providers = [{ name = "corp", label = "Example Corp" }]
+      }
+    }
+  }
+
+  assert {
+    condition     = jsondecode(output.app_config).oauth.domain == "https://parley-test-111111111111.auth.eu-west-1.amazoncognito.com" && jsondecode(output.app_config).oauth.providers == [{ name = "corp", label = "Example Corp" }]
+    error_message = "config.json carries the hosted domain and the providers' buttons."
+  }
+  assert {
+    condition     = strcontains(aws_cloudfrontkeyvaluestore_key.content_security_policy.value, " https://parley-test-111111111111.auth.eu-west-1.amazoncognito.com ")
+    error_message = "The app may reach the hosted /oauth2/token (connect-src)."
+  }
+}
+
+run "no_federation_no_hosted_domain_in_the_policy" {
+  command = apply
+
+  assert {
+    condition     = jsondecode(output.app_config).oauth == null && !strcontains(aws_cloudfrontkeyvaluestore_key.content_security_policy.value, "amazoncognito.com")
+    error_message = "Without identity providers config.json has no oauth and the policy no hosted domain."
+  }
+}
