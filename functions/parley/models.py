@@ -311,6 +311,10 @@ class ModelInfo(ApiModel):
     provider: ProviderKind
     context_window: int = Field(description="Tokens the model reads and writes in one call")
     max_output_tokens: int = Field(description="The longest reply, in tokens")
+    message_chars: int = Field(
+        description="The longest message this model takes whole (characters of plain text); "
+        "a longer one is refused with `validation_error`"
+    )
     vision: bool = Field(description="True when the model sees attached images")
     price: ModelPrice
     default: bool = Field(description="True for the environment's default model")

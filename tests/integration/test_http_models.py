@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from parley.budget import Budget
 from tasks.local.bootstrap import LocalResources, clients
 from tasks.local.scripted_model import Reply, ScriptedModel
 from tasks.local.streams import StreamPoller
@@ -88,11 +89,15 @@ def test_get_models_lists_what_the_caller_may_use(
         "provider": "local",
         "contextWindow": 8192,
         "maxOutputTokens": 1024,
+        "messageChars": 16000,  # the frame limit, below what 8,192 tokens would take
         "vision": True,
         "price": {"input": 0.15, "output": 0.6},
         "default": True,
     }
     assert listed.json["items"][1]["default"] is False
+    # A smaller window takes a shorter message: the app's composer counts against it.
+    mini = Budget(window=4096, max_output=512).message_chars
+    assert listed.json["items"][1]["messageChars"] == mini < 16000
     staff = api("GET", "/models", staff_user).json
     assert [m["id"] for m in staff["items"]] == ["scripted", "scripted-mini", "scripted-staff"]
 

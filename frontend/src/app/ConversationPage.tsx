@@ -7,7 +7,7 @@ import { Spinner } from "@/components/ui/Spinner";
 import { ChatView } from "@/features/chat/components/ChatView";
 import { handleFor } from "@/features/chat/mentions";
 import { useConversation } from "@/features/conversations/api/getConversation";
-import { modelNames, useModels, useSetConversationModel } from "@/features/conversations/api/models";
+import { messageCharsOf, modelNames, useModels, useSetConversationModel } from "@/features/conversations/api/models";
 import { ExportButton } from "@/features/conversations/components/ExportDialog";
 import { ModelPicker } from "@/features/conversations/components/ModelPicker";
 import { displayTitle } from "@/features/conversations/format";
@@ -76,7 +76,11 @@ function AssistantPage({ conversation }: { conversation: Conversation }) {
         <ExportButton conversation={conversation} />
         <ShareButton conversation={conversation} title={displayTitle(conversation)} />
       </header>
-      <ChatView conversation={conversation} maxChars={me.data?.limits.messageChars} modelNames={modelNames(models.data)} />
+      <ChatView
+        conversation={conversation}
+        maxChars={messageCharsOf(models.data, conversation.model) ?? me.data?.limits.messageChars}
+        modelNames={modelNames(models.data)}
+      />
     </div>
   );
 }
@@ -125,7 +129,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
           onTyping={sendTyping}
           authorNames={authorNames}
           modelNames={modelNames(models.data)}
-          maxChars={me.data?.limits.messageChars}
+          maxChars={messageCharsOf(models.data, conversation.model) ?? me.data?.limits.messageChars}
           belowMessages={<TypingIndicator names={typing.map(nameOf)} />}
         />
         <div id="room-members" className="room-members">

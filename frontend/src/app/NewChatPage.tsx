@@ -5,6 +5,7 @@ import { Composer } from "@/features/chat/components/Composer";
 import { DemoModelHint } from "@/features/chat/components/DemoModelHint";
 import { handOffFirstMessage } from "@/features/chat/firstMessage";
 import { useCreateConversation } from "@/features/conversations/api/createConversation";
+import { messageCharsOf, useModels } from "@/features/conversations/api/models";
 import { ModelPicker } from "@/features/conversations/components/ModelPicker";
 import { newClientMessageId } from "@/lib/ids";
 import { navigate } from "@/lib/router";
@@ -20,6 +21,7 @@ export function NewChatPage() {
   const create = useCreateConversation();
   const [draft, setDraft] = useState<{ key: string; content: string } | null>(null);
   const [model, setModel] = useState<string | null>(null); // null: the environment's default
+  const models = useModels();
 
   const send = (content: string) => {
     create.mutate(
@@ -59,6 +61,7 @@ export function NewChatPage() {
           restoreDraft={draft}
           disabled={create.isPending}
           placeholder="Ask anything"
+          maxChars={messageCharsOf(models.data, model)}
         />
         {demoModel && <DemoModelHint model={demoModel} />}
       </section>

@@ -858,6 +858,11 @@ export type components = {
              * @description The longest reply, in tokens
              */
             maxOutputTokens: number;
+            /**
+             * Messagechars
+             * @description The longest message this model takes whole (characters of plain text); a longer one is refused with `validation_error`
+             */
+            messageChars: number;
             price: components["schemas"]["ModelPrice"];
             /**
              * Provider

@@ -29,6 +29,7 @@ def list_models(me: CurrentUser) -> ModelList:
                 provider=m.provider,
                 context_window=m.context_window,
                 max_output_tokens=m.max_output_tokens,
+                message_chars=m.budget.message_chars,
                 vision=m.vision,
                 price=ModelPrice(input=float(m.price.input), output=float(m.price.output)),
                 default=m.id == catalog.default,

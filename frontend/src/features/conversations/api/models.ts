@@ -28,6 +28,12 @@ export function useSetConversationModel() {
   });
 }
 
+/** The longest message a conversation's model takes whole (its own window, not the default's). */
+export function messageCharsOf(list: ModelList | undefined, model: string | null | undefined): number | undefined {
+  const id = model ?? list?.default;
+  return list?.items.find((m) => m.id === id)?.messageChars;
+}
+
 /** Each model's label by id, for showing which model wrote a reply. */
 export function modelNames(list: ModelList | undefined): Record<string, string> {
   return Object.fromEntries((list?.items ?? []).map((m) => [m.id, m.label]));
