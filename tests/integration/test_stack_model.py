@@ -79,3 +79,37 @@ def test_the_local_model_streams_an_answer(stack: LocalStack) -> None:
     assert reply["usage"]["outputTokens"] > 0
     assert first_delta is not None
     print(f"time to first delta {first_delta:.2f} s, answer {time.monotonic() - started:.2f} s")
+    # The local catalog (tasks/local/models.yaml): both llama.cpp models, SmolLM2 the default.
+    assert reply["model"] == "smollm2-135m"
+    listed = api.get("/models", headers=headers).json()
+    assert [m["id"] for m in listed["items"]] == ["smollm2-135m", "gemma-3-270m"]
+    assert listed["default"] == "smollm2-135m"
+
+
+def test_a_conversation_with_the_other_local_model_is_answered_by_it(stack: LocalStack) -> None:
+    info = stack.info
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=info["cognitoEndpoint"],
+        region_name=info["region"],
+        **FAKE_CREDENTIALS,
+    )
+    token = cognito.initiate_auth(
+        ClientId=info["clientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": DEMO_EMAIL, "PASSWORD": DEMO_PASSWORD},
+    )["AuthenticationResult"]["IdToken"]
+    api = httpx.Client(base_url=info["httpApiUrl"], timeout=120)
+    headers = {"Authorization": f"Bearer {token}"}
+    created = api.post("/conversations", json={"model": "gemma-3-270m"}, headers=headers)
+    assert created.status_code == 201, created.text
+    sent = api.post(
+        f"/conversations/{created.json()['id']}/messages",
+        json={"content": "The capital of France is"},
+        headers=headers,
+    )
+    assert sent.status_code == 201, sent.text
+    reply = sent.json()["reply"]
+    assert reply["model"] == "gemma-3-270m"  # llama.cpp loaded the model the request named
+    assert reply["usage"]["outputTokens"] > 0
+    assert reply["costUsd"] == 0  # a local model costs nothing
