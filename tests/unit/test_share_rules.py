@@ -28,6 +28,7 @@ from parley.shares import (
     gone_reason,
     new_share_id,
     shown_branch,
+    snapshot_bytes,
     valid_share_id,
 )
 from parley.store import Store
@@ -332,10 +333,14 @@ def test_an_empty_or_too_long_conversation_is_not_shared(
     fast_store: Store, shares: Shares, bucket: Bucket
 ) -> None:
     owner = _profile()
-    with pytest.raises(Conflict, match="no messages"):
+    with pytest.raises(Conflict, match=r"^This conversation has no messages to share yet$"):
         shares.create(_chat(fast_store, owner), owner.id, CreateShare())
     cid = _chat(fast_store, owner, *["x" * 32_000] * (MAX_SNAPSHOT_BYTES // 32_000 + 1))
-    with pytest.raises(Conflict, match="too long to share"):
+    with pytest.raises(
+        Conflict,
+        match=r"^This conversation is too long to share \(5 MB; a shared conversation is at "
+        r"most 4 MB\)$",
+    ):
         shares.create(cid, owner.id, CreateShare())
     assert bucket.objects == {}
     assert shares.list(cid, owner.id).items == []
@@ -353,7 +358,11 @@ def test_the_limit_counts_listed_links_and_a_revoke_frees_a_slot(
     owner = _profile()
     cid = _chat(fast_store, owner, "hi")
     made = [shares.create(cid, owner.id, CreateShare()) for _ in range(MAX_LINKS)]
-    with pytest.raises(Conflict, match=f"at most {MAX_LINKS}"):
+    with pytest.raises(
+        Conflict,
+        match=rf"^A conversation can have at most {MAX_LINKS} share links; revoke one to make "
+        r"another$",
+    ):
         shares.create(cid, owner.id, CreateShare())
     assert len(bucket.objects) == MAX_LINKS
     shares.revoke(cid, owner.id, made[3].id)
@@ -374,7 +383,7 @@ def test_a_slot_taken_meanwhile_is_read_again(
 
     def stale(conversation_id: str) -> list[ShareRecord]:
         calls["n"] += 1
-        return [] if calls["n"] == 2 else real_listed(conversation_id)
+        return [] if calls["n"] == 1 else real_listed(conversation_id)
 
     shares.create(cid, owner.id, CreateShare())  # slot 0
     records.listed = stale  # type: ignore[method-assign]
@@ -391,7 +400,9 @@ def test_slots_always_taken_end_in_a_clear_conflict(
     cid = _chat(fast_store, owner, "hi")
     shares.create(cid, owner.id, CreateShare())
     records.listed = lambda conversation_id: []  # type: ignore[method-assign]
-    with pytest.raises(Conflict, match="try again"):
+    with pytest.raises(
+        Conflict, match=r"^Too many share links are being made at once; please try again$"
+    ):
         shares.create(cid, owner.id, CreateShare())
     assert len(bucket.objects) == 1
 
@@ -409,6 +420,9 @@ def test_revoked_expired_deleted_and_unknown(
     with pytest.raises(Gone) as gone:
         reader.read(revoked.id)
     assert (gone.value.reason, gone.value.status) == ("revoked", 410)
+    assert gone.value.message == "The owner stopped sharing this conversation"
+    item = fast_store.messages.table.get_item(Key=lookup_key(revoked.id))["Item"]
+    assert int(item["purge_at"]) == int((NOW + timedelta(days=ENDED_KEPT_DAYS)).timestamp())
     assert revoked.id not in bucket.objects
     with pytest.raises(ShareNotFound):
         shares.revoke(cid, owner.id, revoked.id)  # once only
@@ -420,6 +434,7 @@ def test_revoked_expired_deleted_and_unknown(
     with pytest.raises(Gone) as gone:
         reader.read(expiring.id)
     assert gone.value.reason == "expired"
+    assert gone.value.message == "This link has expired"
     assert shares.list(cid, owner.id).items[0].expired is True
 
     for unknown in (new_share_id(), "short", "../x" + "a" * 20):
@@ -449,8 +464,10 @@ def test_a_snapshot_missing_behind_a_live_item_is_gone(
     cid = _chat(fast_store, owner, "hi")
     link = shares.create(cid, owner.id, CreateShare())
     bucket.objects.clear()
-    with pytest.raises(Gone):
+    with pytest.raises(Gone) as gone:
         reader.read(link.id)
+    assert gone.value.reason == "revoked"
+    assert gone.value.message == "The owner stopped sharing this conversation"
 
 
 def test_revoking_a_link_of_another_conversation_is_not_found(
@@ -474,12 +491,19 @@ def test_deleting_ends_every_link_at_once(
     shares.revoke(cid, owner.id, links[0].id)
     assert shares.end_all(cid) == 2
     assert shares.end_all(cid) == 0  # once
+    # The list stays for the purge, whose removals delete the snapshots (`ShareCleanup`).
+    assert sorted(r.id for r in shares.records.listed(cid)) == sorted(link.id for link in links[1:])
     reasons = []
     for link in links:
         with pytest.raises(Gone) as gone:
             reader.read(link.id)
         reasons.append(gone.value.reason)
     assert reasons == ["revoked", "deleted", "deleted"]
+    item = fast_store.messages.table.get_item(Key=lookup_key(links[1].id))["Item"]
+    assert int(item["purge_at"]) == int((NOW + timedelta(days=ENDED_KEPT_DAYS)).timestamp())
+    with pytest.raises(Gone) as gone:
+        reader.read(links[2].id)
+    assert gone.value.message == "This conversation was deleted"
 
 
 def test_the_change_feed_ends_the_link_and_deletes_its_snapshot(
@@ -529,3 +553,18 @@ def test_the_change_feed_ends_the_link_and_deletes_its_snapshot(
     ShareCleanup(records, None).apply(change("REMOVE", "SHARE#01", {"share_id": other.id}))
     with pytest.raises(Gone):
         reader.read(other.id)
+
+
+def test_the_snapshot_of_a_chat_is_its_shown_branch_in_compact_utf8() -> None:
+    question = _message(content="Où aller ?", parent_id="c")
+    old = _message("assistant", "old", reply_to=question.id)
+    new = _message("assistant", "new", reply_to=question.id)
+    snapshot = build_snapshot(
+        _record("assistant"), [question, old, new], share_id="x", shared_at="t", expires_at=None
+    )
+    assert [m.content for m in snapshot.messages] == ["Où aller ?", "new"]
+    body = snapshot_bytes(snapshot)
+    assert "Où aller ?".encode() in body
+    assert b'": ' not in body
+    assert b", " not in body.replace("Où aller ?".encode(), b"")
+    assert json.loads(body)["messages"][1]["content"] == "new"
