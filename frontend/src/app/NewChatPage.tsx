@@ -63,7 +63,7 @@ export function NewChatPage() {
           placeholder="Ask anything"
           maxChars={messageCharsOf(models.data, model)}
         />
-        {demoModel && <DemoModelHint model={demoModel} />}
+        {demoModel && <DemoModelHint model={models.data?.items.find((m) => m.id === (model ?? models.data?.default))?.label ?? demoModel} />}
       </section>
     </div>
   );

@@ -144,7 +144,7 @@ export function ChatView({
         maxChars={maxChars}
         placeholder={isGroup ? (narrow ? "Message the room" : "Message the room — @assistant to ask the assistant") : "Ask anything"}
       />
-      {!isGroup && demoModel && <DemoModelHint model={demoModel} />}
+      {!isGroup && demoModel && <DemoModelHint model={(conversation.model && modelNames?.[conversation.model]) || demoModel} />}
     </section>
   );
 }
