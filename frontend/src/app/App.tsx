@@ -7,7 +7,9 @@ import { ConfigError, loadConfig } from "@/config/config";
 import type { AppConfig } from "@/config/config";
 import { AuthError, CognitoAuth } from "@/features/auth/api/cognito";
 import { AuthScreen } from "@/features/auth/components/AuthScreen";
+import { hostedLogoutUrl, startFederatedSignIn } from "@/features/auth/federation";
 import { AuthProvider, useAuth } from "@/features/auth/hooks/useAuth";
+import { useFederatedCallback } from "@/features/auth/hooks/useFederatedCallback";
 import { useSharedLinkId } from "@/lib/router";
 
 type Boot = { status: "loading" } | { status: "ready"; config: AppConfig } | { status: "failed"; problems: string[] };
@@ -50,14 +52,28 @@ function Configured({ config, notice, onSessionEnded }: { config: AppConfig; not
   // Before the stored session is read: one kept for another app client means the pool was reset.
   const [gone] = useState(() => auth.forgetOtherSessions());
   const startNotice = notice ?? (gone ? (config.local ? LOCAL_SESSION_GONE : SESSION_GONE) : null);
+  // Back from an identity provider (`?code&state`): the sign-in completes before the session is read.
+  const callback = useFederatedCallback(config);
+  const hostedLogout = useCallback(() => hostedLogoutUrl(config), [config]);
+  if (callback.finishing) return <Spinner label="Finishing sign-in" />;
   return (
-    <AuthProvider auth={auth}>
-      <Gate config={config} notice={startNotice} onSessionEnded={onSessionEnded} />
+    <AuthProvider auth={auth} hostedLogout={hostedLogout}>
+      <Gate config={config} notice={startNotice} signInError={callback.error} onSessionEnded={onSessionEnded} />
     </AuthProvider>
   );
 }
 
-function Gate({ config, notice, onSessionEnded }: { config: AppConfig; notice: string | null; onSessionEnded: (notice: string) => void }) {
+function Gate({
+  config,
+  notice,
+  signInError = null,
+  onSessionEnded,
+}: {
+  config: AppConfig;
+  notice: string | null;
+  signInError?: string | null;
+  onSessionEnded: (notice: string) => void;
+}) {
   const { auth, state, signOut } = useAuth();
   const ended = useRef(false);
   // A session that can no longer be refreshed (revoked, expired, its pool gone) ends here, once:
@@ -77,7 +93,17 @@ function Gate({ config, notice, onSessionEnded }: { config: AppConfig; notice: s
   );
   if (state.status === "loading") return <Spinner label="Restoring your session" />;
   if (state.status === "signedOut") {
-    return <AuthScreen notice={notice} passwordPolicy={config.passwordPolicy} mailboxUrl={config.local?.mailboxUrl ?? null} />;
+    const oauth = config.oauth;
+    return (
+      <AuthScreen
+        notice={notice}
+        error={signInError}
+        passwordPolicy={config.passwordPolicy}
+        mailboxUrl={config.local?.mailboxUrl ?? null}
+        providers={oauth?.providers ?? []}
+        onFederatedSignIn={oauth ? async (provider) => window.location.assign(await startFederatedSignIn({ ...config, oauth }, provider)) : undefined}
+      />
+    );
   }
   return <AppShell key={state.user.id} config={config} tokens={tokens} user={state.user} onSignOut={signOut} account={auth} />;
 }

@@ -21,6 +21,17 @@ function problemsOf(raw: unknown): string[] {
 }
 
 describe("parseConfig", () => {
+  it("takes federated sign-in's hosted domain and providers, or none", () => {
+    expect(parseConfig(valid).oauth).toBeNull();
+    const oauth = { domain: "https://parley-dev.auth.eu-west-1.amazoncognito.com/", providers: [{ name: "corp", label: "Example Corp" }] };
+    expect(parseConfig({ ...valid, oauth }).oauth).toEqual({ ...oauth, domain: "https://parley-dev.auth.eu-west-1.amazoncognito.com" });
+    expect(problemsOf({ ...valid, oauth: { domain: "parley-dev.auth", providers: [{ name: "-x", label: "" }] } })).toEqual([
+      "oauth.domain must be a https or http URL",
+      "oauth.providers.0.name must be an identity provider name",
+      "oauth.providers.0.label is required",
+    ]);
+  });
+
   it("accepts the documented shape and trims the API URL's trailing slash", () => {
     const config = parseConfig(valid);
     expect(config.httpApiUrl).toBe("https://api.example.com");

@@ -56,6 +56,24 @@ export const configSchema = z.object({
   passwordPolicy: z.optional(z.nullable(passwordPolicySchema)),
   /** The pool's MFA setting; absent (an older deployment): OPTIONAL, the deployed default. */
   mfa: z._default(z.enum(MFA_MODES), "OPTIONAL"),
+  /**
+   * Federated sign-in (Terraform's `identity_providers`): the pool's hosted origin, where the app
+   * sends people to `/oauth2/authorize` and exchanges the code, and a button per provider.
+   * Absent or null: none.
+   */
+  oauth: z.optional(
+    z.nullable(
+      z.object({
+        domain: url(["https:", "http:"]),
+        providers: z.array(
+          z.object({
+            name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]$/, "must be an identity provider name")),
+            label: required,
+          }),
+        ),
+      }),
+    ),
+  ),
   /** Only on the local stack: its mailbox page, and the tiny demo model when that answers. */
   local: z.optional(
     z.nullable(
@@ -70,10 +88,17 @@ export const configSchema = z.object({
 type ParsedConfig = z.infer<typeof configSchema>;
 
 /** config.json as the app uses it: defaults filled in. */
-export type AppConfig = Omit<ParsedConfig, "passwordPolicy" | "local"> & {
+export type AppConfig = Omit<ParsedConfig, "passwordPolicy" | "local" | "oauth"> & {
   passwordPolicy: PasswordPolicy;
+  oauth: OAuthConfig | null;
   local: { mailboxUrl: string; demoModel: string | null } | null;
 };
+
+/** Federated sign-in as config.json states it; `domain` without a trailing slash. */
+export interface OAuthConfig {
+  domain: string;
+  providers: { name: string; label: string }[];
+}
 
 /** Raised when config.json is missing or wrong; its lines tell an operator what to fix. */
 export class ConfigError extends Error {
@@ -104,6 +129,7 @@ export function parseConfig(raw: unknown): AppConfig {
     passwordPolicy: config.passwordPolicy ?? DEFAULT_PASSWORD_POLICY,
     httpApiUrl: config.httpApiUrl.replace(/\/+$/, ""),
     cognito: { ...config.cognito, endpoint: config.cognito.endpoint ?? null },
+    oauth: config.oauth ? { domain: config.oauth.domain.replace(/\/+$/, ""), providers: config.oauth.providers } : null,
     local: config.local ? { mailboxUrl: config.local.mailboxUrl, demoModel: config.local.demoModel ?? null } : null,
   };
 }

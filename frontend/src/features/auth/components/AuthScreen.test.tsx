@@ -165,4 +165,25 @@ describe("AuthScreen", () => {
     expect(alert).toHaveTextContent("authenticator app");
     expect(alert).not.toHaveTextContent("email");
   });
+
+  it("offers a button per identity provider and starts the chosen one", async () => {
+    const started: string[] = [];
+    await renderScreen(fakeAuth({}), {
+      providers: [
+        { name: "corp", label: "Example Corp" },
+        { name: "adfs", label: "Active Directory" },
+      ],
+      onFederatedSignIn: async (provider) => void started.push(provider),
+    });
+    const group = screen.getByRole("group", { name: "Sign in with an identity provider" });
+    expect(group).toContainElement(screen.getByRole("button", { name: "Sign in with Active Directory" }));
+    await userEvent.click(screen.getByRole("button", { name: "Sign in with Example Corp" }));
+    expect(started).toEqual(["corp"]);
+  });
+
+  it("shows no provider buttons where none is configured, and a refused federated sign-in as an alert", async () => {
+    await renderScreen(fakeAuth({}), { error: "Sign-in was cancelled, or the identity provider refused it." });
+    expect(screen.queryByRole("group", { name: "Sign in with an identity provider" })).toBeNull();
+    expect(screen.getByRole("alert")).toHaveTextContent("Sign-in was cancelled, or the identity provider refused it.");
+  });
 });

@@ -39,11 +39,20 @@ const TITLES: Record<Step["name"], string> = {
  */
 export function AuthScreen({
   notice: initialNotice = null,
+  error: initialError = null,
   passwordPolicy = DEFAULT_PASSWORD_POLICY,
   mailboxUrl = null,
+  providers = [],
+  onFederatedSignIn,
 }: {
   /** Why the person is here (a session that ended), shown until the first step changes. */
   notice?: string | null;
+  /** Why the last sign-in did not complete (a federated one refused), shown as an error. */
+  error?: string | null;
+  /** The environment's identity providers: a "Sign in with <label>" button each. */
+  providers?: { name: string; label: string }[];
+  /** Starts a federated sign-in with the named provider (the browser leaves the app). */
+  onFederatedSignIn?: (provider: string) => Promise<void>;
   passwordPolicy?: PasswordPolicy;
   /** The local stack's mailbox page; null in AWS, where Cognito sends real e-mail. */
   mailboxUrl?: string | null;
@@ -54,7 +63,8 @@ export function AuthScreen({
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
   const [code, setCode] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(initialError);
+  const [leaving, setLeaving] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(initialNotice);
   const [busy, setBusy] = useState(false);
 
@@ -311,6 +321,31 @@ export function AuthScreen({
           {busy ? "Please wait…" : submitLabel}
         </Button>
         {links && <div className="auth-links">{links}</div>}
+        {step.name === "signIn" && providers.length > 0 && onFederatedSignIn && (
+          <div className="auth-federation" role="group" aria-label="Sign in with an identity provider">
+            <p className="auth-divider" aria-hidden="true">
+              <span>or</span>
+            </p>
+            {providers.map((provider) => (
+              <Button
+                key={provider.name}
+                className="wide"
+                busy={leaving === provider.name}
+                disabled={leaving !== null}
+                onClick={() => {
+                  setLeaving(provider.name);
+                  setError(null);
+                  onFederatedSignIn(provider.name).catch(() => {
+                    setLeaving(null);
+                    setError("Could not start signing in with that provider. Try again.");
+                  });
+                }}
+              >
+                Sign in with {provider.label}
+              </Button>
+            ))}
+          </div>
+        )}
       </form>
     </main>
   );

@@ -15,7 +15,11 @@ interface AuthContextValue {
 const AuthContext = createContext<AuthContextValue | null>(null);
 
 /** Restores the stored session at start-up (refreshing it if needed) and tracks sign-in/out. */
-export function AuthProvider({ auth, children }: { auth: CognitoAuth; children: ReactNode }) {
+/**
+ * `hostedLogout`: after the local sign-out, the hosted session's `/logout` URL to leave for (a
+ * federated session, `federation.ts`), or null to stay.
+ */
+export function AuthProvider({ auth, children, hostedLogout }: { auth: CognitoAuth; children: ReactNode; hostedLogout?: () => string | null }) {
   const [state, setState] = useState<AuthState>({ status: "loading" });
   useEffect(() => {
     let live = true;
@@ -29,8 +33,12 @@ export function AuthProvider({ auth, children }: { auth: CognitoAuth; children: 
   const setUser = useCallback((user: SignedInUser) => setState({ status: "signedIn", user }), []);
   const signOut = useCallback(() => {
     setState({ status: "loading" });
-    void auth.signOut().then(() => setState({ status: "signedOut" }));
-  }, [auth]);
+    void auth.signOut().then(() => {
+      const logout = hostedLogout?.() ?? null;
+      if (logout) window.location.assign(logout);
+      else setState({ status: "signedOut" });
+    });
+  }, [auth, hostedLogout]);
   const value = useMemo(() => ({ auth, state, setUser, signOut }), [auth, state, setUser, signOut]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
