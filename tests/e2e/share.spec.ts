@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, signUp } from "./support";
+import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, screenshot, signUp } from "./support";
 
 /**
  * Sharing a conversation: the owner makes a link from the header, the link opens in a signed-out
@@ -45,6 +45,7 @@ test.describe.serial("sharing a conversation", () => {
     link = await field.inputValue();
     await expect(dialog().getByRole("list", { name: "Share links" }).getByRole("listitem")).toHaveCount(1);
     await expectAccessible(owner);
+    await screenshot(owner, "share-dialog");
     await owner.keyboard.press("Escape");
     await expect(dialog()).toBeHidden();
   });
@@ -72,6 +73,7 @@ test.describe.serial("sharing a conversation", () => {
     await expect(reader.getByRole("button", { name: /sign in/i })).toHaveCount(0);
     expect(cognito).toEqual([]);
     await expectAccessible(reader);
+    await screenshot(reader, "shared");
 
     await reader.getByRole("button", { name: /dark theme/i }).click();
     await expect(reader.locator("html")).toHaveAttribute("data-theme", "dark");
@@ -81,6 +83,7 @@ test.describe.serial("sharing a conversation", () => {
     const overflow = await reader.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await expectAccessible(reader);
+    await screenshot(reader, "shared-phone-dark");
   });
 
   test("revoked, the link shows a clear page", async () => {
