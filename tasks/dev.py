@@ -17,7 +17,7 @@ STATE_DIR = Path(__file__).resolve().parents[1] / ".local" / "state"
     help={
         "model": "local (default), scripted, openai (default when OPENAI_API_KEY is set), bedrock",
         "provider": "alias of --model for openai|bedrock",
-        "free_ports": "pick free ports instead of the fixed 8080–8085",
+        "free_ports": "pick free ports instead of the fixed 8080–8087",
         "ready_file": "also write the ready JSON here",
         "fresh": "forget the local data kept from the last run (users, chats) and start clean",
         "mfa": "two-step verification: OPTIONAL (default: each person may turn it on), ON, OFF",

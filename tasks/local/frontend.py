@@ -68,6 +68,7 @@ def frontend_config(
     password_policy: dict[str, Any] | None = None,
     mfa: str | None = None,
     demo_model: str | None = None,
+    oauth: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The runtime config of docs/contracts.md, pointed at the local endpoints; `local` tells
     the app it runs on this stack (the mailbox, and the tiny demo model when it answers).
@@ -88,6 +89,8 @@ def frontend_config(
         config["passwordPolicy"] = app_password_policy(password_policy)
     if mfa is not None:
         config["mfa"] = mfa
+    if oauth is not None:  # federated sign-in: the hosted endpoints' stand-in, its providers
+        config["oauth"] = oauth
     return config
 
 

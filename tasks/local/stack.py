@@ -40,7 +40,16 @@ ADMIN_GROUP = "admins"
 STATE_FILE = "moto.pickle"
 DEMO_MODEL = "SmolLM2-135M-Instruct"
 """The tiny local model `--model local` runs; the app says answers come from it."""
-DEV_PORTS = {"app": 8080, "http": 8081, "ws": 8082, "lambda": 8083, "moto": 8084, "model": 8085}
+DEV_PORTS = {
+    "app": 8080,
+    "http": 8081,
+    "ws": 8082,
+    "lambda": 8083,
+    "moto": 8084,
+    "model": 8085,
+    "auth": 8086,
+    "idp": 8087,
+}
 """`invoke dev`'s fixed ports, so a browser tab survives a restart."""
 SERVICE_ENDPOINTS = (
     "COGNITO_IDENTITY_PROVIDER",
@@ -123,6 +132,10 @@ class LocalStack:
         self._lambda_sock: Any = None
         self._uploads: Any = None
         self._gate_server: Any = None
+        self._hosted_server: Any = None
+        self._idp: Any = None
+        self.hosted_ui: Any = None
+        """Cognito's hosted endpoints' stand-in (tasks/local/hosted_ui.py), while running."""
         self.catalog: Any = None
         """The models this run offers (`parley.catalog.Catalog`, tasks/local/catalog.py)."""
 
@@ -293,6 +306,29 @@ class LocalStack:
             self.loop.run(self._gate_server.start())
         except MissingRefs as exc:
             raise StackError(str(exc)) from None
+        # Federated sign-in: the stand-in identity provider behind a stand-in of Cognito's
+        # hosted endpoints (tasks.local.hosted_ui), back to the app's root as in AWS.
+        from tasks.local.hosted_ui import (
+            FEDERATED_USERS,
+            LOCAL_PROVIDER,
+            HostedUi,
+            LocalIdentityProvider,
+        )
+
+        self._idp = LocalIdentityProvider(cfg.host, cfg.port("idp")).start()
+        hosted_sock = bind(cfg.host, cfg.port("auth"), "hosted sign-in")
+        hosted_url = f"http://{cfg.host}:{port_of(hosted_sock)}"
+        self.hosted_ui = HostedUi(
+            cognito=cognito,
+            user_pool_id=resources.user_pool_id,
+            client_id=resources.client_id,
+            base_url=hosted_url,
+            callback_urls=[f"{origin}/" for origin in dict.fromkeys(origins)],
+            idp=self._idp,
+            links_file=cfg.state_dir / "federation.json" if cfg.state_dir else None,
+        )
+        self._hosted_server = AsgiServer(self.hosted_ui.app, hosted_sock)
+        self.loop.run(self._hosted_server.start())
         config = frontend_config(
             region=resources.region,
             user_pool_id=resources.user_pool_id,
@@ -303,6 +339,7 @@ class LocalStack:
             password_policy=PASSWORD_POLICY,
             mfa=cfg.mfa,
             demo_model=DEMO_MODEL if cfg.model == "local" else None,
+            oauth={"domain": hosted_url, "providers": [LOCAL_PROVIDER]},
         )
         self._app_server = AsgiServer(frontend_app(config, moto_url=moto_url), app_sock)
         self.loop.run(self._app_server.start())
@@ -348,6 +385,12 @@ class LocalStack:
                 for name, poller in self.streams.items()
             },
             "mailboxUrl": f"{app_url}{MAILBOX_PAGE}",
+            "federation": {
+                "hostedUrl": hosted_url,
+                "identityProviderUrl": self._idp.url,
+                "provider": LOCAL_PROVIDER,
+                "users": [email for email, _ in FEDERATED_USERS],
+            },
             "data": {
                 "stateDir": str(cfg.state_dir) if cfg.state_dir else None,
                 "restored": self._moto.restored,
@@ -541,13 +584,16 @@ class LocalStack:
             future.cancel()
         self._background = []
         if self.loop is not None:
-            for part in (self.gateway, self._app_server, self._gate_server):
+            for part in (self.gateway, self._app_server, self._gate_server, self._hosted_server):
                 if part is not None:
                     with contextlib.suppress(Exception):
                         self.loop.run(part.stop(), timeout=30)
             self.loop.close()
             self.loop = None
-        self.gateway = self._app_server = None
+        self.gateway = self._app_server = self._hosted_server = None
+        if self._idp is not None:
+            self._idp.stop()
+            self._idp = None
         if self._model_server is not None:
             self._model_server.stop()
             self._model_server = None
@@ -624,6 +670,9 @@ def summary(info: dict[str, Any]) -> str:
             f"  admin        {info['adminUser']['email']} / {info['adminUser']['password']}"
             f"  (group {info['adminUser']['group']}: the admin console at /admin)",
             f"  mailbox      {info['mailboxUrl']}  (the codes Cognito would e-mail)",
+            f"  federated    Sign in with {info['federation']['provider']['label']}:"
+            f" {', '.join(info['federation']['users'])} or any e-mail"
+            f" (stand-in provider {info['federation']['identityProviderUrl']})",
             f"  data         {data_line(info['data'])}",
             f"  assistant    {info['model']}"
             + (f" at {info['modelUrl']}" if info["modelUrl"] else ""),

@@ -971,8 +971,11 @@ def test_identity_provider_secrets_are_named_never_given(tf: dict[str, Config]) 
         if variable is None:
             continue
         kind = str(variable["type"])
-        assert "client_secret_parameter" in kind and "client_secret_arn" in kind, path
-        assert not re.search(r"\bclient_secret\s*=", kind), f"{path}: identity_providers takes a secret"
+        assert "client_secret_parameter" in kind, path
+        assert "client_secret_arn" in kind, path
+        assert not re.search(r"\bclient_secret\s*=", kind), (
+            f"{path}: identity_providers takes a secret"
+        )
         assert variable.get("default") == {}, path
     for tfvars in TERRAFORM_DIR.glob("envs/*/*.tfvars"):
         found = SECRET_KEY.findall(tfvars.read_text())

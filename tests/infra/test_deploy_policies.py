@@ -385,4 +385,6 @@ def test_a_deploy_role_reads_only_its_own_identity_provider_secrets(
         assert not allowed(policy, Request(action, secret.format(env), role)), action
     plan = rendered[account]["role_policies"]["plan"]
     plan_role = f"arn:aws:iam::{DEV_ACCOUNT}:role/parley-deploy-plan"
-    assert not allowed(plan, Request("secretsmanager:GetSecretValue", secret.format(env), plan_role))
+    assert not allowed(
+        plan, Request("secretsmanager:GetSecretValue", secret.format(env), plan_role)
+    )
