@@ -659,6 +659,18 @@ class _CognitoConfig(BaseModel):
     clientId: Annotated[str, Field(min_length=1)]
 
 
+class _OAuthProvider(BaseModel):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]$")]
+    label: Annotated[str, Field(min_length=1)]
+
+
+class _OAuthConfig(BaseModel):
+    """Federated sign-in: the pool's hosted origin and a button per identity provider."""
+
+    domain: Annotated[str, Field(pattern=r"^https://[^/?#]+$")]
+    providers: list[_OAuthProvider]
+
+
 class SiteConfig(BaseModel):
     """What the app needs of `config.json` to start (frontend/src/config/config.ts validates
     all of it in the browser); other fields pass through."""
@@ -669,6 +681,7 @@ class SiteConfig(BaseModel):
     cognito: _CognitoConfig
     httpApiUrl: Annotated[str, Field(pattern=r"^https://")]
     wsUrl: Annotated[str, Field(pattern=r"^wss://")]
+    oauth: _OAuthConfig | None = None
 
 
 def site_config(raw: bytes) -> bytes:

@@ -28,6 +28,10 @@ APP_CONFIG = f"""{{
       requireSymbols = false
     }}
     mfa = "ON"
+    oauth = {{
+      domain    = "https://parley-dev-111111111111.auth.{REGION}.amazoncognito.com"
+      providers = [{{ name = "corp", label = "Example Corp" }}]
+    }}
   }}"""
 
 pytestmark = pytest.mark.skipif(
@@ -88,6 +92,10 @@ def test_terraform_config_json_passes_the_apps_validator(tmp_path: Path) -> None
         "requireSymbols": False,
     }
     assert parsed["mfa"] == "ON"
+    assert parsed["oauth"] == {
+        "domain": f"https://parley-dev-111111111111.auth.{REGION}.amazoncognito.com",
+        "providers": [{"name": "corp", "label": "Example Corp"}],
+    }
 
 
 def test_terraform_writes_no_object_into_the_site_bucket() -> None:

@@ -530,6 +530,36 @@ def test_sync_frontend_sets_cache_headers_and_writes_the_environments_config(
         (json.dumps({**SITE_CONFIG, "wsUrl": None}).encode(), "wsUrl"),
         (json.dumps({**SITE_CONFIG, "httpApiUrl": "http://api.example.com"}).encode(), "https"),
         (json.dumps({k: v for k, v in SITE_CONFIG.items() if k != "cognito"}).encode(), "cognito"),
+        (
+            json.dumps(
+                {**SITE_CONFIG, "oauth": {"domain": "http://x.example", "providers": []}}
+            ).encode(),
+            "oauth.domain",
+        ),
+        (
+            json.dumps(
+                {
+                    **SITE_CONFIG,
+                    "oauth": {
+                        "domain": "https://x.example",
+                        "providers": [{"name": "-", "label": "X"}],
+                    },
+                }
+            ).encode(),
+            "oauth.providers.0.name",
+        ),
+        (
+            json.dumps(
+                {
+                    **SITE_CONFIG,
+                    "oauth": {
+                        "domain": "https://x.example",
+                        "providers": [{"name": "corp", "label": ""}],
+                    },
+                }
+            ).encode(),
+            "oauth.providers.0.label",
+        ),
     ],
 )
 def test_sync_frontend_refuses_a_config_the_app_would_not_start_with(
