@@ -388,3 +388,28 @@ def test_a_deploy_role_reads_only_its_own_identity_provider_secrets(
     assert not allowed(
         plan, Request("secretsmanager:GetSecretValue", secret.format(env), plan_role)
     )
+
+
+def test_the_plan_role_reads_only_the_model_catalogs_item(rendered: dict[str, Any]) -> None:
+    """modules/parley's aws_dynamodb_table_item is refreshed to plan: the plan role may read the
+    chat table's CONFIG items (the model catalog), and nothing a person wrote."""
+    policy = rendered["dev_account"]["role_policies"]["plan"]
+    role = f"arn:aws:iam::{DEV_ACCOUNT}:role/parley-deploy-plan"
+    chat = f"arn:aws:dynamodb:eu-west-1:{DEV_ACCOUNT}:table/parley-dev-chat"
+
+    def get(resource: str, *keys: str) -> bool:
+        return allowed(
+            policy,
+            Request("dynamodb:GetItem", resource, role, {"dynamodb:LeadingKeys": list(keys)}),
+        )
+
+    assert get(chat, "CONFIG")
+    assert not get(chat, "CONV#01JDX40A1B2C3D4E5F6G7H8J9K")
+    assert not get(chat, "USER#someone")
+    assert not get(chat, "CONFIG", "USER#someone")
+    assert not get(
+        f"arn:aws:dynamodb:eu-west-1:{DEV_ACCOUNT}:table/parley-dev-connections", "CONFIG"
+    )
+    for action in ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"):
+        request = Request(action, chat, role, {"dynamodb:LeadingKeys": ["CONFIG"]})
+        assert not allowed(policy, request), f"plan may {action}"

@@ -257,6 +257,15 @@ locals {
       Resource = [var.state_kms_key_arn, var.artifacts_kms_key_arn]
     },
     {
+      # The model catalog's item (modules/parley) is refreshed to plan: the chat tables' CONFIG
+      # items only, never anyone's conversations or profile.
+      Sid       = "ReadModelCatalogItem"
+      Effect    = "Allow"
+      Action    = ["dynamodb:GetItem"]
+      Resource  = ["${local.arn}:dynamodb:${local.regional}:table/${var.name_prefix}-*-chat"]
+      Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["CONFIG"] } }
+    },
+    {
       Sid    = "DescribeEverythingParleyUses"
       Effect = "Allow"
       Action = [
