@@ -373,6 +373,9 @@ def test_roles_grant_the_manifest_on_real_arns(deployed: Deployed, manifest: Man
             elif permission.resource == "websocket:manage":
                 assert len(resources) == 1
                 assert resources[0].endswith("/live/*/@connections/*"), resources
+            elif permission.resource == "bucket:shares":  # snapshots only, not the exports
+                assert len(resources) == 1, resources
+                assert resources[0].endswith("/shares/*"), resources
             elif permission.resource == "bedrock:model":  # exactly envs/dev/models.yaml's
                 assert sorted(resources) == sorted(DEV_BEDROCK_ARNS), f"{name}: {resources}"
             else:
