@@ -141,3 +141,29 @@ def test_cognito_policy_names_each_weakness() -> None:
         "prevent_user_existence_errors must be ENABLED",
         "access_token_validity must be set and at most 60 minutes",
     ]
+
+
+def test_the_web_client_signs_in_through_the_code_flow_with_pkce_only() -> None:
+    client = {
+        "prevent_user_existence_errors": "ENABLED",
+        "enable_token_revocation": True,
+        "access_token_validity": 60,
+        "id_token_validity": 60,
+        "refresh_token_validity": 5,
+        "token_validity_units": [{"access_token": "minutes", "id_token": "minutes"}],
+    }
+    assert (
+        user_pool_client_findings(
+            {**client, "allowed_oauth_flows": '${local.federated ? ["code"] : null}'}
+        )
+        == []
+    )
+    assert user_pool_client_findings({**client, "allowed_oauth_flows": [["code", "implicit"]]}) == [
+        "allowed_oauth_flows must be the authorization code flow only"
+    ]
+    assert user_pool_client_findings({**client, "allowed_oauth_flows": ["client_credentials"]}) == [
+        "allowed_oauth_flows must be the authorization code flow only"
+    ]
+    assert user_pool_client_findings({**client, "generate_secret": [True]}) == [
+        "generate_secret must be false: the web app is a public client (PKCE)"
+    ]

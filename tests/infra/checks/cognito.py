@@ -127,6 +127,24 @@ def user_pool_client_findings(conf: Mapping[str, Any]) -> list[str]:
         seconds = _validity_seconds(conf, token)
         if seconds is None or seconds > limit:
             findings.append(f"{token}_validity must be set and at most {limit // 60} minutes")
+    findings.extend(_oauth_findings(conf))
+    return findings
+
+
+_WEAK_FLOWS = re.compile(r"\b(implicit|client_credentials)\b")
+
+
+def _oauth_findings(conf: Mapping[str, Any]) -> list[str]:
+    """The web app is a public client that signs in through the hosted endpoints with the
+    authorization code flow and PKCE: no secret (it could not keep one), no implicit flow (tokens
+    in the URL), no client credentials. A conditional list (`local.federated ? ["code"] : null`)
+    is read as written."""
+    findings = []
+    if _true(conf.get("generate_secret")):
+        findings.append("generate_secret must be false: the web app is a public client (PKCE)")
+    flows = conf.get("allowed_oauth_flows")
+    if flows is not None and _WEAK_FLOWS.search(str(flows)):
+        findings.append("allowed_oauth_flows must be the authorization code flow only")
     return findings
 
 
