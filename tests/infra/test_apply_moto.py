@@ -90,7 +90,15 @@ COMPOSITION_OVERRIDE = f"""
 module "http_api" {{
   cors_allow_origins = ["{APP_ORIGIN}"]
 }}
+
+module "auth" {{
+  app_url = "{APP_ORIGIN}"
+}}
 """
+
+# Federated sign-in: one OIDC provider whose client secret is in SSM (created before the apply).
+IDP_SECRET_PARAMETER = "/parley/dev/idp/corp"
+IDP_SECRET = "s3cret-from-ssm"
 
 # This environment's own reservation for one function; the others keep the manifest's.
 RESERVED_OVERRIDE = {"chat_api": 7}
@@ -104,6 +112,15 @@ artifacts_bucket                = "{BUCKET}"
 daily_token_quota               = 5000
 deletion_protection             = false
 manage_api_gateway_account_role = false
+identity_providers = {{
+  corp = {{
+    type                    = "OIDC"
+    label                   = "Example Corp"
+    issuer                  = "https://login.example.com"
+    client_id               = "parley-web"
+    client_secret_parameter = "{IDP_SECRET_PARAMETER}"
+  }}
+}}
 """
 
 
@@ -211,6 +228,11 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, manifest: Manifest) -> It
     try:
         repo = tmp_path_factory.mktemp("apply")
         _publish(server.url, manifest, repo / "build")
+        ssm = boto3.client(
+            "ssm", endpoint_url=server.url, region_name=REGION,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+        ssm.put_parameter(Name=IDP_SECRET_PARAMETER, Value=IDP_SECRET, Type="SecureString")
         shutil.copytree(
             TERRAFORM_DIR, repo / "terraform", ignore=shutil.ignore_patterns(".terraform*")
         )
@@ -541,6 +563,40 @@ def test_user_pool_and_client_are_configured(deployed: Deployed) -> None:
     assert "ClientSecret" not in client
     assert (client["AccessTokenValidity"], client["IdTokenValidity"]) == (60, 60)
     assert client["RefreshTokenValidity"] == 5
+
+
+def test_federated_sign_in_is_configured(deployed: Deployed) -> None:
+    """identity_providers: the OIDC provider with its secret read from SSM, the prefix domain,
+    and the web client's code flow back to the app's root."""
+    cognito = deployed.client("cognito-idp")
+    pool_id = next(
+        p["Id"]
+        for p in cognito.list_user_pools(MaxResults=10)["UserPools"]
+        if p["Name"] == f"{PREFIX}-users"
+    )
+    idp = cognito.describe_identity_provider(UserPoolId=pool_id, ProviderName="corp")
+    details = idp["IdentityProvider"]["ProviderDetails"]
+    assert idp["IdentityProvider"]["ProviderType"] == "OIDC"
+    assert details["client_secret"] == IDP_SECRET
+    assert details["oidc_issuer"] == "https://login.example.com"
+    assert details["authorize_scopes"] == "openid email profile"
+    assert idp["IdentityProvider"]["AttributeMapping"] == {"email": "email", "name": "name"}
+    domain = cognito.describe_user_pool_domain(Domain=f"{PREFIX}-{ACCOUNT}")["DomainDescription"]
+    assert domain["UserPoolId"] == pool_id
+    client_id = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"][0]["ClientId"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)[
+        "UserPoolClient"
+    ]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert sorted(client["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    assert client["CallbackURLs"] == [f"{APP_ORIGIN}/"]
+    assert client["LogoutURLs"] == [f"{APP_ORIGIN}/"]
+    assert sorted(client["SupportedIdentityProviders"]) == ["COGNITO", "corp"]
+    assert "ClientSecret" not in client
+    assert deployed.outputs["federation"]["value"]["idp_response_url"] == (
+        f"https://{PREFIX}-{ACCOUNT}.auth.{REGION}.amazoncognito.com/oauth2/idpresponse"
+    )
 
 
 def test_async_worker_fails_over_to_the_dlq(deployed: Deployed, manifest: Manifest) -> None:
