@@ -150,6 +150,50 @@ run "custom_names_in_a_route53_zone" {
   }
 }
 
+run "federated_sign_in_back_to_the_custom_name" {
+  command = apply
+
+  variables {
+    release_record = run.release_record.body
+    custom_domain = {
+      app     = "chat.example.com"
+      api     = "api.chat.example.com"
+      ws      = "ws.chat.example.com"
+      zone_id = "Z0123456789ABCDEFGHIJ"
+    }
+    identity_providers = {
+      corp = { type = "OIDC", label = "Example Corp", issuer = "https://login.example.com", client_id = "parley", client_secret_parameter = "/parley/dev/idp/corp" }
+      adfs = { type = "SAML", metadata_url = "https://adfs.example.com/metadata.xml" }
+    }
+  }
+
+  assert {
+    condition     = output.federation.app_redirect_urls == toset(["https://chat.example.com/"]) && output.federation.idp_response_url == "${output.federation.domain}/oauth2/idpresponse"
+    error_message = "The code comes back to the app's own name; the providers send people to the pool's idpresponse."
+  }
+  assert {
+    condition     = jsondecode(output.app_config).oauth.domain == output.federation.domain && jsondecode(output.app_config).oauth.providers == [{ name = "adfs", label = "adfs" }, { name = "corp", label = "Example Corp" }]
+    error_message = "config.json names the hosted domain and a button per provider."
+  }
+  assert {
+    condition     = strcontains(output.web_security.content_security_policy, " ${output.federation.domain} ")
+    error_message = "The app may exchange the code at the hosted /oauth2/token."
+  }
+}
+
+run "no_identity_providers_by_default" {
+  command = plan
+
+  variables {
+    release_record = run.release_record.body
+  }
+
+  assert {
+    condition     = output.federation == null
+    error_message = "No identity provider, no hosted sign-in, unless an environment configures one."
+  }
+}
+
 run "custom_names_with_the_dns_elsewhere" {
   command = apply
 
