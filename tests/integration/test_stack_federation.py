@@ -158,6 +158,24 @@ def test_the_code_flow_gives_tokens_the_api_accepts_and_a_profile_on_first_reque
     # No post-confirmation trigger ran: the profile is made by the API on first sight.
     assert _profile_item(stack, claims["sub"]) is None
     api = httpx.Client(base_url=stack.info["httpApiUrl"], timeout=TIMEOUT)
+    # Several first requests at once (the app loads its lists together): each answers, one profile.
+    firsts: list[httpx.Response] = []
+    barrier = threading.Barrier(3)
+
+    def first_request() -> None:
+        with httpx.Client(base_url=stack.info["httpApiUrl"], timeout=TIMEOUT) as client:
+            barrier.wait()
+            firsts.append(
+                client.get("/me", headers={"Authorization": f"Bearer {body['id_token']}"})
+            )
+
+    threads = [threading.Thread(target=first_request) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in firsts] == [200, 200, 200], [r.text for r in firsts]
+    assert {r.json()["id"] for r in firsts} == {claims["sub"]}
     me = api.get("/me", headers={"Authorization": f"Bearer {body['id_token']}"})
     assert me.status_code == 200, me.text
     assert me.json()["email"] == email
