@@ -8,6 +8,7 @@ simulate a new container. Nothing here knows whether it runs in AWS or locally: 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ from parley.realtime.presence import LivePresence
 from parley.realtime.rooms import Rooms, lambda_invoker
 from parley.realtime.shards import MAX_SHARDS, Invoke, ShardPoster, post_slice, sync_invoker
 from parley.replies import ReplyWriter
-from parley.shares import SharedReader, Shares
+from parley.shares import SharedReader, Shares, end_links
 from parley.store import get_store
 from parley.store.catalog import CatalogRepository
 from parley.store.connections import ConnectionsRepository
@@ -245,7 +246,10 @@ def conversations() -> Conversations:
     """Conversation management; membership changes reach live sockets through `Rooms`; a
     deleted conversation's share links end at once."""
     managed = Conversations(get_store(), presence=presence(), catalog=model_catalog())
-    managed.on_deleted = lambda conversation_id: shares().end_all(conversation_id)
+    links = ShareRepository(chat_table())
+    managed.on_deleted = lambda conversation_id: end_links(
+        links, conversation_id, datetime.now(UTC)
+    )
     return managed
 
 

@@ -312,20 +312,11 @@ class Shares:
         self.snapshots.delete(share_id)
 
     def end_all(self, conversation_id: str) -> int:
-        """The conversation was deleted: every link of it ends now (the change feed deletes
-        the snapshots and the list as it purges the conversation). How many ended."""
-        return sum(self._end(r, "deleted") for r in self.records.listed(conversation_id))
+        """The conversation was deleted: every link of it ends now. How many ended."""
+        return end_links(self.records, conversation_id, self.now())
 
     def _end(self, record: ShareRecord, reason: EndReason) -> bool:
-        now = self.now()
-        return self.records.end(
-            record.conversation_id,
-            record.id,
-            slot=record.slot if reason == "revoked" else None,
-            reason=reason,
-            at=iso(now),
-            purge_at=_epoch(now + timedelta(days=ENDED_KEPT_DAYS)),
-        )
+        return _end(self.records, record, reason, self.now())
 
     def view(self, record: ShareRecord) -> ShareLink:
         expired = record.expires_at is not None and self.now() >= _parse(record.expires_at)
@@ -338,6 +329,24 @@ class Shares:
             expired=expired,
             message_count=record.message_count,
         )
+
+
+def end_links(records: ShareRepository, conversation_id: str, now: datetime) -> int:
+    """End every link of a conversation just deleted (the items only: the change feed deletes
+    the snapshots and the list as it purges the conversation, so no bucket is needed here).
+    How many ended."""
+    return sum(_end(records, r, "deleted", now) for r in records.listed(conversation_id))
+
+
+def _end(records: ShareRepository, record: ShareRecord, reason: EndReason, now: datetime) -> bool:
+    return records.end(
+        record.conversation_id,
+        record.id,
+        slot=record.slot if reason == "revoked" else None,
+        reason=reason,
+        at=iso(now),
+        purge_at=_epoch(now + timedelta(days=ENDED_KEPT_DAYS)),
+    )
 
 
 # -- the public side (share_api) ---------------------------------------------------------------
