@@ -191,6 +191,8 @@ class LocalStack:
             "ws": "WebSocket API",
             "moto": "moto",
             "model": "model",
+            "auth": "hosted sign-in",
+            "idp": "identity provider",
         }
         for name, label in labels.items():  # fail before anything starts
             _free(cfg.host, cfg.port(name), label)

@@ -160,6 +160,10 @@ def test_ready_info_and_the_app_config(stack: LocalStack) -> None:
             "requireSymbols": True,
         },
         "mfa": "OPTIONAL",
+        "oauth": {
+            "domain": info["federation"]["hostedUrl"],
+            "providers": [{"name": "LocalOIDC", "label": "Local OIDC"}],
+        },
         "local": {"mailboxUrl": "/_local/mailbox", "demoModel": None},
     }
     preflight = httpx.options(
