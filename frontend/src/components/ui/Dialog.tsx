@@ -20,7 +20,7 @@ export function Dialog({
   const titleId = useId();
   useEffect(() => {
     const opener = document.activeElement as HTMLElement | null;
-    const first = ref.current?.querySelector<HTMLElement>("input, textarea, button:not([disabled])");
+    const first = ref.current?.querySelector<HTMLElement>("input, select, textarea, button:not([disabled])");
     first?.focus();
     return () => opener?.focus();
   }, []);
@@ -30,7 +30,7 @@ export function Dialog({
       onClose();
     }
     if (event.key !== "Tab" || !ref.current) return;
-    const focusable = [...ref.current.querySelectorAll<HTMLElement>("input, textarea, button:not([disabled]), a[href]")];
+    const focusable = [...ref.current.querySelectorAll<HTMLElement>("input, select, textarea, button:not([disabled]), a[href]")];
     const first = focusable[0];
     const last = focusable[focusable.length - 1];
     if (event.shiftKey && document.activeElement === first) {

@@ -115,6 +115,21 @@ describe("Share links", { timeout: 30_000 }, () => {
     expect(within(dialog).getByRole("status")).toHaveTextContent("Link revoked");
   });
 
+  it("reaches the expiry by keyboard inside the dialog", async () => {
+    renderShare();
+    await userEvent.click(screen.getByRole("button", { name: "Share" }));
+    const dialog = await screen.findByRole("dialog");
+    const expiry = within(dialog).getByLabelText("Link expires");
+    await waitFor(() => expect(dialog.contains(document.activeElement)).toBe(true));
+    expect(document.activeElement).toBe(expiry);
+    await userEvent.tab();
+    expect(document.activeElement).toBe(within(dialog).getByRole("button", { name: "Create link" }));
+    await userEvent.tab({ shift: true });
+    expect(document.activeElement).toBe(expiry);
+    await userEvent.tab({ shift: true });
+    expect(document.activeElement).toBe(within(dialog).getByRole("button", { name: "Done" }));
+  });
+
   it("never expires unless asked", async () => {
     renderShare();
     await userEvent.click(screen.getByRole("button", { name: "Share" }));
