@@ -189,7 +189,7 @@ describe("setting up two-step verification at sign-in", () => {
       expect((wrong as AuthError).message).toBe("That code is not right. Enter the code your authenticator app shows now.");
 
       const done = await result.complete(" 123 456 ");
-      expect(done).toEqual({ kind: "signedIn", user: { id: "ana", email: "ana@example.com", name: "Ana" } });
+      expect(done).toEqual({ kind: "signedIn", user: { id: "ana", email: "ana@example.com", name: "Ana", role: "member" } });
       expect(calls.map((c) => c.target)).toEqual([
         "InitiateAuth",
         "AssociateSoftwareToken",
@@ -203,7 +203,7 @@ describe("setting up two-step verification at sign-in", () => {
       expect(String(calls[3]?.body.FriendlyDeviceName)).not.toBe("");
       expect(calls[4]?.body).toMatchObject({ ChallengeName: "MFA_SETUP", Session: "s3" });
       expect(calls[5]?.body).toMatchObject({ SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } });
-      expect(await auth.currentUser()).toEqual({ id: "ana", email: "ana@example.com", name: "Ana" });
+      expect(await auth.currentUser()).toEqual({ id: "ana", email: "ana@example.com", name: "Ana", role: "member" });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
