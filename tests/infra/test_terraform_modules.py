@@ -63,6 +63,8 @@ TESTED_ELSEWHERE = {
     "modules/manifest": "provider-free: applied and compared with Python (test_manifest_module.py)",
     "modules/parley": "the composition: run whole by envs/dev and envs/prod",
     "modules/deploy_policies": "provider-free: rendered and evaluated (test_deploy_policies.py)",
+    "modules/catalog": "provider-free: applied and compared with parley/catalog.py's reading "
+    "(test_catalog_module.py)",
 }
 
 
