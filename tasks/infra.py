@@ -390,6 +390,10 @@ def _resource_arns(resource: str) -> tuple[list[Any], str | None]:
             {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ExportsBucket}"},
             {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ExportsBucket}/*"},
         ], "HasExportsBucket"
+    if resource == "bucket:shares":
+        return [
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ExportsBucket}/shares/*"}
+        ], "HasExportsBucket"
     if resource == "statemachine:export":
         return [{"Ref": "ExportStateMachineArn"}], "HasExportStateMachine"
     if resource == "userpool:main":

@@ -286,8 +286,8 @@ def test_share_snapshots_are_a_prefix_of_the_exports_bucket(tf: dict[str, Config
     """`bucket:shares` is `shares/*` of the exports bucket, outside the exports' lifecycle rule
     (`exports/`), so snapshots live as long as their links."""
     iam = (ROOT / "terraform" / "modules" / "functions" / "iam.tf").read_text()
-    grant = '"bucket:shares" = var.exports_bucket_arn == null ? [] : '
-    assert grant + '["${var.exports_bucket_arn}/shares/*"]' in iam
+    grant = r'"bucket:shares"\s*=\s*var\.exports_bucket_arn == null \? \[\] : '
+    assert re.search(grant + re.escape('["${var.exports_bucket_arn}/shares/*"]'), iam)
     workflows = (ROOT / "terraform" / "modules" / "workflows" / "main.tf").read_text()
     assert 'prefix = "exports/"' in workflows
 

@@ -36,6 +36,7 @@ APP_CONFIG = f"""{{
     cognito    = {{ userPoolId = "{REGION}_AbCdEf123", clientId = "4example5client6id" }}
     httpApiUrl = "{HTTP_API}"
     wsUrl      = "{WS_API}/live"
+    oauth      = null
   }}"""
 POLICY_LOCALS = ("connect_src", "content_security_policy", "fallback_content_security_policy")
 
