@@ -4,17 +4,22 @@ import { defineConfig } from "@playwright/test";
  * Browser tests (tests/e2e) against the local stack with the scripted model, in Debian's
  * chromium: no browser download. The config lives here so the specs resolve
  * @playwright/test from frontend/node_modules.
+ *
+ * Halves of the suite run side by side (`--shard`); each writes its artifacts under its own
+ * folder (PARLEY_E2E_OUTPUT), since Playwright empties its output folder when it starts.
  */
+const output = process.env.PARLEY_E2E_OUTPUT ?? "default";
+
 export default defineConfig({
   testDir: "../tests/e2e",
-  outputDir: "./test-results",
+  outputDir: `./test-results/${output}`,
   globalSetup: "../tests/e2e/global-setup.ts",
   fullyParallel: false,
   workers: 1,
   retries: process.env.CI ? 1 : 0,
   timeout: 60_000,
   expect: { timeout: 10_000 },
-  reporter: process.env.CI ? [["list"], ["html", { open: "never", outputFolder: "playwright-report" }]] : "list",
+  reporter: process.env.CI ? [["list"], ["html", { open: "never", outputFolder: `playwright-report/${output}` }]] : "list",
   use: {
     browserName: "chromium",
     trace: "retain-on-failure",

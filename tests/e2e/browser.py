@@ -75,6 +75,8 @@ def run_shard(shard: int) -> None:
     run = subprocess.run(
         ["npx", "playwright", "test", f"--shard={shard}/{SHARDS}"],
         cwd=FRONTEND,
+        # Its own artifact folder: Playwright empties it at start, so halves must not share one.
+        env={**os.environ, "PARLEY_E2E_OUTPUT": f"shard-{shard}"},
         capture_output=True,
         text=True,
         check=False,

@@ -24,7 +24,7 @@ test.describe.serial("chat with the assistant", () => {
     await screenshot(page, "sign-in");
     await page.getByLabel("Email").fill(stack().demoUser.email);
     await page.getByLabel("Password").fill("not-the-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("alert")).toHaveText("Incorrect email or password.");
   });
 
@@ -70,7 +70,7 @@ test.describe.serial("chat with the assistant", () => {
     });
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password").fill(user.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("heading", { name: `Welcome, ${user.name}` })).toBeVisible();
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => (window as unknown as { greetings: string[] }).greetings)).toEqual([`Welcome, ${user.name}`]);

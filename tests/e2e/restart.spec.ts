@@ -113,7 +113,7 @@ test.describe("local data across a restart", () => {
       await page.goto(stack.info.appUrl);
       await page.getByLabel("Email").fill(stack.info.demoUser.email);
       await page.getByLabel("Password").fill(stack.info.demoUser.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       // the stack's first requests start its functions cold
       await expect(page.getByRole("heading", { name: /^Welcome/ })).toBeVisible({ timeout: 30_000 });
       await page.getByRole("button", { name: "New chat" }).click();

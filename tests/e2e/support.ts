@@ -124,7 +124,7 @@ export async function signIn(page: Page, email: string, password: string) {
   await page.goto(stack().appUrl);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("heading", { name: /^Welcome/ })).toBeVisible();
 }
 

@@ -45,7 +45,7 @@ test("turn on two-step verification from the account menu, then sign in with a c
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Two-step verification" })).toBeVisible();
   const signInCode = page.getByLabel("6-digit code from the app");
   await expect(signInCode).toHaveAttribute("autocomplete", "one-time-code");
