@@ -49,6 +49,7 @@ import sys
 import threading
 import time
 import types
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -661,7 +662,8 @@ class MotoProcess:
 
     def start(self) -> str:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        ready = self.workdir / "moto.ready.json"
+        # Its own ready file: stacks sharing a log folder must never read each other's address.
+        ready = self.workdir / f"moto.{uuid.uuid4().hex}.ready.json"
         ready.unlink(missing_ok=True)
         command = [
             sys.executable,

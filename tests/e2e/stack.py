@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -150,7 +151,9 @@ def control_server(stack: LocalStack) -> ThreadingHTTPServer:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ready-file", type=Path, required=True)
-    parser.add_argument("--log-dir", type=Path, default=ROOT / ".local" / "e2e-logs")
+    # The browser suite's halves run side by side: each logs to its own folder.
+    logs = ROOT / ".local" / "e2e-logs" / os.environ.get("PARLEY_E2E_OUTPUT", "default")
+    parser.add_argument("--log-dir", type=Path, default=logs)
     args = parser.parse_args(argv)
     if not (ROOT / "frontend" / "dist" / "index.html").exists():
         print("error: frontend/dist is missing: run `invoke frontend-build`", file=sys.stderr)

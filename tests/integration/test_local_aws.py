@@ -721,3 +721,28 @@ def test_a_taken_port_is_reported_with_moto_s_own_words(tmp_path: Path) -> None:
         assert "Address already in use" in str(caught.value)
     finally:
         taken.close()
+
+
+def test_stacks_sharing_a_log_folder_each_get_their_own_moto(tmp_path: Path) -> None:
+    """Stacks started at once with one log folder (the browser suite's halves): each reads its
+    own moto's address, never the other's, so stopping one leaves the other serving. Both wait
+    for their moto at the same time, so a shared ready file would hand one of them the other's
+    address about half the time: three rounds."""
+    for _ in range(3):
+        processes = [MotoProcess("127.0.0.1", 0, tmp_path) for _ in range(2)]
+        threads = [threading.Thread(target=p.start) for p in processes]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(90)
+            assert processes[0].url
+            assert processes[1].url != processes[0].url
+            processes[0].stop()
+            sts = boto3.client(
+                "sts", endpoint_url=processes[1].url, region_name=REGION, **FAKE_CREDENTIALS
+            )
+            assert sts.get_caller_identity()["Account"]
+        finally:
+            for process in processes:
+                process.stop()
