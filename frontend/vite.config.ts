@@ -21,5 +21,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // A guard against a hung test, not a speed target: the suite runs beside pytest on busy cores.
+    testTimeout: 30_000,
   },
 });
