@@ -290,6 +290,10 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     "UploadMaxImageBytes": {"Type": "String", "Default": "5242880", "AllowedPattern": "^[0-9]+$"},
     "UploadMaxAttachments": {"Type": "String", "Default": "10", "AllowedPattern": "^[0-9]+$"},
     "RetentionDays": {"Type": "String", "Default": "0", "AllowedPattern": "^[0-9]+$"},
+    # Cognito's triggers: who may sign up (open by default) and the app the e-mails link to.
+    "SignUpAllowedDomains": {"Type": "String", "Default": ""},
+    "SignUpInvites": {"Type": "String", "Default": "false", "AllowedValues": ["true", "false"]},
+    "AppUrl": {"Type": "String", "Default": "https://chat.example.com"},
 }
 
 _CONDITIONS = {
@@ -333,6 +337,9 @@ def _env_value(ref: str, manifest: Manifest) -> Any:
         "retention_days": {"Ref": "RetentionDays"},
         "exports_bucket_name": {"Ref": "ExportsBucket"},
         "export_state_machine_arn": {"Ref": "ExportStateMachineArn"},
+        "signup_allowed_domains": {"Ref": "SignUpAllowedDomains"},
+        "signup_invites": {"Ref": "SignUpInvites"},
+        "app_url": {"Ref": "AppUrl"},
     }
     return values[ref]
 
@@ -520,7 +527,8 @@ def render_template(
         trigger: fn.name for fn in manifest.functions.values() for trigger in fn.triggers.cognito
     }
     trigger_props = {"PostConfirmation": "PostConfirmation", "PreSignUp": "PreSignUp",
-                     "PreTokenGeneration": "PreTokenGeneration"}  # fmt: skip
+                     "PreTokenGeneration": "PreTokenGeneration",
+                     "CustomMessage": "CustomMessage"}  # fmt: skip
     resources["UserPool"] = {
         "Type": "AWS::Cognito::UserPool",
         "DeletionPolicy": "Retain",

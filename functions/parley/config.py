@@ -220,3 +220,19 @@ class _SettingsCache:
 
 
 get_settings = _SettingsCache()
+
+
+class SignUpSettings(ChatTableSettings):
+    """`pre_sign_up` (`parley.signup`): who may create an account. Both unset: anyone."""
+
+    signup_allowed_domains: str = ""
+    """Comma-separated e-mail domains whose addresses may sign up (exact match, any case)."""
+    signup_invites: bool = False
+    """Addresses a room owner invited may sign up."""
+
+
+class EmailSettings(BaseSettings):
+    """`custom_message` (`parley.emails`): the app's name and where it is."""
+
+    app_name: NonEmpty = "Parley"
+    app_url: NonEmpty

@@ -35,6 +35,9 @@ EnvRef = Literal[
     "retention_days",
     "exports_bucket_name",
     "export_state_machine_arn",
+    "signup_allowed_domains",
+    "signup_invites",
+    "app_url",
 ]
 """Values only the deployment knows; Terraform and the local stack each resolve every one."""
 
@@ -150,7 +153,9 @@ class Triggers(_Strict):
     ] = []
     authorizer: Literal["websocket"] | None = None
     async_: AsyncConfig | None = Field(default=None, alias="async")
-    cognito: list[Literal["PostConfirmation", "PreSignUp", "PreTokenGeneration"]] = []
+    cognito: list[
+        Literal["PostConfirmation", "PreSignUp", "PreTokenGeneration", "CustomMessage"]
+    ] = []
     s3: S3Trigger | None = None
     schedule: Schedule | None = None
     workflow: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = []

@@ -322,6 +322,8 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
     apis = {a["Name"]: a for a in deployed.client("apigatewayv2").get_apis()["Items"]}
     ws_id = apis[f"{PREFIX}-ws"]["ApiId"]
     buckets = [b["Name"] for b in deployed.client("s3").list_buckets()["Buckets"]]
+    listed = deployed.client("cloudfront").list_distributions()["DistributionList"]["Items"]
+    distribution = next(d for d in listed if d["Comment"] == f"{PREFIX} web app")
     expected_refs = {
         "chat_table_name": f"{PREFIX}-chat",
         "connections_table_name": f"{PREFIX}-connections",
@@ -342,6 +344,10 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
         "export_state_machine_arn": (
             f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{PREFIX}-export"
         ),
+        # envs/dev/terraform.tfvars' signup (open), and the app's CloudFront origin
+        "signup_allowed_domains": "",
+        "signup_invites": "false",
+        "app_url": f"https://{distribution['DomainName']}",
     }
     assert {f"{PREFIX}-chat", f"{PREFIX}-connections"} <= tables
     for name, fn in manifest.functions.items():

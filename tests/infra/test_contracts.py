@@ -998,3 +998,64 @@ def test_identity_provider_secrets_are_read_from_ssm_or_secrets_manager(
     details = str(idp["provider_details"])
     assert "data.aws_ssm_parameter.idp_client_secret" in details
     assert "data.aws_secretsmanager_secret_version.idp_client_secret" in details
+
+
+def test_every_cognito_trigger_of_the_manifest_is_wired_to_the_pool(tf: dict[str, Config]) -> None:
+    """Each manifest `cognito` trigger is a lambda_config entry of the pool (allowed by the auth
+    module's guard), on the function's live alias, and Cognito may invoke exactly that alias from
+    exactly this pool."""
+    triggers = {t: n for n, f in MANIFEST.functions.items() for t in f.triggers.cognito}
+    assert set(triggers) == {"PostConfirmation", "PreSignUp", "PreTokenGeneration", "CustomMessage"}
+    auth = tf["modules/auth"]
+    config = auth.resource("aws_cognito_user_pool")["lambda_config"][0]
+    keys = {
+        "PostConfirmation": "post_confirmation",
+        "PreSignUp": "pre_sign_up",
+        "PreTokenGeneration": "pre_token_generation",
+        "CustomMessage": "custom_message",
+    }
+    for trigger, key in keys.items():
+        assert strip(config[key]) == f'lookup(var.lambda_triggers, "{trigger}", null)', trigger
+        assert f'"{trigger}"' in str(auth.variables["lambda_triggers"]["validation"]), trigger
+    functions = tf["modules/functions"]
+    permission = functions.resource("aws_lambda_permission", "cognito")
+    assert strip(permission["for_each"]) == "module.manifest.cognito_triggers"
+    assert permission["principal"] == "cognito-idp.amazonaws.com"
+    assert strip(permission["source_arn"]) == "var.user_pool_arn"
+    assert "aws_lambda_alias.live" in str(permission["qualifier"])
+    parley = composition(tf)
+    assert strip(parley.modules["functions"]["user_pool_arn"]) == "module.auth.user_pool_arn"
+    assert (
+        strip(parley.modules["auth"]["lambda_triggers"]) == "module.functions.cognito_trigger_arns"
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_who_may_sign_up_is_each_environments_setting(tf: dict[str, Config], env: str) -> None:
+    """`signup` goes from terraform.tfvars through modules/parley to pre_sign_up's environment
+    (open by default), and the app's origin reaches custom_message's links."""
+    root = env_root(tf, env)
+    assert strip(root.modules["parley"]["signup"]) == "var.signup"
+    assert root.variables["signup"]["default"] == {}
+    parley = composition(tf)
+    assert parley.variables["signup"]["default"] == {}
+    refs = parley.modules["functions"]["refs"]
+    assert strip(refs["signup_allowed_domains"]) == 'join(",", var.signup.allowed_domains)'
+    assert strip(refs["signup_invites"]) == "tostring(var.signup.invites)"
+    assert strip(refs["app_url"]) == "module.frontend.app_origin"
+    env_vars = MANIFEST.functions["pre_sign_up"].environment
+    assert env_vars["SIGNUP_ALLOWED_DOMAINS"] == Ref(ref="signup_allowed_domains")
+    assert env_vars["SIGNUP_INVITES"] == Ref(ref="signup_invites")
+    assert MANIFEST.functions["custom_message"].environment["APP_URL"] == Ref(ref="app_url")
+
+
+def test_the_cognito_triggers_reach_only_what_they_need() -> None:
+    """pre_sign_up reads invitation items (`INVITE#…`) and nothing else; the token and message
+    triggers read nothing at all."""
+    grants = [
+        (p.resource, tuple(p.actions), tuple(p.leading_keys or ()))
+        for p in MANIFEST.functions["pre_sign_up"].permissions
+    ]
+    assert grants == [("table:chat", ("dynamodb:GetItem",), ("INVITE#*",))]
+    assert MANIFEST.functions["pre_token_generation"].permissions == []
+    assert MANIFEST.functions["custom_message"].permissions == []

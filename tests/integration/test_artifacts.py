@@ -66,6 +66,9 @@ _REF_VALUES = {
     "export_state_machine_arn": (
         "arn:aws:states:eu-west-1:123456789012:stateMachine:parley-test-export"
     ),
+    "signup_allowed_domains": "",
+    "signup_invites": "false",
+    "app_url": "https://chat.example.com",
 }
 
 

@@ -12,6 +12,7 @@ from functools import cache
 from parley.store.attachments import AttachmentRepository
 from parley.store.conversations import ConversationRecord, ConversationRepository
 from parley.store.feedback import FeedbackRepository
+from parley.store.invites import InviteRepository
 from parley.store.messages import MessageRepository
 from parley.store.profiles import ProfileRepository
 from parley.store.rollups import RollupRepository
@@ -38,6 +39,11 @@ class Store:
     def feedback(self) -> FeedbackRepository:
         """Ratings of replies, over the same table (a view: nothing to build at cold start)."""
         return FeedbackRepository(self.messages.table)
+
+    @property
+    def invites(self) -> InviteRepository:
+        """Sign-up invitations, over the same table (a view: nothing to build at cold start)."""
+        return InviteRepository(self.messages.table)
 
 
 @cache

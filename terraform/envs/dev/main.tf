@@ -31,6 +31,7 @@ module "parley" {
   allow_user_password_auth        = var.allow_user_password_auth
   mfa                             = var.mfa
   remember_device                 = var.remember_device
+  signup                          = var.signup
   identity_providers              = var.identity_providers
   auth_domain_prefix              = var.auth_domain_prefix
   web_acl_arn                     = var.web_acl_arn

@@ -21,6 +21,10 @@ allow_user_password_auth = false
 mfa             = "OPTIONAL"
 remember_device = false
 
+# Who may sign up (docs/deploy.md): anyone (the default), or addresses at some domains and/or
+# addresses a room owner invited, e.g. { allowed_domains = ["example.com"], invites = true }.
+signup = {}
+
 # Attachments (parley.attachments): what one file may weigh, how many a message carries.
 attachments = {
   max_document_bytes = 10485760 # 10 MB

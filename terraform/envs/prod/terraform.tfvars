@@ -29,6 +29,10 @@ advanced_security_mode   = "ENFORCED"
 mfa             = "OPTIONAL"
 remember_device = false
 
+# Who may sign up (docs/deploy.md): anyone (the default), or addresses at some domains and/or
+# addresses a room owner invited, e.g. { allowed_domains = ["example.com"], invites = true }.
+signup = {}
+
 # Sign-up codes and invitations through SES (the identity is verified in this account and out of
 # the SES sandbox; docs/deploy.md, "E-mail").
 email_sender = {

@@ -219,3 +219,17 @@ variable "auth_domain_prefix" {
   type        = string
   default     = null
 }
+
+variable "signup" {
+  description = "Who may create an account (the pre-sign-up trigger, parley.signup): allowed_domains (addresses at exactly these e-mail domains) and invites (addresses a room owner invited); either one admits an address. Both unset (the default): anyone may sign up. Federated first sign-ins follow the same rule; users an operator creates are always accepted. docs/deploy.md, \"Who may sign up\"."
+  type = object({
+    allowed_domains = optional(list(string), [])
+    invites         = optional(bool, false)
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for d in var.signup.allowed_domains : can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", d))])
+    error_message = "signup.allowed_domains: each must be a lower-case domain such as example.com (no @, no wildcard)."
+  }
+}

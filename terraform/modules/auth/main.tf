@@ -67,6 +67,7 @@ resource "aws_cognito_user_pool" "this" {
     post_confirmation    = lookup(var.lambda_triggers, "PostConfirmation", null)
     pre_sign_up          = lookup(var.lambda_triggers, "PreSignUp", null)
     pre_token_generation = lookup(var.lambda_triggers, "PreTokenGeneration", null)
+    custom_message       = lookup(var.lambda_triggers, "CustomMessage", null)
   }
 
   tags = var.tags

@@ -60,13 +60,13 @@ variable "deletion_protection" {
 }
 
 variable "lambda_triggers" {
-  description = "Cognito trigger (PostConfirmation, PreSignUp, PreTokenGeneration) => Lambda function ARN."
+  description = "Cognito trigger (PostConfirmation, PreSignUp, PreTokenGeneration, CustomMessage) => Lambda function ARN."
   type        = map(string)
   default     = {}
 
   validation {
-    condition     = length(setsubtract(keys(var.lambda_triggers), ["PostConfirmation", "PreSignUp", "PreTokenGeneration"])) == 0
-    error_message = "Only PostConfirmation, PreSignUp and PreTokenGeneration triggers are wired."
+    condition     = length(setsubtract(keys(var.lambda_triggers), ["PostConfirmation", "PreSignUp", "PreTokenGeneration", "CustomMessage"])) == 0
+    error_message = "Only PostConfirmation, PreSignUp, PreTokenGeneration and CustomMessage triggers are wired."
   }
 }
 

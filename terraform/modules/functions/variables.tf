@@ -60,6 +60,10 @@ variable "refs" {
     upload_max_document_bytes = optional(string, "10485760")
     upload_max_image_bytes    = optional(string, "5242880")
     upload_max_attachments    = optional(string, "10")
+    # Cognito's triggers (pre_sign_up, custom_message): optional, open sign-up by default.
+    signup_allowed_domains = optional(string, "")
+    signup_invites         = optional(string, "false")
+    app_url                = optional(string, "")
   })
 
   validation {

@@ -135,6 +135,11 @@ module "functions" {
     upload_max_document_bytes = tostring(var.attachments.max_document_bytes)
     upload_max_image_bytes    = tostring(var.attachments.max_image_bytes)
     upload_max_attachments    = tostring(var.attachments.max_per_message)
+
+    # Cognito's triggers: who may sign up, and the app the e-mails link to.
+    signup_allowed_domains = join(",", var.signup.allowed_domains)
+    signup_invites         = tostring(var.signup.invites)
+    app_url                = module.frontend.app_origin
   }
 
   uploads_bucket = {

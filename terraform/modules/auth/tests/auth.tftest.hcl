@@ -86,3 +86,31 @@ run "guards" {
 
   expect_failures = [var.email_sender, var.mfa, var.password_minimum_length]
 }
+
+run "every_lifecycle_trigger_is_wired" {
+  command = plan
+
+  variables {
+    lambda_triggers = {
+      PostConfirmation   = "arn:aws:lambda:eu-west-1:111111111111:function:parley-test-post_confirmation:live"
+      PreSignUp          = "arn:aws:lambda:eu-west-1:111111111111:function:parley-test-pre_sign_up:live"
+      PreTokenGeneration = "arn:aws:lambda:eu-west-1:111111111111:function:parley-test-pre_token_generation:live"
+      CustomMessage      = "arn:aws:lambda:eu-west-1:111111111111:function:parley-test-custom_message:live"
+    }
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool.this.lambda_config[0].pre_sign_up == var.lambda_triggers.PreSignUp && aws_cognito_user_pool.this.lambda_config[0].pre_token_generation == var.lambda_triggers.PreTokenGeneration && aws_cognito_user_pool.this.lambda_config[0].custom_message == var.lambda_triggers.CustomMessage && aws_cognito_user_pool.this.lambda_config[0].post_confirmation == var.lambda_triggers.PostConfirmation
+    error_message = "Each trigger's function (its live alias) is the pool's lambda_config entry."
+  }
+}
+
+run "an_unknown_trigger_is_refused" {
+  command = plan
+
+  variables {
+    lambda_triggers = { CustomEmailSender = "arn:aws:lambda:eu-west-1:111111111111:function:x:live" }
+  }
+
+  expect_failures = [var.lambda_triggers]
+}

@@ -1,0 +1,1 @@
+"""`custom_message`: the Cognito trigger that writes the e-mails Cognito sends."""

@@ -1,0 +1,1 @@
+"""`pre_token_generation`: the Cognito trigger that puts the role claim in ID tokens."""
