@@ -108,7 +108,7 @@ test.describe.serial("chat with the assistant", () => {
     await expect(async () => {
       if ((await account.getAttribute("aria-expanded")) === "true") await account.click();
       await account.click();
-      await expect(panel.getByText(/^[1-9]\d* messages, [1-9][\d,]* tokens$/).first()).toBeVisible({ timeout: 2_000 });
+      await expect(panel.getByText(/^[1-9][\d,]* messages?, [1-9][\d,]* tokens, \$\d+\.\d+$/).first()).toBeVisible({ timeout: 2_000 });
       await expect(panel.getByRole("figure")).toHaveAccessibleName(/[1-9]\d* messages? from .* busiest day/, { timeout: 2_000 });
     }).toPass({ timeout: 30_000 });
     await panel.getByText("Show as a table").click();

@@ -61,7 +61,7 @@ describe("AccountMenu", () => {
     expect(button).toHaveAttribute("aria-expanded", "true");
     const panel = screen.getByRole("region", { name: "My account" });
     expect(within(panel).getByText("9 messages, 117 tokens, $0.000042")).toBeInTheDocument();
-    expect(within(panel).getByText(/13 messages, 169 tokens, \$1\.50, 1 replies stopped, 2 failed/)).toBeInTheDocument();
+    expect(within(panel).getByText(/13 messages, 169 tokens, \$1\.50, 1 reply stopped, 2 failed/)).toBeInTheDocument();
     const figure = await within(panel).findByRole("figure");
     expect(figure).toHaveAccessibleName(/13 messages from .* the busiest day was .* with 9\./);
     expect(figure.querySelectorAll("rect.usage-bar")).toHaveLength(3);

@@ -8,6 +8,7 @@ import { UsageChart } from "@/features/account/components/UsageChart";
 import { Spinner } from "@/components/ui/Spinner";
 import type { MfaMode } from "@/config/config";
 import type { TwoStepAccount } from "@/features/auth/api/cognito";
+import { count } from "@/lib/count";
 import { formatUsd } from "@/lib/money";
 import { hrefFor } from "@/lib/router";
 
@@ -89,13 +90,13 @@ export function AccountMenu({
             <dl className="account-figures">
               <dt>Today</dt>
               <dd>
-                {activity.today.messages} messages, {tokens(activity.today)} tokens, {formatUsd(activity.today.costUsd)}
+                {count(activity.today.messages, "message")}, {tokens(activity.today)} tokens, {formatUsd(activity.today.costUsd)}
               </dd>
               <dt>This month</dt>
               <dd>
-                {activity.month.messages} messages, {tokens(activity.month)} tokens, {formatUsd(activity.month.costUsd)}
+                {count(activity.month.messages, "message")}, {tokens(activity.month)} tokens, {formatUsd(activity.month.costUsd)}
                 {activity.month.repliesStopped + activity.month.repliesFailed > 0 &&
-                  `, ${activity.month.repliesStopped} replies stopped, ${activity.month.repliesFailed} failed`}
+                  `, ${count(activity.month.repliesStopped, "reply", "replies")} stopped, ${activity.month.repliesFailed} failed`}
               </dd>
             </dl>
           ) : null}

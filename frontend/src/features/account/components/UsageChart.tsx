@@ -1,6 +1,7 @@
 import { useId } from "react";
 
 import type { UsageDay } from "@/features/account/api/getUsage";
+import { count } from "@/lib/count";
 import { formatUsd } from "@/lib/money";
 
 const WIDTH = 300;
@@ -19,7 +20,7 @@ export function describeUsage(days: UsageDay[]): string {
   const span = `${dayLabel(first.date)} to ${dayLabel(last.date)}`;
   if (total === 0) return `No messages from ${span}.`;
   const busiest = days.reduce((best, d) => (d.messages > best.messages ? d : best), first);
-  return `${total} message${total === 1 ? "" : "s"} from ${span}; the busiest day was ${dayLabel(busiest.date)} with ${busiest.messages}.`;
+  return `${count(total, "message")} from ${span}; the busiest day was ${dayLabel(busiest.date)} with ${busiest.messages}.`;
 }
 
 /**
@@ -47,7 +48,7 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
               width={bar}
               height={height}
             >
-              <title>{`${dayLabel(d.date)}: ${d.messages} messages`}</title>
+              <title>{`${dayLabel(d.date)}: ${count(d.messages, "message")}`}</title>
             </rect>
           );
         })}
