@@ -152,6 +152,7 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("parley/feedback.py", ("tests/unit/test_feedback_rules.py",)),
+    ("parley/assistants.py", ("tests/unit/test_assistant_rules.py",)),
     ("parley/extraction.py", ("tests/unit/test_extraction.py",)),
     (
         "parley/conversations.py",

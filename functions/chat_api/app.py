@@ -17,6 +17,7 @@ from chat_api import errors, guard, openapi
 from chat_api.deps import CurrentUser
 from chat_api.docs import errors as error_docs
 from chat_api.routes import (
+    assistants,
     attachments,
     compat,
     conversations,
@@ -44,6 +45,7 @@ for module in (
     search,
     models,
     shares,
+    assistants,
     compat,
 ):
     app.include_router(module.router)

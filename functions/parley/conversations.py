@@ -16,12 +16,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from parley import access
-from parley.errors import BadRequest, MemberNotFound, UserNotFound
+from parley.assistants import persona
+from parley.errors import BadRequest, InvalidInput, MemberNotFound, UserNotFound
 from parley.realtime.protocol import ConversationAdded, ConversationRemoved, ConversationUpdated
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from parley.assistants import Assistants
     from parley.catalog import Catalog
     from parley.models import Conversation, Kind, Member, Profile
     from parley.realtime.protocol import _Event
@@ -52,6 +54,8 @@ class Conversations:
         self.on_deleted: Callable[[str], object] | None = None
         """Called with the id of a conversation just deleted (its share links end at once,
         `parley.shares`)."""
+        self.assistants: Assistants | None = None
+        """Users' assistants (`parley.assistants`): a chat may start from one."""
 
     def create(
         self,
@@ -61,11 +65,30 @@ class Conversations:
         title: str | None,
         model: str | None = None,
         groups: Sequence[str] = (),
+        assistant_id: str | None = None,
     ) -> Conversation:
         """Create it with the model asked for (one the owner may use) or the default, and tell
-        the owner's open connections, so their other devices list it."""
+        the owner's open connections, so their other devices list it.
+
+        A chat started from one of the owner's assistants (`assistant_id`; anyone else's is
+        `AssistantNotFound`) keeps a snapshot of it: its instructions, name and temperature
+        answer here, and its model unless `model` names another; the owner must be allowed to
+        use that model now."""
+        snapshot = None
+        if assistant_id is not None:
+            if kind != "assistant":
+                raise InvalidInput(
+                    "assistantId: a room adds assistants (POST /conversations/{id}/assistants)"
+                )
+            if self.assistants is None:
+                raise BadRequest("This environment offers no assistants")
+            record = self.assistants.for_chat(owner.id, assistant_id)
+            model = model or record.model
+            snapshot = persona(record)
         chosen = self._model(model, groups)
-        created = self.store.conversations.create(owner, kind=kind, title=title, model=chosen)
+        created = self.store.conversations.create(
+            owner, kind=kind, title=title, model=chosen, persona=snapshot
+        )
         self.presence.tell({owner.id: ConversationAdded(conversation=created)})
         return created
 
@@ -145,11 +168,14 @@ class Conversations:
 
     def invite(self, conversation_id: str, user_id: str, email: str) -> Member:
         """Add a user by e-mail. Who may not invite is refused before the address is looked
-        up, so only an owner of a room learns whether an address has an account."""
+        up, so only an owner of a room learns whether an address has an account. An address
+        without one is still answered UserNotFound, and its invitation is kept for sign-up."""
         room = access.room_for(self.store, conversation_id, user_id)
         access.require_may_invite(room.record, room.caller, len(room.members))
         invited = self.store.profiles.find_by_email(email)
         if invited is None:
+            # Kept, so the address may sign up where only invited addresses may (parley.signup).
+            self.store.invites.put(email, user_id, conversation_id)
             raise UserNotFound()
         member = self.store.conversations.add_member(room.record, invited)
         added = ConversationAdded(conversation=room.record.view(member.role))

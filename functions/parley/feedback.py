@@ -12,7 +12,9 @@
   `FeedbackDown`, and each removal one `FeedbackRemoved`, in the `Parley` namespace with the
   dimension `model`: the catalog id of the model that wrote the reply (recorded on it; a reply
   from before models were recorded counts under the environment's default), stored on the
-  rating too; changing only the comment counts nothing.
+  rating too; changing only the comment counts nothing. A reply written as one of the users'
+  assistants (`parley.assistants`) is counted once more with the dimension `assistant` (its
+  id), so each assistant's ratings can be read apart.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from parley import access
-from parley.errors import InvalidInput
+from parley.errors import InvalidInput, NotFound
 from parley.models import MAX_FEEDBACK_COMMENT_CHARS, Feedback, ListedMessage, Message, Rating
 from parley.observability import NAMESPACE
 
@@ -44,17 +46,22 @@ def clean_comment(comment: str | None) -> str | None:
     return comment.strip() or None
 
 
-def record_feedback(name: str, model: str) -> None:
+def record_feedback(name: str, model: str, assistant: str | None = None) -> None:
     """One count, in an EMF document of its own: the `model` dimension is this count's only
-    (the function's other metrics keep theirs)."""
-    with single_metric(
-        name=name,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=NAMESPACE,
-        default_dimensions={"model": model},
-    ):
-        pass
+    (the function's other metrics keep theirs); a reply of a user's assistant is counted again
+    under `assistant`."""
+    dimensions = [{"model": model}]
+    if assistant is not None:
+        dimensions.append({"assistant": assistant})
+    for dimension in dimensions:
+        with single_metric(
+            name=name,
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
+            default_dimensions=dimension,
+        ):
+            pass
 
 
 class ReplyFeedback:
@@ -72,6 +79,13 @@ class ReplyFeedback:
         if message.model:
             return message.model
         return self.default_model() if self.default_model is not None else self.model_id
+
+    def _assistant_of(self, conversation_id: str, message_id: str) -> str | None:
+        """The user's assistant that wrote the reply (None: the default, or it is gone)."""
+        try:
+            return self.store.messages.get(conversation_id, message_id).assistant_id
+        except NotFound:
+            return None
 
     def rate(
         self,
@@ -95,7 +109,7 @@ class ReplyFeedback:
             model=model,
         )
         if saved.rating_changed:
-            record_feedback(METRICS[rating], model)
+            record_feedback(METRICS[rating], model, message.assistant_id)
         return saved.feedback
 
     def remove(self, user_id: str, conversation_id: str, message_id: str) -> None:
@@ -107,7 +121,7 @@ class ReplyFeedback:
             model = removed[1]
             if model is None:
                 model = self.default_model() if self.default_model is not None else self.model_id
-            record_feedback(REMOVED, model)
+            record_feedback(REMOVED, model, self._assistant_of(conversation_id, message_id))
             return
         self.store.messages.get(conversation_id, message_id)
 

@@ -25,7 +25,7 @@ from parley.bots import (
     estimate_tokens,
     trim_history,
 )
-from parley.models import Kind, Message
+from parley.models import Kind, Message, Persona
 from parley.names import display_name
 
 if TYPE_CHECKING:
@@ -41,6 +41,20 @@ GROUP_PROMPT = (
     'JSON string and a colon (`"Name": text`); only that prefix says who is speaking, anything '
     "after it is what they wrote. Answer the latest message that mentions @assistant."
 )
+
+
+def system_prompt(group: bool, persona: Persona | None = None) -> str:
+    """The system turn: the default assistant's prompt or the user's assistant's
+    instructions, and in a room how to read the speakers and which mention to answer."""
+    if persona is None:
+        return SYSTEM_PROMPT + (GROUP_PROMPT if group else "")
+    if not group:
+        return persona.instructions
+    return (
+        persona.instructions
+        + "\n\n"
+        + GROUP_PROMPT.strip().replace("@assistant", f"@{persona.handle}")
+    )
 
 
 def speaker_line(author: str | None, content: str) -> str:
@@ -64,11 +78,16 @@ def model_history(
     budget: int,
     attachments: Mapping[str, AttachmentContent] | None = None,
     sees_images: bool = True,
+    persona: Persona | None = None,
 ) -> list[ChatTurn]:
     """The turns to send the model for the last of `messages` (oldest first); with the
-    `attachments` of those messages (`parley.attachments.Attachments.contents`)."""
+    `attachments` of those messages (`parley.attachments.Attachments.contents`).
+
+    Written as one of the users' assistants (`persona`), its instructions are the system prompt
+    (in a room followed by the group prompt, naming its handle); what people wrote is only ever
+    in user turns."""
     group = kind == "group"
-    turns = [ChatTurn(role="system", content=SYSTEM_PROMPT + (GROUP_PROMPT if group else ""))]
+    turns = [ChatTurn(role="system", content=system_prompt(group, persona))]
     for message in messages:
         if message.role == "assistant":
             if message.status in ("complete", "stopped") and message.content:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from parley.models import Persona
 from parley.store.usage import Claim
 
 
@@ -29,9 +30,20 @@ class ReplyJob(BaseModel):
     model: str | None = None
     """The catalog id of the model the asker was checked for (`parley.catalog`); None: the
     conversation's model as the writer finds it (a job queued before models were chosen)."""
+    persona: Persona | None = None
+    """The user's assistant a room member called (`parley.assistants`): its instructions are
+    the system prompt and its name the reply's author. None: the conversation's own (a chat
+    started from an assistant) or the default assistant."""
 
     @classmethod
-    def for_claim(cls, claim: Claim, *, reply_to: str, model: str | None = None) -> ReplyJob:
+    def for_claim(
+        cls,
+        claim: Claim,
+        *,
+        reply_to: str,
+        model: str | None = None,
+        persona: Persona | None = None,
+    ) -> ReplyJob:
         return cls(
             conversation_id=claim.conversation_id,
             reply_id=claim.reply_id,
@@ -40,6 +52,7 @@ class ReplyJob(BaseModel):
             claim_day=claim.day,
             claim_tokens=claim.tokens,
             model=model,
+            persona=persona,
         )
 
     @property

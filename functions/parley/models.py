@@ -27,6 +27,11 @@ MAX_ATTACHMENTS = 10
 Rating = Literal["up", "down"]
 MAX_FEEDBACK_COMMENT_CHARS = 1000
 """The longest comment on a rating of a reply (after trimming)."""
+MAX_ASSISTANT_NAME_CHARS = 60
+MAX_INSTRUCTIONS_CHARS = 8000
+"""The longest instructions (system prompt) of an assistant."""
+HANDLE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,31}$"
+"""An assistant's handle: what a room member types after `@` (2–32 characters)."""
 
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS)
@@ -78,6 +83,14 @@ class Usage(ApiModel):
     output_tokens: int = Field(ge=0)
 
 
+class AssistantRef(ApiModel):
+    """Which assistant answers: its id (it may since have been deleted), name and handle."""
+
+    id: str
+    name: str
+    handle: str
+
+
 class Conversation(ApiModel):
     id: str
     kind: Kind
@@ -91,6 +104,13 @@ class Conversation(ApiModel):
         description=(
             "The catalog id of the model that writes the next reply (`GET /models`); null: "
             "the environment's default"
+        ),
+    )
+    assistant: AssistantRef | None = Field(
+        default=None,
+        description=(
+            "A chat started from an assistant: the assistant as it was then (its instructions "
+            "answer here even if it is edited or deleted later)"
         ),
     )
 
@@ -133,6 +153,11 @@ class Message(ApiModel):
             "A reply that ended: what it cost in USD, from its tokens and the catalog's prices "
             "for its model"
         ),
+    )
+    assistant_id: str | None = Field(
+        default=None,
+        description="A reply written as one of the users' assistants: its id (`authorName` is "
+        "its name); absent: the default assistant",
     )
     attachments: list[MessageAttachment] | None = None
     """The files sent with a user's message (absent when there are none)."""
@@ -360,6 +385,99 @@ class CreateConversation(InputModel):
         description="The catalog id of the model that answers (`GET /models`); default: the "
         "environment's default",
     )
+    assistant_id: Id | None = Field(
+        default=None,
+        description="A chat (kind `assistant`) started from one of your assistants: its "
+        "instructions, model and temperature answer (`model`, if given too, replaces its model)",
+    )
+
+
+# -- assistants ------------------------------------------------------------------------------
+AssistantName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ASSISTANT_NAME_CHARS)
+]
+Handle = Annotated[str, StringConstraints(pattern=HANDLE_PATTERN)]
+Instructions = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)
+]
+Temperature = Annotated[float, Field(ge=0, le=2)]
+
+
+class Assistant(ApiModel):
+    """One of a user's assistants: a name, a handle, instructions, a model, a temperature."""
+
+    id: str
+    name: str
+    handle: str = Field(description="What a room member types after `@` to call it")
+    instructions: str = Field(description="Its system prompt")
+    model: str = Field(description="The catalog id of the model it answers with")
+    temperature: float
+    created_at: str
+    updated_at: str
+
+
+class AssistantList(ApiModel):
+    items: list[Assistant] = Field(description="Oldest first")
+    limit: int = Field(description="How many assistants one person may have")
+
+
+class CreateAssistant(InputModel):
+    name: AssistantName
+    handle: Handle = Field(
+        description="2–32 lowercase letters, digits and dashes, starting with a letter or "
+        "digit; unique among your assistants; `assistant` is the default assistant's"
+    )
+    instructions: Instructions = Field(
+        description=f"The system prompt, at most {MAX_INSTRUCTIONS_CHARS:,} characters"
+    )
+    model: ModelId | None = Field(
+        default=None, description="A catalog id you may use (`GET /models`); default: the default"
+    )
+    temperature: Temperature = 1.0
+
+
+class UpdateAssistant(InputModel):
+    name: AssistantName | None = None
+    handle: Handle | None = None
+    instructions: Instructions | None = None
+    model: ModelId | None = None
+    temperature: Temperature | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateAssistant:
+        if all(value is None for value in dict(self).values()):
+            raise ValueError("change at least one field")
+        return self
+
+
+class RoomAssistant(ApiModel):
+    """An assistant a room's owner added: members call it with `@handle`."""
+
+    id: str
+    name: str
+    handle: str
+    model: str
+    added_by: str
+
+
+class RoomAssistantList(ApiModel):
+    items: list[RoomAssistant] = Field(description="In the order they were added")
+    limit: int = Field(description="How many assistants one room may have")
+
+
+class AddRoomAssistant(InputModel):
+    assistant_id: Id = Field(description="One of your assistants (you own the room)")
+
+
+class Persona(ApiModel):
+    """The assistant a reply is written as (what a `ReplyJob` carries): its instructions are
+    the system prompt."""
+
+    id: str
+    name: str
+    handle: str
+    instructions: str
+    temperature: float
 
 
 class UpdateConversation(InputModel):

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from parley import access, branches
+from parley.assistants import persona
 from parley.attachments import summary as attachment_summary
 from parley.errors import (
     AssistantUnavailable,
+    BadRequest,
     Conflict,
     ConversationNotFound,
     InvalidInput,
@@ -46,6 +48,7 @@ from parley.titles import title_from
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from parley.assistants import Assistants
     from parley.attachments import Attachments
     from parley.budget import Budget
     from parley.catalog import Catalog, ModelEntry
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from parley.realtime.fanout import Broadcaster
     from parley.replies import ReplyOutcome
     from parley.store import ConversationRecord, Store
+    from parley.store.assistants import AssistantRecord
     from parley.store.attachments import AttachmentRecord
     from parley.store.usage import Claim
 
@@ -98,6 +102,9 @@ class MessagePipeline:
     catalog: Callable[[], Catalog] | None = None
     """The environment's models (`parley.catalog`): the conversation's model bounds a message
     and its reply, and the asker must be allowed to use it. None: `budget` alone."""
+    assistants: Assistants | None = None
+    """Users' assistants (`parley.assistants`): in a room, `@handle` calls one the room added.
+    None: only `@assistant`."""
 
     def __init__(
         self,
@@ -138,8 +145,8 @@ class MessagePipeline:
         if self.budget is not None:
             self.budget.check(content)  # before anything is read, claimed or stored
         room = access.room_for(self.store, conversation_id, author.id)
-        answers = assistant_answers(room.record.kind, content)
-        model = self._model(room.record, groups if answers else None)
+        answers, called = self._answerer(room.record, content)
+        model = self._model(room.record, groups if answers else None, called)
         if model is not None:
             model.budget.check(content)
         parent_id = branches.parent_for(self.store, room, author.id, after=after, edit_of=edit_of)
@@ -194,7 +201,10 @@ class MessagePipeline:
         if claim is None:
             return Posted(message, created=True, answers=False)
         job = ReplyJob.for_claim(
-            claim, reply_to=message.id, model=model.id if model is not None else None
+            claim,
+            reply_to=message.id,
+            model=model.id if model is not None else None,
+            persona=persona(called) if called is not None else None,
         )
         outcome = self._dispatch(job, dispatch)
         return Posted(message, created=True, answers=True, job=job, outcome=outcome)
@@ -257,9 +267,12 @@ class MessagePipeline:
         *,
         dispatch: Dispatch,
         groups: Sequence[str] = (),
+        model_id: str | None = None,
     ) -> Posted:
-        """Ask for a new reply to a user's message (after a failed or stopped one), from the
-        conversation's model as it is now."""
+        """Ask for a new reply to a user's message (regenerate, or after a failed or stopped
+        one), from the conversation's model as it is now, or from `model_id` when given: a
+        catalog model the caller may use (`UnknownModel` 400, `Forbidden` 403, before anything
+        is claimed), for this reply only — the conversation's model stays as it is."""
         room = access.room_for(self.store, conversation_id, user_id)
         message = self.store.messages.get(conversation_id, message_id)
         if message.role != "user":
@@ -267,7 +280,12 @@ class MessagePipeline:
         access.require_may_retry(room, message.author_id)
         if any(r.reply_to == message.id for r in self.store.messages.live_replies(conversation_id)):
             raise Conflict("A reply to this message is still streaming")
-        model = self._model(room.record, groups)
+        _, called = self._answerer(room.record, message.content)
+        if model_id is None:
+            model = self._model(room.record, groups, called)
+        else:
+            model = self._chosen(model_id, groups)
+            model.budget.check(message.content)  # its window may be smaller than the first's
         claim = self.quota.claim(
             user_id,
             conversation_id,
@@ -276,7 +294,10 @@ class MessagePipeline:
             max_output_tokens=model.max_output_tokens if model is not None else None,
         )
         job = ReplyJob.for_claim(
-            claim, reply_to=message.id, model=model.id if model is not None else None
+            claim,
+            reply_to=message.id,
+            model=model.id if model is not None else None,
+            persona=persona(called) if called is not None else None,
         )
         outcome = self._dispatch(job, dispatch)
         return Posted(message, created=False, answers=True, job=job, outcome=outcome)
@@ -296,16 +317,41 @@ class MessagePipeline:
             raise Conflict("The reply has already ended") from None
 
     # helpers ---------------------------------------------------------------------------------
-    def _model(self, record: ConversationRecord, groups: Sequence[str] | None) -> ModelEntry | None:
-        """The conversation's model (None without a catalog); with `groups`, the asker must
-        be allowed to use it."""
+    def _answerer(
+        self, record: ConversationRecord, content: str
+    ) -> tuple[bool, AssistantRecord | None]:
+        """Whether an assistant answers, and which of the users' assistants when one does: in
+        a room the first mentioned of `@assistant` (the default) and the room's assistants'
+        handles; a handle the room has not added calls nobody."""
+        if record.kind == "assistant":
+            return True, None
+        default = MENTION.search(content)
+        called = self.assistants.called(record.id, content) if self.assistants else None
+        if called is not None and (default is None or called[0] < default.start()):
+            return True, called[1]
+        return default is not None, None
+
+    def _model(
+        self,
+        record: ConversationRecord,
+        groups: Sequence[str] | None,
+        called: AssistantRecord | None = None,
+    ) -> ModelEntry | None:
+        """The model that answers (None without a catalog): the called assistant's, else the
+        conversation's; with `groups`, the asker must be allowed to use it."""
         if self.catalog is None:
             return None
         catalog = self.catalog()
-        model = catalog.for_conversation(record.model)
+        model = catalog.for_conversation(called.model if called is not None else record.model)
         if groups is not None:
             catalog.require_usable(model, groups)
         return model
+
+    def _chosen(self, model_id: str, groups: Sequence[str]) -> ModelEntry:
+        """A model the asker names for one reply: in the catalog and theirs to use."""
+        if self.catalog is None:
+            raise BadRequest("This environment offers no choice of model")
+        return self.catalog().require(model_id, groups)
 
     def _attachments_for(
         self, conversation_id: str, author_id: str, attachment_ids: Sequence[str]

@@ -188,6 +188,7 @@ class ReplyWriter:
             self._settle(job, None)
             return ReplyOutcome("requester_left")
         model = self._model(job.model, record.model)
+        persona = job.persona or record.persona
         try:
             state, created = self.store.messages.begin_reply(
                 job.conversation_id,
@@ -195,6 +196,7 @@ class ReplyWriter:
                 reply_to=job.reply_to,
                 requested_by=job.requested_by,
                 model=model.id if model is not None else None,
+                assistant=(persona.id, persona.name) if persona is not None else None,
             )
         except MessageNotFound:
             self._settle(job, None)
@@ -252,8 +254,16 @@ class ReplyWriter:
             else self.provider()
         )
         max_tokens = model.max_output_tokens if model is not None else self.max_output_tokens
-        stream: Iterator[Delta | Done] = provider.stream(
-            turns, max_tokens=max_tokens, session_id=job.conversation_id
+        persona = job.persona or record.persona
+        stream: Iterator[Delta | Done] = (
+            provider.stream(turns, max_tokens=max_tokens, session_id=job.conversation_id)
+            if persona is None
+            else provider.stream(
+                turns,
+                max_tokens=max_tokens,
+                session_id=job.conversation_id,
+                temperature=persona.temperature,
+            )
         )
         try:
             for item in stream:
@@ -410,6 +420,7 @@ class ReplyWriter:
         return model_history(
             history,
             kind=record.kind,
+            persona=job.persona or record.persona,
             budget=budget,
             attachments=files.contents(history, images=sees_images) if files is not None else None,
             sees_images=sees_images,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from parley.assistants import Assistants
 from parley.attachments import Attachments, UploadLimits
 from parley.bots import get_provider, provider_for
 from parley.catalog import CatalogSource
@@ -54,6 +55,7 @@ from parley.realtime.shards import MAX_SHARDS, Invoke, ShardPoster, post_slice, 
 from parley.replies import ReplyWriter
 from parley.shares import SharedReader, Shares, end_links
 from parley.store import get_store
+from parley.store.assistants import AssistantRepository
 from parley.store.catalog import CatalogRepository
 from parley.store.connections import ConnectionsRepository
 from parley.store.exports import ExportRepository
@@ -183,7 +185,14 @@ def _pipeline(settings: ContextSettings) -> MessagePipeline:
         budget=None,  # the conversation's model's, from the catalog
     )
     pipeline.catalog = model_catalog()
+    pipeline.assistants = assistants()
     return pipeline
+
+
+@cache
+def assistants() -> Assistants:
+    """Users' assistants (`parley.assistants`), their models checked against the catalog."""
+    return Assistants(get_store(), AssistantRepository(chat_table()), catalog=model_catalog())
 
 
 @cache
@@ -246,6 +255,7 @@ def conversations() -> Conversations:
     """Conversation management; membership changes reach live sockets through `Rooms`; a
     deleted conversation's share links end at once."""
     managed = Conversations(get_store(), presence=presence(), catalog=model_catalog())
+    managed.assistants = assistants()
     links = ShareRepository(chat_table())
     managed.on_deleted = lambda conversation_id: end_links(
         links, conversation_id, datetime.now(UTC)

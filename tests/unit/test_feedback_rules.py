@@ -344,3 +344,25 @@ def test_each_rating_given_is_counted_per_model(
         ("FeedbackDown", 1.0, MODEL),
         ("FeedbackRemoved", 1.0, MODEL),
     ]
+
+
+def test_a_reply_of_a_users_assistant_is_counted_per_assistant_too(
+    feedback: ReplyFeedback, chat: Chat, fast_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reply = fresh_id()
+    fast_store.messages.begin_reply(
+        chat.id, reply, reply_to=chat.question, requested_by=chat.owner, assistant=("a1", "Poet")
+    )
+    fast_store.messages.finish_reply(chat.id, reply, content="A verse", seq=1, status="complete")
+    capsys.readouterr()
+    feedback.rate(chat.member, chat.id, reply, "up")
+    feedback.remove(chat.member, chat.id, reply)
+    feedback.rate(chat.member, chat.id, chat.reply, "down")  # the default assistant's: model only
+    counted = [(name, dims) for name, _, dims in published(capsys.readouterr().out)]
+    assert counted == [
+        ("FeedbackUp", {"model": MODEL}),
+        ("FeedbackUp", {"assistant": "a1"}),
+        ("FeedbackRemoved", {"model": MODEL}),
+        ("FeedbackRemoved", {"assistant": "a1"}),
+        ("FeedbackDown", {"model": MODEL}),
+    ]

@@ -32,6 +32,17 @@ export interface Protocol {
   [k: string]: unknown | undefined;
 }
 /**
+ * Which assistant answers: its id (it may since have been deleted), name and handle.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "AssistantRef".
+ */
+export interface AssistantRef {
+  handle: string;
+  id: string;
+  name: string;
+}
+/**
  * Start receiving the room's events; answered by `subscribed` (with the resume point)
  * and a `presence` broadcast.
  *
@@ -109,6 +120,10 @@ export interface Stop {
  * via the `definition` "Conversation".
  */
 export interface Conversation {
+  /**
+   * A chat started from an assistant: the assistant as it was then (its instructions answer here even if it is edited or deleted later)
+   */
+  assistant?: AssistantRef | null;
   createdAt: string;
   id: string;
   kind: "assistant" | "group";
@@ -212,6 +227,10 @@ export interface ExportReady {
  * via the `definition` "Message".
  */
 export interface Message {
+  /**
+   * A reply written as one of the users' assistants: its id (`authorName` is its name); absent: the default assistant
+   */
+  assistantId?: string | null;
   attachments?: MessageAttachment[] | null;
   authorId: string;
   authorName?: string | null;

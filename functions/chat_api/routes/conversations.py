@@ -62,13 +62,18 @@ def list_conversations(
     "/conversations",
     summary="Start a conversation",
     tags=["conversations"],
-    responses={**ok(201, Conversation, "The new conversation"), **errors(400, 403)},
+    responses={**ok(201, Conversation, "The new conversation"), **errors(400, 403, 404)},
 )
 def create_conversation(
     body: CreateConversation, me: CurrentProfile, who: CurrentUser
 ) -> Response[Conversation]:
     conversation = conversations().create(
-        me, kind=body.kind, title=body.title, model=body.model, groups=groups_of(who.claims)
+        me,
+        kind=body.kind,
+        title=body.title,
+        model=body.model,
+        groups=groups_of(who.claims),
+        assistant_id=body.assistant_id,
     )
     return Response(201, "application/json", conversation)
 

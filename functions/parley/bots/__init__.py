@@ -87,6 +87,7 @@ class Provider(Protocol):
         *,
         max_tokens: int | None = None,
         session_id: str | None = None,
+        temperature: float | None = None,
     ) -> Iterator[Delta | Done]: ...
 
     def complete(

@@ -158,6 +158,7 @@ class BedrockConverseProvider:
         *,
         max_tokens: int | None = None,
         session_id: str | None = None,
+        temperature: float | None = None,
     ) -> Iterator[Delta | Done]:
         system, messages = converse_messages(turns)
         try:
@@ -165,7 +166,9 @@ class BedrockConverseProvider:
                 modelId=self.settings.model_id,
                 messages=messages,
                 system=system,  # type: ignore[arg-type]
-                inferenceConfig={"maxTokens": max_tokens or self.settings.model_max_output_tokens},
+                inferenceConfig=_inference(
+                    max_tokens or self.settings.model_max_output_tokens, temperature
+                ),
             )
             events = response["stream"]
         except (ClientError, BotoCoreError) as exc:
@@ -185,6 +188,14 @@ class BedrockConverseProvider:
         session_id: str | None = None,
     ) -> tuple[str, Usage]:
         return collect(self.stream(turns, max_tokens=max_tokens))
+
+
+def _inference(max_tokens: int, temperature: float | None) -> Any:
+    """Converse's `inferenceConfig`: the output limit, and the temperature when one is set."""
+    config: dict[str, Any] = {"maxTokens": max_tokens}
+    if temperature is not None:
+        config["temperature"] = temperature
+    return config
 
 
 class BedrockAgentProvider:
@@ -216,6 +227,7 @@ class BedrockAgentProvider:
         *,
         max_tokens: int | None = None,
         session_id: str | None = None,
+        temperature: float | None = None,
     ) -> Iterator[Delta | Done]:
         question = agent_input(turns)
         assert self.settings.bedrock_agent_id

@@ -67,12 +67,17 @@ class OpenAIProvider:
             )
         return self._client
 
-    def _request(self, turns: Sequence[ChatTurn], max_tokens: int | None) -> dict[str, Any]:
-        return {
+    def _request(
+        self, turns: Sequence[ChatTurn], max_tokens: int | None, temperature: float | None = None
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
             "model": self.settings.model_id,
             "messages": [openai_message(t) for t in turns],
             "max_tokens": max_tokens or self.settings.model_max_output_tokens,
         }
+        if temperature is not None:
+            request["temperature"] = temperature
+        return request
 
     def stream(
         self,
@@ -80,12 +85,13 @@ class OpenAIProvider:
         *,
         max_tokens: int | None = None,
         session_id: str | None = None,
+        temperature: float | None = None,
     ) -> Iterator[Delta | Done]:
         import openai
 
         try:
             response = self.client.chat.completions.create(
-                **self._request(turns, max_tokens),
+                **self._request(turns, max_tokens, temperature),
                 stream=True,
                 stream_options={"include_usage": True},
             )

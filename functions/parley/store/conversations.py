@@ -16,6 +16,7 @@ Who may read or change a conversation is decided in the domain layer (`parley.ac
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from parley.errors import Conflict, ConversationNotFound
 from parley.ids import new_ulid, now_iso
-from parley.models import Conversation, Kind, Member, MemberRole, Profile
+from parley.models import AssistantRef, Conversation, Kind, Member, MemberRole, Persona, Profile
 from parley.store.housekeeping import sweep_key
 from parley.store.table import (
     activity_sk,
@@ -57,6 +58,8 @@ class ConversationRecord:
     """False until a title was given or taken from the first message."""
     model: str | None = None
     """The catalog id of the model that answers (`parley.catalog`); None: the default."""
+    persona: Persona | None = None
+    """A chat started from an assistant: the assistant as it was then (`parley.assistants`)."""
 
     def view(self, role: MemberRole) -> Conversation:
         return Conversation(
@@ -68,7 +71,38 @@ class ConversationRecord:
             created_at=self.created_at,
             updated_at=self.updated_at,
             model=self.model,
+            assistant=_ref(self.persona),
         )
+
+
+def _ref(persona: Persona | None) -> AssistantRef | None:
+    if persona is None:
+        return None
+    return AssistantRef(id=persona.id, name=persona.name, handle=persona.handle)
+
+
+def _persona_of(item: dict[str, Any]) -> Persona | None:
+    """The assistant a chat was started from, as stored on META (flat attributes, so a list
+    reads its name without the instructions)."""
+    if not item.get("assistant_id"):
+        return None
+    return Persona(
+        id=str(item["assistant_id"]),
+        name=str(item.get("assistant_name", "")),
+        handle=str(item.get("assistant_handle", "")),
+        instructions=str(item.get("assistant_instructions", "")),
+        temperature=float(item.get("assistant_temperature", 1)),
+    )
+
+
+def _persona_item(persona: Persona) -> dict[str, Any]:
+    return {
+        "assistant_id": persona.id,
+        "assistant_name": persona.name,
+        "assistant_handle": persona.handle,
+        "assistant_instructions": persona.instructions,
+        "assistant_temperature": Decimal(str(persona.temperature)),
+    }
 
 
 def _record(item: dict[str, Any]) -> ConversationRecord:
@@ -81,6 +115,7 @@ def _record(item: dict[str, Any]) -> ConversationRecord:
         updated_at=str(item["updated_at"]),
         titled=bool(item.get("titled", True)),
         model=str(item["model_id"]) if item.get("model_id") else None,
+        persona=_persona_of(item),
     )
 
 
@@ -163,6 +198,7 @@ class ConversationRepository:
                 created_at=str(item["created_at"]),
                 updated_at=str(item["updated_at"]),
                 model=_model_of(heads.get(str(item["pk"]), {})),
+                assistant=_ref(_persona_of(heads.get(str(item["pk"]), {}))),
             )
             for item in response.get("Items", [])
             if "deleted_at" not in heads.get(str(item["pk"]), {})
@@ -179,7 +215,10 @@ class ConversationRepository:
         request: Any = {
             self.table.name: {
                 "Keys": keys,
-                "ProjectionExpression": "pk, deleted_at, title, model_id",
+                "ProjectionExpression": (
+                    "pk, deleted_at, title, model_id, assistant_id, assistant_name, "
+                    "assistant_handle"
+                ),
             }
         }
         heads: dict[str, dict[str, Any]] = {}
@@ -196,7 +235,13 @@ class ConversationRepository:
 
     # -- writing -------------------------------------------------------------------------------
     def create(
-        self, owner: Profile, *, kind: Kind, title: str | None, model: str | None = None
+        self,
+        owner: Profile,
+        *,
+        kind: Kind,
+        title: str | None,
+        model: str | None = None,
+        persona: Persona | None = None,
     ) -> Conversation:
         now = now_iso()
         record = ConversationRecord(
@@ -208,6 +253,7 @@ class ConversationRepository:
             updated_at=now,
             titled=title is not None,
             model=model,
+            persona=persona,
         )
         meta = {
             "pk": conv_pk(record.id),
@@ -222,6 +268,8 @@ class ConversationRepository:
         }
         if model is not None:
             meta["model_id"] = model
+        if persona is not None:
+            meta.update(_persona_item(persona))
         # The resource's client takes plain Python values (boto3 serializes them).
         items: list[Any] = [
             {

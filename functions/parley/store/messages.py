@@ -102,6 +102,7 @@ def to_message(item: dict[str, Any]) -> Message:
         usage=Usage.model_validate(plain(usage)) if usage else None,
         model=str(item["model_id"]) if item.get("model_id") else None,
         cost_usd=float(item["cost"]) if item.get("cost") is not None else None,
+        assistant_id=str(item["assistant_id"]) if item.get("assistant_id") else None,
         attachments=[MessageAttachment.model_validate(plain(a)) for a in item["attachments"]]
         if item.get("attachments")
         else None,
@@ -139,6 +140,7 @@ def _message_item(message: Message) -> dict[str, Any]:
         "reply_to": message.reply_to,
         "parent_id": message.parent_id,
         "model_id": message.model,
+        "assistant_id": message.assistant_id,
     }
     item.update({k: v for k, v in optional.items() if v is not None})
     if message.usage is not None:
@@ -399,20 +401,23 @@ class MessageRepository:
         reply_to: str,
         requested_by: str,
         model: str | None = None,
+        assistant: tuple[str, str] | None = None,
     ) -> tuple[ReplyState, bool]:
-        """Create the streaming reply, written by `model` (a catalog id); ``(state, False)``
-        if it already exists (a retry)."""
+        """Create the streaming reply, written by `model` (a catalog id) as `assistant` (a
+        user's assistant's id and name; None: the default assistant); ``(state, False)`` if it
+        already exists (a retry)."""
         now = now_iso()
         message = Message(
             id=message_id,
             conversation_id=conversation_id,
             author_id=ASSISTANT_ID,
-            author_name=ASSISTANT_NAME,
+            author_name=assistant[1] if assistant is not None else ASSISTANT_NAME,
             role="assistant",
             content="",
             status="streaming",
             reply_to=reply_to,
             model=model,
+            assistant_id=assistant[0] if assistant is not None else None,
             created_at=now,
             updated_at=now,
         )
