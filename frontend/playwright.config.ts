@@ -22,7 +22,10 @@ export default defineConfig({
   reporter: process.env.CI ? [["list"], ["html", { open: "never", outputFolder: `playwright-report/${output}` }]] : "list",
   use: {
     browserName: "chromium",
-    trace: "retain-on-failure",
+    // Recording a trace costs every test about a fifth more CPU, passing or not: a failure is
+    // retried on CI with its trace; elsewhere a failure leaves its screenshot and page snapshot,
+    // and `npx playwright test --trace on` records traces while investigating one.
+    trace: "on-first-retry",
     screenshot: "only-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
