@@ -20,6 +20,7 @@ from tasks.local.bootstrap import LocalResources, clients
 from tasks.local.scripted_model import Reply, ScriptedModel
 from tests.support.api import ApiResponse, call
 from tests.support.cognito import TestUser
+from tests.support.connections_endpoint import ConnectionsEndpoint, WsClient, run_worker
 
 Api = Callable[..., ApiResponse]
 
@@ -388,3 +389,37 @@ def test_only_the_room_owner_manages_its_assistants(
     assert [x["handle"] for x in api("GET", path, user).json["items"]] == ["r1"]
     assert api("POST", path, user, body={"assistantId": c["id"]}).status == 201
     assert [x["handle"] for x in api("GET", path, other_user).json["items"]] == ["r1", "r2"]
+
+
+def test_over_the_websocket_the_job_carries_the_assistant_to_the_worker(
+    api: Api,
+    user: TestUser,
+    scripted_model: ScriptedModel,
+    endpoint: ConnectionsEndpoint,
+) -> None:
+    poet = make(api, user, instructions="Answer in verse.", temperature=0.4)
+    room = api("POST", "/conversations", user, body={"kind": "group"}).json["id"]
+    path = f"/conversations/{room}/assistants"
+    assert api("POST", path, user, body={"assistantId": poet["id"]}).status == 201
+    phone = WsClient(endpoint, user.id_token)
+    phone.connect()
+    phone.send("subscribe", conversationId=room)
+    phone.send("sendMessage", conversationId=room, clientMessageId="q1", content="@poet sing")
+    [invoke] = endpoint.invokes()
+    job = invoke.json()
+    assert job["persona"]["id"] == poet["id"]
+    assert job["persona"]["instructions"] == "Answer in verse."
+    # Deleted before the worker runs: the reply asked for is still written as it was asked.
+    assert api("DELETE", f"/assistants/{poet['id']}", user).status == 204
+    scripted_model.enqueue(Reply(text="Roses are red"))
+    run_worker(endpoint, invoke)
+    done = phone.last("message.completed")["message"]
+    assert (done["authorName"], done["assistantId"]) == ("Poet", poet["id"])
+    request = scripted_model.completions()[-1].body or {}
+    assert request["temperature"] == 0.4
+    system, users = system_and_users(request)
+    assert system[0].startswith("Answer in verse.")
+    assert users[-1].endswith(": @poet sing")
+    # Now gone from the room: the same mention calls nobody.
+    phone.send("sendMessage", conversationId=room, clientMessageId="q2", content="@poet again")
+    assert len(endpoint.invokes()) == 1

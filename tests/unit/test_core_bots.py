@@ -309,3 +309,11 @@ def test_providers_without_sessions_accept_and_ignore_a_session_id(  # type: ign
     events = list(provider.stream(TURNS, session_id="01JC3Z8Q4W6E9R2T5Y7U1I3O5P"))
     assert [e.text for e in events if isinstance(e, Delta)] == ["streamed"]
     assert provider.complete(TURNS, session_id="01JC3Z8Q4W6E9R2T5Y7U1I3O5P")[0] == "whole"
+
+
+def test_converse_gets_a_temperature_only_when_one_is_set() -> None:
+    from parley.bots.bedrock import _inference
+
+    assert _inference(512, None) == {"maxTokens": 512}
+    assert _inference(512, 0.0) == {"maxTokens": 512, "temperature": 0.0}
+    assert _inference(256, 1.5) == {"maxTokens": 256, "temperature": 1.5}
