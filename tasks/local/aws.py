@@ -1,6 +1,7 @@
 """moto in its own process, tuned for a chat workload.
 
     python -m tasks.local.aws --ready-file PATH [--host H] [--port P] [--post-confirmation URL]
+        [--answering-triggers]
 
 The stack runs AWS here rather than in its own process, so moto and the gateway each get a core
 instead of sharing one interpreter lock. `tune_moto()` (also used by the test fixtures) removes
@@ -21,7 +22,10 @@ answers:
 - DynamoDB requests run one at a time. DynamoDB makes each item write atomic, and the
   transaction's roll-back must not undo a write that another thread made in between.
 - Cognito runs no Lambda triggers in moto: with `--post-confirmation URL`, the confirmations
-  call that Lambda Invoke endpoint synchronously, once per user (`hook_post_confirmation`).
+  call that Lambda Invoke endpoint synchronously, once per user (`hook_post_confirmation`); with
+  `--answering-triggers` too, sign-ups, ID tokens and e-mails call the pre-sign-up,
+  pre-token-generation and custom-message functions where Cognito would
+  (`tasks.local.cognito_triggers.hook_cognito_triggers`).
 - Cognito's e-mailed codes and its two-step verification (TOTP) are checked as Cognito checks
   them, where moto accepts anything (`tasks.local.cognito_mail`, `tasks.local.cognito_mfa`).
 
@@ -525,6 +529,28 @@ def lambda_invoker(
     return invoke
 
 
+def _hook_answering_triggers(lambda_url: str, codes: Any) -> None:
+    """PreSignUp, PreTokenGeneration and CustomMessage, for each the manifest has a function
+    of (`tasks.local.cognito_triggers`); the custom messages need the mailbox's codes."""
+    from tasks.core.manifest import load_manifest
+    from tasks.local.cognito_triggers import custom_message, hook_cognito_triggers, lambda_caller
+
+    functions: dict[str, str] = {
+        trigger: name
+        for name, function in load_manifest().functions.items()
+        for trigger in function.triggers.cognito
+    }
+
+    def caller(trigger: str) -> Any:
+        name = functions.get(trigger)
+        return None if name is None else lambda_caller(lambda_url, name)
+
+    hook_cognito_triggers(caller("PreSignUp"), caller("PreTokenGeneration"))
+    writer = caller("CustomMessage")
+    if writer is not None and codes is not None:
+        codes.customize = custom_message(writer)
+
+
 # -- the process ---------------------------------------------------------------------------------
 MAILBOX_PATH = "/_local/mailbox.json"
 """Where moto's process answers with the local mailbox: `{"messages": [...]}`, newest first,
@@ -561,9 +587,12 @@ def serve(
     *,
     tuned: bool = True,
     state_file: Path | None = None,
+    answering_triggers: bool = False,
 ) -> None:
     """Serve moto until SIGINT/SIGTERM or until the parent process goes away; with
-    `state_file`, restore moto's state from it first and save it there after the last request."""
+    `state_file`, restore moto's state from it first and save it there after the last request;
+    with `answering_triggers` (and the Lambda endpoint), Cognito's PreSignUp,
+    PreTokenGeneration and CustomMessage triggers run too."""
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -576,12 +605,15 @@ def serve(
     from tasks.local.cognito_mfa import hook_cognito_mfa
 
     mailbox = Mailbox()
+    codes = None
     if tuned:
         tune_moto()
-        hook_cognito_mail(mailbox)
+        codes = hook_cognito_mail(mailbox)
         hook_cognito_mfa()
     if post_confirmation:
         hook_post_confirmation(lambda_invoker(post_confirmation, "post_confirmation"))
+        if answering_triggers:
+            _hook_answering_triggers(post_confirmation, codes)
         # State machines run on moto's executor, their Lambda tasks on the same Invoke API.
         from tasks.local.workflows import run_state_machines
 
@@ -641,8 +673,11 @@ class MotoProcess:
         start_timeout: float = 60.0,
         tuned: bool = True,
         state_file: Path | None = None,
+        answering_triggers: bool = False,
     ) -> None:
         self.host = host
+        self.answering_triggers = answering_triggers
+        """Run the manifest's PreSignUp, PreTokenGeneration and CustomMessage functions too."""
         self.state_file = state_file
         """Restore moto's state from this file at start and save it there at stop."""
         self.restored = False
@@ -678,6 +713,8 @@ class MotoProcess:
         ]
         if self.post_confirmation_url:
             command += ["--post-confirmation", self.post_confirmation_url]
+            if self.answering_triggers:
+                command.append("--answering-triggers")
         if not self.tuned:
             command.append("--as-shipped")
         if self.state_file is not None:
@@ -723,6 +760,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--post-confirmation", help="Lambda Invoke endpoint for the trigger")
     parser.add_argument("--as-shipped", action="store_true", help="skip the tuning (baseline)")
+    parser.add_argument(
+        "--answering-triggers",
+        action="store_true",
+        help="also run the PreSignUp, PreTokenGeneration and CustomMessage functions",
+    )
     parser.add_argument("--state-file", type=Path, help="restore from / save to this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -737,6 +779,7 @@ def main(argv: list[str] | None = None) -> int:
             args.post_confirmation,
             tuned=not args.as_shipped,
             state_file=args.state_file,
+            answering_triggers=args.answering_triggers,
         )
     except SnapshotError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -28,8 +28,10 @@ import string
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any, Literal
 
 from tasks.local.aws import Expected, check_moto
@@ -91,6 +93,9 @@ class Message:
     code: str
     """The code (or temporary password) the body carries: the one to type."""
     sent_at: str
+    html: str = ""
+    """The body as sent when the custom-message trigger wrote it (HTML, as Cognito sends it);
+    `body` is then its text. Empty for Cognito's own plain messages."""
 
     def to_json(self) -> dict[str, str]:
         data = asdict(self)
@@ -105,7 +110,9 @@ class Mailbox:
         self._lock = threading.Lock()
         self._messages = list(messages or [])
 
-    def deliver(self, to: str, kind: Kind, subject: str, body: str, code: str) -> Message:
+    def deliver(
+        self, to: str, kind: Kind, subject: str, body: str, code: str, html: str = ""
+    ) -> Message:
         message = Message(
             id=uuid.uuid4().hex,
             to=to,
@@ -114,6 +121,7 @@ class Mailbox:
             body=body,
             code=code,
             sent_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            html=html,
         )
         with self._lock:
             self._messages.append(message)
@@ -185,6 +193,37 @@ def _delivery(user: Any) -> dict[str, str]:
     }
 
 
+class _Text(HTMLParser):
+    """The words of an HTML body, paragraph by paragraph, a link followed by its address."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("p", "br", "div"):
+            self.parts.append("\n")
+        href = dict(attrs).get("href") if tag == "a" else None
+        if href:
+            self.parts.append(f" {href} ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def text_of(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+Customizer = Callable[[str, Any, Any], "tuple[str, str] | None"]
+"""`(trigger source, pool, user) -> (subject, message template)`: the custom-message trigger's
+answer (`tasks.local.cognito_triggers.custom_message`), or None for Cognito's own message."""
+
+
 class Codes:
     """Issues and checks the codes kept on moto's user objects, one lock for all of them."""
 
@@ -192,17 +231,44 @@ class Codes:
         self.mailbox = mailbox
         self.clock = clock
         self._lock = threading.Lock()
+        self.customize: Customizer | None = None
+        """The custom-message trigger, when the stack runs one."""
 
-    def issue(self, pool: Any, user: Any, purpose: Literal["verify", "reset"]) -> str:
+    def send(
+        self,
+        source: str,
+        pool: Any,
+        user: Any,
+        kind: Kind,
+        template: tuple[str, str],
+        code: str,
+        username: str = "",
+    ) -> None:
+        """E-mail the message of `source`: the custom-message trigger's, else `template`."""
+        subject, body = template
+        custom = self.customize(source, pool, user) if self.customize is not None else None
+        if custom is None:
+            self.mailbox.deliver(_email(user), kind, subject, _fill(body, code, username), code)
+            return
+        html = _fill(custom[1], code, username)
+        self.mailbox.deliver(_email(user), kind, custom[0] or subject, text_of(html), code, html)
+
+    def issue(
+        self,
+        pool: Any,
+        user: Any,
+        purpose: Literal["verify", "reset"],
+        source: str | None = None,
+    ) -> str:
         """A new code for `purpose` (the previous one stops working), e-mailed to the user."""
         code = new_code()
         ttl = VERIFY_SECONDS if purpose == "verify" else RESET_SECONDS
         with self._lock:
             codes = user.__dict__.setdefault(CODES, {})
             codes[purpose] = (code, self.clock() + ttl)
-        subject, body = _verification_template(pool)
         kind: Kind = "verification" if purpose == "verify" else "reset"
-        self.mailbox.deliver(_email(user), kind, subject, _fill(body, code), code)
+        default = "CustomMessage_SignUp" if purpose == "verify" else "CustomMessage_ForgotPassword"
+        self.send(source or default, pool, user, kind, _verification_template(pool), code)
         return code
 
     def consume(self, user: Any, purpose: Literal["verify", "reset"], code: str) -> None:
@@ -252,7 +318,9 @@ def hook_cognito_mail(mailbox: Mailbox, clock: Any = time.time) -> Codes:
     def sign_up(backend: Any, client_id: str, username: str, password: str, attributes: Any) -> Any:
         user, details = original_sign_up(backend, client_id, username, password, attributes)
         if user.status is UserStatus.UNCONFIRMED and _email(user):
-            codes.issue(backend.user_pools[user.user_pool_id], user, "verify")
+            codes.issue(
+                backend.user_pools[user.user_pool_id], user, "verify", "CustomMessage_SignUp"
+            )
         return user, details
 
     @functools.wraps(original_confirm)
@@ -286,7 +354,7 @@ def hook_cognito_mail(mailbox: Mailbox, clock: Any = time.time) -> Codes:
             return ActionResult({"CodeDeliveryDetails": {**delivery, "AttributeName": "email"}})
         if user.status is UserStatus.CONFIRMED:
             raise InvalidParameterException("User is already confirmed.")
-        codes.issue(pool, user, "verify")
+        codes.issue(pool, user, "verify", "CustomMessage_ResendCode")
         return ActionResult({"CodeDeliveryDetails": _delivery(user)})
 
     @functools.wraps(original_forgot)
@@ -340,9 +408,14 @@ def hook_cognito_mail(mailbox: Mailbox, clock: Any = time.time) -> Codes:
                 backend, user_pool_id, username, message_action, password, attributes
             )
         if message_action != "SUPPRESS" and _email(user):
-            subject, body = _invitation_template(pool)
-            mailbox.deliver(
-                _email(user), "invitation", subject, _fill(body, password, _email(user)), password
+            codes.send(
+                "CustomMessage_AdminCreateUser",
+                pool,
+                user,
+                "invitation",
+                _invitation_template(pool),
+                password,
+                _email(user),
             )
         return user
 

@@ -50,6 +50,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from tasks.local.cognito_triggers import EXTERNAL_PROVIDER, SOURCE_METADATA
+
 log = logging.getLogger("parley.local.hosted_ui")
 
 LOCAL_PROVIDER = {"name": "LocalOIDC", "label": "Local OIDC"}
@@ -388,13 +390,19 @@ class HostedUi:
                 ]
                 if name:
                     attributes.append({"Name": "name", "Value": name})
-                self.cognito.admin_create_user(
-                    UserPoolId=pool,
-                    Username=email,
-                    UserAttributes=attributes,
-                    TemporaryPassword=password,
-                    MessageAction="SUPPRESS",
-                )
+                try:  # Cognito runs the pre-sign-up trigger as for an identity provider's user
+                    self.cognito.admin_create_user(
+                        UserPoolId=pool,
+                        Username=email,
+                        UserAttributes=attributes,
+                        TemporaryPassword=password,
+                        MessageAction="SUPPRESS",
+                        ClientMetadata={SOURCE_METADATA: EXTERNAL_PROVIDER},
+                    )
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "UserLambdaValidationException":
+                        raise
+                    raise SignInRefused(exc.response["Error"]["Message"]) from None
                 self._links[email] = subject
                 self._save_links()
             else:  # a temporary password: the user is not confirmed again (no trigger runs)

@@ -101,6 +101,11 @@ class StackConfig:
     mfa: str = "OPTIONAL"
     """The user pool's MFA setting (Terraform's `mfa`): OPTIONAL lets each person turn on
     two-step verification (TOTP), ON makes everyone set it up at sign-in, OFF offers none."""
+    signup_domains: tuple[str, ...] = ()
+    """Only addresses at these e-mail domains may sign up (Terraform's `signup.allowed_domains`);
+    with `signup_invites`, invited addresses too. Neither: anyone (the default)."""
+    signup_invites: bool = False
+    """Addresses a room owner invited may sign up (Terraform's `signup.invites`)."""
 
     def port(self, name: str) -> int:
         return int(self.ports.get(name, 0))
@@ -213,6 +218,7 @@ class LocalStack:
                 else None
             ),
             state_file=state_file,
+            answering_triggers=True,
         )
         try:
             moto_url = self._moto.start()
@@ -267,6 +273,10 @@ class LocalStack:
             "daily_token_quota": str(cfg.daily_token_quota),
             "bedrock_agent_id": os.environ.get("BEDROCK_AGENT_ID", ""),
             "bedrock_agent_alias_id": os.environ.get("BEDROCK_AGENT_ALIAS_ID", ""),
+            # Cognito's triggers: who may sign up (open unless configured) and the app's URL.
+            "signup_allowed_domains": ",".join(cfg.signup_domains),
+            "signup_invites": "true" if cfg.signup_invites else "false",
+            "app_url": app_url,
         }
         origins = (app_url, app_url.replace(cfg.host, "localhost"), *cfg.extra_origins)
         # Attachments: the uploads bucket behind a gate that checks POST policies as S3 does

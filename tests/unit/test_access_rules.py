@@ -298,9 +298,12 @@ def test_only_the_owner_invites_and_who_may_not_learns_nothing_about_addresses(
     for address in (carol.email, nobody):  # an account or none: the same refusal
         refused(Forbidden, OWNER_ONLY_ADD, lambda a=address: rooms.invite(group, bob.id, a))
     assert member_ids(fast_store, group) == {alice.id, bob.id}
+    assert not fast_store.invites.is_invited(nobody)  # a refused invitation admits nobody
 
     with pytest.raises(UserNotFound):
         rooms.invite(group, alice.id, nobody)
+    # The owner's invitation of an address without an account is kept for its sign-up.
+    assert fast_store.invites.is_invited(nobody)
     added = rooms.invite(group, alice.id, carol.email.upper())
     assert (added.user_id, added.role) == (carol.id, "member")
     assert member_ids(fast_store, group) == {alice.id, bob.id, carol.id}
@@ -308,9 +311,11 @@ def test_only_the_owner_invites_and_who_may_not_learns_nothing_about_addresses(
         rooms.invite(group, alice.id, carol.email)
 
     chat = fast_store.conversations.create(alice, kind="assistant", title=None).id
-    for address in (carol.email, nobody):
+    stranger = f"{fresh_id('stranger-')}@example.com"
+    for address in (carol.email, stranger):
         refused(Conflict, ONLY_GROUPS, lambda a=address: rooms.invite(chat, alice.id, a))
     assert member_ids(fast_store, chat) == {alice.id}
+    assert not fast_store.invites.is_invited(stranger)
 
 
 def test_a_room_takes_members_up_to_the_limit(

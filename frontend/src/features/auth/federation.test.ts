@@ -183,6 +183,20 @@ describe("completeFederatedSignIn", () => {
     expect(error.message).not.toMatch(/evil/);
   });
 
+  it("says why the environment refused the provider's user (the pre-sign-up trigger), and nothing else", async () => {
+    const storage = memoryStorage();
+    const { pending } = await started(storage);
+    const description = encodeURIComponent("PreSignUp failed with error Sign-up is open only to addresses at example.com.");
+    const error = await rejection(completeFederatedSignIn(`?error=access_denied&error_description=${description}&state=${pending.state}`, config, { storage, now: NOW }));
+    expect(error.code).toBe("access_denied");
+    expect(error.message).toBe("Sign-up is open only to addresses at example.com.");
+    const other = await started(storage);
+    const forged = await rejection(
+      completeFederatedSignIn(`?error=access_denied&error_description=${description}&state=not-${other.pending.state}`, config, { storage, now: NOW }),
+    );
+    expect(forged.code).toBe("state_mismatch");
+  });
+
   it("says an expired or used code must be started again (invalid_grant)", async () => {
     const storage = memoryStorage();
     const { pending } = await started(storage);

@@ -1,4 +1,5 @@
 import type { AppConfig, OAuthConfig } from "@/config/config";
+import { signUpRefusal } from "@/features/auth/refusal";
 
 /**
  * Federated sign-in: the authorization code flow with PKCE against the pool's hosted endpoints,
@@ -170,7 +171,12 @@ export async function completeFederatedSignIn(
   if (!attempt || typeof attempt.state !== "string" || now - attempt.createdAt > ATTEMPT_TTL_MS) fail("no_attempt");
   if (params.get("state") !== attempt.state) fail("state_mismatch");
   const error = params.get("error");
-  if (error) fail(error === "access_denied" ? "access_denied" : "provider_error");
+  if (error) {
+    // The environment refused the provider's user (the pre-sign-up trigger): say why.
+    const refusal = signUpRefusal(params.get("error_description"));
+    if (refusal) throw new FederationError("access_denied", refusal);
+    fail(error === "access_denied" ? "access_denied" : "provider_error");
+  }
   const code = params.get("code");
   if (!code) fail("provider_error");
 

@@ -46,6 +46,16 @@ describe("toAuthError", () => {
     );
   });
 
+  it("shows the reason the environment refuses a sign-up, and no other trigger's text", () => {
+    const refused = { code: "UserLambdaValidationException", message: "PreSignUp failed with error Sign-up is by invitation only: ask a room owner to invite this address." };
+    expect(toAuthError(refused).message).toBe("Sign-up is by invitation only: ask a room owner to invite this address.");
+    const internal = { code: "UserLambdaValidationException", message: "PreTokenGeneration failed with error Task timed out after 5.00 seconds." };
+    expect(toAuthError(internal).message).toBe("The account could not be set up. Try again later.");
+    expect(toAuthError({ code: "UserLambdaValidationException", message: "PreSignUp failed with error ." }).message).toBe(
+      "The account could not be set up. Try again later.",
+    );
+  });
+
   it("never shows the raw text when the password is not known", () => {
     const moto = { code: "InvalidPasswordException", message: "The provided password does not confirm to the configured password policy" };
     expect(toAuthError(moto).message).toBe(

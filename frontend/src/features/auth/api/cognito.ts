@@ -8,6 +8,7 @@ import {
 
 import { DEFAULT_PASSWORD_POLICY, type AppConfig, type PasswordPolicy } from "@/config/config";
 import { passwordHint, weakPasswordMessage } from "@/features/auth/password";
+import { signUpRefusal } from "@/features/auth/refusal";
 import type { TokenSource } from "@/lib/http";
 
 export interface SignedInUser {
@@ -111,6 +112,10 @@ export function toAuthError(error: unknown, context: PasswordContext = {}): Auth
       return new AuthError(code, "That code was just used. Wait for the next one in your authenticator app and enter it.");
     }
     return new AuthError(code, TOTP_MESSAGES[code]);
+  }
+  if (code === "UserLambdaValidationException") {
+    const reason = signUpRefusal(raw.message);
+    if (reason) return new AuthError(code, reason);
   }
   if (code === "InvalidPasswordException") return weak();
   if (code === "InvalidParameterException") {

@@ -82,6 +82,21 @@ describe("AuthScreen", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("Choose a stronger password: use at least 10 characters and add an uppercase letter and a number.");
   });
 
+  it("shows why the environment refuses a sign-up, on the sign-up form", async () => {
+    const auth = fakeAuth({
+      signUp: async () =>
+        Promise.reject(toAuthError({ code: "UserLambdaValidationException", message: "PreSignUp failed with error Sign-up is open only to addresses at example.com." })),
+    });
+    await renderScreen(auth);
+    await userEvent.click(screen.getByRole("button", { name: "Create an account" }));
+    await userEvent.type(screen.getByLabelText("Email"), "eve@elsewhere.example");
+    await userEvent.type(screen.getByLabelText("Password"), "Parley-test-2026!");
+    await userEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Sign-up is open only to addresses at example.com.");
+    expect(screen.getByRole("alert")).not.toHaveTextContent("PreSignUp");
+    expect(screen.getByRole("button", { name: "Create account" })).toBeInTheDocument();
+  });
+
   it("links the confirmation step to the local mailbox only on the local stack", async () => {
     const auth = fakeAuth({ signUp: async () => ({ confirmed: false }) });
     await renderScreen(auth, { mailboxUrl: "/_local/mailbox" });
