@@ -83,7 +83,9 @@ export interface SendMessage {
   editOf?: string | null;
 }
 /**
- * Ask the assistant to answer this user message again (after `message.failed` or stop).
+ * Ask the assistant to answer this user message again (after `message.failed` or stop,
+ * or to regenerate a reply: a new version beside the earlier ones), optionally by another
+ * model.
  *
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "Retry".
@@ -92,6 +94,10 @@ export interface Retry {
   action: "retry";
   conversationId: string;
   messageId: string;
+  /**
+   * A catalog model the caller may use (`GET /models`) that writes this reply only (unknown: `bad_request`; not theirs to use: `forbidden`); absent: the conversation's model. The conversation's model does not change
+   */
+  model?: string | null;
 }
 /**
  * Tell the room you are (or stopped) typing; not stored.

@@ -29,7 +29,14 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from parley.models import MAX_ATTACHMENTS, ClientMessageId, Conversation, ErrorCode, Message
+from parley.models import (
+    MAX_ATTACHMENTS,
+    ClientMessageId,
+    Conversation,
+    ErrorCode,
+    Message,
+    ModelId,
+)
 
 FRAME_LIMIT = 32 * 1024
 """API Gateway's WebSocket frame size limit, in bytes."""
@@ -128,7 +135,9 @@ class SendMessage(_Wire):
 
 
 class Retry(_Wire):
-    """Ask the assistant to answer this user message again (after `message.failed` or stop)."""
+    """Ask the assistant to answer this user message again (after `message.failed` or stop,
+    or to regenerate a reply: a new version beside the earlier ones), optionally by another
+    model."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -137,13 +146,25 @@ class Retry(_Wire):
                     "action": "retry",
                     "conversationId": "01JDX3Z8N4Q7RM2V5K6B9C1T0E",
                     "messageId": "01JDX40A1B2C3D4E5F6G7H8J9K",
-                }
+                },
+                {
+                    "action": "retry",
+                    "conversationId": "01JDX3Z8N4Q7RM2V5K6B9C1T0E",
+                    "messageId": "01JDX40A1B2C3D4E5F6G7H8J9K",
+                    "model": "claude-3-haiku",
+                },
             ]
         }
     )
     action: Literal["retry"]
     conversation_id: Id
     message_id: Id
+    model: ModelId | None = Field(
+        default=None,
+        description="A catalog model the caller may use (`GET /models`) that writes this "
+        "reply only (unknown: `bad_request`; not theirs to use: `forbidden`); absent: the "
+        "conversation's model. The conversation's model does not change",
+    )
 
 
 class Typing(_Wire):

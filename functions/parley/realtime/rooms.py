@@ -147,6 +147,7 @@ class Rooms:
                     action.message_id,
                     dispatch=self.dispatch_job,
                     groups=who.groups,
+                    model_id=action.model,
                 )
             case Typing():
                 self.typing(who, action)
