@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, signUp, stack } from "./support";
+import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, screenshot, signUp, stack } from "./support";
 
 interface Completion {
   body: { model: string; max_tokens: number };
@@ -76,6 +76,59 @@ test.describe.serial("choosing a model", () => {
     await expect(replies.last().locator(".usage")).toContainText("$"); // its cost, from the catalog's prices
   });
 
+  test("regenerate with another model, flip between the versions, each names its model", async () => {
+    const reply = lastAssistant(page);
+    const versions = reply.getByRole("group", { name: "Answer versions" });
+    await enqueue({ text: "A second take, from the mini model.", token_delay: 0.02 });
+    // By keyboard: the menu button opens on the first model; ↓ moves to the mini one.
+    const menuButton = reply.getByRole("button", { name: "Regenerate with…" });
+    await menuButton.focus();
+    await page.keyboard.press("Enter");
+    const menu = page.getByRole("menu", { name: "Regenerate with" });
+    await expect(menu.getByRole("menuitem")).toHaveText(["Scripted assistant wrote this version", "Scripted mini (text only)"]);
+    await expect(menu.getByRole("menuitem").first()).toBeFocused();
+    await expectAccessible(page);
+    await page.keyboard.press("ArrowDown");
+    await expect(menu.getByRole("menuitem", { name: "Scripted mini (text only)" })).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(menu).toBeHidden();
+    await expect(reply).toContainText("A second take, from the mini model.", { timeout: 30_000 });
+    await expect(reply).not.toHaveAttribute("aria-busy", "true");
+    expect(await lastModelAsked()).toBe("scripted-mini");
+    await expect(versions).toContainText("2/2");
+    await expect(reply.getByText("Written by Scripted mini (text only)")).toBeVisible();
+    const miniCost = await reply.locator(".usage").innerText();
+    expect(miniCost).toContain("$");
+    // The conversation's own model is unchanged: the picker still shows it.
+    await expect(picker()).toHaveValue("scripted");
+
+    // Flipping shows each version's model and cost.
+    await versions.getByRole("button", { name: "Previous version" }).click();
+    await expect(reply).toContainText("The full model answers now.");
+    await expect(reply.getByText("Written by Scripted assistant")).toBeVisible();
+    const fullCost = await reply.locator(".usage").innerText();
+    expect(fullCost).toContain("$");
+    expect(fullCost).not.toBe(miniCost);
+    await versions.getByRole("button", { name: "Next version" }).click();
+    await expect(reply.getByText("Written by Scripted mini (text only)")).toBeVisible();
+    await expect(reply.locator(".usage")).toHaveText(miniCost);
+
+    // Plain Regenerate is the conversation's model again, a third version.
+    await enqueue({ text: "A third take, from the full model.", token_delay: 0.02 });
+    await reply.getByRole("button", { name: "Regenerate", exact: true }).click();
+    await expect(reply).toContainText("A third take, from the full model.", { timeout: 30_000 });
+    await expect(reply).not.toHaveAttribute("aria-busy", "true");
+    expect(await lastModelAsked()).toBe("scripted-model");
+    await expect(versions).toContainText("3/3");
+    await expect(reply.getByText("Written by Scripted assistant")).toBeVisible();
+    await reply.getByRole("button", { name: "Regenerate with…" }).click();
+    await expect(menu).toBeVisible();
+    await screenshot(page, "versions");
+    await page.keyboard.press("Escape");
+    await expect(menu).toBeHidden();
+    await expect(reply.getByRole("button", { name: "Regenerate with…" })).toBeFocused();
+  });
+
   test("works in the dark theme and at phone width", async () => {
     await page.getByRole("button", { name: /dark theme/i }).click();
     await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
@@ -84,6 +137,13 @@ test.describe.serial("choosing a model", () => {
     await expect(picker()).toBeVisible();
     await expect(picker()).toBeInViewport();
     await expectAccessible(page);
+    // The reply's "Regenerate with…" menu fits the phone's width, in the dark theme too.
+    await lastAssistant(page).getByRole("button", { name: "Regenerate with…" }).click();
+    const menu = page.getByRole("menu", { name: "Regenerate with" });
+    for (const item of await menu.getByRole("menuitem").all()) await expect(item).toBeInViewport({ ratio: 1 });
+    await expectAccessible(page);
+    await page.keyboard.press("Escape");
+    await expect(menu).toBeHidden();
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByRole("button", { name: /light theme/i }).click();
   });

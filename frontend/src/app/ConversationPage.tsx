@@ -80,6 +80,7 @@ function AssistantPage({ conversation }: { conversation: Conversation }) {
         conversation={conversation}
         maxChars={messageCharsOf(models.data, conversation.model) ?? me.data?.limits.messageChars}
         modelNames={modelNames(models.data)}
+        models={models.data?.items}
       />
     </div>
   );
@@ -129,6 +130,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
           onTyping={sendTyping}
           authorNames={authorNames}
           modelNames={modelNames(models.data)}
+          models={models.data?.items}
           maxChars={messageCharsOf(models.data, conversation.model) ?? me.data?.limits.messageChars}
           belowMessages={<TypingIndicator names={typing.map(nameOf)} />}
         />

@@ -15,7 +15,7 @@ import { useChat } from "@/features/chat/hooks/useChat";
 import { useMediaQuery } from "@/lib/media";
 import { useRealtimeEvents } from "@/lib/realtime-context";
 import { useSession } from "@/lib/session";
-import type { Conversation } from "@/types/api";
+import type { Conversation, ModelInfo } from "@/types/api";
 
 /** A conversation: its messages, the composer, and the keyboard shortcuts that go with them. */
 export function ChatView({
@@ -25,6 +25,7 @@ export function ChatView({
   belowMessages,
   authorNames,
   modelNames,
+  models,
   maxChars,
 }: {
   conversation: Conversation;
@@ -36,6 +37,8 @@ export function ChatView({
   authorNames?: Record<string, string>;
   /** Catalog models' labels by id: which model wrote each reply. */
   modelNames?: Record<string, string>;
+  /** The models the user may use (`GET /models`): "Regenerate with…" offers them. */
+  models?: ModelInfo[];
   /** The server's limit on a message's length (`GET /me`). */
   maxChars?: number;
 }) {
@@ -90,7 +93,10 @@ export function ChatView({
     if (message.role === "assistant" && message.replyTo) {
       const replyTo = message.replyTo;
       if (message.status === "failed") actions.onRetry = () => chat.retry(replyTo);
-      else if (index === lastIndex && !streaming && message.status !== "streaming") actions.onRegenerate = () => chat.retry(replyTo);
+      else if (index === lastIndex && !streaming && message.status !== "streaming") {
+        actions.onRegenerate = () => chat.retry(replyTo);
+        if (models?.length) actions.regenerateWith = { models, onChoose: (model) => chat.retry(replyTo, model) };
+      }
     }
     // A chat with the assistant branches at any message of mine; a room only takes a new message.
     if (!isGroup && isMine(message) && !message.local && !streaming) actions.onEdit = (content) => chat.edit(message.id, content);

@@ -5,14 +5,18 @@ import { CopyButton } from "@/components/ui/CopyButton";
 import { Icon } from "@/components/ui/Icon";
 import { LazyMarkdown } from "@/features/chat/components/LazyMarkdown";
 import { MessageAttachments } from "@/features/chat/components/MessageAttachments";
+import { RegenerateMenu } from "@/features/chat/components/RegenerateMenu";
 import { ReplyFeedback } from "@/features/chat/components/ReplyFeedback";
 import type { DisplayMessage } from "@/features/chat/hooks/live-store";
 import { usePacedText } from "@/features/chat/hooks/usePacedText";
 import { formatUsd } from "@/lib/money";
+import type { ModelInfo } from "@/types/api";
 
 export interface MessageActions {
   onRetry?: () => void;
   onRegenerate?: () => void;
+  /** "Regenerate with…": the models the user may use, one of which writes a new version. */
+  regenerateWith?: { models: ModelInfo[]; onChoose: (model: string) => void };
   onEdit?: (content: string) => void;
   onResend?: () => void;
   /** A finished reply of the assistant: thumbs up / down, with an optional comment. */
@@ -153,6 +157,9 @@ export function MessageItem({
             <Button variant="ghost" className="btn-small" onClick={actions.onRegenerate}>
               Regenerate
             </Button>
+          )}
+          {actions.regenerateWith && (
+            <RegenerateMenu models={actions.regenerateWith.models} writtenBy={message.model} onChoose={actions.regenerateWith.onChoose} />
           )}
           {actions.onEdit && (
             <Button

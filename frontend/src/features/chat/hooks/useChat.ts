@@ -22,8 +22,9 @@ export interface ChatController {
   /** Sends a message, with the ids of files attached to it (ready ones). */
   send: (content: string, attachmentIds?: string[]) => void;
   stop: () => void;
-  /** Asks the assistant to answer this user message again (regenerate, or Retry after a failure). */
-  retry: (userMessageId: string) => void;
+  /** Asks the assistant to answer this user message again (regenerate, or Retry after a
+   * failure); with `model`, that catalog model writes the new version (this one only). */
+  retry: (userMessageId: string, model?: string) => void;
   resend: (content: string, clientMessageId: string) => void;
   /** Sends `content` as a new version of an earlier message of mine: a new branch from there. */
   edit: (messageId: string, content: string) => void;
@@ -135,8 +136,8 @@ export function useChat(conversationId: string, branching = false): ChatControll
     if (streaming) client.send({ action: "stop", conversationId, messageId: streaming.id });
   }, [client, conversationId, streaming]);
   const retry = useCallback(
-    (userMessageId: string) => {
-      client.send({ action: "retry", conversationId, messageId: userMessageId });
+    (userMessageId: string, model?: string) => {
+      client.send({ action: "retry", conversationId, messageId: userMessageId, ...(model ? { model } : {}) });
       followNewest(userMessageId); // the new version of the reply is the one shown
     },
     [client, conversationId, followNewest],
