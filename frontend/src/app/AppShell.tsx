@@ -10,6 +10,7 @@ import { ThemeToggle } from "@/components/ui/ThemeToggle";
 import type { AppConfig, MfaMode } from "@/config/config";
 import { AccountMenu } from "@/features/account/components/AccountMenu";
 import { AdminConsole } from "@/features/admin/components/AdminConsole";
+import { AssistantsPage } from "@/features/assistants/components/AssistantsPage";
 import type { TwoStepAccount } from "@/features/auth/api/cognito";
 import { ConversationSidebar } from "@/features/conversations/components/ConversationSidebar";
 import { useConversationEvents } from "@/features/conversations/hooks/useConversationEvents";
@@ -118,6 +119,8 @@ function Layout({
           <ConversationPage key={activeId} conversationId={activeId} />
         ) : route.name === "new" ? (
           <NewChatPage />
+        ) : route.name === "assistants" ? (
+          <AssistantsPage />
         ) : route.name === "admin" ? (
           isAdmin ? (
             <AdminConsole view={route.view} userId={route.id} />

@@ -4,6 +4,8 @@ import { useMe } from "@/app/useMe";
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { Spinner } from "@/components/ui/Spinner";
+import { useRoomAssistants } from "@/features/assistants/api/assistants";
+import { RoomAssistants } from "@/features/assistants/components/RoomAssistants";
 import { ChatView } from "@/features/chat/components/ChatView";
 import { handleFor } from "@/features/chat/mentions";
 import { useConversation } from "@/features/conversations/api/getConversation";
@@ -72,6 +74,7 @@ function AssistantPage({ conversation }: { conversation: Conversation }) {
     <div className="conversation">
       <header className="conversation-header">
         <h1>{displayTitle(conversation)}</h1>
+        {conversation.assistant && <span className="reply-model">With {conversation.assistant.name}</span>}
         <ConversationModel conversation={conversation} />
         <ExportButton conversation={conversation} />
         <ShareButton conversation={conversation} title={displayTitle(conversation)} />
@@ -95,9 +98,15 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
   const sendTyping = useTypingSender(conversation.id);
   const [showMembers, setShowMembers] = useState(false);
   const models = useModels();
+  const assistants = useRoomAssistants(conversation.id);
+  // The room's assistants first after the default: a mention of one of them is what answers.
   const candidates = useMemo(
-    () => ["assistant", ...(members.data ?? []).filter((m) => m.userId !== userId).map((m) => handleFor(m.name || m.email.split("@")[0]!))],
-    [members.data, userId],
+    () => [
+      "assistant",
+      ...(assistants.data?.items ?? []).map((a) => a.handle),
+      ...(members.data ?? []).filter((m) => m.userId !== userId).map((m) => handleFor(m.name || m.email.split("@")[0]!)),
+    ],
+    [members.data, assistants.data, userId],
   );
   const authorNames = useMemo(
     () => Object.fromEntries((members.data ?? []).filter((m) => m.name).map((m) => [m.userId, m.name])),
@@ -136,6 +145,7 @@ function RoomPage({ conversation }: { conversation: Conversation }) {
         />
         <div id="room-members" className="room-members">
           <MembersPanel conversation={conversation} online={online} onLeft={() => navigate({ name: "home" })} />
+          <RoomAssistants conversation={conversation} />
         </div>
       </div>
     </div>

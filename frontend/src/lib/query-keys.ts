@@ -11,4 +11,7 @@ export const queryKeys = {
   models: ["models"] as const,
   /** A conversation's share links (its owner's). */
   shares: (id: string) => ["shares", id] as const,
+  /** The caller's assistants, and the assistants a room added. */
+  assistants: ["assistants"] as const,
+  roomAssistants: (id: string) => ["room-assistants", id] as const,
 };

@@ -8,6 +8,8 @@ import { useSyncExternalStore } from "react";
 export type Route =
   | { name: "home" }
   | { name: "new" }
+  /** The user's assistants (`#/assistants`). */
+  | { name: "assistants" }
   | { name: "conversation"; id: string; message?: string }
   /** The admin console (`#/admin`, `#/admin/totals`, `#/admin/audit`, `#/admin/u/<id>`). */
   | { name: "admin"; view: AdminView; id?: string };
@@ -16,6 +18,7 @@ export type AdminView = "users" | "user" | "totals" | "audit";
 
 export function parseRoute(hash: string): Route {
   if (hash === "#/new") return { name: "new" };
+  if (hash === "#/assistants") return { name: "assistants" };
   const admin = /^#\/admin(?:\/(totals|audit|u\/([0-9A-Za-z-]{1,128})))?\/?$/.exec(hash);
   if (admin) {
     if (admin[2]) return { name: "admin", view: "user", id: admin[2] };
@@ -28,6 +31,7 @@ export function parseRoute(hash: string): Route {
 
 export function hrefFor(route: Route): string {
   if (route.name === "new") return "#/new";
+  if (route.name === "assistants") return "#/assistants";
   if (route.name === "admin") {
     if (route.view === "user" && route.id) return `#/admin/u/${route.id}`;
     return route.view === "users" || route.view === "user" ? "#/admin" : `#/admin/${route.view}`;

@@ -33,3 +33,9 @@ export type AttachmentDownload = Schemas["AttachmentDownload"];
 /** A model of the environment's catalog (`GET /models`). */
 export type ModelInfo = Schemas["ModelInfo"];
 export type ModelList = Schemas["ModelList"];
+
+/** One of the user's assistants, and one a room added (`/assistants`, `…/assistants`). */
+export type Assistant = Schemas["Assistant"];
+export type AssistantList = Schemas["AssistantList"];
+export type RoomAssistant = Schemas["RoomAssistant"];
+export type RoomAssistantList = Schemas["RoomAssistantList"];

@@ -42,7 +42,8 @@ function VersionSwitcher({ versions, what }: { versions: NonNullable<MessageActi
 }
 
 function authorLabel(message: DisplayMessage, mine: boolean): string {
-  if (message.role === "assistant") return "Assistant";
+  // A reply of one of the users' assistants carries its name; the default's is "Assistant".
+  if (message.role === "assistant") return (message.assistantId && message.authorName) || "Assistant";
   if (mine) return "You";
   return message.authorName || "Someone";
 }

@@ -9,6 +9,8 @@ export interface CreateConversationInput {
   kind?: "assistant" | "group";
   /** A catalog model's id (`GET /models`); absent: the environment's default. */
   model?: string;
+  /** One of the caller's assistants: the chat answers with its instructions and model. */
+  assistantId?: string;
 }
 
 /** POST /conversations */

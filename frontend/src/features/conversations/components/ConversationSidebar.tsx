@@ -47,6 +47,9 @@ export function ConversationSidebar({ activeId, onNavigate }: { activeId: string
           New chat
         </Button>
         <Button onClick={() => setNewRoom(true)}>New room</Button>
+        <a className="btn btn-ghost" href={hrefFor({ name: "assistants" })} onClick={() => onNavigate?.()}>
+          Assistants
+        </a>
       </div>
       {create.error && <Alert>{create.error.message}</Alert>}
       <div className="sidebar-search">
