@@ -21,6 +21,8 @@ STATE_DIR = Path(__file__).resolve().parents[1] / ".local" / "state"
         "ready_file": "also write the ready JSON here",
         "fresh": "forget the local data kept from the last run (users, chats) and start clean",
         "mfa": "two-step verification: OPTIONAL (default: each person may turn it on), ON, OFF",
+        "signup_domain": "only addresses at these e-mail domains may sign up (comma-separated)",
+        "signup_invites": "addresses a room owner invited may sign up",
     }
 )
 def dev(
@@ -31,6 +33,8 @@ def dev(
     ready_file: str = "",
     fresh: bool = False,
     mfa: str = "OPTIONAL",
+    signup_domain: str = "",
+    signup_invites: bool = False,
 ) -> None:
     """Run the whole stack locally (no AWS, no API key) until Ctrl-C; local data is kept."""
     from tasks.local import model as local_model
@@ -59,6 +63,10 @@ def dev(
     if fresh:
         argv.append("--fresh")
     argv += ["--mfa", mfa.upper()]
+    for domain in filter(None, (d.strip() for d in signup_domain.split(","))):
+        argv += ["--signup-domain", domain]
+    if signup_invites:
+        argv.append("--signup-invites")
     if ready_file:
         argv += ["--ready-file", ready_file]
     code = main(argv)

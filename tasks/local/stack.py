@@ -725,6 +725,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="OPTIONAL",
         help="two-step verification: OPTIONAL (each person may turn it on), ON (required), OFF",
     )
+    parser.add_argument(
+        "--signup-domain",
+        action="append",
+        default=[],
+        help="only addresses at this e-mail domain may sign up (repeat for more; default: anyone)",
+    )
+    parser.add_argument(
+        "--signup-invites", action="store_true", help="addresses a room owner invited may sign up"
+    )
     return parser.parse_args(argv)
 
 
@@ -749,6 +758,8 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
         state_dir=args.state_dir,
         fresh=args.fresh,
         mfa=args.mfa,
+        signup_domains=tuple(d.strip().lower() for d in args.signup_domain if d.strip()),
+        signup_invites=args.signup_invites,
     )
 
 

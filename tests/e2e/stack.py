@@ -162,7 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    stack = LocalStack(StackConfig(model="scripted", log_dir=args.log_dir, warm=True))
+    # Sign-up as an environment may limit it: every test's address is at example.com (newUser),
+    # so only signup.spec.ts's refused one meets the rule.
+    config = StackConfig(
+        model="scripted",
+        log_dir=args.log_dir,
+        warm=True,
+        signup_domains=("example.com",),
+        signup_invites=True,
+    )
+    stack = LocalStack(config)
     try:
         info = stack.start()
         control = control_server(stack)

@@ -89,6 +89,8 @@ export interface MailboxMessage {
   body: string;
   code: string;
   sentAt: string;
+  /** The body as sent when the custom-message trigger wrote it (HTML); `body` is its text. */
+  html: string;
 }
 
 /** What the local stack's mailbox holds for one address, newest first. */

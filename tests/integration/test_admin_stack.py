@@ -22,7 +22,6 @@ from tasks.local.scripted_model import Reply
 from tasks.local.stack import ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, LocalStack, StackConfig
 from tests.integration.test_stack_e2e import Socket, _of, _wait_for
 from tests.support.cognito import TestUser, create_user
-from tests.support.tokens import TokenFactory, moto_signing_key
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 60.0
@@ -54,19 +53,18 @@ def _cognito(stack: LocalStack) -> Any:
 
 @pytest.fixture(scope="module")
 def admin_headers(stack: LocalStack) -> dict[str, str]:
-    """The stack's admin user's ID token as the pre-token-generation trigger makes it (the
-    `parley:role` claim from the `admins` group), signed with moto's key: the pool's."""
+    """The stack's admin user's own ID token: the pre-token-generation trigger gave it the
+    `parley:role` claim from the `admins` group."""
     cognito = _cognito(stack)
     pool = stack.info["userPoolId"]
-    user = cognito.admin_get_user(UserPoolId=pool, Username=ADMIN_EMAIL)
-    sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     groups = cognito.admin_list_groups_for_user(UserPoolId=pool, Username=ADMIN_EMAIL)["Groups"]
     assert [g["GroupName"] for g in groups] == [ADMIN_GROUP]
-    factory = TokenFactory(
-        issuer=stack.resources.issuer, client_id=stack.resources.client_id, key=moto_signing_key()
+    answer = cognito.initiate_auth(
+        ClientId=stack.resources.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": ADMIN_EMAIL, "PASSWORD": ADMIN_PASSWORD},
     )
-    token = factory.mint(sub=sub, email=ADMIN_EMAIL, **{"parley__role": "admin"})
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {answer['AuthenticationResult']['IdToken']}"}
 
 
 @pytest.fixture
