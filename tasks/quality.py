@@ -172,6 +172,9 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/catalog.py", ("tests/unit/test_catalog.py",)),
     ("parley/shares.py", ("tests/unit/test_share_rules.py",)),
     ("parley/store/shares.py", ("tests/unit/test_share_rules.py",)),
+    ("parley/signup.py", ("tests/unit/test_signup_rules.py",)),
+    ("parley/store/invites.py", ("tests/unit/test_signup_rules.py",)),
+    ("parley/roles.py", ("tests/unit/test_token_role.py",)),
 )
 """What `invoke mutate` mutates, each module against only the tests that exercise it.
 
