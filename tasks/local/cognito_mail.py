@@ -15,8 +15,10 @@ makes the confirmations check the code, as Cognito does:
 - AdminCreateUser e-mails the invitation (unless `MessageAction=SUPPRESS`) with a temporary
   password Cognito would generate when none is given; `RESEND` sends it again.
 
-Messages use the pool's own templates (`VerificationMessageTemplate`,
-`AdminCreateUserConfig.InviteMessageTemplate`) and Cognito's defaults otherwise. Codes live on
+Messages are the custom-message trigger's when the stack runs it (`Codes.customize`,
+`tasks.local.cognito_triggers.custom_message`): its subject and HTML body, kept with the body's
+text. Otherwise the pool's own templates (`VerificationMessageTemplate`,
+`AdminCreateUserConfig.InviteMessageTemplate`) and Cognito's defaults. Codes live on
 moto's user objects, so they are saved with the rest of moto's state (`tasks.local.snapshot`).
 """
 
