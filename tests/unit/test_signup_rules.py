@@ -67,6 +67,20 @@ def test_domains_admit_their_addresses_in_any_case_and_refuse_others() -> None:
         refused(rule, email)
 
 
+def test_an_address_with_more_than_one_at_sign_is_no_address() -> None:
+    """`evil@evil.example@example.com` is not an address at example.com."""
+    rule = SignUpRule(frozenset({"example.com"}), invites=True)
+    for email in ("evil@evil.example@example.com", "a@@example.com", "a b@example.com"):
+        message = refused(rule, email, invited=everybody)
+        assert message.startswith("Sign-up needs an e-mail address")
+
+
+def test_empty_domain_entries_are_ignored() -> None:
+    assert parse_domains("") == frozenset()
+    assert parse_domains(" @ , ,@@") == frozenset()
+    assert parse_domains("XX.example,@Y.example") == {"xx.example", "y.example"}
+
+
 def test_domains_do_not_ask_for_invitations() -> None:
     asked: list[str] = []
     rule = SignUpRule(frozenset({"example.com"}))
@@ -129,8 +143,10 @@ def test_invitations_are_found_in_any_case_and_end(invites: InviteRepository) ->
     item = invites.table.get_item(Key={"pk": invite_pk(email), "sk": "INVITE"})["Item"]
     assert item["pk"] == f"INVITE#{email.lower()}"
     assert (item["invited_by"], item["conversation_id"]) == ("owner-1", "conv-1")
+    assert item["created_at"].startswith(time.strftime("%Y-%m-%d", time.gmtime()))
     ends = int(item["purge_at"])
-    assert abs(ends - (time.time() + INVITE_DAYS * 86400)) < 60
+    assert INVITE_DAYS == 30
+    assert abs(ends - (time.time() + 30 * 86400)) < 5
     # Past its end (TTL deletes lag) an invitation admits nobody.
     assert invites.is_invited(email, now=ends - 1)
     assert not invites.is_invited(email, now=ends)
