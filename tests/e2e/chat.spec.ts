@@ -194,7 +194,7 @@ test.describe.serial("chat with the assistant", () => {
 
   test("regenerate makes a version of the answer; edit branches and the model reads that branch only", async () => {
     await enqueue({ text: "A second take." });
-    await lastAssistant(page).getByRole("button", { name: "Regenerate" }).click();
+    await lastAssistant(page).getByRole("button", { name: "Regenerate", exact: true }).click();
     await expect(lastAssistant(page)).toContainText("A second take.");
     const answers = lastAssistant(page).getByRole("group", { name: "Answer versions" });
     await expect(answers).toContainText("2/2");
