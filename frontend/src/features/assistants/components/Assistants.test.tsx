@@ -141,15 +141,15 @@ describe("AssistantsPage", { timeout: 30_000 }, () => {
   it("deletes only after confirmation, and starts a chat from an assistant", async () => {
     const api = fakeApi();
     renderWith(<AssistantsPage />, api.fetchImpl);
-    await userEvent.click(await screen.findByRole("button", { name: "Delete Poet" }));
-    const dialog = screen.getByRole("dialog", { name: "Delete Poet?" });
+    await userEvent.click(await screen.findByRole("button", { name: "Delete assistant Poet" }));
+    const dialog = screen.getByRole("dialog", { name: "Delete assistant Poet?" });
     await userEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
     expect(api.calls.some((c) => c.method === "DELETE")).toBe(false);
     await userEvent.click(screen.getByRole("button", { name: "Start a chat with Poet" }));
     await waitFor(() => expect(window.location.hash).toBe("#/c/c9"));
     expect(api.calls.find((c) => c.path === "/conversations")?.body).toEqual({ kind: "assistant", assistantId: "a1", title: "Poet" });
-    await userEvent.click(screen.getByRole("button", { name: "Delete Poet" }));
-    await userEvent.click(within(screen.getByRole("dialog", { name: "Delete Poet?" })).getByRole("button", { name: "Delete" }));
+    await userEvent.click(screen.getByRole("button", { name: "Delete assistant Poet" }));
+    await userEvent.click(within(screen.getByRole("dialog", { name: "Delete assistant Poet?" })).getByRole("button", { name: "Delete" }));
     await waitFor(() => expect(screen.queryByRole("heading", { name: "Poet" })).not.toBeInTheDocument());
     expect(api.calls.filter((c) => c.method === "DELETE").map((c) => c.path)).toEqual(["/assistants/a1"]);
   });
@@ -157,8 +157,8 @@ describe("AssistantsPage", { timeout: 30_000 }, () => {
   it("edits an assistant in place", async () => {
     const api = fakeApi();
     renderWith(<AssistantsPage />, api.fetchImpl);
-    await userEvent.click(await screen.findByRole("button", { name: "Edit Poet" }));
-    const form = screen.getByRole("form", { name: "Edit Poet" });
+    await userEvent.click(await screen.findByRole("button", { name: "Edit assistant Poet" }));
+    const form = screen.getByRole("form", { name: "Edit assistant Poet" });
     const name = within(form).getByRole("textbox", { name: "Name" });
     await userEvent.clear(name);
     await userEvent.type(name, "Bard");

@@ -91,10 +91,10 @@ export function AssistantsPage() {
                 <Button variant="primary" onClick={() => startChat(assistant)} busy={create.isPending} aria-label={`Start a chat with ${assistant.name}`}>
                   Start chat
                 </Button>
-                <Button onClick={() => setEditing({ mode: "edit", assistant })} aria-label={`Edit ${assistant.name}`}>
+                <Button onClick={() => setEditing({ mode: "edit", assistant })} aria-label={`Edit assistant ${assistant.name}`}>
                   Edit
                 </Button>
-                <Button variant="danger" onClick={() => setDeleting(assistant)} aria-label={`Delete ${assistant.name}`}>
+                <Button variant="danger" onClick={() => setDeleting(assistant)} aria-label={`Delete assistant ${assistant.name}`}>
                   Delete
                 </Button>
               </div>
@@ -107,7 +107,7 @@ export function AssistantsPage() {
       </p>
       {deleting && (
         <ConfirmDialog
-          title={`Delete ${deleting.name}?`}
+          title={`Delete assistant ${deleting.name}?`}
           body="Rooms stop hearing it at once. Chats you started from it go on as they were."
           confirmLabel="Delete"
           busy={remove.isPending}
@@ -160,7 +160,7 @@ export function AssistantForm({ assistant, onDone }: { assistant?: Assistant; on
 
   return (
     <form className="assistant-form" onSubmit={submit} aria-labelledby={`${id}-title`} noValidate>
-      <h2 id={`${id}-title`}>{assistant ? `Edit ${assistant.name}` : "New assistant"}</h2>
+      <h2 id={`${id}-title`}>{assistant ? `Edit assistant ${assistant.name}` : "New assistant"}</h2>
       <TextField label="Name" value={name} maxLength={60} onChange={(e) => setName(e.target.value)} error={nameError} required />
       <TextField
         label="Handle"
