@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, signUp } from "./support";
+import { composer, enqueue, expectAccessible, lastAssistant, newUser, resetModel, screenshot, signUp } from "./support";
 
 /**
  * Rating the assistant's replies: thumbs up, reload (still shown), change to thumbs down with a
@@ -65,6 +65,7 @@ test.describe.serial("rating a reply", () => {
     await expect(notHelpful()).toHaveAttribute("aria-pressed", "true");
     await expect(lastAssistant(page).getByText("It could say why.")).toBeVisible();
     await expect(lastAssistant(page).getByRole("button", { name: "Edit comment" })).toBeVisible();
+    await screenshot(page, "feedback");
   });
 
   test("works in the dark theme and at phone width", async () => {

@@ -142,6 +142,7 @@ test.describe.serial("choosing a model", () => {
     const menu = page.getByRole("menu", { name: "Regenerate with" });
     for (const item of await menu.getByRole("menuitem").all()) await expect(item).toBeInViewport({ ratio: 1 });
     await expectAccessible(page);
+    await screenshot(page, "versions-phone-dark");
     await page.keyboard.press("Escape");
     await expect(menu).toBeHidden();
     await page.setViewportSize({ width: 1280, height: 800 });
