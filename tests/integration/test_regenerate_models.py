@@ -285,3 +285,24 @@ def test_two_regenerates_at_once_in_a_room_keep_both_versions_each_billed_to_its
     run_worker(endpoint, endpoint.invokes()[-1])
     author.send("retry", conversationId=room, messageId=mine["id"], model="scripted-mini")
     assert author.last("error")["code"] == "forbidden"
+
+
+def test_a_model_whose_window_cannot_take_the_question_is_refused_before_any_claim(
+    endpoint: ConnectionsEndpoint, user: TestUser, scripted_model: ScriptedModel
+) -> None:
+    from parley.budget import Budget
+
+    mini = Budget(window=4096, max_output=512).message_chars  # tasks/local/models.yaml
+    chat = http("POST", "/conversations", user, body={"model": "scripted"}).json["id"]
+    phone = device(endpoint, user, chat)
+    question, _ = first_exchange(endpoint, phone, chat, "x" * (mini + 1))
+    before = (len(scripted_model.completions()), spent(user))
+    phone.send("retry", conversationId=chat, messageId=question["id"], model="scripted-mini")
+    refusal = phone.last("error")
+    assert refusal["code"] == "validation_error"
+    assert refusal["message"] == (
+        f"Message is too long: {mini + 1:,} characters; the limit is {mini:,}."
+    )
+    assert len(endpoint.invokes()) == 1
+    assert (len(scripted_model.completions()), spent(user)) == before
+    assert len(versions(chat, question["id"])) == 1
