@@ -94,6 +94,10 @@ module "http_api" {{
 module "auth" {{
   app_url = "{APP_ORIGIN}"
 }}
+
+locals {{
+  app_origin = "{APP_ORIGIN}"
+}}
 """
 
 # Federated sign-in: one OIDC provider whose client secret is in SSM (created before the apply).
@@ -322,8 +326,6 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
     apis = {a["Name"]: a for a in deployed.client("apigatewayv2").get_apis()["Items"]}
     ws_id = apis[f"{PREFIX}-ws"]["ApiId"]
     buckets = [b["Name"] for b in deployed.client("s3").list_buckets()["Buckets"]]
-    listed = deployed.client("cloudfront").list_distributions()["DistributionList"]["Items"]
-    distribution = next(d for d in listed if d["Comment"] == f"{PREFIX} web app")
     expected_refs = {
         "chat_table_name": f"{PREFIX}-chat",
         "connections_table_name": f"{PREFIX}-connections",
@@ -344,10 +346,10 @@ def test_function_environment_resolves_every_ref(deployed: Deployed, manifest: M
         "export_state_machine_arn": (
             f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{PREFIX}-export"
         ),
-        # envs/dev/terraform.tfvars' signup (open), and the app's CloudFront origin
+        # envs/dev/terraform.tfvars' signup (open), and the app's origin (given: no CloudFront)
         "signup_allowed_domains": "",
         "signup_invites": "false",
-        "app_url": f"https://{distribution['DomainName']}",
+        "app_url": APP_ORIGIN,
     }
     assert {f"{PREFIX}-chat", f"{PREFIX}-connections"} <= tables
     for name, fn in manifest.functions.items():
@@ -550,9 +552,14 @@ def test_user_pool_and_client_are_configured(deployed: Deployed) -> None:
     assert not mfa.get("SmsMfaConfiguration")
     assert "DeviceConfiguration" not in pool  # remember_device = false
     assert pool["UsernameAttributes"] == ["email"]
-    assert pool["LambdaConfig"]["PostConfirmation"].endswith(
-        f":function:{PREFIX}-post_confirmation:live"
-    )
+    triggers = {
+        "PostConfirmation": "post_confirmation",
+        "PreSignUp": "pre_sign_up",
+        "PreTokenGeneration": "pre_token_generation",
+        "CustomMessage": "custom_message",
+    }
+    for trigger, function in triggers.items():
+        assert pool["LambdaConfig"][trigger].endswith(f":function:{PREFIX}-{function}:live")
     client_id = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"][0]["ClientId"]
     client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)[
         "UserPoolClient"

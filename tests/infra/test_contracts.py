@@ -1042,7 +1042,8 @@ def test_who_may_sign_up_is_each_environments_setting(tf: dict[str, Config], env
     refs = parley.modules["functions"]["refs"]
     assert strip(refs["signup_allowed_domains"]) == 'join(",", var.signup.allowed_domains)'
     assert strip(refs["signup_invites"]) == "tostring(var.signup.invites)"
-    assert strip(refs["app_url"]) == "module.frontend.app_origin"
+    assert strip(refs["app_url"]) == "local.app_origin"
+    assert strip(parley.locals["app_origin"]) == "module.frontend.app_origin"
     env_vars = MANIFEST.functions["pre_sign_up"].environment
     assert env_vars["SIGNUP_ALLOWED_DOMAINS"] == Ref(ref="signup_allowed_domains")
     assert env_vars["SIGNUP_INVITES"] == Ref(ref="signup_invites")

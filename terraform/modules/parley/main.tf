@@ -35,6 +35,9 @@ locals {
   # distribution, which waits for the certificate read here — a cycle.
   http_api_url = var.custom_domain == null ? module.http_api.url : module.domains[0].http_api_url
   ws_url       = var.custom_domain == null ? module.websocket_api.url : module.domains[0].ws_url
+
+  # The app's origin, which the custom-message trigger's e-mails link to.
+  app_origin = module.frontend.app_origin
 }
 
 data "aws_s3_object" "release" {
@@ -139,7 +142,7 @@ module "functions" {
     # Cognito's triggers: who may sign up, and the app the e-mails link to.
     signup_allowed_domains = join(",", var.signup.allowed_domains)
     signup_invites         = tostring(var.signup.invites)
-    app_url                = module.frontend.app_origin
+    app_url                = local.app_origin
   }
 
   uploads_bucket = {
