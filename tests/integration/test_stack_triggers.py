@@ -162,3 +162,27 @@ def test_the_id_token_carries_the_role_from_the_admins_group(
         theirs = api.get("/admin/users", headers=member.bearer())
     assert mine.status_code == 200, mine.text
     assert theirs.status_code == 403
+
+
+def test_a_federated_first_sign_in_follows_the_same_rule(stack: LocalStack, cognito: Any) -> None:
+    """The hosted sign-in's new users are `PreSignUp_ExternalProvider`: one the rule refuses
+    comes back to the app as `access_denied` with Cognito's text, and no user is made."""
+    from tests.integration.test_stack_federation import Attempt, _query, _sign_in_at_provider
+
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as web:
+        outsider = f"fed-{uuid.uuid4().hex[:8]}@elsewhere.example"
+        attempt = Attempt(stack)
+        location = _sign_in_at_provider(web, attempt, outsider)
+        assert location.startswith(attempt.app)
+        query = _query(location)
+        assert (query["error"], query["error_description"]) == ("access_denied", REFUSAL)
+        assert query["state"] == attempt.state
+        assert "code" not in query
+        with pytest.raises(ClientError, match="UserNotFoundException"):
+            cognito.admin_get_user(UserPoolId=stack.resources.user_pool_id, Username=outsider)
+
+        staff = f"fed-{uuid.uuid4().hex[:8]}@example.com"
+        attempt = Attempt(stack)
+        admitted = _query(_sign_in_at_provider(web, attempt, staff))
+        assert admitted["state"] == attempt.state
+        assert admitted["code"]
