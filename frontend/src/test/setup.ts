@@ -3,8 +3,11 @@ import { cleanup } from "@testing-library/react";
 import { afterEach, vi } from "vitest";
 
 // Files share a jsdom (vite.config.ts `isolate: false`): each one starts with nothing stored.
-localStorage.clear();
-sessionStorage.clear();
+// (A file on Node's own environment has no storage.)
+if (typeof window !== "undefined") {
+  window.localStorage.clear();
+  window.sessionStorage.clear();
+}
 
 afterEach(() => {
   cleanup();
