@@ -91,6 +91,7 @@ def test_a_message_is_stored_as_sent(fast_store: Store, chat: str) -> None:
         "model": None,
         "cost_usd": None,
         "attachments": None,
+        "assistant_id": None,
         "created_at": message.created_at,
         "updated_at": message.created_at,
     }
