@@ -622,7 +622,9 @@ def serve(
     if state_file is not None:
         extra = snapshot.load(state_file)  # SnapshotError: the process ends with its message
         if extra is not None:
-            mailbox = extra.get("mailbox", mailbox)
+            saved = extra.get("mailbox")
+            if saved is not None:
+                mailbox.restore(saved)  # the object the mail hooks deliver to
             restored = True
     app = with_mailbox(DomainDispatcherApplication(create_backend_app), mailbox)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)

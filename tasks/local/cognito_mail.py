@@ -138,6 +138,13 @@ class Mailbox:
             found = [m for m in found if m.to.lower() == wanted]
         return found
 
+    def restore(self, saved: Mailbox) -> None:
+        """Hold what `saved` (a mailbox from a saved state) held: the hooks keep delivering to
+        this one, so a restored mailbox is never a second object the hooks do not know."""
+        kept = saved.__getstate__()["messages"]
+        with self._lock:
+            self._messages = list(kept)
+
     def __getstate__(self) -> dict[str, Any]:
         with self._lock:
             return {"messages": list(self._messages)}

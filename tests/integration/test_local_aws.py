@@ -686,8 +686,18 @@ def test_a_restarted_moto_has_the_users_items_tokens_and_mail_of_the_last_run(
         assert [m["code"] for m in read_mailbox(again.url, "lou@example.com")] == [code]
         listed = _client("stepfunctions", again.url).list_state_machines()["stateMachines"]
         assert [m["stateMachineArn"] for m in listed] == [machine]
+        # mail sent after the restart reaches the same mailbox, and is kept at the next stop
+        _sign_up(second, "max@example.com")
+        assert len(read_mailbox(again.url, "max@example.com")) == 1
     finally:
         again.stop()
+    third = MotoProcess("127.0.0.1", 0, tmp_path, state_file=state, **hooks)
+    third.start()
+    try:
+        assert len(read_mailbox(third.url, "max@example.com")) == 1
+        assert [m["code"] for m in read_mailbox(third.url, "lou@example.com")] == [code]
+    finally:
+        third.stop()
 
 
 def test_saved_state_from_another_moto_is_refused_with_what_to_do(tmp_path: Path) -> None:
