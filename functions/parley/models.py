@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 MAX_CONTENT_CHARS = 32_000
@@ -400,7 +407,12 @@ Handle = Annotated[str, StringConstraints(pattern=HANDLE_PATTERN)]
 Instructions = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)
 ]
-Temperature = Annotated[float, Field(ge=0, le=2)]
+Temperature = Annotated[
+    float,
+    Field(ge=0, le=2, description="0–2, kept to two decimals"),
+    # Kept as DynamoDB can hold it: a float such as 2.2e-308 is no number it stores.
+    AfterValidator(lambda t: round(t, 2)),
+]
 
 
 class Assistant(ApiModel):

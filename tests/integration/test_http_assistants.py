@@ -96,6 +96,20 @@ def test_an_assistant_is_made_listed_changed_and_deleted(api: Api, user: TestUse
     make(api, user, handle="bard")
 
 
+def test_a_temperature_is_kept_to_two_decimals_however_finely_it_is_sent(
+    api: Api, user: TestUser
+) -> None:
+    # A float DynamoDB cannot hold as a number (here the smallest normal double) is no 500.
+    tiny = make(api, user, handle="tiny", temperature=2.2250738585072014e-308)
+    assert tiny["temperature"] == 0.0
+    fine = make(api, user, handle="fine", temperature=0.123456789)
+    assert fine["temperature"] == 0.12
+    changed = api("PATCH", f"/assistants/{fine['id']}", user, body={"temperature": 1.999999})
+    assert changed.status == 200, changed.text
+    assert changed.json["temperature"] == 2.0
+    assert [a["temperature"] for a in api("GET", "/assistants", user).json["items"]] == [0.0, 2.0]
+
+
 @pytest.mark.parametrize(
     ("fields", "status"),
     [

@@ -710,6 +710,7 @@ export type components = {
             name: string;
             /**
              * Temperature
+             * @description 0–2, kept to two decimals
              * @default 1
              */
             temperature: number;
