@@ -81,7 +81,7 @@ def lint(c: Context) -> None:
         "k": "only tests matching this pytest -k expression",
         "suite": "one suite: unit, integration, infra, e2e (default: all)",
         "no_lint": "skip lint",
-        "workers": "pytest workers (default: two more than the cores)",
+        "workers": "pytest workers (default: one more than the cores)",
     }
 )
 def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False, workers: int = 0) -> None:
@@ -106,10 +106,8 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False, worker
             print("── pytest", flush=True)
             # A test module stays on one worker (its module fixtures start stacks and servers
             # once), the longest first (tests/support/ordering.py). Each worker has its own moto,
-            # so state never crosses. Two workers more than the cores: many tests wait (browsers,
-            # the fuzz run's requests, Terraform), and with one more the cores were idle a tenth
-            # of the run.
-            count = workers or (os.cpu_count() or 1) + 2
+            # so state never crosses. One worker more than the cores: many tests wait.
+            count = workers or (os.cpu_count() or 1) + 1
             parallel = f"-n {count} --dist loadfile --no-loadscope-reorder"
             command = f"{sys.executable} -m pytest {parallel} {target} {selection}"
             if not c.run(command, warn=True, pty=False).ok:
