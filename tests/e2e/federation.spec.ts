@@ -42,8 +42,9 @@ test("sign in with the identity provider, use the app, sign out of the hosted se
   await page.getByLabel("Subject").fill(email);
   await page.getByRole("button", { name: "Authorize", exact: true }).click();
 
-  // Back in the app at its root, the answer taken out of the address bar, signed in.
-  await expect(page.getByRole("heading", { name: /^Welcome/ })).toBeVisible();
+  // Back in the app at its root, the answer taken out of the address bar, signed in (the first
+  // test of its half: the profile and the list may wait for the functions' cold start).
+  await expect(page.getByRole("heading", { name: /^Welcome/ })).toBeVisible({ timeout: 30_000 });
   expect(new URL(page.url()).search).toBe("");
   const stored = await page.evaluate(() => ({ pending: sessionStorage.getItem("parley.oauth.pending"), federated: localStorage.getItem("parley.oauth.federated") }));
   expect(stored).toEqual({ pending: null, federated: "1" });

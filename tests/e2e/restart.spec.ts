@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -98,7 +98,7 @@ async function stopStack(child: ChildProcess): Promise<number | null> {
 test.describe("local data across a restart", () => {
   test.afterEach(() => running.forEach(kill));
 
-  test("the open tab stays signed in and finds its conversation after the stack restarts", async ({ browser }) => {
+  test("the open tab stays signed in and finds its conversation after the stack restarts", async ({ browser }, testInfo) => {
     test.setTimeout(300_000);
     const work = mkdtempSync(join(tmpdir(), "parley-restart-"));
     const ports = await Promise.all(PORT_NAMES.map(async (name) => [`--${name}`, String(await freePort())]));
@@ -119,7 +119,8 @@ test.describe("local data across a restart", () => {
       await page.getByRole("button", { name: "New chat" }).click();
       await composer(page).fill("Keep this across a restart");
       await composer(page).press("Enter");
-      await expect(lastAssistant(page)).toContainText("scripted assistant", { timeout: 30_000 });
+      // the first reply starts bot_worker cold, on a machine the rest of the suite keeps busy
+      await expect(lastAssistant(page)).toContainText("scripted assistant", { timeout: 60_000 });
       const appUrl = stack.info.appUrl;
 
       // WHEN the stack stops (saving its data) and starts again on the same directory
@@ -139,6 +140,10 @@ test.describe("local data across a restart", () => {
       await expect(log.getByText(/scripted assistant/)).toBeVisible();
       await expect(page.getByRole("status").filter({ hasText: "Live" })).toBeVisible({ timeout: 30_000 });
       await context.close();
+    } catch (error) {
+      // The stacks' logs explain a failure: kept with the test's other artifacts.
+      if (existsSync(join(work, "logs"))) cpSync(join(work, "logs"), testInfo.outputPath("stack-logs"), { recursive: true });
+      throw error;
     } finally {
       await stopStack(stack.child);
       rmSync(work, { recursive: true, force: true });
