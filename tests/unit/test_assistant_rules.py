@@ -5,6 +5,7 @@ assistants, and a message calls the first of the room's assistants it mentions."
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -239,6 +240,39 @@ def test_a_stale_edit_is_a_conflict(service: Assistants, fast_store: Store) -> N
         service.repository.replace(before, replace(before, name="Old", updated_at="x"))
 
 
+def test_an_edit_changes_what_it_names_and_keeps_the_rest(
+    service: Assistants, fast_store: Store
+) -> None:
+    ann = person(fast_store)
+    made = service.create(ann.id, body(model="mini", temperature=0.5), [])
+    renamed = service.update(ann.id, made.id, UpdateAssistant(name="Bard"), [])
+    assert (renamed.name, renamed.instructions) == ("Bard", "Answer in verse.")
+    told = service.update(ann.id, made.id, UpdateAssistant(instructions="Answer in prose."), [])
+    assert (told.name, told.instructions, told.handle) == ("Bard", "Answer in prose.", "poet")
+    assert (told.model, told.temperature) == ("mini", 0.5)
+    stored = service.record(ann.id, made.id)
+    assert (stored.name, stored.instructions) == ("Bard", "Answer in prose.")
+
+
+def test_an_edit_of_an_assistant_changed_meanwhile_is_a_conflict_and_writes_nothing(
+    service: Assistants, fast_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = person(fast_store)
+    made = service.create(ann.id, body(), [])
+    stale = service.record(ann.id, made.id)
+    service.update(ann.id, made.id, UpdateAssistant(name="New"), [])
+    # the edit read the assistant before the other edit landed
+    monkeypatch.setattr(service, "record", lambda owner_id, assistant_id: stale)
+    refused(
+        Conflict,
+        "The assistant changed meanwhile; load it again",
+        lambda: service.update(ann.id, made.id, UpdateAssistant(instructions="Other."), []),
+    )
+    monkeypatch.undo()
+    kept = service.record(ann.id, made.id)
+    assert (kept.name, kept.instructions) == ("New", "Answer in verse.")
+
+
 # -- rooms ----------------------------------------------------------------------------------
 def room_of(store: Store, owner: Profile, *members: Profile) -> str:
     room = store.conversations.create(owner, kind="group", title="Room")
@@ -293,6 +327,46 @@ def test_only_the_rooms_owner_adds_and_removes_their_own_assistants(
         "Assistants are added to rooms; start a chat from an assistant instead",
         lambda: service.room_add(chat, ann.id, mine.id),
     )
+
+
+def test_an_assistant_added_while_its_room_is_deleted_is_refused_and_not_linked(
+    service: Assistants, fast_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = person(fast_store)
+    room = room_of(fast_store, ann)
+    mine = service.create(ann.id, body(), [])
+    read = service.record
+
+    def deleted_meanwhile(owner_id: str, assistant_id: str) -> object:
+        # the owner deletes the room after the ownership check, before the link is written
+        fast_store.conversations.mark_deleted(room, ann.id)
+        return read(owner_id, assistant_id)
+
+    monkeypatch.setattr(service, "record", deleted_meanwhile)
+    refused(
+        Forbidden,
+        "Only the room's owner adds assistants to it",
+        lambda: service.room_add(room, ann.id, mine.id),
+    )
+    assert service.repository.links(room) == []
+
+
+def test_a_rooms_assistants_are_listed_in_the_order_they_were_added(
+    service: Assistants, fast_store: Store
+) -> None:
+    ann = person(fast_store)
+    room = room_of(fast_store, ann)
+    # made in the other order, so neither the ids nor the handles sort as they were added
+    second = service.create(ann.id, body("alpha"), [])
+    first = service.create(ann.id, body("zeta"), [])
+    service.room_add(room, ann.id, first.id)
+    service.room_add(room, ann.id, second.id)
+    links = service.repository.links(room)
+    assert [link.assistant_id for link in links] == [first.id, second.id]
+    assert all(
+        re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", link.added_at) for link in links
+    )
+    assert [a.handle for a in service.room_list(room, ann.id).items] == ["zeta", "alpha"]
 
 
 def test_a_room_holds_a_limited_number_and_a_deleted_assistant_leaves_it(
