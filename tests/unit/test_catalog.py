@@ -270,15 +270,19 @@ def test_the_source_reads_once_per_max_age_and_keeps_the_last_good_catalog() -> 
         return stored[0]
 
     source = CatalogSource(read, clock=lambda: now[0])
-    assert source().default == "open"
-    assert source().default == "open"
+    first = source()
+    assert first.default == "open"
+    assert source() is first
     assert len(reads) == 1
+    now[0] += MAX_AGE_SECONDS
+    assert source() is first  # read again, the same text: not parsed again
+    assert len(reads) == 2
     stored[0] = catalog(OPEN, BEDROCK, default="claude").to_json()
     now[0] += MAX_AGE_SECONDS - 1
     assert source().default == "open"  # not yet read again
     now[0] += 1
     assert source().default == "claude"
-    assert len(reads) == 2
+    assert len(reads) == 3
     stored[0] = "{broken"
     now[0] += MAX_AGE_SECONDS
     assert source().default == "claude"  # a bad item never replaces a good catalog
