@@ -267,6 +267,17 @@ def test_only_the_owner_makes_lists_and_revokes(fast_store: Store, shares: Share
     assert [s.id for s in shares.list(cid, owner.id).items] == [link.id]
 
 
+def test_the_owners_list_shows_each_link_as_it_was_made(fast_store: Store, shares: Shares) -> None:
+    owner = _profile()
+    cid = _chat(fast_store, owner, "hello")
+    link = shares.create(cid, owner.id, CreateShare())
+    assert link.message_count >= 1
+    assert shares.list(cid, owner.id).items == [link]
+    record = shares.records.get(link.id)
+    assert record is not None
+    assert (record.owner_id, record.created_at) == (owner.id, link.created_at)
+
+
 def test_a_link_is_made_only_while_the_conversation_is_the_owners(
     fast_store: Store, records: ShareRepository
 ) -> None:
