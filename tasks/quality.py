@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shutil
@@ -76,6 +77,17 @@ def lint(c: Context) -> None:
         raise Exit(f"lint failed: {', '.join(failed)}", code=1)
 
 
+def _compile_bytecode() -> None:
+    """Compile the project's Python once, before the suite's processes import it.
+
+    Every test worker, local stack and execution environment imports the same modules; where
+    PYTHONDONTWRITEBYTECODE is set (as some CI images do) none of them caches what it compiled,
+    so each compiled the code again. The bytecode written here is read by all of them
+    (`scripts/bootstrap` does the same for the installed packages)."""
+    for folder in ("functions", "tasks", "tests"):
+        compileall.compile_dir(str(ROOT / folder), quiet=1, workers=os.cpu_count() or 1)
+
+
 @task(
     help={
         "k": "only tests matching this pytest -k expression",
@@ -96,6 +108,7 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False, worker
         beside.append(("frontend tests", "npm --prefix frontend test --silent"))
     target = f"tests/{suite}" if suite and suite != "frontend" else "tests"
     selection = f"-k {k!r}" if k else ""
+    _compile_bytecode()
     failed = []
     with tempfile.TemporaryDirectory(prefix="parley-test-") as logs:
         started = [
