@@ -223,20 +223,24 @@ class PacedProvider:
                 close()
 
 
-def pace(*, per_token: bool) -> None:
+def pace(*, per_token: bool) -> ModelClock:
     """Give `bot_worker`'s writer (this cold start's) the model clock; per token: no coalescing."""
     from parley import services
 
     writer: Any = services.reply_writer()
-    for name in ("clock", "provider", "interval"):
+    for name in ("clock", "provider", "provider_for", "interval"):
         if not hasattr(writer, name):
             raise SystemExit(f"ReplyWriter has no attribute {name!r}: update bench_cost.pace")
     clock = ModelClock()
-    provider = writer.provider
     writer.clock = clock
+    # Both ways the writer finds a provider: the default one and the catalog's per model.
+    provider, provider_for = writer.provider, writer.provider_for
     writer.provider = lambda: PacedProvider(provider(), clock)
+    if provider_for is not None:
+        writer.provider_for = lambda entry: PacedProvider(provider_for(entry), clock)
     if per_token:
         writer.interval = 0.0  # every delta released at once: one frame per token
+    return clock
 
 
 # --- 1. cost per reply ---------------------------------------------------------------------
@@ -282,7 +286,7 @@ def run_scenario(stage: Stage, name: str, members: int, mode: str, replies: int)
     client = MeteredClient(stage, asker)
     client.connect()
     client.send("subscribe", conversationId=conversation.id)
-    pace(per_token=mode == "per-token")
+    clock = pace(per_token=mode == "per-token")
     stage.meter.watched = {client.connection_id}
     stage.meter.frames.clear()
     content = "Count to a thousand, please." if members == 1 else "@assistant count to 1000"
@@ -302,7 +306,15 @@ def run_scenario(stage: Stage, name: str, members: int, mode: str, replies: int)
                 raise SystemExit(f"{label}: sendMessage asked for no reply: {client.events()[-1]}")
             started, cpu_started = time.perf_counter(), time.thread_time()
             CPU_AT_FIRST_TOKEN.clear()
+            model_started = clock.now
             outcome = worker(stage, floor_seconds=MODEL_SECONDS)
+            paced = clock.now - model_started
+            if abs(paced - MODEL_SECONDS) > 1e-6:
+                raise SystemExit(
+                    f"{label}: the writer's model streamed {paced:.2f} s of the model clock, not "
+                    f"{MODEL_SECONDS:.2f} s: the benchmark's pacing did not reach the provider "
+                    "that wrote the reply (update bench_cost.pace)"
+                )
             work += time.perf_counter() - started
             cpu += time.thread_time() - cpu_started
             before_model += (CPU_AT_FIRST_TOKEN or [cpu_started])[0] - cpu_started
