@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +154,65 @@ def provider_mirror() -> Path | None:
     return None
 
 
-def validate_offline(directory: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
-    """`terraform init -backend=false` from the mirror and `validate`, on a copy in workdir."""
+_GO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_REATTACH = re.compile(r"TF_REATTACH_PROVIDERS='(?P<value>\{.*\})'")
+
+
+@contextmanager
+def attached_provider(log: Path, *, timeout: float = 60.0) -> Iterator[dict[str, str]]:
+    """One hashicorp/aws provider process from the mirror, for Terraform runs to attach to.
+
+    Terraform starts the provider again for every `terraform test` run block and every
+    `validate` (about 0.6 s of CPU each: most of what a mocked run costs). A run given the
+    environment this yields (`TF_REATTACH_PROVIDERS`) talks to this one process instead: the
+    same binary and schema, so the checks are the same. Only for runs that never configure the
+    provider (mocked `terraform test`, `validate`), one at a time: a configured provider would
+    carry one run's settings into the next. The provider's own logging is off (it would trace
+    every call); `log` keeps what it prints.
+    """
+    mirror = provider_mirror()
+    if mirror is None:
+        raise ToolError("no Terraform provider mirror (set TF_PLUGIN_MIRROR)")
+    arch = _GO_ARCH.get(platform.machine().lower(), platform.machine().lower())
+    found = sorted(
+        (mirror / "registry.terraform.io" / "hashicorp" / "aws").glob(
+            f"*/{sys.platform}_{arch}/terraform-provider-aws_*"
+        ),
+        key=lambda path: tuple(int(p) for p in re.findall(r"\d+", path.parent.parent.name)),
+    )
+    if not found:
+        raise ToolError(f"no hashicorp/aws for {sys.platform}_{arch} in {mirror}")
+    logging = ("TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_MUX")
+    quiet = dict.fromkeys(logging, "off")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(found[-1]), "-debug"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ | quiet,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while (match := _REATTACH.search(log.read_text(errors="replace"))) is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise ToolError(f"{found[-1].name} -debug did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield {"TF_REATTACH_PROVIDERS": match["value"]}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def validate_offline(
+    directory: Path, workdir: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`terraform init -backend=false` from the mirror and `validate`, on a copy in workdir
+    (`env`: more of Terraform's environment, e.g. `attached_provider`'s)."""
     mirror = provider_mirror()
     if mirror is None:
         raise ToolError("no Terraform provider mirror (set TF_PLUGIN_MIRROR)")
@@ -165,11 +226,13 @@ def validate_offline(directory: Path, workdir: Path) -> subprocess.CompletedProc
             shutil.copy(ROOT / "functions" / name, copy / "functions" / name)
     target = copy / directory.relative_to(ROOT)
     init = run_terraform(
-        ["init", "-backend=false", f"-plugin-dir={mirror}", "-input=false", "-no-color"], target
+        ["init", "-backend=false", f"-plugin-dir={mirror}", "-input=false", "-no-color"],
+        target,
+        env=env,
     )
     if init.returncode:
         return init
-    return run_terraform(["validate", "-no-color"], target)
+    return run_terraform(["validate", "-no-color"], target, env=env)
 
 
 def checkov_binary() -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from tasks.infra import (
     CHECKOV_VERSION,
     TERRAFORM_DIR,
     ToolError,
+    attached_provider,
+    provider_mirror,
     pypi_terraform_binary,
     run_checkov,
     run_terraform,
@@ -37,6 +40,18 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"infra: {terraform}; terraform {module} applies modules/manifest; "
         f"checkov {CHECKOV_VERSION} in .tools/checkov"
     )
+
+
+@pytest.fixture(scope="session")
+def provider_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Terraform's environment for mocked `terraform test` and `validate` runs: one AWS provider
+    process per test worker that each run attaches to (`attached_provider`), instead of a start
+    per run block. Empty without a mirror (those tests are skipped then)."""
+    if provider_mirror() is None:
+        yield {}
+        return
+    with attached_provider(tmp_path_factory.mktemp("provider") / "provider.log") as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

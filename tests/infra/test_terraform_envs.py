@@ -16,5 +16,7 @@ ENVS = [d for d in TESTED if d.startswith("envs/")]
 
 
 @pytest.mark.parametrize("directory", ENVS)
-def test_environment_terraform_test_passes(repo: Path, directory: str) -> None:
-    run_terraform_test(repo, directory)
+def test_environment_terraform_test_passes(
+    repo: Path, directory: str, provider_env: dict[str, str]
+) -> None:
+    run_terraform_test(repo, directory, provider_env)

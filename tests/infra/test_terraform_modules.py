@@ -78,13 +78,15 @@ def test_every_module_and_environment_has_terraform_tests() -> None:
     assert roots - have == set(), f"no tests/*.tftest.hcl in {sorted(roots - have)}"
 
 
-def run_terraform_test(repo: Path, directory: str) -> None:
+def run_terraform_test(repo: Path, directory: str, env: dict[str, str]) -> None:
     where = repo / directory
     init = run_terraform(
-        ["init", "-backend=false", f"-plugin-dir={MIRROR}", "-input=false", "-no-color"], where
+        ["init", "-backend=false", f"-plugin-dir={MIRROR}", "-input=false", "-no-color"],
+        where,
+        env=env,
     )
     assert init.returncode == 0, init.stdout + init.stderr
-    done = run_terraform(["test", "-no-color"], where)
+    done = run_terraform(["test", "-no-color"], where, env=env)
     assert done.returncode == 0, (
         f"terraform test in {directory}:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
     )
@@ -92,5 +94,5 @@ def run_terraform_test(repo: Path, directory: str) -> None:
 
 
 @pytest.mark.parametrize("directory", MODULES)
-def test_terraform_test_passes(repo: Path, directory: str) -> None:
-    run_terraform_test(repo, directory)
+def test_terraform_test_passes(repo: Path, directory: str, provider_env: dict[str, str]) -> None:
+    run_terraform_test(repo, directory, provider_env)

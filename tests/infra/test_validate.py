@@ -23,16 +23,18 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # envs/prod has the same main.tf as envs/dev (test_contracts checks it), so dev stands for both;
 # validating an environment validates modules/parley and every module it calls.
 @pytest.mark.parametrize("root", ["envs/dev", "envs/bootstrap", "examples/cloudfront_waf"])
-def test_root_validates_against_the_provider_schema(workdir: Path, root: str) -> None:
-    done = validate_offline(TERRAFORM_DIR / root, workdir)
+def test_root_validates_against_the_provider_schema(
+    workdir: Path, root: str, provider_env: dict[str, str]
+) -> None:
+    done = validate_offline(TERRAFORM_DIR / root, workdir, provider_env)
     assert done.returncode == 0, f"terraform validate {root}:\n{done.stdout}\n{done.stderr}"
     assert "The configuration is valid" in done.stdout
 
 
-def test_validate_reports_a_dependency_cycle(workdir: Path) -> None:
+def test_validate_reports_a_dependency_cycle(workdir: Path, provider_env: dict[str, str]) -> None:
     dev = workdir / "repo" / "terraform" / "envs" / "dev"
     if not (dev / ".terraform").exists():
-        validate_offline(TERRAFORM_DIR / "envs" / "dev", workdir)
+        validate_offline(TERRAFORM_DIR / "envs" / "dev", workdir, provider_env)
     main = workdir / "repo" / "terraform" / "modules" / "parley" / "main.tf"
     original = main.read_text()
     wired = "lambda_triggers     = module.functions.cognito_trigger_arns"
@@ -46,7 +48,7 @@ def test_validate_reports_a_dependency_cycle(workdir: Path) -> None:
         )
     )
     try:
-        done = run_terraform(["validate", "-no-color"], dev)
+        done = run_terraform(["validate", "-no-color"], dev, env=provider_env)
     finally:
         main.write_text(original)
     assert done.returncode != 0
