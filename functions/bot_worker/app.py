@@ -8,7 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parley.jobs import ReplyJob
 from parley.observability import lambda_handler, logger
-from parley.services import sharded_reply_writer
+from parley.services import sharded_reply_writer, warm_reply_worker
+
+# Init runs on a full vCPU, an invocation on a share of one: build the first reply's set-up now.
+warm_reply_worker()
 
 
 @lambda_handler()

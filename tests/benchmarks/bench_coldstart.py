@@ -53,6 +53,10 @@ def _env(function: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_SERVICE_NAME": function,
         "POWERTOOLS_METRICS_NAMESPACE": "Parley",
+        # What a handler's init reads (bot_worker builds its writer at init); no call is made.
+        "CHAT_TABLE_NAME": "parley-bench-chat",
+        "CONNECTIONS_TABLE_NAME": "parley-bench-connections",
+        "WS_MANAGEMENT_ENDPOINT": "https://ws.example.com/prod",
     }
 
 

@@ -159,6 +159,20 @@ def get_provider(settings: ModelSettings) -> Provider:
     return OpenAIProvider(settings)
 
 
+def prepare_providers(region: str) -> None:
+    """Import what building any provider needs (the OpenAI SDK, the Bedrock providers) and make
+    the parameter client the API keys are read with, without a network call: the work a
+    function's first reply would otherwise do, for a function to do while it initialises."""
+    from importlib import import_module
+
+    from parley.bots.secrets import parameters
+
+    # The OpenAI SDK's import is most of a first reply's set-up.
+    for module in ("openai", "parley.bots.openai", "parley.bots.bedrock"):
+        import_module(module)
+    parameters(region)
+
+
 def provider_for(settings: ModelSettings, entry: ModelEntry) -> Provider:
     """The provider of one catalog model (`parley.catalog`), built once per cold start and
     model: the function's timeouts and retries, the model's provider, id, URL, key and agent."""

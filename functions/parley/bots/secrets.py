@@ -19,14 +19,15 @@ SECRET_MAX_AGE_SECONDS = 300
 
 
 @cache
-def _provider(region: str) -> SSMProvider:
+def parameters(region: str) -> SSMProvider:
+    """The cold start's Parameter Store reader (its cache keeps values `SECRET_MAX_AGE_SECONDS`)."""
     return SSMProvider(boto3_client=boto3.client("ssm", region_name=region))
 
 
 def ssm_secret(name: str, region: str, *, max_age: int | None = None) -> str:
     """The decrypted value of a SecureString parameter, read at most once per `max_age` seconds."""
     try:
-        value = _provider(region).get(
+        value = parameters(region).get(
             name,
             decrypt=True,
             max_age=SECRET_MAX_AGE_SECONDS if max_age is None else max_age,
