@@ -19,6 +19,9 @@ answers:
   of its time on a chat's item reads and writes. DynamoDB's item operations answer with the
   JSON of the result as it is (`_dynamodb_json`) whenever that is what the walk would give:
   plain JSON values, no binary attribute, nothing to convert.
+- Cognito imports its token-signing key again for every user pool (the same key each time,
+  whose RSA primes are recovered on import: 0.14 s of CPU a pool, and the tests make a pool a
+  test). Here it is imported once and shared; the tokens are signed alike.
 - DynamoDB requests run one at a time. DynamoDB makes each item write atomic, and the
   transaction's roll-back must not undo a write that another thread made in between.
 - Cognito runs no Lambda triggers in moto: with `--post-confirmation URL`, the confirmations
@@ -118,6 +121,12 @@ TUNED = (
     Expected("moto.dynamodb.models.table", "Table.all_items", "(self)"),
     Expected("moto.core.responses", "ActionResult.execute_result", "(self, context)"),
     Expected(
+        "moto.cognitoidp.models",
+        "CognitoIdpUserPool.__init__",
+        "(self, account_id, region, name, extended_config)",
+    ),
+    Expected("joserfc.jwk", "RSAKey.import_key", "(value, parameters=None, password=None)"),
+    Expected(
         "moto.moto_server.werkzeug_app",
         "DomainDispatcherApplication.__call__",
         "(self, environ, start_response)",
@@ -192,6 +201,22 @@ def _check_transaction_copy() -> None:
         )
 
 
+def _check_pool_key_import() -> None:
+    """The shared pool key replaces the `jwk` module moto's Cognito imports from joserfc."""
+    import moto
+    from joserfc import jwk
+    from moto.cognitoidp import models
+
+    source = inspect.getsource(models.CognitoIdpUserPool.__init__)
+    if getattr(models, "jwk", None) not in (jwk, _POOL_KEYS) or (
+        "jwk.RSAKey.import_key(jwks_file)" not in source
+    ):
+        raise MotoPatchError(
+            f"moto {moto.__version__}: a Cognito user pool no longer imports its signing key"
+            f" as moto {MOTO_VERSION} did; review tasks/local/aws.py before changing the moto pin."
+        )
+
+
 # -- tuning --------------------------------------------------------------------------------------
 def tune_moto() -> None:
     """Apply the tuning described in the module docstring (once per process), after checking
@@ -201,12 +226,48 @@ def tune_moto() -> None:
         return
     check_moto(TUNED)
     _check_transaction_copy()
+    _check_pool_key_import()
     _cache_module_list()
+    _one_pool_key()
     _item_level_transactions()
     _partition_queries()
     _serialize_dynamodb()
     _fast_dynamodb_json()
     _tuned = True
+
+
+class _SharedKeys:
+    """joserfc's `jwk` module as moto's Cognito sees it: each key document is imported once."""
+
+    def __init__(self) -> None:
+        from joserfc import jwk
+
+        self._module = jwk
+        self._imported: dict[str, Any] = {}
+        self.RSAKey = types.SimpleNamespace(import_key=self._import_rsa)
+
+    def _import_rsa(self, value: Any, parameters: Any = None, password: Any = None) -> Any:
+        if parameters is not None or password is not None or not isinstance(value, dict):
+            return self._module.RSAKey.import_key(value, parameters, password)
+        document = json.dumps(value, sort_keys=True)
+        if document not in self._imported:
+            self._imported[document] = self._module.RSAKey.import_key(value)
+        return self._imported[document]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+_POOL_KEYS: Any = None
+
+
+def _one_pool_key() -> None:
+    global _POOL_KEYS
+    from moto.cognitoidp import models
+
+    if _POOL_KEYS is None:
+        _POOL_KEYS = _SharedKeys()
+    setattr(models, "jwk", _POOL_KEYS)  # noqa: B010 - moto's own name
 
 
 def _cache_module_list() -> None:

@@ -6,6 +6,7 @@ import functools
 import json
 import threading
 import tomllib
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -277,6 +278,44 @@ def test_tuning_refuses_a_moto_whose_patched_method_changed(
     assert "Table.query(self, hash_key, range_comparison, range_objs, limit," in message
     assert "scan_index_forward, index_name=None, projection_expressions=None" in message
     assert Table.query is query, "nothing is patched"
+    assert tasks.local.aws._tuned is False
+
+
+def test_user_pools_share_one_imported_signing_key(aws: LocalResources) -> None:
+    from joserfc import jwk
+    from moto.cognitoidp.models import CognitoIdpUserPool
+    from moto.utilities.utils import load_resource
+
+    cognito = boto3.client(
+        "cognito-idp", endpoint_url=aws.endpoint_url, region_name=aws.region, **FAKE_CREDENTIALS
+    )
+    second = cognito.create_user_pool(PoolName="second")["UserPool"]["Id"]
+    pools = [
+        CognitoIdpUserPool("123456789012", aws.region, "third", {}),
+        CognitoIdpUserPool("123456789012", aws.region, "fourth", {}),
+    ]
+    assert pools[0].json_web_key is pools[1].json_web_key  # imported once
+    moto_own = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+    assert pools[0].json_web_key.as_dict() == moto_own.as_dict()  # and it is moto's key
+    for pool_id in (aws.user_pool_id, second):  # both pools publish it, as moto does
+        with urllib.request.urlopen(f"{aws.endpoint_url}/{pool_id}/.well-known/jwks.json") as r:  # noqa: S310 - loopback
+            published = json.loads(r.read())["keys"][0]
+        assert published["n"] == moto_own.as_dict(private=False)["n"]
+
+
+def test_tuning_refuses_a_moto_whose_pool_key_import_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    def init(self: Any, account_id: Any, region: Any, name: Any, extended_config: Any) -> None:
+        raise AssertionError("never called: the key is made another way")
+
+    monkeypatch.setattr(CognitoIdpUserPool, "__init__", init)
+    monkeypatch.setattr(tasks.local.aws, "_tuned", False)
+    with pytest.raises(MotoPatchError) as refused:
+        tune_moto()
+    assert "a Cognito user pool no longer imports its signing key" in str(refused.value)
     assert tasks.local.aws._tuned is False
 
 

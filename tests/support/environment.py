@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ def store_scripted_catalog(resources: LocalResources, base_url: str, **every: An
     """The local stack's scripted models (tasks/local/models.yaml) as the environment's catalog,
     answered by the scripted server at `base_url`, where the functions read it; `every` sets
     fields of every model (`context_window=2048`)."""
-    import boto3
-
     from parley.catalog import parse_catalog
     from tasks.local.catalog import local_catalog, store_catalog
 
@@ -46,10 +45,18 @@ def store_scripted_catalog(resources: LocalResources, base_url: str, **every: An
         data = catalog.model_dump(mode="json", exclude_none=True)
         data["models"] = [{**m, **every} for m in data["models"]]
         catalog = parse_catalog(data, "test catalog")
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=resources.region
+    store_catalog(_session(resources.region), resources.endpoint_url, resources.chat_table, catalog)
+
+
+@cache
+def _session(region: str) -> Any:
+    """One boto3 session per region for the tests' own writes: a new session loads botocore's
+    models again (0.1 s of CPU a test)."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
     )
-    store_catalog(session, resources.endpoint_url, resources.chat_table, catalog)
 
 
 def function_env(

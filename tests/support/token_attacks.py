@@ -13,9 +13,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.tokens import SigningKey, TokenFactory
 
@@ -58,12 +60,18 @@ def _rs384(factory: TokenFactory) -> str:
     )
 
 
+@cache
+def _foreign_key() -> rsa.RSAPrivateKey:
+    """A key no pool publishes (made once: a 2,048-bit key takes 0.05–0.2 s to generate)."""
+    return SigningKey.generate().private_key
+
+
 def _other_key_same_kid(factory: TokenFactory) -> str:
-    return factory.mint(key=SigningKey.generate(kid=factory.key.kid))
+    return factory.mint(key=SigningKey(factory.key.kid, _foreign_key()))
 
 
 def _unknown_kid(factory: TokenFactory) -> str:
-    return factory.mint(key=SigningKey.generate(kid="not-a-published-kid"))
+    return factory.mint(key=SigningKey("not-a-published-kid", _foreign_key()))
 
 
 def _no_kid(factory: TokenFactory) -> str:
