@@ -1,9 +1,17 @@
 """Byte-reproducible Lambda artifacts: one zip per function and one dependency layer.
 
 Reproducible means the same inputs give the same sha256 on any day and any machine: entries are
-sorted, timestamps and permissions are fixed, and nothing generated (`__pycache__`, `.pyc`) or
-stray is packed. Each artifact records a digest of its inputs, so a build with unchanged inputs
-rebuilds nothing. The result is `dist/manifest.json`, which publish, promote and Terraform read.
+sorted, timestamps and permissions are fixed, and nothing stray is packed (no `__pycache__` or
+`.pyc` of the build host). Each artifact records a digest of its inputs, so a build with
+unchanged inputs rebuilds nothing. The result is `dist/manifest.json`, which publish, promote and
+Terraform read.
+
+Every packed `.py` travels with its bytecode, `__pycache__/<name>.cpython-312.pyc`, compiled by
+Lambda's Python (`LAMBDA_PYTHON`) with hash-based, unchecked invalidation: Lambda's `/var/task`
+and `/opt` are read-only, so without it every cold start compiles each module it imports from
+source (`chat_api`'s import: about 3× the CPU). An unchecked-hash pyc holds the source's hash
+instead of its mtime, and is compiled with a fixed hash seed, so the zips stay reproducible; the
+interpreter's exact version is one of the inputs.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any
 
 from tasks.core.manifest import ROOT, Architecture, Function, Manifest
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 """Bump when the packing rules change, so every artifact is rebuilt once."""
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -38,6 +46,8 @@ PLATFORMS: dict[str, str] = {
     "x86_64": "x86_64-manylinux_2_34",
 }
 ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
+PYC_TAG = f"cpython-{LAMBDA_PYTHON.replace('.', '')}"
+"""The bytecode's file-name tag: Lambda's interpreter reads only its own version's pycs."""
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", "tests"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 MB = 1024 * 1024
@@ -132,6 +142,101 @@ def _files_digest(entries: list[tuple[str, Path]], *extra: str) -> str:
     return digest_inputs([*extra, *(f"{n}:{sha256_file(p)}" for n, p in entries)])
 
 
+_COMPILE = """
+import json, py_compile, sys
+failed = []
+for source, cfile, dfile in json.load(sys.stdin):
+    try:
+        py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError as exc:
+        failed.append([dfile, exc.msg.strip().splitlines()[-1]])
+print(json.dumps(failed))
+"""
+
+
+def pyc_name(arcname: str) -> str:
+    """Where the bytecode of `arcname` (a `.py` in a zip) goes: its folder's `__pycache__`."""
+    folder, _, name = arcname.rpartition("/")
+    return f"{folder}/__pycache__/{name[:-3]}.{PYC_TAG}.pyc".removeprefix("/")
+
+
+class Bytecode:
+    """Compiles packed sources with Lambda's Python, each distinct file once (cached by its
+    archive name, its content and the interpreter's version, under `cache`)."""
+
+    def __init__(self, cache: Path, python: str | None = None) -> None:
+        self.cache = cache
+        self._python = python
+        self._version: str | None = None
+
+    @property
+    def python(self) -> str:
+        if self._python is None:
+            self._python = find_python(LAMBDA_PYTHON)
+        if self._python is None:
+            raise BuildError(
+                f"Python {LAMBDA_PYTHON} (Lambda's runtime) compiles the artifacts' bytecode and "
+                f"was not found: install it (`uv python install {LAMBDA_PYTHON}` or "
+                f"`pyenv install {LAMBDA_PYTHON}`) and build again"
+            )
+        return self._python
+
+    @property
+    def version(self) -> str:
+        """The interpreter's exact version: its compiler decides the bytes."""
+        if self._version is None:
+            done = subprocess.run(
+                [self.python, "-c", "import sys; print(sys.version.split()[0])"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            self._version = done.stdout.strip()
+        return self._version
+
+    def compile(
+        self, entries: Iterable[tuple[str, Path]], *, strict: bool = True
+    ) -> list[tuple[str, Path]]:
+        """The bytecode entries of every `.py` among `entries`. A source that does not compile
+        is a BuildError when `strict` (Parley's own code); otherwise (a third-party file no
+        import reaches, e.g. Python 2 examples) it is packed as source only."""
+        self.cache.mkdir(parents=True, exist_ok=True)
+        out: list[tuple[str, Path]] = []
+        jobs: list[tuple[str, str, str]] = []
+        for arcname, path in entries:
+            if not arcname.endswith(".py"):
+                continue
+            key = hashlib.sha256(
+                f"{self.version}\0{arcname}\0".encode() + path.read_bytes()
+            ).hexdigest()
+            cfile = self.cache / f"{key}.pyc"
+            if not cfile.exists():
+                jobs.append((str(path), str(cfile), arcname))
+            out.append((pyc_name(arcname), cfile))
+        failed: list[list[str]] = []
+        if jobs:
+            done = subprocess.run(
+                [self.python, "-S", "-c", _COMPILE],
+                input=json.dumps(jobs),
+                capture_output=True,
+                text=True,
+                check=False,
+                # A fixed hash seed: the order of a set constant's items is in the bytes.
+                env={"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONHASHSEED": "0"},
+            )
+            if done.returncode != 0:
+                raise BuildError(f"compiling bytecode failed:\n{done.stderr.strip()[-3000:]}")
+            failed = json.loads(done.stdout.strip().splitlines()[-1])
+        if failed and strict:
+            problems = "\n".join(f"  {name}: {reason}" for name, reason in failed)
+            raise BuildError(
+                f"these sources do not compile with Python {self.version}:\n{problems}"
+            )
+        skipped = {pyc_name(name) for name, _ in failed}
+        return [(name, path) for name, path in out if name not in skipped]
+
+
 @dataclass
 class Builder:
     """Builds every artifact of a manifest into `dist/`, reusing what is up to date."""
@@ -147,6 +252,15 @@ class Builder:
     """Extra arguments for `uv pip install` (tests point it at a local index)."""
     pinned: str | None = None
     """Requirements to install instead of the lock file's runtime set (tests)."""
+    python: str | None = None
+    """Lambda's Python, which compiles the bytecode (default: `find_python()`)."""
+    _bytecode: Bytecode | None = field(default=None, init=False, repr=False)
+
+    @property
+    def bytecode(self) -> Bytecode:
+        if self._bytecode is None:
+            self._bytecode = Bytecode(self.dist / ".bytecode", self.python)
+        return self._bytecode
 
     @property
     def state_path(self) -> Path:
@@ -192,12 +306,14 @@ class Builder:
             *source_files(self.functions_dir / "parley"),
         ]
         entry = function.model_dump(mode="json", by_alias=True, exclude_none=True)
-        inputs = _files_digest(entries, json.dumps(entry, sort_keys=True))
+        inputs = _files_digest(
+            entries, json.dumps(entry, sort_keys=True), f"python {self.bytecode.version}"
+        )
         key = f"function:{function.name}"
         out = self.dist / "functions" / f"{function.name}.zip"
         artifact = self._reuse(key, inputs, out)
         if artifact is None:
-            unzipped = write_zip(entries, out)
+            unzipped = write_zip([*entries, *self.bytecode.compile(entries)], out)
             artifact = Artifact(
                 key, "function", out, out.stat().st_size, unzipped, sha256_file(out), inputs
             )
@@ -245,7 +361,9 @@ class Builder:
             "" if architecture == "arm64" else f"-{architecture}"
         )
         out = self.dist / "layers" / f"{self.manifest.layer.name}-{architecture}.zip"
-        inputs = digest_inputs([requirements, architecture, LAMBDA_PYTHON, *self.uv_args])
+        inputs = digest_inputs(
+            [requirements, architecture, LAMBDA_PYTHON, self.bytecode.version, *self.uv_args]
+        )
         artifact = self._reuse(key, inputs, out)
         if artifact is None:
             with tempfile.TemporaryDirectory(prefix="parley-layer-") as tmp:
@@ -263,8 +381,9 @@ class Builder:
                     for p in sorted(target.rglob("*"))
                     if _layer_file(target, p)
                 ]
-                self.log(f"  zipping {len(entries)} files…")
-                unzipped = write_zip(entries, out)
+                compiled = self.bytecode.compile(entries, strict=False)
+                self.log(f"  zipping {len(entries)} files and {len(compiled)} compiled modules…")
+                unzipped = write_zip([*entries, *compiled], out)
             artifact = Artifact(
                 key, "layer", out, out.stat().st_size, unzipped, sha256_file(out), inputs
             )
@@ -482,7 +601,8 @@ def smoke_import(
 
 
 def find_python(version: str = LAMBDA_PYTHON) -> str | None:
-    """An interpreter of exactly `version` (pyenv or PATH), for the artifact smoke test."""
+    """An interpreter of exactly `version` (PATH, pyenv or uv's), which compiles the artifacts'
+    bytecode and imports them in the smoke test."""
     candidates = [shutil.which(f"python{version}")]
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     candidates += [
@@ -490,6 +610,14 @@ def find_python(version: str = LAMBDA_PYTHON) -> str | None:
     ]
     if sys.version_info[:2] == tuple(int(x) for x in version.split(".")):
         candidates.append(sys.executable)
+    if shutil.which("uv"):
+        found = subprocess.run(
+            ["uv", "python", "find", "--no-project", version],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        candidates.append(found.stdout.strip() if found.returncode == 0 else None)
     for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
@@ -89,6 +90,73 @@ async def init_once(spec: FunctionSpec) -> float:
     return elapsed
 
 
+ARTIFACT_SNIPPET = """
+import sys, time
+sys.path[:0] = [{task!r}, {opt!r}]
+cpu = time.process_time()
+import {module}
+print(time.process_time() - cpu)
+"""
+
+
+def artifact_imports(functions: tuple[str, ...] = ("chat_api", "bot_worker")) -> dict[str, Any]:
+    """What a cold start in AWS does: the handler imported by Python 3.12 from its built zip and
+    the (x86_64, this machine's) layer, with the packed bytecode and with it removed (so every
+    module compiles from source, as without it in Lambda's read-only folders); CPU, best of 3."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    from tasks.core.artifacts import Builder, find_python
+
+    python = find_python()
+    if python is None:
+        print("   (artifact imports: no Python 3.12 here)")
+        return {}
+    manifest = load_manifest()
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="parley-coldstart-") as tmp:
+        root = Path(tmp)
+        builder = Builder(manifest, dist=root / "dist", log=lambda _: None)
+        layer = builder.layer("x86_64").path
+        for kind in ("bytecode", "source"):
+            zipfile.ZipFile(layer).extractall(root / kind / "opt")
+            for name in functions:
+                zipfile.ZipFile(builder.function(manifest.functions[name]).path).extractall(
+                    root / kind / name
+                )
+            if kind == "source":
+                for cache in sorted((root / kind).rglob("__pycache__"), reverse=True):
+                    shutil.rmtree(cache)
+        for name in functions:
+            module = manifest.functions[name].handler.rpartition(".")[0]
+            best = {}
+            for kind in ("bytecode", "source"):
+                runs = []
+                for _ in range(3):
+                    snippet = ARTIFACT_SNIPPET.format(
+                        task=str(root / kind / name),
+                        opt=str(root / kind / "opt" / "python"),
+                        module=module,
+                    )
+                    done = subprocess.run(
+                        [python, "-S", "-s", "-B", "-c", snippet],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        env={"PATH": os.environ.get("PATH", ""), **_env(name)},
+                    )
+                    runs.append(float(done.stdout.strip().splitlines()[-1]))
+                best[kind] = min(runs)
+            figures[name] = {k: round(v, 3) for k, v in best.items()}
+            print(
+                f"   {name:<18} from its artifacts: {best['bytecode'] * 1000:.0f} ms of CPU with "
+                f"the packed bytecode, {best['source'] * 1000:.0f} ms from source "
+                f"({best['source'] / best['bytecode']:.1f}×)"
+            )
+    return figures
+
+
 def main() -> int:
     manifest = load_manifest()
     modules = {name: f.handler.rpartition(".")[0] for name, f in manifest.functions.items()}
@@ -142,6 +210,8 @@ def main() -> int:
         "the handler); Lambda adds its runtime's start and bills init at the function's memory"
     )
     figures["libraries"] = {"ratio": round(floor, 2), "init_ms": 0}
+    print("   in AWS: Lambda's Python imports from the read-only artifacts (Python 3.12, CPU)")
+    figures["artifacts"] = artifact_imports()
     print(json.dumps(figures))
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -20,8 +21,11 @@ from tasks.core.artifacts import (
     BuildError,
     check_elf_architecture,
     clean,
+    find_python,
 )
 from tasks.core.manifest import ManifestError, load_manifest, parse_manifest
+
+PYTHON = find_python()
 
 MANIFEST = {
     "version": 1,
@@ -97,7 +101,75 @@ def test_function_zip_holds_handler_and_core_only(project: Path) -> None:
     builder, _ = _builder(project)
     builder.build()
     names = zipfile.ZipFile(project / "dist/functions/hello.zip").namelist()
-    assert names == ["hello/__init__.py", "hello/app.py", "parley/__init__.py", "parley/core.py"]
+    sources = ["hello/__init__.py", "hello/app.py", "parley/__init__.py", "parley/core.py"]
+    compiled = [
+        "hello/__pycache__/__init__.cpython-312.pyc",
+        "hello/__pycache__/app.cpython-312.pyc",
+        "parley/__pycache__/__init__.cpython-312.pyc",
+        "parley/__pycache__/core.cpython-312.pyc",
+    ]
+    assert names == sorted(sources + compiled)  # the tree's own __pycache__ and .DS_Store: not
+
+
+def _header(data: bytes) -> tuple[bytes, int, bytes]:
+    """A pyc's magic number, flags and (hash-based) source hash (PEP 552)."""
+    return data[:4], int.from_bytes(data[4:8], "little"), data[8:16]
+
+
+@pytest.mark.skipif(PYTHON is None, reason="no Python 3.12 interpreter on this machine")
+def test_every_packed_source_carries_lambdas_unchecked_hash_bytecode(project: Path) -> None:
+    assert PYTHON is not None
+    builder, _ = _builder(project)
+    builder.build()
+    probe = (
+        "import importlib.util, json, sys\n"
+        "print(json.dumps([importlib.util.MAGIC_NUMBER.hex(),"
+        " {p: importlib.util.source_hash(open(p, 'rb').read()).hex() for p in sys.argv[1:]}]))"
+    )
+    for zipped in ("dist/functions/hello.zip", "dist/layers/deps-arm64.zip"):
+        archive = zipfile.ZipFile(project / zipped)
+        sources = [n for n in archive.namelist() if n.endswith(".py")]
+        unpacked = project / "unpacked" / Path(zipped).stem
+        archive.extractall(unpacked)
+        done = subprocess.run(
+            [PYTHON, "-c", probe, *(str(unpacked / n) for n in sources)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        magic, hashes = json.loads(done.stdout)
+        assert sources
+        for name in sources:
+            folder, _, file = name.rpartition("/")
+            pyc = f"{folder}/__pycache__/{file[:-3]}.cpython-312.pyc".removeprefix("/")
+            found_magic, flags, source_hash = _header(archive.read(pyc))
+            assert found_magic.hex() == magic  # Python 3.12's own
+            assert flags == 0b01  # hash-based, not checked against the source
+            assert source_hash.hex() == hashes[str(unpacked / name)]
+
+
+@pytest.mark.skipif(PYTHON is None, reason="no Python 3.12 interpreter on this machine")
+def test_the_packed_bytecode_is_what_lambdas_python_imports(project: Path) -> None:
+    assert PYTHON is not None
+    builder, _ = _builder(project)
+    builder.build()
+    task = project / "task"
+    zipfile.ZipFile(project / "dist/functions/hello.zip").extractall(task)
+    script = (
+        "import sys; sys.dont_write_bytecode = True; sys.path.insert(0, sys.argv[1])\n"
+        "import hello.app\n"
+    )
+    # Prove the pyc is read: change the packed pyc's code, keep the source; an unchecked pyc
+    # is used as it is (Lambda's read-only /var/task could not refresh it anyway).
+    source = (task / "hello" / "app.py").read_text()
+    (task / "hello" / "app.py").write_text(source.replace("'hi'", "'changed in source only'"))
+    done = subprocess.run(
+        [PYTHON, "-S", "-c", script + "print(hello.app.handler(None, None))", str(task)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "hi"
 
 
 def test_manifest_json_records_every_artifact(project: Path) -> None:
