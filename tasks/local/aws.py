@@ -244,7 +244,14 @@ class _SharedKeys:
 
         self._module = jwk
         self._imported: dict[str, Any] = {}
-        self.RSAKey = types.SimpleNamespace(import_key=self._import_rsa)
+        shared = self
+
+        class RSAKey(jwk.RSAKey):  # isinstance and every other use as joserfc's own
+            @classmethod
+            def import_key(cls, value: Any, parameters: Any = None, password: Any = None) -> Any:
+                return shared._import_rsa(value, parameters, password)
+
+        self.RSAKey = RSAKey
 
     def _import_rsa(self, value: Any, parameters: Any = None, password: Any = None) -> Any:
         if parameters is not None or password is not None or not isinstance(value, dict):
