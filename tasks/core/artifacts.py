@@ -10,8 +10,11 @@ Every packed `.py` travels with its bytecode, `__pycache__/<name>.cpython-312.py
 Lambda's Python (`LAMBDA_PYTHON`) with hash-based, unchecked invalidation: Lambda's `/var/task`
 and `/opt` are read-only, so without it every cold start compiles each module it imports from
 source (`chat_api`'s import: about 3× the CPU). An unchecked-hash pyc holds the source's hash
-instead of its mtime, and is compiled with a fixed hash seed, so the zips stay reproducible; the
-interpreter's exact version is one of the inputs.
+instead of its mtime, and is compiled with a fixed hash seed, from a staged copy of the sources
+(never into the tree), each module right after a throwaway compile of itself, so its bytes do not
+depend on what else the same interpreter compiled before (see `_COMPILE`): the zips stay
+reproducible, a module rebuilt alone included. The interpreter's exact version is one of the
+inputs.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 
 from tasks.core.manifest import ROOT, Architecture, Function, Manifest
 
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 """Bump when the packing rules change, so every artifact is rebuilt once."""
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -146,13 +149,24 @@ _COMPILE = """
 import json, py_compile, sys
 failed = []
 for source, cfile, dfile in json.load(sys.stdin):
+    # Marshal marks an object it may meet again by its reference count, and compiling a module
+    # interns its names for good: the same source compiled first, or after a module that shares
+    # some of its strings, gave different bytes. A throwaway compile of the module itself
+    # interns everything its real compile would, whatever came before.
     try:
-        py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True,
+        with open(source, "rb") as fh:
+            compile(fh.read(), dfile, "exec", dont_inherit=True, optimize=0)
+    except (SyntaxError, ValueError):
+        pass
+    try:
+        py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True, optimize=0,
                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     except py_compile.PyCompileError as exc:
         failed.append([dfile, exc.msg.strip().splitlines()[-1]])
 print(json.dumps(failed))
 """
+_COMPILER = hashlib.sha256(f"{BUILDER_VERSION}\0{_COMPILE}".encode()).hexdigest()
+"""Part of each cached pyc's key: a change to how they are compiled compiles them again."""
 
 
 def pyc_name(arcname: str) -> str:
@@ -163,7 +177,10 @@ def pyc_name(arcname: str) -> str:
 
 class Bytecode:
     """Compiles packed sources with Lambda's Python, each distinct file once (cached by its
-    archive name, its content and the interpreter's version, under `cache`)."""
+    archive name, its content, the interpreter's version and `_COMPILER`, under `cache`).
+
+    The sources must not change while a build reads them (a staged copy): a pyc is cached
+    under the content read for its key."""
 
     def __init__(self, cache: Path, python: str | None = None) -> None:
         self.cache = cache
@@ -208,7 +225,7 @@ class Bytecode:
             if not arcname.endswith(".py"):
                 continue
             key = hashlib.sha256(
-                f"{self.version}\0{arcname}\0".encode() + path.read_bytes()
+                f"{_COMPILER}\0{self.version}\0{arcname}\0".encode() + path.read_bytes()
             ).hexdigest()
             cfile = self.cache / f"{key}.pyc"
             if not cfile.exists():
@@ -301,19 +318,30 @@ class Builder:
                 f"functions/{function.package}/__init__.py is missing: the manifest's handler "
                 f"'{function.handler}' has no package to build"
             )
-        entries = [
-            *source_files(handler_dir),
-            *source_files(self.functions_dir / "parley"),
-        ]
         entry = function.model_dump(mode="json", by_alias=True, exclude_none=True)
-        inputs = _files_digest(
-            entries, json.dumps(entry, sort_keys=True), f"python {self.bytecode.version}"
-        )
         key = f"function:{function.name}"
         out = self.dist / "functions" / f"{function.name}.zip"
+        # One read of the tree: the digest, the bytecode and the zip all see the same sources,
+        # even if a file is saved mid-build, and the bytecode is compiled from a staged copy.
+        sources = [
+            (name, path.read_bytes())
+            for name, path in [
+                *source_files(handler_dir),
+                *source_files(self.functions_dir / "parley"),
+            ]
+        ]
+        inputs = digest_inputs(
+            [
+                json.dumps(entry, sort_keys=True),
+                f"python {self.bytecode.version}",
+                *(f"{name}:{hashlib.sha256(data).hexdigest()}" for name, data in sources),
+            ]
+        )
         artifact = self._reuse(key, inputs, out)
         if artifact is None:
-            unzipped = write_zip([*entries, *self.bytecode.compile(entries)], out)
+            with tempfile.TemporaryDirectory(prefix="parley-function-") as tmp:
+                entries = _stage(sources, Path(tmp))
+                unzipped = write_zip([*entries, *self.bytecode.compile(entries)], out)
             artifact = Artifact(
                 key, "function", out, out.stat().st_size, unzipped, sha256_file(out), inputs
             )
@@ -532,6 +560,17 @@ def _layer_file(target: Path, path: Path) -> bool:
     if path.suffix in _SKIP_SUFFIXES:
         return False
     return not (rel.parts[0].endswith(".dist-info") and path.name in _INSTALL_RECORDS)
+
+
+def _stage(sources: Iterable[tuple[str, bytes]], folder: Path) -> list[tuple[str, Path]]:
+    """Write `sources` (archive name, content) under `folder`; the copies, as zip entries."""
+    staged = []
+    for arcname, data in sources:
+        copy = folder / arcname
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(data)
+        staged.append((arcname, copy))
+    return staged
 
 
 def clean(dist: Path) -> None:

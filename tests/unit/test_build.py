@@ -40,12 +40,16 @@ MANIFEST = {
 }
 
 
-def _wheel(folder: Path, name: str, version: str = "1.0") -> None:
+def _wheel(
+    folder: Path, name: str, version: str = "1.0", files: dict[str, bytes] | None = None
+) -> None:
     """A minimal pure-Python wheel, enough for an installer."""
     dist_info = f"{name}-{version}.dist-info"
     path = folder / f"{name}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(f"{name}/__init__.py", "VALUE = 1\n")
+        for file, data in (files or {}).items():
+            zf.writestr(f"{name}/{file}", data)
         zf.writestr(
             f"{dist_info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
         )
@@ -67,15 +71,24 @@ def project(tmp_path: Path) -> Path:
     (functions / "hello" / "app.py").write_text("def handler(event, context):\n    return 'hi'\n")
     (functions / "hello" / "__pycache__").mkdir()
     (functions / "hello" / "__pycache__" / "app.cpython-312.pyc").write_bytes(b"junk")
+    (functions / "hello" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"junk")
     (functions / "hello" / ".DS_Store").write_bytes(b"junk")
     (functions / "parley").mkdir()
     (functions / "parley" / "__init__.py").write_text('"""core"""\n')
     (functions / "parley" / "core.py").write_text("X = 1\n")
+    (functions / "parley" / "removed.pyc").write_bytes(b"junk")  # an orphan: importable alone
     (functions / "unrelated").mkdir()
     (functions / "unrelated" / "big.py").write_text("# not part of hello\n")
     index = tmp_path / "index"
     index.mkdir()
-    _wheel(index, "tinydep")
+    _wheel(
+        index,
+        "tinydep",
+        files={
+            "__pycache__/__init__.cpython-311.pyc": b"junk",
+            "examples/py2.py": b'print "a Python 2 example no import reaches"\n',
+        },
+    )
     (index / "nowheel-1.0.tar.gz").write_bytes(b"")  # a source distribution only
     return tmp_path
 
@@ -111,6 +124,18 @@ def test_function_zip_holds_handler_and_core_only(project: Path) -> None:
         "parley/__pycache__/core.cpython-312.pyc",
     ]
     assert names == sorted(sources + compiled)  # the tree's own __pycache__ and .DS_Store: not
+    layer = zipfile.ZipFile(project / "dist/layers/deps-arm64.zip").namelist()
+    assert [n for n in layer if n.startswith("python/tinydep/")] == [
+        "python/tinydep/__init__.py",
+        "python/tinydep/__pycache__/__init__.cpython-312.pyc",
+        "python/tinydep/examples/py2.py",  # does not compile: packed as source only
+    ]
+    # and the build wrote no bytecode into the tree it packed
+    assert sorted(p.name for p in (project / "functions/hello/__pycache__").iterdir()) == [
+        "app.cpython-311.pyc",
+        "app.cpython-312.pyc",
+    ]
+    assert not list((project / "functions/parley").rglob("__pycache__"))
 
 
 def _header(data: bytes) -> tuple[bytes, int, bytes]:
@@ -129,7 +154,8 @@ def test_every_packed_source_carries_lambdas_unchecked_hash_bytecode(project: Pa
     )
     for zipped in ("dist/functions/hello.zip", "dist/layers/deps-arm64.zip"):
         archive = zipfile.ZipFile(project / zipped)
-        sources = [n for n in archive.namelist() if n.endswith(".py")]
+        # every source but the layer's Python 2 example, which does not compile
+        sources = [n for n in archive.namelist() if n.endswith(".py") and "py2" not in n]
         unpacked = project / "unpacked" / Path(zipped).stem
         archive.extractall(unpacked)
         done = subprocess.run(
@@ -202,6 +228,81 @@ def test_builds_are_byte_reproducible(project: Path) -> None:
     info = zipfile.ZipFile(project / "dist-b/functions/hello.zip").infolist()[0]
     assert info.date_time == (1980, 1, 1, 0, 0, 0)
     assert (info.external_attr >> 16) & 0o777 == 0o644
+
+
+SHARED_SETS = """
+def opening(token):
+    if token in {"quill", "vellum"}:
+        return 1
+
+
+def closing(token):
+    if token in {"quill", "vellum"}:
+        return 2
+"""
+
+
+def test_an_incremental_build_gives_the_bytes_of_a_clean_one(project: Path) -> None:
+    """A pyc's bytes may depend on what the compiling interpreter compiled before it (strings
+    another module made it intern): a module rebuilt alone must still get the same bytes as in
+    a build that compiles everything."""
+    (project / "functions/hello/app.py").write_text(
+        'KINDS = ("quill", "vellum")\n\n\ndef handler(event, context):\n    return "hi"\n'
+    )
+    first, _ = _builder(project, "dist-a")
+    first.build()
+    (project / "functions/parley/core.py").write_text(SHARED_SETS)
+    incremental, _ = _builder(project, "dist-a")
+    assert [a.key for a in incremental.build() if a.rebuilt] == ["function:hello"]
+    clean_build, _ = _builder(project, "dist-b")
+    clean_build.build()
+    assert _hashes(project / "dist-a") == _hashes(project / "dist-b")
+
+
+def test_the_build_environment_does_not_reach_the_bytecode(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain, _ = _builder(project, "dist-a")
+    plain.build()
+    # GIVEN a shell that keeps bytecode elsewhere, or none, or optimizes it
+    prefix = project / "pycache-prefix"
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(prefix))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONOPTIMIZE", "2")
+    monkeypatch.setenv("PYTHONHASHSEED", "12345")
+    shell, _ = _builder(project, "dist-b")
+    shell.build()
+    assert _hashes(project / "dist-a") == _hashes(project / "dist-b")
+    assert not prefix.exists()
+    pyc = zipfile.ZipFile(project / "dist-b/functions/hello.zip").read(
+        "parley/__pycache__/__init__.cpython-312.pyc"
+    )
+    assert b"core" in pyc  # the docstring is kept: optimize level 0
+
+
+def test_without_python_312_the_build_fails_saying_what_to_install(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tasks.core.artifacts.find_python", lambda version="3.12": None)
+    builder, _ = _builder(project)
+    with pytest.raises(BuildError) as error:
+        builder.build()
+    assert str(error.value) == (
+        "Python 3.12 (Lambda's runtime) compiles the artifacts' bytecode and was not found: "
+        "install it (`uv python install 3.12` or `pyenv install 3.12`) and build again"
+    )
+
+
+def test_own_code_that_does_not_compile_fails_the_build_naming_it(project: Path) -> None:
+    (project / "functions/parley/core.py").write_text("def broken(:\n")
+    builder, _ = _builder(project)
+    with pytest.raises(
+        BuildError,
+        match=r"(?s)do not compile with Python 3\.12\.\d+:\n"
+        r"  parley/core\.py: .*",
+    ) as error:
+        builder.build()
+    assert "hello/app.py" not in str(error.value)
 
 
 def test_unchanged_inputs_rebuild_nothing(project: Path) -> None:
