@@ -649,15 +649,17 @@ def find_python(version: str = LAMBDA_PYTHON) -> str | None:
     ]
     if sys.version_info[:2] == tuple(int(x) for x in version.split(".")):
         candidates.append(sys.executable)
-    if shutil.which("uv"):
-        found = subprocess.run(
-            ["uv", "python", "find", "--no-project", version],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        candidates.append(found.stdout.strip() if found.returncode == 0 else None)
     for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate
-    return None
+    # Last, uv's own interpreters: asking costs a process, so only when nothing else is there.
+    if shutil.which("uv") is None:
+        return None
+    found = subprocess.run(
+        ["uv", "python", "find", "--no-project", version],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    answer = found.stdout.strip()
+    return answer if found.returncode == 0 and answer and Path(answer).exists() else None
