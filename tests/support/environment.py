@@ -54,9 +54,9 @@ def _session(region: str) -> Any:
     models again (0.1 s of CPU a test)."""
     import boto3
 
-    return boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-    )
+    from tasks.local.bootstrap import FAKE_CREDENTIALS
+
+    return boto3.Session(region_name=region, **FAKE_CREDENTIALS)
 
 
 def function_env(
