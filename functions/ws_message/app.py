@@ -12,7 +12,9 @@ from parley.realtime.events import body, caller
 from parley.services import rooms
 
 
-@lambda_handler(correlation_id_path="requestContext.requestId")
+# Like chat_api, the realtime path leaves per-call sub-segments to Lambda's active tracing: the
+# X-Ray SDK would cost every cold start of a sendMessage or subscribe ~180 ms of imports.
+@lambda_handler(correlation_id_path="requestContext.requestId", trace=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         who = caller(event)

@@ -4,9 +4,9 @@ Every traced function is wrapped by `parley.observability.lambda_handler`. Here 
 with tracing on, runs the HTTP API's routes (the bodies with the most to leak: prompts, replies,
 e-mail addresses) in-process against moto with the manifest's own environment for the tracer,
 and Powertools' Tracer is given a recording provider in place of the X-Ray recorder, so the test
-sees exactly what would be sent to X-Ray as subsegment metadata. chat_api itself is deployed
-with `trace=False` (Lambda's active tracing records its segment; the SDK stays out of its cold
-start), which the last test holds it to.
+sees exactly what would be sent to X-Ray as subsegment metadata. chat_api itself, and ws_message
+(the realtime path), are deployed with `trace=False` (Lambda's active tracing records their
+segments; the SDK stays out of their cold starts), which the last test holds them to.
 """
 
 from __future__ import annotations
@@ -187,14 +187,15 @@ def test_no_exception_reaches_the_trace_metadata(
     assert not any(key.endswith(" error") for s in provider.segments for key in s.metadata)
 
 
-def test_chat_api_starts_without_the_tracing_sdk() -> None:
-    # GIVEN a fresh interpreter with the manifest's environment for chat_api, tracing enabled
+@pytest.mark.parametrize("function", ["chat_api", "ws_message"])
+def test_the_request_paths_start_without_the_tracing_sdk(function: str) -> None:
+    # GIVEN a fresh interpreter with the manifest's environment for the function, tracing enabled
     env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": "/var/task"}
-    for key, value in load_manifest().functions["chat_api"].environment.items():
+    for key, value in load_manifest().functions[function].environment.items():
         env.setdefault(key, str(value))
-    # WHEN chat_api's module is imported, as a cold start does
+    # WHEN its module is imported, as a cold start does
     probe = (
-        "import sys, chat_api.app; "
+        f"import sys, {function}.app; "
         "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('aws_xray_sdk')}))"
     )
     functions = Path(__file__).resolve().parents[2] / "functions"
