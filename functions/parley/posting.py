@@ -161,6 +161,7 @@ class MessagePipeline:
                     reply_id,
                     content,
                     max_output_tokens=model.max_output_tokens if model is not None else None,
+                    profile=author,
                 )
             except (QuotaExceeded, Conflict):
                 earlier = self._earlier(conversation_id, client_message_id, author.id)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from parley.bots import estimate_tokens
 from parley.errors import Conflict, QuotaExceeded
 from parley.ids import seconds_to_utc_midnight, today
-from parley.models import Usage, UsageToday
+from parley.models import Profile, Usage, UsageToday
 from parley.store import Store
 from parley.store.usage import Claim, ClaimRefused
 
@@ -55,10 +55,12 @@ class Quota:
         self.daily_tokens = daily_tokens
         self.max_output_tokens = max_output_tokens
 
-    def limit_for(self, user_id: str) -> int:
+    def limit_for(self, user_id: str, profile: Profile | None = None) -> int:
         """The user's daily tokens: an admin's override (`parley.admin`) replaces the
-        deployment's quota; 0 is unlimited either way."""
-        profile = self.store.profiles.get(user_id)
+        deployment's quota; 0 is unlimited either way. `profile`: the user's, as the caller
+        already read it (the same eventually consistent read), so it is not read twice."""
+        if profile is None or profile.id != user_id:
+            profile = self.store.profiles.get(user_id)
         override = profile.daily_token_quota if profile is not None else None
         return self.daily_tokens if override is None else override
 
@@ -70,10 +72,11 @@ class Quota:
         question: str,
         *,
         max_output_tokens: int | None = None,
+        profile: Profile | None = None,
     ) -> Claim:
         """Reserve a reply's tokens (the question and the model's output limit, when given)
-        and its slot, or refuse before anything is stored."""
-        limit = self.limit_for(user_id)
+        and its slot, or refuse before anything is stored (`profile`: see `limit_for`)."""
+        limit = self.limit_for(user_id, profile)
         claim = Claim(
             user_id=user_id,
             conversation_id=conversation_id,

@@ -300,6 +300,52 @@ def test_a_question_claims_then_is_stored_told_and_handed_to_the_writer(s: Setti
     assert record.updated_at >= posted.message.created_at
 
 
+def test_a_question_is_held_to_the_override_in_the_authors_profile_without_reading_it_again(
+    s: Setting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN Bob has used 10 tokens today, far under the deployment's quota, and an admin's
+    # override of his daily tokens is in the profile his message is posted as (what the room
+    # read to name the author)
+    s.store.usage.add(s.bob.id, today(), Usage(input_tokens=4, output_tokens=6))
+
+    def override(tokens: int) -> Profile:
+        s.store.profiles.table.update_item(
+            Key={"pk": f"USER#{s.bob.id}", "sk": "PROFILE"},
+            UpdateExpression="SET daily_token_quota = :q",
+            ExpressionAttributeValues={":q": tokens},
+        )
+        author = s.store.profiles.get(s.bob.id)
+        assert author is not None
+        assert author.daily_token_quota == tokens
+        return author
+
+    reads: list[str] = []
+    real_get = s.store.profiles.get
+
+    def counted(user_id: str, *, consistent: bool = False) -> Profile | None:
+        reads.append(user_id)
+        return real_get(user_id, consistent=consistent)
+
+    monkeypatch.setattr(s.store.profiles, "get", counted)
+    pipeline, dispatch = s.pipeline(daily_tokens=1_000_000), Dispatcher()
+    # WHEN he asks with an override of 10: spent
+    with pytest.raises(QuotaExceeded):
+        pipeline.post(
+            override(10), s.group, "@assistant hi", client_message_id=None, dispatch=dispatch
+        )
+    # THEN the override refuses it, read from the profile he posted as: no second read
+    assert reads == [s.bob.id]  # the test's own read above, nothing from the pipeline
+    assert (dispatch.jobs, s.held(s.bob), s.slot(s.group, s.bob)) == ([], 0, None)
+    # AND a larger override lets the question through, still without a read of its own
+    reads.clear()
+    posted = pipeline.post(
+        override(100_000), s.group, "@assistant hi", client_message_id=None, dispatch=dispatch
+    )
+    assert posted.job is not None
+    assert reads == [s.bob.id]
+    assert s.held(s.bob) == estimate_tokens("@assistant hi") + MAX_OUTPUT
+
+
 def test_a_message_the_assistant_does_not_answer_claims_nothing(s: Setting) -> None:
     dispatch = Dispatcher()
     posted = s.pipeline().post(s.bob, s.group, "lunch?", client_message_id=None, dispatch=dispatch)

@@ -428,3 +428,41 @@ def test_a_claim_reserves_the_models_own_output_limit_when_given(
     )
     assert claim.tokens == estimate_tokens(question) + 512
     assert fast_store.usage.get(user, today())[1] == claim.tokens
+
+
+def test_the_override_comes_from_the_profile_given_and_only_the_users_own(
+    fast_store: Store, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an admin's override of 10 tokens in the user's stored profile, 10 used today
+    fast_store.profiles.ensure(user, f"{user}@example.com", "User")
+    fast_store.profiles.table.update_item(
+        Key={"pk": f"USER#{user}", "sk": "PROFILE"},
+        UpdateExpression="SET daily_token_quota = :q",
+        ExpressionAttributeValues={":q": 10},
+    )
+    fast_store.usage.add(user, today(), Usage(input_tokens=4, output_tokens=6))
+    stored = fast_store.profiles.get(user)
+    assert stored is not None
+    someone = fast_store.profiles.ensure(fresh_id("other-"), "other@example.com", "Other")
+    reads: list[str] = []
+    real_get = fast_store.profiles.get
+
+    def counted(user_id: str, *, consistent: bool = False) -> Any:
+        reads.append(user_id)
+        return real_get(user_id, consistent=consistent)
+
+    monkeypatch.setattr(fast_store.profiles, "get", counted)
+    quota = Quota(fast_store, daily_tokens=1_000_000, max_output_tokens=100)
+    # WHEN the caller read the profile already, THEN its override holds and nothing is read
+    assert quota.limit_for(user, stored) == 10
+    with pytest.raises(QuotaExceeded):
+        quota.claim(user, "c", fresh_id("reply-"), "hi", profile=stored)
+    assert reads == []
+    # a profile of someone else, or none, is not taken for the user's: the store is read
+    assert quota.limit_for(user, someone) == 10
+    assert quota.limit_for(user) == 10
+    assert reads == [user, user]
+    # and an override the caller's profile carries is the one applied
+    generous = stored.model_copy(update={"daily_token_quota": 1_000})
+    claim = quota.claim(user, "c", fresh_id("reply-"), "hi", profile=generous)
+    assert (claim.tokens, reads) == (estimate_tokens("hi") + 100, [user, user])
