@@ -174,7 +174,14 @@ MUTATION_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parley/quota.py", ("tests/unit/test_quota_claims.py",)),
     ("parley/store/usage.py", ("tests/unit/test_quota_claims.py",)),
     ("parley/store/messages.py", ("tests/unit/test_message_store.py",)),
-    ("parley/posting.py", ("tests/unit/test_posting_control.py",)),
+    (
+        "parley/posting.py",
+        (
+            "tests/unit/test_posting_control.py",
+            "tests/unit/test_budget_branches.py",
+            "tests/unit/test_attachments.py",
+        ),
+    ),
     ("parley/budget.py", ("tests/unit/test_budget_branches.py",)),
     ("parley/branches.py", ("tests/unit/test_budget_branches.py",)),
     ("parley/exports.py", ("tests/unit/test_exports.py",)),

@@ -12,27 +12,52 @@ from typing import Any
 import pytest
 
 from parley.activity import MemberActivity
+from parley.assistants import Assistants
 from parley.bots import ProviderError, estimate_tokens
+from parley.catalog import UnknownModel, parse_catalog
 from parley.changes import Change
 from parley.errors import (
     AssistantUnavailable,
     Conflict,
     ConversationNotFound,
     Forbidden,
+    InvalidInput,
     MessageNotFound,
     QuotaExceeded,
 )
 from parley.ids import today
 from parley.jobs import ReplyJob
-from parley.models import Message, Profile, Usage
+from parley.models import CreateAssistant, Message, Profile, Usage
 from parley.posting import MessagePipeline, Posted, assistant_answers
 from parley.quota import Quota
 from parley.realtime.fanout import BroadcastResult, RoomMembers
 from parley.replies import ReplyOutcome
 from parley.store import Store
+from parley.store.assistants import AssistantRepository
 from tests.unit.conftest import fresh_id
 
 MAX_OUTPUT = 1000
+_MODEL = {
+    "provider": "openai",
+    "model": "gpt-4o-mini",
+    "context_window": 16384,
+    "price": {"input": 0.15, "output": 0.6},
+}
+CATALOG = parse_catalog(
+    {
+        "version": 1,
+        "default": "short",
+        "models": [
+            {**_MODEL, "id": "short", "label": "Short", "max_output_tokens": 1500},
+            {**_MODEL, "id": "long", "label": "Long", "max_output_tokens": 4000},
+            {**_MODEL, "id": "staff", "label": "Staff", "max_output_tokens": 2000,
+             "groups": ["staff"]},
+            {**_MODEL, "id": "tiny", "label": "Tiny", "context_window": 1200,
+             "max_output_tokens": 1000},
+        ],
+    }
+)  # fmt: skip
+"""Models that answer longer than the deployment's default (`MAX_OUTPUT`), one for a group."""
 
 
 @dataclass
@@ -78,6 +103,12 @@ class Setting:
     def pipeline(self, daily_tokens: int = 0) -> MessagePipeline:
         quota = Quota(self.store, daily_tokens=daily_tokens, max_output_tokens=MAX_OUTPUT)
         return MessagePipeline(store=self.store, quota=quota, broadcaster=self.room)  # type: ignore[arg-type]
+
+    def catalogued(self, daily_tokens: int = 100_000) -> MessagePipeline:
+        """A pipeline over `CATALOG`: each room answers with its model."""
+        pipeline = self.pipeline(daily_tokens)
+        pipeline.catalog = lambda: CATALOG
+        return pipeline
 
     def held(self, who: Profile) -> int:
         """Tokens `who`'s replies in flight hold today."""
@@ -344,6 +375,155 @@ def test_a_question_is_held_to_the_override_in_the_authors_profile_without_readi
     assert posted.job is not None
     assert reads == [s.bob.id]
     assert s.held(s.bob) == estimate_tokens("@assistant hi") + MAX_OUTPUT
+
+
+def test_a_question_reserves_its_models_own_output_limit_and_names_the_model(s: Setting) -> None:
+    # GIVEN a catalog whose models write longer answers than the deployment's default, one of
+    # them for a group Bob is not in, and a room that answers with the longest
+    pipeline, dispatch = s.catalogued(), Dispatcher()
+    room = s.store.conversations.create(s.bob, kind="assistant", title=None, model="long").id
+    # WHEN Bob asks there
+    posted = pipeline.post(s.bob, room, "hi", client_message_id=None, dispatch=dispatch)
+    # THEN the claim holds the question and that model's longest answer, and the job names it
+    [job] = dispatch.jobs
+    assert (posted.job, job.model) == (job, "long")
+    assert s.held(s.bob) == estimate_tokens("hi") + 4000
+    # AND a room on a model Bob may not use refuses him before anything is held or stored
+    staff = s.store.conversations.create(s.bob, kind="assistant", title=None, model="staff").id
+    with pytest.raises(Forbidden):
+        pipeline.post(s.bob, staff, "hi", client_message_id=None, dispatch=dispatch)
+    assert (len(dispatch.jobs), s.held(s.bob), s.contents(staff)) == (
+        1,
+        estimate_tokens("hi") + 4000,
+        [],
+    )
+    # AND one he is in the group of lets him through
+    posted = pipeline.post(
+        s.bob, staff, "hi", client_message_id=None, dispatch=dispatch, groups=["staff"]
+    )
+    assert posted.job is not None
+    assert posted.job.model == "staff"
+
+
+def test_answering_again_holds_the_model_to_the_askers_groups_and_reserves_its_answer(
+    s: Setting,
+) -> None:
+    # GIVEN Bob's question in a room on the staff model, asked while he was in the group
+    pipeline, dispatch = s.catalogued(), Dispatcher()
+    staff = s.store.conversations.create(s.bob, kind="assistant", title=None, model="staff").id
+    question = s.said(s.bob, "hi", staff)
+    # WHEN he asks again without the group, THEN he is refused before anything is held
+    with pytest.raises(Forbidden):
+        pipeline.answer_again(s.bob.id, staff, question.id, dispatch=dispatch)
+    assert (dispatch.jobs, s.held(s.bob)) == ([], 0)
+    # AND with it, the room's model answers and its longest answer is held
+    posted = pipeline.answer_again(
+        s.bob.id, staff, question.id, dispatch=dispatch, groups=["staff"]
+    )
+    assert posted.job is not None
+    assert posted.job.model == "staff"
+    assert s.held(s.bob) == estimate_tokens("hi") + 2000
+
+
+def test_a_model_chosen_for_one_reply_is_the_askers_to_use_and_fits_the_question(
+    s: Setting,
+) -> None:
+    pipeline, dispatch = s.catalogued(), Dispatcher()
+    room = s.store.conversations.create(s.bob, kind="assistant", title=None).id
+    question = s.said(s.bob, "hi", room)
+    long_question = s.said(s.bob, "word " * 200, room)
+    for model_id, groups, error in (
+        ("staff", [], Forbidden),
+        ("nope", ["staff"], UnknownModel),
+    ):
+        with pytest.raises(error):
+            pipeline.answer_again(
+                s.bob.id, room, question.id, dispatch=dispatch, groups=groups, model_id=model_id
+            )
+    # a window too small for the question refuses it, though the room's model took it
+    with pytest.raises(InvalidInput):
+        pipeline.answer_again(s.bob.id, room, long_question.id, dispatch=dispatch, model_id="tiny")
+    assert (dispatch.jobs, s.held(s.bob)) == ([], 0)
+    posted = pipeline.answer_again(
+        s.bob.id, room, question.id, dispatch=dispatch, groups=["staff"], model_id="staff"
+    )
+    assert posted.job is not None
+    assert posted.job.model == "staff"
+    assert s.held(s.bob) == estimate_tokens("hi") + 2000
+    assert s.store.conversations.record(room).model is None  # the room's model stays
+
+
+def test_ask_holds_the_model_to_the_askers_groups_on_a_resend_too(s: Setting) -> None:
+    pipeline = s.catalogued()
+    staff = s.store.conversations.create(s.bob, kind="assistant", title=None, model="staff").id
+    with pytest.raises(Forbidden):
+        pipeline.ask(s.bob, staff, "hi", client_message_id="q1", run=Dispatcher())
+    assert s.contents(staff) == []
+    failing = Dispatcher(error=AssistantUnavailable("down"))
+    with pytest.raises(AssistantUnavailable):
+        pipeline.ask(s.bob, staff, "hi", client_message_id="q1", run=failing, groups=["staff"])
+    # he left the group since: the resend asks again, and is refused
+    writer = Writer(s, "4")
+    with pytest.raises(Forbidden):
+        pipeline.ask(s.bob, staff, "hi", client_message_id="q1", run=writer)
+    assert writer.jobs == []
+    asked = pipeline.ask(s.bob, staff, "hi", client_message_id="q1", run=writer, groups=["staff"])
+    assert asked.reply is not None
+    assert [job.model for job in writer.jobs] == ["staff"]
+
+
+def test_a_room_assistant_answers_with_its_model_and_persona_for_whoever_may_use_it(
+    s: Setting,
+) -> None:
+    # GIVEN the room's owner added two of her assistants: one on the long model, one on the
+    # staff model (she is in the group; Bob is not)
+    pipeline, dispatch = s.catalogued(), Dispatcher()
+    assistants = Assistants(s.store, AssistantRepository(s.store.messages.table), lambda: CATALOG)
+    pipeline.assistants = assistants
+
+    def added(handle: str, model: str) -> str:
+        made = assistants.create(
+            s.alice.id,
+            CreateAssistant(
+                name=handle.title(), handle=handle, instructions="Be brief", model=model
+            ),
+            ["staff"],
+        )
+        assistants.room_add(s.group, s.alice.id, made.id)
+        return made.id
+
+    helper, boss = added("helper", "long"), added("boss", "staff")
+    # WHEN Bob calls the helper, THEN it answers as itself, on its model, holding its answer
+    posted = pipeline.post(s.bob, s.group, "@helper hi", client_message_id=None, dispatch=dispatch)
+    assert posted.job is not None
+    assert posted.job.persona is not None
+    assert (posted.job.persona.id, posted.job.model) == (helper, "long")
+    assert s.held(s.bob) == estimate_tokens("@helper hi") + 4000
+    s.store.usage.settle(posted.job.claim, Usage(input_tokens=0, output_tokens=0))  # type: ignore[arg-type]
+    # AND asked again, the same assistant answers
+    again = pipeline.answer_again(s.bob.id, s.group, posted.message.id, dispatch=dispatch)
+    assert again.job is not None
+    assert again.job.persona is not None
+    assert (again.job.persona.id, again.job.model) == (helper, "long")
+    s.store.usage.settle(again.job.claim, Usage(input_tokens=0, output_tokens=0))  # type: ignore[arg-type]
+    # AND the first mention answers: the default assistant before the helper
+    first = pipeline.post(
+        s.bob, s.group, "@assistant or @helper?", client_message_id=None, dispatch=dispatch
+    )
+    assert first.job is not None
+    assert (first.job.persona, first.job.model) == (None, "short")
+    s.store.usage.settle(first.job.claim, Usage(input_tokens=0, output_tokens=0))  # type: ignore[arg-type]
+    # AND the boss's model is not Bob's to use: refused before anything is held or stored
+    with pytest.raises(Forbidden):
+        pipeline.post(s.bob, s.group, "@boss hi", client_message_id=None, dispatch=dispatch)
+    assert (len(dispatch.jobs), s.held(s.bob)) == (3, 0)
+    assert "@boss hi" not in s.contents(s.group)
+    called = pipeline.post(
+        s.alice, s.group, "@boss hi", client_message_id=None, dispatch=dispatch, groups=["staff"]
+    )
+    assert called.job is not None
+    assert called.job.persona is not None
+    assert (called.job.persona.id, called.job.model) == (boss, "staff")
 
 
 def test_a_message_the_assistant_does_not_answer_claims_nothing(s: Setting) -> None:
