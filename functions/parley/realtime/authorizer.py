@@ -21,10 +21,10 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 
 from parley.auth import CognitoVerifier, TokenError
 from parley.groups import groups_of
+from parley.realtime.events import SUBPROTOCOL
 
 logger = logging.getLogger(__name__)
 
-SUBPROTOCOL = "parley"
 SUBPROTOCOL_HEADER = "sec-websocket-protocol"
 
 

@@ -6,8 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from parley.names import display_name
-from parley.realtime.authorizer import SUBPROTOCOL
-from parley.realtime.events import caller
+from parley.realtime.events import SUBPROTOCOL, caller
 from parley.store.connections import TooManyConnections
 
 logger = logging.getLogger(__name__)

@@ -7,6 +7,9 @@ from typing import Any
 
 from parley.errors import Unauthorized
 
+SUBPROTOCOL = "parley"
+"""The WebSocket subprotocol a client offers beside its token, and `$connect` accepts."""
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
