@@ -397,6 +397,13 @@ def test_a_question_reserves_its_models_own_output_limit_and_names_the_model(s: 
         estimate_tokens("hi") + 4000,
         [],
     )
+    # AND in a room on that model, talk the assistant does not answer needs no group
+    room = s.store.conversations.create(s.alice, kind="group", title=None, model="staff")
+    s.store.conversations.add_member(s.store.conversations.record(room.id), s.bob)
+    chat = pipeline.post(s.bob, room.id, "lunch?", client_message_id=None, dispatch=dispatch)
+    assert (chat.created, chat.job) == (True, None)
+    with pytest.raises(Forbidden):
+        pipeline.post(s.bob, room.id, "@assistant hi", client_message_id=None, dispatch=dispatch)
     # AND one he is in the group of lets him through
     posted = pipeline.post(
         s.bob, staff, "hi", client_message_id=None, dispatch=dispatch, groups=["staff"]
