@@ -276,6 +276,16 @@ def test_a_message_carries_the_senders_ready_files_and_keeps_them(s: Setting) ->
     assert {"Key": "parley-state", "Value": "kept"} in tags
 
 
+def test_asking_over_http_sends_the_files_too(s: Setting) -> None:
+    attachment_id = s.processed(s.bob, b"notes", "text/plain", "notes.txt")
+    asked = s.pipeline().ask(
+        s.bob, s.room, "see file", client_message_id=None, run=no_dispatch,
+        attachment_ids=[attachment_id],
+    )  # fmt: skip
+    assert [a.id for a in asked.message.attachments or ()] == [attachment_id]
+    assert s.record(attachment_id).message_id == asked.message.id
+
+
 def test_someone_elses_attachment_cannot_be_sent(s: Setting) -> None:
     alices = s.processed(s.alice, b"mine", "text/plain")
     with pytest.raises(AttachmentNotFound):

@@ -709,6 +709,25 @@ def test_ask_again_after_a_failed_reply_answers_anew(s: Setting) -> None:
     assert s.contents(chat) == ["2+2?", "4"]
 
 
+def test_ask_posts_on_the_branch_it_names(s: Setting) -> None:
+    chat = s.store.conversations.create(s.bob, kind="assistant", title=None).id
+    writer, pipeline = Writer(s, "ok"), s.pipeline()
+    first = pipeline.ask(s.bob, chat, "one", client_message_id=None, run=writer)
+    second = pipeline.ask(s.bob, chat, "two", client_message_id=None, run=writer)
+    assert first.reply is not None
+    assert second.message.parent_id == first.reply.id
+    # a new version of the second question branches from where it was asked
+    edited = pipeline.ask(
+        s.bob, chat, "two, better", client_message_id=None, run=writer, edit_of=second.message.id
+    )
+    assert edited.message.parent_id == first.reply.id
+    # and a question after the first question's answer, not the newest message
+    after = pipeline.ask(
+        s.bob, chat, "three", client_message_id=None, run=writer, after=first.message.id
+    )
+    assert after.message.parent_id == first.message.id
+
+
 def test_ask_without_a_reply_due_and_its_resend(s: Setting) -> None:
     dispatch = Dispatcher()
     said = s.pipeline().ask(s.bob, s.group, "lunch?", client_message_id="q1", run=dispatch)
