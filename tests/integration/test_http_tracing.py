@@ -1,4 +1,4 @@
-"""Tracing never carries a response body or an exception, and chat_api starts without the SDK.
+"""Tracing never carries a response body or an exception; the request paths start without it.
 
 Every traced function is wrapped by `parley.observability.lambda_handler`. Here that wrapper,
 with tracing on, runs the HTTP API's routes (the bodies with the most to leak: prompts, replies,
