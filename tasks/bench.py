@@ -10,6 +10,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tasks.core.manifest import ROOT
+from tasks.quality import compile_bytecode
 
 
 @task(help={"only": "run only tests/benchmarks/bench_<only>.py"})
@@ -18,6 +19,10 @@ def bench(c: Context, only: str = "") -> None:
     files = sorted((ROOT / "tests" / "benchmarks").glob(f"bench_{only or '*'}.py"))
     if not files:
         raise Exit(f"no benchmark named bench_{only}.py in tests/benchmarks/", code=1)
+    # As for the tests: where PYTHONDONTWRITEBYTECODE is set (as in CI images) a source edited
+    # since its last compile would be compiled again by every process that imports it, and the
+    # benchmarks that time imports would time compiles (Lambda reads the artifacts' bytecode).
+    compile_bytecode()
     failed = []
     for path in files:
         print(f"\n══ {path.stem}", flush=True)

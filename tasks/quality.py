@@ -77,8 +77,9 @@ def lint(c: Context) -> None:
         raise Exit(f"lint failed: {', '.join(failed)}", code=1)
 
 
-def _compile_bytecode() -> None:
-    """Compile the project's Python once, before the suite's processes import it.
+def compile_bytecode() -> None:
+    """Compile the project's Python once, before the suite's (or the benchmarks') processes
+    import it.
 
     Every test worker, local stack and execution environment imports the same modules; where
     PYTHONDONTWRITEBYTECODE is set (as some CI images do) none of them caches what it compiled,
@@ -108,7 +109,7 @@ def test(c: Context, k: str = "", suite: str = "", no_lint: bool = False, worker
         beside.append(("frontend tests", "npm --prefix frontend test --silent"))
     target = f"tests/{suite}" if suite and suite != "frontend" else "tests"
     selection = f"-k {k!r}" if k else ""
-    _compile_bytecode()
+    compile_bytecode()
     failed = []
     with tempfile.TemporaryDirectory(prefix="parley-test-") as logs:
         started = [

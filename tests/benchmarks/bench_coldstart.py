@@ -13,13 +13,14 @@ duration in the local stack's execution environment.
    from source, as Lambda's read-only folders would make it on each cold start). CPU seconds,
    median of 5, and the ratio of the two from the same run.
 
-Run: `python -m tests.benchmarks.bench_coldstart` (or `invoke bench --only coldstart`).
+Run: `invoke bench --only coldstart`, which compiles the project's bytecode first (`python -m
+tests.benchmarks.bench_coldstart` alone would time the compile of any source edited since its
+last compile, where PYTHONDONTWRITEBYTECODE is set).
 """
 
 from __future__ import annotations
 
 import asyncio
-import compileall
 import json
 import os
 import subprocess
@@ -176,11 +177,6 @@ def artifact_imports(functions: tuple[str, ...] = ("chat_api", "bot_worker")) ->
 
 
 def main() -> int:
-    # The functions' bytecode first, as `invoke test` does: with PYTHONDONTWRITEBYTECODE set (as
-    # in CI images) a source edited since the last compile would be compiled again in every
-    # measured import, while boto3 is read from its installed bytecode (and Lambda reads the
-    # artifacts' packed bytecode). The import column compares imports, not compiles.
-    compileall.compile_dir(str(FUNCTIONS), quiet=1)
     manifest = load_manifest()
     modules = {name: f.handler.rpartition(".")[0] for name, f in manifest.functions.items()}
     best: dict[str, float] = {}
