@@ -6,19 +6,16 @@ e-mail addresses) in-process against moto with the manifest's own environment fo
 and Powertools' Tracer is given a recording provider in place of the X-Ray recorder, so the test
 sees exactly what would be sent to X-Ray as subsegment metadata. chat_api itself, and ws_message
 (the realtime path), are deployed with `trace=False` (Lambda's active tracing records their
-segments; the SDK stays out of their cold starts), which the last test holds them to.
+segments; the SDK stays out of their cold starts), which the last tests hold them to.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +26,7 @@ from tasks.core.manifest import load_manifest
 from tasks.local.scripted_model import Reply, ScriptedModel
 from tests.support.api import ApiResponse, call
 from tests.support.cognito import TestUser
+from tests.support.imports import handler_imports
 
 PROMPT = "my passport number is X1234567, plan the trip"
 REPLY = "Here is your confidential itinerary"
@@ -189,20 +187,10 @@ def test_no_exception_reaches_the_trace_metadata(
 
 @pytest.mark.parametrize("function", ["chat_api", "ws_message"])
 def test_the_request_paths_start_without_the_tracing_sdk(function: str) -> None:
-    # GIVEN a fresh interpreter with the manifest's environment for the function, tracing enabled
-    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": "/var/task"}
-    for key, value in load_manifest().functions[function].environment.items():
-        env.setdefault(key, str(value))
-    # WHEN its module is imported, as a cold start does
-    probe = (
-        f"import sys, {function}.app; "
-        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('aws_xray_sdk')}))"
-    )
-    functions = Path(__file__).resolve().parents[2] / "functions"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=functions, env=env, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-    # THEN it imported, and the X-Ray SDK was never loaded
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]", done.stdout
+    # a fresh interpreter imports the handler as a cold start does, tracing enabled
+    assert handler_imports(function, ("aws_xray_sdk",)) == []
+
+
+def test_a_traced_function_is_seen_loading_the_sdk() -> None:
+    # the same probe where the handler asks for the tracer: it must find the SDK there
+    assert handler_imports("maintenance", ("aws_xray_sdk",)) == ["aws_xray_sdk"]
